@@ -1,0 +1,27 @@
+# Developer shortcuts. The README's commands are the source of truth; these wrap them.
+PYTHON ?= python3
+VENV ?= .venv
+# Python versions whose native wheels go into the single executable.
+ZIPAPP_PYTHONS ?= 3.11 3.12 3.13
+
+.PHONY: setup test generate zipapp bench clean
+
+setup:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -e '.[test,build]'
+
+test:
+	$(VENV)/bin/python -m pytest -q
+
+generate:
+	$(VENV)/bin/python -m opfleet.cli.generate
+
+zipapp:
+	$(VENV)/bin/python .ci/build_zipapp.py --pythons "$(ZIPAPP_PYTHONS)"
+
+bench:
+	$(VENV)/bin/python bench/startup.py
+	$(VENV)/bin/python bench/protocol.py
+
+clean:
+	rm -rf build dist

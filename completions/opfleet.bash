@@ -1,0 +1,80 @@
+# bash completion for opfleet (generated from opfleet's command definition by `python -m opfleet.cli.generate`; do not edit)
+_opfleet() {
+    local cur prev cmd="" sub="" i
+    cur="${COMP_WORDS[COMP_CWORD]}"
+    prev="${COMP_WORDS[COMP_CWORD-1]}"
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${COMP_WORDS[i]}" in
+            -*) ;;
+            *) if [[ -z $cmd ]]; then cmd="${COMP_WORDS[i]}"; elif [[ -z $sub ]]; then sub="${COMP_WORDS[i]}"; fi ;;
+        esac
+    done
+    case "$prev" in
+        --base-port) return ;;
+        --block-time) return ;;
+        --chain) return ;;
+        --chain-id) return ;;
+        --check-follow) return ;;
+        --data-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --duration) return ;;
+        --fleet) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --follow) return ;;
+        --for) COMPREPLY=($(compgen -W "source light supernode tui status devnet" -- "$cur")); return ;;
+        --interop.gate-timeout) return ;;
+        --interval) return ;;
+        --l1) return ;;
+        --l1.beacon) return ;;
+        --l1.beacon.seconds-per-slot) return ;;
+        --l1.http-poll-interval) return ;;
+        --l1.rpc-max-batch-size) return ;;
+        --l2) return ;;
+        --l2.follow.payloads) return ;;
+        --l2.follow.poll-interval) return ;;
+        --l2.follow.source) return ;;
+        --l2.follow.source.rpc-timeout) return ;;
+        --l2.jwt-secret) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --log.format) COMPREPLY=($(compgen -W "text logfmt json" -- "$cur")); return ;;
+        --log.level) COMPREPLY=($(compgen -W "trace debug info warn error crit" -- "$cur")); return ;;
+        --max-safe-lag) return ;;
+        --max-unsafe-lag) return ;;
+        --metrics.addr) return ;;
+        --metrics.port) return ;;
+        --network) return ;;
+        --nodes) return ;;
+        --profile) return ;;
+        --rollup.config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --rpc.addr) return ;;
+        --rpc.port) return ;;
+        --safedb.path) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --timeout) return ;;
+        --verifier.l1-confs) return ;;
+        --watch) return ;;
+    esac
+    case "$cmd" in
+        "") COMPREPLY=($(compgen -W "source light supernode tui status devnet decode profile version completion --help --version" -- "$cur")); return ;;
+        source) COMPREPLY=($(compgen -W "--profile --network --rollup.config --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --verifier.l1-confs --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --safedb.path --sequencer.enabled --log.level --log.format --help" -- "$cur")) ;;
+        light) COMPREPLY=($(compgen -W "--profile --l2.follow.source --follow --l2.follow.source.rpc-timeout --l2.follow.poll-interval --l2.follow.payloads --network --rollup.config --l1 --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --sequencer.enabled --log.level --log.format --help" -- "$cur")) ;;
+        supernode) COMPREPLY=($(compgen -W "--profile --chain --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --data-dir --interop.gate-timeout --log.level --log.format --help" -- "$cur")) ;;
+        tui) COMPREPLY=($(compgen -W "--profile --fleet --interval --timeout --log.level --log.format --help" -- "$cur")) ;;
+        status) COMPREPLY=($(compgen -W "--profile --fleet --json --watch --max-safe-lag --max-unsafe-lag --timeout --discover --check-follow --log.level --log.format --help" -- "$cur")) ;;
+        devnet) COMPREPLY=($(compgen -W "--profile --l1 --nodes --interop --tui --duration --base-port --block-time --data-dir --log.level --log.format --help" -- "$cur")) ;;
+        decode)
+            case "$sub" in
+                "") COMPREPLY=($(compgen -W "blob calldata channel batcher-tx --help" -- "$cur")) ;;
+                blob) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--raw --json --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+                calldata) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--raw --json --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+                channel) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--raw --json --chain-id --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+                batcher-tx) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--raw --json --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+            esac ;;
+        profile)
+            case "$sub" in
+                "") COMPREPLY=($(compgen -W "init show list --help" -- "$cur")) ;;
+                init) COMPREPLY=($(compgen -W "--force --help" -- "$cur")) ;;
+                show) COMPREPLY=($(compgen -W "--profile --for --json --help" -- "$cur")) ;;
+                list) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
+            esac ;;
+        version) COMPREPLY=($(compgen -W "--verbose -v --help" -- "$cur")) ;;
+        completion) COMPREPLY=($(compgen -W "bash zsh fish --help" -- "$cur")) ;;
+    esac
+}
+complete -F _opfleet opfleet

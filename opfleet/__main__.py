@@ -1,0 +1,3 @@
+from opfleet.cli.main import console_main
+
+console_main()

@@ -1,0 +1,49 @@
+"""The process environment as an object, so tests can run the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Mapping
+
+
+@dataclass
+class Environment:
+    """Streams, environment variables and terminal facts the CLI may use.
+
+    ``main(argv, env)`` reads nothing from ``os`` or ``sys`` directly: tests pass their own
+    Environment with string buffers and a dict of variables.
+    """
+
+    stdin: IO = field(default_factory=lambda: sys.stdin)
+    stdout: IO = field(default_factory=lambda: sys.stdout)
+    stderr: IO = field(default_factory=lambda: sys.stderr)
+    vars: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    stdout_isatty: bool | None = None
+    stderr_isatty: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.stdout_isatty is None:
+            self.stdout_isatty = _isatty(self.stdout)
+        if self.stderr_isatty is None:
+            self.stderr_isatty = _isatty(self.stderr)
+
+    @property
+    def config_dir(self) -> Path:
+        """``$XDG_CONFIG_HOME/opfleet`` (``~/.config/opfleet`` when unset)."""
+        base = self.vars.get("XDG_CONFIG_HOME") or str(Path(self.vars.get("HOME", "~")) / ".config")
+        return Path(base).expanduser() / "opfleet"
+
+    @property
+    def stdin_bytes(self) -> bytes:
+        buffer = getattr(self.stdin, "buffer", None)
+        return buffer.read() if buffer is not None else self.stdin.read().encode()
+
+
+def _isatty(stream: IO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,461 @@
+"""The one definition of opfleet's command line.
+
+Everything an operator can type is declared here as data: the subcommands, their options, which
+options are *settings* (mergeable from a TOML profile and the environment) and their op-node names.
+argparse, ``profile show``, the man page and the shell completions are all generated from this
+table, so they cannot drift apart. This module imports nothing heavy: ``opfleet --help`` reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Value kinds understood by opfleet.config.settings.parse_value.
+STR, URL, INT, PORT, BOOL, DURATION, PATH, CHOICE, LIST = (
+    "str", "url", "int", "port", "bool", "duration", "path", "choice", "list",
+)
+
+OP_NODE_ENV_PREFIX = "OP_NODE_"
+OPFLEET_ENV_PREFIX = "OPFLEET_"
+
+
+def env_name(prefix: str, key: str) -> str:
+    """op-node's rule: the flag name upper-cased, dots and dashes as underscores."""
+    return prefix + key.upper().replace(".", "_").replace("-", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option of the command line.
+
+    ``key`` is the setting's name: the long flag without ``--`` and the key used in TOML
+    profiles. ``op_node`` marks settings that mirror an op-node flag: they read ``OP_NODE_*``
+    environment variables (plus op-node's historical names in ``extra_env``); opfleet's own
+    settings read ``OPFLEET_*``. Options with ``setting=False`` only exist on the command line.
+    """
+
+    key: str
+    kind: str
+    help: str
+    default: Any = None
+    flags: tuple[str, ...] = ()
+    metavar: str | None = None
+    choices: tuple[str, ...] = ()
+    op_node: bool = False
+    extra_env: tuple[str, ...] = ()
+    setting: bool = True
+    secret: bool = False
+    positional: bool = False
+    nargs: str | int | None = None
+
+    @property
+    def all_flags(self) -> tuple[str, ...]:
+        return ("--" + self.key, *self.flags) if not self.positional else ()
+
+    @property
+    def env(self) -> tuple[str, ...]:
+        if not self.setting:
+            return ()
+        prefix = OP_NODE_ENV_PREFIX if self.op_node else OPFLEET_ENV_PREFIX
+        return (env_name(prefix, self.key), *self.extra_env)
+
+    @property
+    def toml_key(self) -> str:
+        return self.key
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    summary: str
+    description: str
+    options: tuple[Option, ...] = ()
+    subcommands: tuple["Command", ...] = ()
+    examples: tuple[str, ...] = ()
+    # Module under opfleet.cli holding ``run(ctx)``; imported only when the command runs.
+    module: str | None = None
+    available: bool = True
+    uses_settings: bool = True
+
+    def option(self, key: str) -> Option:
+        for opt in self.options:
+            if opt.key == key:
+                return opt
+        raise KeyError(key)
+
+    @property
+    def settings(self) -> tuple[Option, ...]:
+        return tuple(o for o in self.options if o.setting)
+
+
+def _opt(key: str, kind: str, help: str, **kw: Any) -> Option:
+    return Option(key=key, kind=kind, help=help, **kw)
+
+
+# --- options shared by several commands --------------------------------------------------------
+
+PROFILE = _opt(
+    "profile", STR,
+    "TOML profile to read settings from: a name in $XDG_CONFIG_HOME/opfleet/profiles/ or a path "
+    "(env: OPFLEET_PROFILE).",
+    metavar="NAME|PATH", setting=False,
+)
+LOG_LEVEL = _opt(
+    "log.level", CHOICE, "Lowest log level to print.", default="info",
+    choices=("trace", "debug", "info", "warn", "error", "crit"), op_node=True,
+)
+LOG_FORMAT = _opt(
+    "log.format", CHOICE,
+    "Log format: text (coloured on a terminal), logfmt, or json (one object per line).",
+    default="text", choices=("text", "logfmt", "json"), op_node=True,
+)
+L1 = _opt(
+    "l1", URL, "L1 execution RPC endpoint (HTTP).", metavar="URL", op_node=True,
+    extra_env=("OP_NODE_L1_ETH_RPC",),
+)
+L1_BEACON = _opt(
+    "l1.beacon", URL, "L1 beacon API endpoint, for blobs.", metavar="URL", op_node=True,
+)
+L1_BEACON_SECONDS = _opt(
+    "l1.beacon.seconds-per-slot", INT,
+    "Seconds per beacon slot, for beacon nodes without /eth/v1/config/spec (anvil); 0 = ask the node.",
+    default=0, metavar="N",
+)
+L1_POLL = _opt(
+    "l1.http-poll-interval", DURATION, "How often to poll L1 for new heads.", default=12.0,
+    metavar="DURATION", op_node=True,
+)
+L1_BATCH = _opt(
+    "l1.rpc-max-batch-size", INT, "Most requests sent in one JSON-RPC batch to L1.", default=20,
+    metavar="N", op_node=True,
+)
+L1_CONFS = _opt(
+    "verifier.l1-confs", INT, "L1 blocks to wait behind the L1 head before deriving from it.",
+    default=0, metavar="N", op_node=True,
+)
+L2 = _opt(
+    "l2", URL, "Execution client Engine API endpoint (authenticated RPC, e.g. http://127.0.0.1:8551).",
+    metavar="URL", op_node=True, extra_env=("OP_NODE_L2_ENGINE_RPC",),
+)
+L2_JWT = _opt(
+    "l2.jwt-secret", PATH,
+    "File holding the 32-byte hex JWT secret shared with the execution client.",
+    metavar="FILE", op_node=True, extra_env=("OP_NODE_L2_ENGINE_AUTH",),
+)
+ROLLUP_CONFIG = _opt(
+    "rollup.config", PATH, "Rollup config file in op-node's rollup.json format.", metavar="FILE",
+    op_node=True,
+)
+NETWORK = _opt(
+    "network", STR,
+    "Built-in network (op-mainnet, op-sepolia, base-mainnet, base-sepolia); no file needed.",
+    metavar="NAME", op_node=True,
+)
+RPC_ADDR = _opt("rpc.addr", STR, "Address the RPC server listens on.", default="127.0.0.1",
+                metavar="ADDR", op_node=True)
+RPC_PORT = _opt("rpc.port", PORT, "Port the RPC server listens on.", default=9545, metavar="PORT",
+                op_node=True)
+RPC_ADMIN = _opt("rpc.enable-admin", BOOL, "Serve the admin_* RPC methods.", default=False,
+                 op_node=True)
+METRICS_ENABLED = _opt("metrics.enabled", BOOL, "Serve Prometheus metrics.", default=False,
+                       op_node=True)
+METRICS_ADDR = _opt("metrics.addr", STR, "Address the metrics server listens on.",
+                    default="0.0.0.0", metavar="ADDR", op_node=True)
+METRICS_PORT = _opt("metrics.port", PORT, "Port the metrics server listens on.", default=7300,
+                    metavar="PORT", op_node=True)
+SAFEDB = _opt(
+    "safedb.path", PATH,
+    "Where to keep the safe-head database behind optimism_safeHeadAtL1Block (sqlite).",
+    metavar="FILE", op_node=True,
+)
+SEQUENCER = _opt("sequencer.enabled", BOOL, "Build unsafe blocks (run as a sequencer).",
+                 default=False, op_node=True)
+FOLLOW_SOURCE = _opt(
+    "l2.follow.source", LIST,
+    "op-node-compatible RPC of the source(s) to follow (repeat or comma-separate for several).",
+    flags=("--follow",), metavar="URL", op_node=True, nargs=None,
+)
+FOLLOW_TIMEOUT = _opt(
+    "l2.follow.source.rpc-timeout", DURATION, "Timeout of each call to the source.",
+    default=10.0, metavar="DURATION", op_node=True,
+)
+FOLLOW_POLL = _opt(
+    "l2.follow.poll-interval", DURATION,
+    "Polling interval for sources that cannot push (0 = 2 x block time, as op-node).",
+    default=0.0, metavar="DURATION",
+)
+FOLLOW_PAYLOADS = _opt(
+    "l2.follow.payloads", URL,
+    "L2 execution RPC to copy unsafe blocks from when there is no p2p gossip.", metavar="URL",
+)
+
+LOGGING = (LOG_LEVEL, LOG_FORMAT)
+RPC = (RPC_ADDR, RPC_PORT, RPC_ADMIN)
+METRICS = (METRICS_ENABLED, METRICS_ADDR, METRICS_PORT)
+CHAIN = (NETWORK, ROLLUP_CONFIG)
+
+JSON_OUT = _opt("json", BOOL, "Print JSON instead of a table.", default=False, setting=False)
+
+
+# --- the commands ---------------------------------------------------------------------------------
+
+SOURCE = Command(
+    name="source",
+    summary="run a source node: derive the L2 chain from L1 and serve op-node's RPC",
+    description=(
+        "A source node owns L1 derivation for the fleet. It reads batcher data from L1 (calldata "
+        "and blobs), derives the L2 chain, drives its execution client through the Engine API and "
+        "serves op-node's RPC API, so light nodes (opfleet or op-node with --l2.follow.source) can "
+        "follow its safe chain."
+    ),
+    options=(PROFILE, *CHAIN, L1, L1_BEACON, L1_BEACON_SECONDS, L1_POLL, L1_BATCH, L1_CONFS, L2,
+             L2_JWT, *RPC, *METRICS, SAFEDB, SEQUENCER, *LOGGING),
+    examples=(
+        "opfleet source --network op-sepolia --l1 http://l1:8545 --l1.beacon http://beacon:5052 "
+        "--l2 http://op-geth:8551 --l2.jwt-secret jwt.hex",
+    ),
+    module="source",
+    available=False,
+)
+
+LIGHT = Command(
+    name="light",
+    summary="run a light node: follow a source's safe chain, derive nothing",
+    description=(
+        "A light node runs no derivation. It takes the safe chain from one or more sources "
+        "(an opfleet source, an op-node, an op-supernode route http://host/<chainID> or a proxy) "
+        "and keeps its execution client moving, like op-node started with --l2.follow.source. "
+        "With several sources it only advances as far as a majority agrees."
+    ),
+    options=(PROFILE, FOLLOW_SOURCE, FOLLOW_TIMEOUT, FOLLOW_POLL, FOLLOW_PAYLOADS, *CHAIN, L1, L2,
+             L2_JWT, *RPC, *METRICS, SEQUENCER, *LOGGING),
+    examples=(
+        "opfleet light --follow http://source:9545 --network op-sepolia --l1 http://l1:8545 "
+        "--l2 http://op-geth:8551 --l2.jwt-secret jwt.hex",
+    ),
+    module="light",
+    available=False,
+)
+
+SUPERNODE = Command(
+    name="supernode",
+    summary="derive every chain of an interop set in one process, serve each under /<chainID>",
+    description=(
+        "For chains in an interop dependency set the source tier is a supernode: one process that "
+        "derives every chain of the set with one shared L1 connection, verifies cross-chain "
+        "messages, and serves each chain's op-node API under /<chainID>. Per-chain settings "
+        "(execution client URL, JWT) come from the profile's [chains.<chainID>] tables or from "
+        "--vn.<chainID>.<flag> / --vn.all.<flag> arguments."
+    ),
+    options=(
+        PROFILE,
+        _opt("chain", LIST, "A chain of the set: a built-in network name or a rollup.json file "
+             "(repeat for each chain).", metavar="NAME|FILE"),
+        L1, L1_BEACON, L1_BEACON_SECONDS, L1_POLL, L1_BATCH, *RPC, *METRICS,
+        _opt("data-dir", PATH, "Directory for the per-chain log and verification databases.",
+             default="opfleet-supernode", metavar="DIR"),
+        _opt("interop.gate-timeout", DURATION,
+             "How long a request for a chain that is not ready waits before answering 503.",
+             default=5.0, metavar="DURATION"),
+        *LOGGING,
+    ),
+    examples=("opfleet supernode --chain chain-a.json --chain chain-b.json --l1 http://l1:8545 "
+              "--l1.beacon http://beacon:5052 --profile supernode",),
+    module="supernode",
+    available=False,
+)
+
+FLEET = _opt("fleet", PATH, "Fleet profile (TOML) listing the nodes to watch.", metavar="FILE")
+NODE_URLS = _opt("urls", LIST, "Node RPC URLs to watch (op-node, opfleet or supernode routes).",
+                 positional=True, nargs="*", setting=False, metavar="URL")
+POLL_TIMEOUT = _opt("timeout", DURATION, "Timeout of each poll of a node.", default=2.0,
+                    metavar="DURATION")
+
+TUI = Command(
+    name="tui",
+    summary="live terminal view of the fleet's safe and unsafe heads",
+    description=(
+        "Shows every node of the fleet (source tier, light tier, supernode routes, sequencers) "
+        "with its heads, lag, divergence and health, refreshed live. Works on real op-nodes, "
+        "op-supernode routes and opfleet nodes alike."
+    ),
+    options=(PROFILE, NODE_URLS, FLEET,
+             _opt("interval", DURATION, "Refresh interval.", default=2.0, metavar="DURATION"),
+             POLL_TIMEOUT, *LOGGING),
+    examples=("opfleet tui http://127.0.0.1:9545 http://127.0.0.1:9546", "opfleet tui --fleet fleet.toml"),
+    module="tui",
+    available=False,
+)
+
+STATUS = Command(
+    name="status",
+    summary="one-shot fleet status for scripts: table, --json, exit codes for alerting",
+    description=(
+        "Polls every node once and prints a table (or JSON). The exit code says what is wrong: "
+        "0 healthy, then distinct codes for lagging, stalled, divergent and unreachable nodes."
+    ),
+    options=(
+        PROFILE, NODE_URLS, FLEET, JSON_OUT,
+        _opt("watch", DURATION, "Repeat every DURATION until interrupted (0 = once).", default=0.0,
+             metavar="DURATION", setting=False),
+        _opt("max-safe-lag", INT, "Safe-head lag (blocks) above which a node counts as lagging.",
+             default=30, metavar="BLOCKS"),
+        _opt("max-unsafe-lag", INT, "Unsafe-head lag (blocks) above which a node counts as lagging.",
+             default=10, metavar="BLOCKS"),
+        POLL_TIMEOUT,
+        _opt("discover", BOOL, "Ask the given URLs what they are and print a fleet profile.",
+             default=False, setting=False),
+        _opt("check-follow", LIST, "Validate a light node against its source: same hashes and "
+             "output roots at shared heights.", metavar="URL", nargs=2, setting=False),
+        *LOGGING,
+    ),
+    examples=("opfleet status http://127.0.0.1:9545 --json", "opfleet status --fleet fleet.toml",
+              "opfleet status --check-follow http://light:9545 http://source:9545"),
+    module="status",
+    available=False,
+)
+
+DEVNET = Command(
+    name="devnet",
+    summary="a whole specialized fleet on this machine in one command",
+    description=(
+        "Starts an embedded L1 with batcher data, a light sequencer, a source node and light nodes "
+        "following it (with --interop a second chain and a supernode), prints every endpoint and "
+        "writes a fleet profile for opfleet tui/status. The embedded L2 execution engine builds "
+        "real blocks but is not an EVM; real deployments point --l2 at op-geth or op-reth."
+    ),
+    options=(
+        PROFILE,
+        _opt("l1", STR, "L1 to use: 'embedded' (in-process), 'anvil' (start a local anvil) or "
+             "the URL of an L1 you already run.", default="embedded", metavar="embedded|anvil|URL"),
+        _opt("nodes", STR, "Fleet size, e.g. source=2,light=10.", default="source=1,light=2",
+             metavar="SPEC"),
+        _opt("interop", BOOL, "Add a second chain, a supernode and cross-chain messages.",
+             default=False),
+        _opt("tui", BOOL, "Open the TUI on the devnet.", default=False),
+        _opt("duration", DURATION, "Stop cleanly after DURATION (0 = run until Ctrl-C).",
+             default=0.0, metavar="DURATION"),
+        _opt("base-port", PORT, "First port of the range the devnet listens on.", default=19545,
+             metavar="PORT"),
+        _opt("block-time", INT, "L2 block time in seconds.", default=2, metavar="SECONDS"),
+        _opt("data-dir", PATH, "Directory for the devnet's state and fleet profile.",
+             default="opfleet-devnet", metavar="DIR"),
+        *LOGGING,
+    ),
+    examples=("opfleet devnet", "opfleet devnet --interop --tui", "opfleet devnet --nodes source=2,light=10"),
+    module="devnet",
+    available=False,
+)
+
+_DECODE_INPUT = _opt("input", PATH, "File to read, or - for standard input (hex, 0x optional, "
+                     "whitespace ignored).", positional=True, setting=False, default="-",
+                     nargs="?", metavar="FILE|-")
+_DECODE_RAW = _opt("raw", BOOL, "Input is raw bytes, not hex.", default=False, setting=False)
+
+
+def _decode_sub(name: str, summary: str, description: str, *extra: Option) -> Command:
+    return Command(name=name, summary=summary, description=description,
+                   options=(_DECODE_INPUT, _DECODE_RAW, JSON_OUT, *extra), module="decode",
+                   uses_settings=False)
+
+
+DECODE = Command(
+    name="decode",
+    summary="look inside batcher data: blobs, calldata, channels, batcher transactions",
+    description=(
+        "The operator's microscope. Reads one item of batcher data and shows what is inside; "
+        "--json prints a stable JSON shape for scripts. Invalid input gives one line saying what "
+        "is wrong and at which byte."
+    ),
+    subcommands=(
+        _decode_sub("blob", "decode an OP-encoded 4844 blob (131072 bytes)",
+                    "Prints the data carried by an OP Stack blob: {\"data\": \"0x...\"}."),
+        _decode_sub("calldata", "decode batcher calldata (version byte + frames)",
+                    "Prints the frames carried by batcher transaction data."),
+        _decode_sub("channel", "decode a channel's data (concatenated frame data) into batches",
+                    "Decompresses a channel (zlib or brotli) and decodes its singular and span "
+                    "batches; span batch transactions are rebuilt with --chain-id.",
+                    _opt("chain-id", INT, "L2 chain id used to rebuild span batch transactions.",
+                         default=10, setting=False, metavar="N")),
+        _decode_sub("batcher-tx", "decode a signed L1 batcher transaction",
+                    "Prints the transaction's hash, sender, recipient, type and frames."),
+    ),
+    examples=("opfleet decode calldata tx-data.hex --json", "opfleet decode blob --raw blob.bin",
+              "cat channel.hex | opfleet decode channel --chain-id 10 --json"),
+    module="decode",
+    uses_settings=False,
+)
+
+PROFILE_CMD = Command(
+    name="profile",
+    summary="create and inspect TOML settings profiles",
+    description=(
+        "Settings merge in this order: built-in defaults < TOML profile < environment (OP_NODE_* "
+        "for op-node's flags, OPFLEET_* for opfleet's own) < command-line flags."
+    ),
+    subcommands=(
+        Command(name="init", summary="write a commented starter profile",
+                description="Writes a starter profile with every setting commented out.",
+                options=(_opt("name", STR, "Profile name (or path ending in .toml).", positional=True,
+                              setting=False, metavar="NAME"),
+                         _opt("force", BOOL, "Overwrite an existing profile.", default=False,
+                              setting=False)),
+                module="profile", uses_settings=False),
+        Command(name="show", summary="print the merged settings and where each value came from",
+                description="Prints every setting of a command with its value and origin "
+                            "(default, profile, env or flag); secrets are masked.",
+                options=(PROFILE,
+                         _opt("for", CHOICE, "Command whose settings to show.", default="source",
+                              choices=("source", "light", "supernode", "tui", "status", "devnet"),
+                              setting=False, metavar="COMMAND"),
+                         JSON_OUT),
+                module="profile", uses_settings=False),
+        Command(name="list", summary="list the profiles in the profile directory",
+                description="Lists profile names found in $XDG_CONFIG_HOME/opfleet/profiles/.",
+                module="profile", uses_settings=False),
+    ),
+    module="profile",
+    uses_settings=False,
+)
+
+VERSION = Command(
+    name="version",
+    summary="print the version (with --verbose: dependencies, networks and plugins)",
+    description="Prints opfleet's version; --verbose adds library versions, built-in networks "
+                "and every plugin found, with what failed to load.",
+    options=(_opt("verbose", BOOL, "Show dependencies, networks and plugins.", default=False,
+                  setting=False, flags=("-v",)),),
+    module="version",
+    uses_settings=False,
+)
+
+COMPLETION = Command(
+    name="completion",
+    summary="print a shell completion script (bash, zsh or fish)",
+    description="Prints the completion script for the given shell; e.g. "
+                "`opfleet completion bash > /etc/bash_completion.d/opfleet`.",
+    options=(_opt("shell", CHOICE, "Shell to complete for.", choices=("bash", "zsh", "fish"),
+                  positional=True, setting=False, metavar="SHELL"),),
+    module="completion",
+    uses_settings=False,
+)
+
+COMMANDS: tuple[Command, ...] = (SOURCE, LIGHT, SUPERNODE, TUI, STATUS, DEVNET, DECODE,
+                                 PROFILE_CMD, VERSION, COMPLETION)
+
+PROGRAM = "opfleet"
+PROGRAM_SUMMARY = "run and watch a specialized OP Stack node fleet"
+PROGRAM_DESCRIPTION = (
+    "opfleet runs a specialized OP Stack fleet: a few source nodes derive the chain from L1, many "
+    "light nodes follow a source's safe chain, a supernode derives every chain of an interop set, "
+    "and a terminal UI shows safe and unsafe heads across the fleet."
+)
+
+
+def command(name: str) -> Command:
+    for cmd in COMMANDS:
+        if cmd.name == name:
+            return cmd
+    raise KeyError(name)
+

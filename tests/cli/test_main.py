@@ -1,0 +1,151 @@
+"""The command line as an operator meets it: help, errors and exit codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from opfleet.cli import spec
+from opfleet.cli.exit import DESCRIPTIONS, ExitStatus, exit_status_for
+from opfleet import errors
+
+NOT_BUILT = [c.name for c in spec.COMMANDS if not c.available]
+
+
+def test_help_lists_every_subcommand(cli):
+    result = cli(["--help"])
+    assert result.status == ExitStatus.OK
+    for name in ("source", "light", "supernode", "tui", "status", "devnet", "decode", "profile",
+                 "version", "completion"):
+        assert f"    {name}" in result.stdout
+
+
+def test_no_arguments_prints_help(cli):
+    result = cli([])
+    assert result.status == ExitStatus.OK
+    assert "usage: opfleet" in result.stdout
+
+
+@pytest.mark.parametrize("command", [c for c in spec.COMMANDS])
+def test_every_subcommand_help_documents_its_options(cli, command):
+    argvs = [[command.name, "--help"]] + [[command.name, c.name, "--help"] for c in command.subcommands]
+    for argv, node in zip(argvs, [command, *command.subcommands]):
+        result = cli(argv)
+        assert result.status == ExitStatus.OK, result.stderr
+        text = " ".join(result.stdout.split())  # argparse wraps lines
+        for option in node.options:
+            for flag in option.all_flags:
+                assert flag in text, f"{flag} missing from {' '.join(argv)}"
+            for name in option.env:
+                assert name in text.replace("- ", "-").replace(" ", ""), name
+
+
+@pytest.mark.parametrize("name", NOT_BUILT)
+def test_commands_not_built_say_so_with_their_own_code(cli, name):
+    result = cli([name])
+    assert result.status == ExitStatus.NOT_AVAILABLE_YET
+    assert "not available yet" in result.stderr
+    assert result.stderr.count("\n") == 1  # one clear line, no traceback
+
+
+def test_unknown_command_is_a_usage_error(cli):
+    result = cli(["sauce"])
+    assert result.status == ExitStatus.USAGE
+    assert "invalid choice: 'sauce'" in result.stderr
+
+
+def test_unknown_flag_is_a_usage_error(cli):
+    result = cli(["source", "--l3", "http://x"])
+    assert result.status == ExitStatus.USAGE
+    assert "--l3" in result.stderr
+
+
+def test_bad_flag_value_is_a_config_error_naming_the_flag(cli):
+    result = cli(["source", "--rpc.port", "99999"])
+    assert result.status == ExitStatus.CONFIG
+    assert "--rpc.port" in result.stderr and "port number" in result.stderr
+
+
+def test_bad_url_is_a_config_error(cli):
+    result = cli(["source", "--l1", "localhost:8545"])
+    assert result.status == ExitStatus.CONFIG
+    assert "--l1" in result.stderr and "URL" in result.stderr
+
+
+def test_bool_flag_accepts_op_node_equals_form(cli):
+    ok = cli(["profile", "show", "--json"])
+    assert ok.status == ExitStatus.OK
+    result = cli(["source", "--rpc.enable-admin=maybe"])
+    assert result.status == ExitStatus.USAGE
+    assert "true or false" in result.stderr
+
+
+def test_decode_and_profile_need_a_subcommand(cli):
+    for name in ("decode", "profile"):
+        result = cli([name])
+        assert result.status == ExitStatus.USAGE
+        assert "say what to do" in result.stderr
+
+
+def test_version(cli):
+    result = cli(["version"])
+    assert result.status == ExitStatus.OK
+    assert result.stdout.startswith("opfleet ")
+
+
+def test_unexpected_errors_are_one_line_without_traceback(cli, monkeypatch):
+    from opfleet.cli import version
+
+    def boom(ctx):
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(version, "run", boom)
+    result = cli(["version"])
+    assert result.status == ExitStatus.ERROR
+    assert "unexpected error: RuntimeError: kaput" in result.stderr
+    assert "Traceback" not in result.stderr
+    debug = cli(["version"], env={"OPFLEET_DEBUG": "1"})
+    assert "Traceback" in debug.stderr
+
+
+def test_exit_codes_are_distinct_and_described():
+    values = [int(s) for s in ExitStatus]
+    assert len(values) == len(set(values))
+    assert set(DESCRIPTIONS) == set(ExitStatus)
+
+
+@pytest.mark.parametrize("error, status", [
+    (errors.UsageError("x"), ExitStatus.USAGE),
+    (errors.ConfigError("x"), ExitStatus.CONFIG),
+    (errors.DecodeError("x", offset=3), ExitStatus.BAD_INPUT),
+    (errors.NotAvailableYet("x"), ExitStatus.NOT_AVAILABLE_YET),
+    (errors.TemporaryError("x"), ExitStatus.UNAVAILABLE),
+    (errors.CriticalError("x"), ExitStatus.CRITICAL),
+    (KeyboardInterrupt(), ExitStatus.INTERRUPTED),
+    (ValueError("x"), ExitStatus.ERROR),
+])
+def test_one_place_maps_errors_to_exit_codes(error, status):
+    assert exit_status_for(error) == status
+
+
+def test_python_dash_m_runs_the_cli():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "opfleet", "version"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("opfleet ")
+
+
+def test_help_does_not_import_heavy_modules():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from opfleet.cli.main import main\n"
+        "for argv in (['--help'], ['source', '--help'], ['tui', '--help'], ['decode', 'blob', '--help']):\n"
+        "    main(argv)\n"
+        "heavy = [m for m in ('textual', 'ckzg', 'rlp', 'rich', 'trio', 'httpx', 'coincurve') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in done.stdout, done.stdout[-500:] + done.stderr

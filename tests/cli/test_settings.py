@@ -1,0 +1,236 @@
+"""Settings precedence (defaults < profile < env < flags) and every error path of profiles."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from opfleet.cli import spec
+from opfleet.cli.exit import ExitStatus
+from opfleet.config import profiles, settings
+from opfleet.errors import ConfigError
+
+
+def show(cli, *argv, env=None):
+    result = cli(["profile", "show", "--json", *argv], env=env)
+    assert result.status == ExitStatus.OK, result.stderr
+    rows = json.loads(result.stdout)["settings"]
+    return {row["key"]: row for row in rows}
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_defaults(cli):
+    rows = show(cli, "--for", "source")
+    assert rows["rpc.port"]["value"] == 9545 and rows["rpc.port"]["origin"] == "default"
+    assert rows["log.level"]["value"] == "info"
+    assert rows["l1"]["value"] is None
+
+
+def test_precedence_profile_then_env(cli, tmp_path):
+    profile = write(tmp_path / "p.toml", 'rpc_port = 1111\nl1 = "http://profile:8545"\nnetwork = "op-sepolia"\n')
+    rows = show(cli, "--profile", str(profile), env={"OP_NODE_RPC_PORT": "2222"})
+    assert rows["rpc.port"] == {**rows["rpc.port"], "value": 2222, "origin": "env",
+                                "source": "OP_NODE_RPC_PORT"}
+    assert rows["l1"]["value"] == "http://profile:8545" and rows["l1"]["origin"] == "profile"
+    assert rows["network"]["origin"] == "profile"
+    assert str(profile) in rows["l1"]["source"]
+
+
+def test_flags_beat_env_beat_profile_beat_defaults():
+    command = spec.command("source")
+    profile = profiles.parse({"rpc_port": 1, "rpc": {"addr": "10.0.0.1"}, "log_level": "debug"},
+                             Path("/p.toml"))
+    merged = settings.resolve(command, flags={"rpc.port": "3"},
+                              env={"OP_NODE_RPC_PORT": "2", "OP_NODE_LOG_LEVEL": "warn"},
+                              profile=profile)
+    assert merged["rpc.port"] == 3 and merged.value("rpc.port").origin == "flag"
+    assert merged["log.level"] == "warn" and merged.value("log.level").origin == "env"
+    assert merged["rpc.addr"] == "10.0.0.1" and merged.value("rpc.addr").origin == "profile"
+    assert merged["metrics.port"] == 7300 and merged.value("metrics.port").origin == "default"
+
+
+def test_op_node_historical_env_names_are_read():
+    command = spec.command("source")
+    merged = settings.resolve(command, flags={}, profile=None, env={
+        "OP_NODE_L1_ETH_RPC": "http://l1:8545", "OP_NODE_L2_ENGINE_RPC": "http://l2:8551",
+        "OP_NODE_L2_ENGINE_AUTH": "/secret/jwt.hex"})
+    assert merged["l1"] == "http://l1:8545"
+    assert merged["l2"] == "http://l2:8551"
+    assert merged["l2.jwt-secret"] == "/secret/jwt.hex"
+
+
+def test_follow_alias_and_lists(cli):
+    command = spec.command("light")
+    merged = settings.resolve(command, flags={"l2.follow.source": ["http://a:1,http://b:2", "http://c:3"]},
+                              env={}, profile=None)
+    assert merged["l2.follow.source"] == ["http://a:1", "http://b:2", "http://c:3"]
+    env = settings.resolve(command, flags={}, env={"OP_NODE_L2_FOLLOW_SOURCE": "http://s:9545"},
+                           profile=None)
+    assert env["l2.follow.source"] == ["http://s:9545"]
+    assert env["l2.follow.source.rpc-timeout"] == 10.0
+
+
+def test_follow_flag_alias_reaches_the_setting(cli):
+    from opfleet.cli.main import build_parser
+    from tests.conftest import FakeEnvironment
+
+    parser = build_parser(FakeEnvironment())
+    ns = parser.parse_args(["light", "--follow", "http://a:1", "--l2.follow.source", "http://b:2"])
+    assert vars(ns)["l2.follow.source"] == ["http://a:1", "http://b:2"]
+
+
+def test_per_command_table_overrides_top_level():
+    profile = profiles.parse({"rpc_port": 1, "light": {"rpc_port": 2}}, Path("/p.toml"))
+    light = settings.resolve(spec.command("light"), flags={}, env={}, profile=profile)
+    source = settings.resolve(spec.command("source"), flags={}, env={}, profile=profile)
+    assert light["rpc.port"] == 2 and source["rpc.port"] == 1
+
+
+@pytest.mark.parametrize("document", [
+    {"l1_beacon": "http://b:5052"},
+    {"l1.beacon": "http://b:5052"},
+    {"L1-BEACON": "http://b:5052"},
+])
+def test_profile_key_spellings(document):
+    profile = profiles.parse(document, Path("/p.toml"))
+    merged = settings.resolve(spec.command("source"), flags={}, env={}, profile=profile)
+    assert merged["l1.beacon"] == "http://b:5052"
+
+
+def test_relative_paths_in_a_profile_are_relative_to_it(tmp_path):
+    profile = profiles.parse({"l2_jwt_secret": "jwt.hex"}, tmp_path / "dir" / "p.toml")
+    merged = settings.resolve(spec.command("source"), flags={}, env={}, profile=profile)
+    assert merged["l2.jwt-secret"] == str(tmp_path / "dir" / "jwt.hex")
+
+
+def test_durations():
+    assert settings.parse_duration("10s") == 10
+    assert settings.parse_duration("1m30s") == 90
+    assert settings.parse_duration("500ms") == 0.5
+    assert settings.parse_duration("2") == 2
+    for bad in ("", "10x", "s", "-1s", "1s2"):
+        with pytest.raises(ValueError):
+            settings.parse_duration(bad)
+
+
+# --- error paths: one line naming file, key and expected type, exit code 3 ----------------------
+
+
+def test_unknown_key_names_file_and_key_and_suggests(cli, tmp_path):
+    profile = write(tmp_path / "p.toml", 'rpc_prot = 1\n')
+    result = cli(["source", "--profile", str(profile)])
+    assert result.status == ExitStatus.CONFIG
+    assert str(profile) in result.stderr and "'rpc_prot'" in result.stderr
+    assert "did you mean 'rpc.port'" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_wrong_type_names_expected_type(cli, tmp_path):
+    profile = write(tmp_path / "p.toml", 'rpc_port = "high"\n')
+    result = cli(["light", "--profile", str(profile)])
+    assert result.status == ExitStatus.CONFIG
+    assert "'rpc_port'" in result.stderr and "expected a port number" in result.stderr
+
+
+def test_bad_value_in_profile(cli, tmp_path):
+    profile = write(tmp_path / "p.toml", 'log_level = "loud"\n')
+    result = cli(["source", "--profile", str(profile)])
+    assert result.status == ExitStatus.CONFIG
+    assert "one of trace, debug, info, warn, error, crit" in result.stderr
+
+
+def test_key_not_valid_for_that_command_table(cli, tmp_path):
+    profile = write(tmp_path / "p.toml", '[light]\nl1_beacon = "http://b:1"\n')
+    result = cli(["light", "--profile", str(profile)])
+    assert result.status == ExitStatus.CONFIG
+    assert "light.l1_beacon" in result.stderr
+
+
+def test_invalid_toml(cli, tmp_path):
+    profile = write(tmp_path / "p.toml", 'rpc_port = \n')
+    result = cli(["source", "--profile", str(profile)])
+    assert result.status == ExitStatus.CONFIG
+    assert "not valid TOML" in result.stderr and str(profile) in result.stderr
+
+
+def test_unreadable_profile(cli, tmp_path):
+    profile = tmp_path / "p.toml"
+    profile.write_bytes(b"\xff\xfe rpc_port = 1")
+    result = cli(["source", "--profile", str(profile)])
+    assert result.status == ExitStatus.CONFIG
+    assert "cannot read profile" in result.stderr
+    directory = tmp_path / "dir.toml"
+    directory.mkdir()
+    assert cli(["source", "--profile", str(directory)]).status == ExitStatus.CONFIG
+
+
+def test_missing_named_profile_suggests_init(cli):
+    result = cli(["source", "--profile", "nope"])
+    assert result.status == ExitStatus.CONFIG
+    assert "opfleet profile init nope" in result.stderr
+
+
+def test_profile_from_environment(cli, tmp_path):
+    write(tmp_path / "config" / "opfleet" / "profiles" / "main.toml", "rpc_port = 4444\n")
+    rows = show(cli, env={"OPFLEET_PROFILE": "main"})
+    assert rows["rpc.port"]["value"] == 4444
+
+
+def test_invalid_profile_name(cli):
+    result = cli(["source", "--profile", "../x"])
+    assert result.status == ExitStatus.CONFIG
+
+
+# --- profile init / show / list -------------------------------------------------------------
+
+
+def test_profile_init_writes_a_starter_that_parses_with_every_line_uncommented(cli, tmp_path):
+    result = cli(["profile", "init", "starter"])
+    assert result.status == ExitStatus.OK
+    path = tmp_path / "config" / "opfleet" / "profiles" / "starter.toml"
+    text = path.read_text()
+    assert tomllib.loads(text) == {}  # everything is commented out
+    assert "OP_NODE_L1_BEACON" in text
+    # Uncommenting every setting line gives a valid profile with every setting once.
+    import re
+
+    setting_line = re.compile(r"^# [a-z0-9_]+ = ")
+    active = "\n".join(line[2:] for line in text.splitlines()
+                       if setting_line.match(line) and not line.startswith("# rpc_port = 9546"))
+    profile = profiles.parse(tomllib.loads(active), path)
+    for command in spec.COMMANDS:
+        if command.settings:
+            settings.resolve(command, flags={}, env={}, profile=profile)
+    assert cli(["profile", "init", "starter"]).status == ExitStatus.USAGE  # no silent overwrite
+    assert cli(["profile", "init", "starter", "--force"]).status == ExitStatus.OK
+    listed = cli(["profile", "list"])
+    assert listed.stdout.strip() == "starter"
+
+
+def test_profile_show_masks_secrets(cli, tmp_path):
+    profile = write(tmp_path / "p.toml",
+                    'l1 = "https://user:hunter2@eth.example/v2/abcdefghijklmnopqrstuvwx?key=zzz"\n')
+    rows = show(cli, "--profile", str(profile))
+    assert "hunter2" not in rows["l1"]["value"]
+    assert "abcdefghijklmnopqrstuvwx" not in rows["l1"]["value"]
+    assert "zzz" not in rows["l1"]["value"]
+    assert rows["l1"]["value"].startswith("https://user:****@eth.example/v2/")
+    table = cli(["profile", "show", "--profile", str(profile)])
+    assert "hunter2" not in table.stdout and "profile" in table.stdout
+
+
+def test_mask_keeps_ordinary_urls():
+    assert settings.mask_url("http://127.0.0.1:9545/10") == "http://127.0.0.1:9545/10"
+
+
+def test_config_error_message_shape():
+    error = ConfigError("bad", source="/etc/x.toml", key="rpc_port")
+    assert str(error) == "/etc/x.toml, key 'rpc_port': bad"
