@@ -1,0 +1,502 @@
+"""EIP-2718 transaction envelopes: legacy, access-list, dynamic-fee, blob and set-code.
+
+Spec: EIP-2718 (typed envelope), EIP-155 (legacy replay protection), EIP-2930 (type 1),
+EIP-1559 (type 2), EIP-4844 (type 3), EIP-7702 (type 4). Deposits (``0x7E``) live elsewhere.
+
+Decoding follows go-ethereum's ``Transaction.UnmarshalBinary``: canonical RLP only (no
+leading-zero integers, minimal length prefixes), exactly the fields of the type, fixed-size
+addresses and hashes, ``uint64`` for nonce and gas and 256-bit bounds where geth uses
+``uint256`` (every field of blob and set-code transactions). Because only canonical input is
+accepted, :func:`encode_transaction` reproduces the decoded bytes exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import rlp
+
+from opfleet.errors import DecodeError
+from opfleet.protocol.crypto import SECP256K1_N, keccak256, recover_address, sign_hash
+
+LEGACY_TX_TYPE = 0
+ACCESS_LIST_TX_TYPE = 1
+DYNAMIC_FEE_TX_TYPE = 2
+BLOB_TX_TYPE = 3
+SET_CODE_TX_TYPE = 4
+DEPOSIT_TX_TYPE = 0x7E
+
+TX_TYPES = (
+    LEGACY_TX_TYPE, ACCESS_LIST_TX_TYPE, DYNAMIC_FEE_TX_TYPE, BLOB_TX_TYPE, SET_CODE_TX_TYPE
+)
+SECP256K1_HALF_N = SECP256K1_N // 2
+
+ADDRESS_LENGTH = 20
+HASH_LENGTH = 32
+
+# Integer widths as geth declares them: uint64 fields, *big.Int fields (unbounded) and
+# uint256 fields (at most 32 bytes).
+_U64 = 8
+_BIG = None
+_U256 = 32
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTuple:
+    """One EIP-2930 access-list entry: an address and the storage keys it touches."""
+
+    address: bytes
+    storage_keys: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """One EIP-7702 signed authorization ``[chain_id, address, nonce, y_parity, r, s]``."""
+
+    chain_id: int
+    address: bytes
+    nonce: int
+    y_parity: int
+    r: int
+    s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """A signed (or, with ``v = r = s = 0``, unsigned) EIP-2718 transaction.
+
+    ``type`` selects which fields are on the wire. For legacy transactions ``v`` is the raw
+    ``v`` (27/28, or ``2 * chain_id + 35/36`` under EIP-155) and ``chain_id`` is derived from it
+    (``None`` when unprotected); for typed transactions ``v`` is the y parity (0 or 1).
+    ``gas_price`` is used by types 0 and 1, the two EIP-1559 fee caps by types 2, 3 and 4.
+    ``to`` is ``None`` for contract creation (types 0-2 only).
+    """
+
+    type: int = DYNAMIC_FEE_TX_TYPE
+    chain_id: int | None = None
+    nonce: int = 0
+    gas_price: int = 0
+    max_priority_fee_per_gas: int = 0
+    max_fee_per_gas: int = 0
+    gas: int = 0
+    to: bytes | None = None
+    value: int = 0
+    data: bytes = b""
+    access_list: tuple[AccessTuple, ...] = ()
+    max_fee_per_blob_gas: int = 0
+    blob_versioned_hashes: tuple[bytes, ...] = ()
+    authorization_list: tuple[Authorization, ...] = ()
+    v: int = 0
+    r: int = 0
+    s: int = 0
+
+    @property
+    def y_parity(self) -> int:
+        """The signature's y parity (0 or 1), derived from ``v`` for legacy transactions."""
+        return _y_parity(self)
+
+    @property
+    def is_protected(self) -> bool:
+        """Whether the signature commits to a chain id (always, except legacy ``v`` 27/28)."""
+        return self.type != LEGACY_TX_TYPE or self.v not in (27, 28)
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+def decode_transaction(raw: bytes) -> Transaction:
+    """Decode one EIP-2718 transaction (legacy RLP list, or ``type ++ rlp(fields)``).
+
+    Raises :class:`DecodeError` for unknown types (including deposits, ``0x7E``), non-canonical
+    RLP or integers, wrong field counts or sizes, and trailing bytes.
+
+    Spec: EIP-2718 "Transaction Type"; go-ethereum ``Transaction.UnmarshalBinary``.
+    """
+    raw = bytes(raw)
+    if not raw:
+        raise DecodeError("empty transaction", offset=0)
+    first = raw[0]
+    if first >= 0xC0:
+        fields = _rlp_list(raw, 0)
+        return _decode_legacy(fields)
+    if first >= 0x80:
+        raise DecodeError("legacy transaction must be an RLP list", offset=0)
+    if first not in _TYPED_DECODERS:
+        raise DecodeError(f"unsupported transaction type {first:#04x}", offset=0)
+    if len(raw) == 1:
+        raise DecodeError("typed transaction too short", offset=1)
+    if raw[1] < 0xC0:
+        raise DecodeError("typed transaction payload must be an RLP list", offset=1)
+    fields = _rlp_list(raw[1:], 1)
+    return _TYPED_DECODERS[first](fields)
+
+
+def _rlp_list(data: bytes, base: int) -> list[Any]:
+    try:
+        item = rlp.decode(data, strict=True)
+    except rlp.DecodingError as exc:
+        raise DecodeError(f"malformed RLP: {exc}", offset=base) from None
+    except RecursionError:
+        raise DecodeError("RLP nested too deeply", offset=base) from None
+    if not isinstance(item, list):
+        raise DecodeError("expected an RLP list", offset=base)
+    return item
+
+
+def _expect_fields(fields: list[Any], count: int, what: str) -> None:
+    if len(fields) != count:
+        raise DecodeError(f"{what} must have {count} fields, got {len(fields)}")
+
+
+def _uint(item: Any, name: str, max_bytes: int | None) -> int:
+    if not isinstance(item, bytes):
+        raise DecodeError(f"{name}: expected an integer, got a list")
+    if item[:1] == b"\x00":
+        raise DecodeError(f"{name}: non-canonical integer (leading zero bytes)")
+    if max_bytes is not None and len(item) > max_bytes:
+        raise DecodeError(f"{name}: integer wider than {max_bytes * 8} bits")
+    return int.from_bytes(item, "big")
+
+
+def _bytes(item: Any, name: str) -> bytes:
+    if not isinstance(item, bytes):
+        raise DecodeError(f"{name}: expected a byte string, got a list")
+    return item
+
+
+def _fixed(item: Any, size: int, name: str) -> bytes:
+    value = _bytes(item, name)
+    if len(value) != size:
+        raise DecodeError(f"{name}: expected {size} bytes, got {len(value)}")
+    return value
+
+
+def _optional_address(item: Any) -> bytes | None:
+    value = _bytes(item, "to")
+    if not value:
+        return None
+    if len(value) != ADDRESS_LENGTH:
+        raise DecodeError(f"to: expected {ADDRESS_LENGTH} bytes, got {len(value)}")
+    return value
+
+
+def _list(item: Any, name: str) -> list[Any]:
+    if not isinstance(item, list):
+        raise DecodeError(f"{name}: expected a list, got a byte string")
+    return item
+
+
+def decode_access_list(item: Any) -> tuple[AccessTuple, ...]:
+    """Convert a decoded RLP access list ``[[address, [key, ...]], ...]`` (EIP-2930)."""
+    entries = []
+    for entry in _list(item, "access list"):
+        entry = _list(entry, "access list entry")
+        if len(entry) != 2:
+            raise DecodeError(f"access list entry must have 2 fields, got {len(entry)}")
+        address = _fixed(entry[0], ADDRESS_LENGTH, "access list address")
+        keys = tuple(_fixed(k, HASH_LENGTH, "storage key") for k in _list(entry[1], "storage keys"))
+        entries.append(AccessTuple(address, keys))
+    return tuple(entries)
+
+
+def decode_authorization_list(item: Any) -> tuple[Authorization, ...]:
+    """Convert a decoded RLP EIP-7702 authorization list (geth field widths)."""
+    auths = []
+    for entry in _list(item, "authorization list"):
+        entry = _list(entry, "authorization")
+        if len(entry) != 6:
+            raise DecodeError(f"authorization must have 6 fields, got {len(entry)}")
+        auths.append(
+            Authorization(
+                chain_id=_uint(entry[0], "authorization chain id", _U256),
+                address=_fixed(entry[1], ADDRESS_LENGTH, "authorization address"),
+                nonce=_uint(entry[2], "authorization nonce", _U64),
+                y_parity=_uint(entry[3], "authorization y parity", 1),
+                r=_uint(entry[4], "authorization r", _U256),
+                s=_uint(entry[5], "authorization s", _U256),
+            )
+        )
+    return tuple(auths)
+
+
+def _legacy_chain_id(v: int) -> int | None:
+    return (v - 35) // 2 if v >= 35 else None
+
+
+def _decode_legacy(f: list[Any]) -> Transaction:
+    _expect_fields(f, 9, "legacy transaction")
+    v = _uint(f[6], "v", _BIG)
+    return Transaction(
+        type=LEGACY_TX_TYPE,
+        chain_id=_legacy_chain_id(v),
+        nonce=_uint(f[0], "nonce", _U64),
+        gas_price=_uint(f[1], "gas price", _BIG),
+        gas=_uint(f[2], "gas", _U64),
+        to=_optional_address(f[3]),
+        value=_uint(f[4], "value", _BIG),
+        data=_bytes(f[5], "data"),
+        v=v,
+        r=_uint(f[7], "r", _BIG),
+        s=_uint(f[8], "s", _BIG),
+    )
+
+
+def _decode_access_list_tx(f: list[Any]) -> Transaction:
+    _expect_fields(f, 11, "access-list transaction")
+    return Transaction(
+        type=ACCESS_LIST_TX_TYPE,
+        chain_id=_uint(f[0], "chain id", _BIG),
+        nonce=_uint(f[1], "nonce", _U64),
+        gas_price=_uint(f[2], "gas price", _BIG),
+        gas=_uint(f[3], "gas", _U64),
+        to=_optional_address(f[4]),
+        value=_uint(f[5], "value", _BIG),
+        data=_bytes(f[6], "data"),
+        access_list=decode_access_list(f[7]),
+        v=_uint(f[8], "y parity", _BIG),
+        r=_uint(f[9], "r", _BIG),
+        s=_uint(f[10], "s", _BIG),
+    )
+
+
+def _decode_dynamic_fee_tx(f: list[Any]) -> Transaction:
+    _expect_fields(f, 12, "dynamic-fee transaction")
+    return Transaction(
+        type=DYNAMIC_FEE_TX_TYPE,
+        chain_id=_uint(f[0], "chain id", _BIG),
+        nonce=_uint(f[1], "nonce", _U64),
+        max_priority_fee_per_gas=_uint(f[2], "max priority fee", _BIG),
+        max_fee_per_gas=_uint(f[3], "max fee", _BIG),
+        gas=_uint(f[4], "gas", _U64),
+        to=_optional_address(f[5]),
+        value=_uint(f[6], "value", _BIG),
+        data=_bytes(f[7], "data"),
+        access_list=decode_access_list(f[8]),
+        v=_uint(f[9], "y parity", _BIG),
+        r=_uint(f[10], "r", _BIG),
+        s=_uint(f[11], "s", _BIG),
+    )
+
+
+def _decode_blob_tx(f: list[Any]) -> Transaction:
+    # Only the canonical (block) form; the network wrapper with sidecars is not a transaction.
+    _expect_fields(f, 14, "blob transaction")
+    return Transaction(
+        type=BLOB_TX_TYPE,
+        chain_id=_uint(f[0], "chain id", _U256),
+        nonce=_uint(f[1], "nonce", _U64),
+        max_priority_fee_per_gas=_uint(f[2], "max priority fee", _U256),
+        max_fee_per_gas=_uint(f[3], "max fee", _U256),
+        gas=_uint(f[4], "gas", _U64),
+        to=_fixed(f[5], ADDRESS_LENGTH, "to"),
+        value=_uint(f[6], "value", _U256),
+        data=_bytes(f[7], "data"),
+        access_list=decode_access_list(f[8]),
+        max_fee_per_blob_gas=_uint(f[9], "max fee per blob gas", _U256),
+        blob_versioned_hashes=tuple(
+            _fixed(h, HASH_LENGTH, "blob versioned hash") for h in _list(f[10], "blob hashes")
+        ),
+        v=_uint(f[11], "y parity", _U256),
+        r=_uint(f[12], "r", _U256),
+        s=_uint(f[13], "s", _U256),
+    )
+
+
+def _decode_set_code_tx(f: list[Any]) -> Transaction:
+    _expect_fields(f, 13, "set-code transaction")
+    return Transaction(
+        type=SET_CODE_TX_TYPE,
+        chain_id=_uint(f[0], "chain id", _U256),
+        nonce=_uint(f[1], "nonce", _U64),
+        max_priority_fee_per_gas=_uint(f[2], "max priority fee", _U256),
+        max_fee_per_gas=_uint(f[3], "max fee", _U256),
+        gas=_uint(f[4], "gas", _U64),
+        to=_fixed(f[5], ADDRESS_LENGTH, "to"),
+        value=_uint(f[6], "value", _U256),
+        data=_bytes(f[7], "data"),
+        access_list=decode_access_list(f[8]),
+        authorization_list=decode_authorization_list(f[9]),
+        v=_uint(f[10], "y parity", _U256),
+        r=_uint(f[11], "r", _U256),
+        s=_uint(f[12], "s", _U256),
+    )
+
+
+_TYPED_DECODERS = {
+    ACCESS_LIST_TX_TYPE: _decode_access_list_tx,
+    DYNAMIC_FEE_TX_TYPE: _decode_dynamic_fee_tx,
+    BLOB_TX_TYPE: _decode_blob_tx,
+    SET_CODE_TX_TYPE: _decode_set_code_tx,
+}
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+
+def _int_bytes(value: int) -> bytes:
+    if value < 0:
+        raise ValueError(f"negative integer in transaction: {value}")
+    return value.to_bytes((value.bit_length() + 7) // 8, "big")
+
+
+def access_list_rlp(access_list: tuple[AccessTuple, ...]) -> list[Any]:
+    """The RLP structure of an access list (EIP-2930), for ``rlp.encode``."""
+    return [[entry.address, list(entry.storage_keys)] for entry in access_list]
+
+
+def authorization_list_rlp(auths: tuple[Authorization, ...]) -> list[Any]:
+    """The RLP structure of an EIP-7702 authorization list, for ``rlp.encode``."""
+    return [
+        [_int_bytes(a.chain_id), a.address, _int_bytes(a.nonce), _int_bytes(a.y_parity),
+         _int_bytes(a.r), _int_bytes(a.s)]
+        for a in auths
+    ]
+
+
+def _unsigned_fields(tx: Transaction) -> list[Any]:
+    """The payload fields of ``tx`` before the signature, in wire order."""
+    to = tx.to if tx.to is not None else b""
+    if tx.type == LEGACY_TX_TYPE:
+        return [_int_bytes(tx.nonce), _int_bytes(tx.gas_price), _int_bytes(tx.gas), to,
+                _int_bytes(tx.value), tx.data]
+    if tx.chain_id is None:
+        raise ValueError("typed transactions need a chain id")
+    head = [_int_bytes(tx.chain_id), _int_bytes(tx.nonce)]
+    if tx.type == ACCESS_LIST_TX_TYPE:
+        return head + [_int_bytes(tx.gas_price), _int_bytes(tx.gas), to, _int_bytes(tx.value),
+                       tx.data, access_list_rlp(tx.access_list)]
+    fees = [_int_bytes(tx.max_priority_fee_per_gas), _int_bytes(tx.max_fee_per_gas)]
+    body = head + fees + [_int_bytes(tx.gas), to, _int_bytes(tx.value), tx.data,
+                          access_list_rlp(tx.access_list)]
+    if tx.type == DYNAMIC_FEE_TX_TYPE:
+        return body
+    if tx.to is None:
+        raise ValueError(f"type {tx.type} transactions cannot create contracts")
+    if tx.type == BLOB_TX_TYPE:
+        return body + [_int_bytes(tx.max_fee_per_blob_gas), list(tx.blob_versioned_hashes)]
+    if tx.type == SET_CODE_TX_TYPE:
+        return body + [authorization_list_rlp(tx.authorization_list)]
+    raise ValueError(f"unsupported transaction type {tx.type}")
+
+
+def encode_transaction(tx: Transaction) -> bytes:
+    """Encode ``tx`` as EIP-2718 bytes (the inverse of :func:`decode_transaction`).
+
+    Spec: EIP-2718 "Transaction Type" (legacy = bare RLP list, typed = ``type ++ rlp``).
+    """
+    fields = _unsigned_fields(tx) + [_int_bytes(tx.v), _int_bytes(tx.r), _int_bytes(tx.s)]
+    payload = rlp.encode(fields)
+    if tx.type == LEGACY_TX_TYPE:
+        return payload
+    return bytes([tx.type]) + payload
+
+
+def transaction_hash(raw: bytes) -> bytes:
+    """The transaction hash: keccak256 of the EIP-2718 encoding (EIP-2718)."""
+    return keccak256(raw)
+
+
+def signing_hash(tx: Transaction) -> bytes:
+    """The hash a sender signs.
+
+    Legacy: ``keccak(rlp([nonce, gasPrice, gas, to, value, data]))`` without a chain id, or with
+    ``chain_id, 0, 0`` appended under EIP-155; typed: ``keccak(type ++ rlp(unsigned fields))``.
+
+    Spec: EIP-155 "Specification"; EIP-2930/1559/4844/7702 signature hash definitions.
+    """
+    fields = _unsigned_fields(tx)
+    if tx.type == LEGACY_TX_TYPE:
+        if tx.chain_id is not None:
+            fields += [_int_bytes(tx.chain_id), b"", b""]
+        return keccak256(rlp.encode(fields))
+    return keccak256(bytes([tx.type]) + rlp.encode(fields))
+
+
+def _y_parity(tx: Transaction) -> int:
+    if tx.type != LEGACY_TX_TYPE:
+        return tx.v
+    if tx.v in (27, 28):
+        return tx.v - 27
+    if tx.v >= 35:
+        return (tx.v - 35) % 2
+    return tx.v  # not a valid legacy v; recovery rejects it
+
+
+def recover_sender(tx: Transaction) -> bytes:
+    """Recover the 20-byte sender address from the signature (homestead rules: low s).
+
+    Raises :class:`DecodeError` when the signature is malformed or does not recover.
+
+    Spec: EIP-155 / EIP-2 (``s <= secp256k1n / 2``); go-ethereum ``types.Sender``.
+    """
+    if tx.type == LEGACY_TX_TYPE and not (tx.v in (27, 28) or tx.v >= 35):
+        raise DecodeError(f"invalid legacy signature v {tx.v}")
+    y = _y_parity(tx)
+    if y not in (0, 1):
+        raise DecodeError(f"invalid signature y parity {y}")
+    if not (0 < tx.r < SECP256K1_N and 0 < tx.s <= SECP256K1_HALF_N):
+        raise DecodeError("signature r or s out of range")
+    try:
+        return recover_address(signing_hash(tx), tx.r, tx.s, y)
+    except ValueError as exc:
+        raise DecodeError(f"signature does not recover: {exc}") from None
+
+
+def sign_transaction(tx: Transaction, private_key: bytes) -> Transaction:
+    """Return ``tx`` signed with ``private_key``.
+
+    A legacy transaction with ``chain_id=None`` gets a pre-EIP-155 ``v`` (27/28), otherwise
+    ``v = 2 * chain_id + 35 + y``; typed transactions get ``v = y_parity``.
+
+    Spec: EIP-155 "Specification"; EIP-2718 typed signatures.
+    """
+    r, s, y = sign_hash(signing_hash(tx), private_key)
+    if tx.type == LEGACY_TX_TYPE:
+        v = 27 + y if tx.chain_id is None else 2 * tx.chain_id + 35 + y
+    else:
+        v = y
+    return replace(tx, v=v, r=r, s=s)
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def tx_to_json(tx: Transaction) -> dict[str, Any]:
+    """Return the fields of ``tx`` that its type carries, as 0x-hex strings and plain ints."""
+    out: dict[str, Any] = {"type": tx.type}
+    if tx.chain_id is not None:
+        out["chain_id"] = tx.chain_id
+    out["nonce"] = tx.nonce
+    if tx.type in (LEGACY_TX_TYPE, ACCESS_LIST_TX_TYPE):
+        out["gas_price"] = tx.gas_price
+    else:
+        out["max_priority_fee_per_gas"] = tx.max_priority_fee_per_gas
+        out["max_fee_per_gas"] = tx.max_fee_per_gas
+    out["gas"] = tx.gas
+    out["to"] = _hex(tx.to) if tx.to is not None else None
+    out["value"] = tx.value
+    out["data"] = _hex(tx.data)
+    if tx.type != LEGACY_TX_TYPE:
+        out["access_list"] = [
+            {"address": _hex(e.address), "storage_keys": [_hex(k) for k in e.storage_keys]}
+            for e in tx.access_list
+        ]
+    if tx.type == BLOB_TX_TYPE:
+        out["max_fee_per_blob_gas"] = tx.max_fee_per_blob_gas
+        out["blob_versioned_hashes"] = [_hex(h) for h in tx.blob_versioned_hashes]
+    if tx.type == SET_CODE_TX_TYPE:
+        out["authorization_list"] = [
+            {"chain_id": a.chain_id, "address": _hex(a.address), "nonce": a.nonce,
+             "y_parity": a.y_parity, "r": a.r, "s": a.s}
+            for a in tx.authorization_list
+        ]
+    if tx.type == LEGACY_TX_TYPE:
+        out["v"] = tx.v
+    else:
+        out["y_parity"] = tx.v
+    out["r"] = tx.r
+    out["s"] = tx.s
+    out["hash"] = _hex(transaction_hash(encode_transaction(tx)))
+    return out
