@@ -1,0 +1,250 @@
+"""L1Provider: headers, raw transactions rebuilt from JSON, receipts, request budget, caching, reorgs."""
+
+from __future__ import annotations
+
+import pytest
+from l1_chain import DEPOSIT_CONTRACT, TOPIC, UNKNOWN_TYPE_RAW, FakeL1, sample_transactions
+
+from opfleet.errors import TemporaryError
+from opfleet.protocol.block_ref import L1BlockRef
+from opfleet.protocol.crypto import keccak256, private_key_to_address
+from opfleet.protocol.transactions import decode_transaction, encode_transaction, recover_sender
+from opfleet.providers import BlockNotFoundError, JsonRpcClient
+from opfleet.providers.ethjson import transaction_from_json
+from opfleet.providers.l1 import LRUCache, L1Provider
+from opfleet.rpc import JsonRpcServer
+
+
+def provider(chain: FakeL1, **kwargs) -> L1Provider:
+    return L1Provider(JsonRpcClient("http://l1.test", transport=chain.node.transport()), **kwargs)
+
+
+async def test_header_fields_and_ref():
+    chain = FakeL1()
+    l1 = provider(chain)
+    block = await l1.block_by_number(3)
+    header = block.header
+    assert (header.number, header.timestamp, header.base_fee) == (3, 1_700_000_036, 10)
+    assert header.mix_hash == keccak256(b"randao 3") == header.prev_randao
+    assert header.excess_blob_gas == 0 and header.parent_beacon_block_root == bytes(32)
+    assert block.ref == L1BlockRef(block.hash, 3, bytes.fromhex(chain.blocks[2]["hash"][2:]), 1_700_000_036)
+    assert block.ref.to_json() == {"hash": chain.blocks[3]["hash"], "number": 3,
+                                   "parentHash": chain.blocks[2]["hash"], "timestamp": 1_700_000_036}
+
+
+async def test_raw_transactions_of_every_type_are_rebuilt_exactly():
+    chain = FakeL1()
+    l1 = provider(chain)
+    block = await l1.block_by_number(1)
+    expected = [encode_transaction(tx) for tx in sample_transactions(10)]
+    assert block.transactions == tuple(expected)
+    assert [raw[0] if raw[0] < 0x7F else 0 for raw in block.transactions] == [0, 0, 1, 2, 3, 4]
+    assert block.tx_hashes == tuple(keccak256(raw) for raw in expected)
+    sender = private_key_to_address(keccak256(b"opfleet test key"))
+    assert all(recover_sender(decode_transaction(raw)) == sender for raw in block.transactions)
+    assert "eth_getRawTransactionByHash" not in chain.node.calls  # nothing needed fetching
+    assert l1.statistics().raw_tx_fetches == 0
+
+
+async def test_unrebuildable_transactions_are_fetched_raw_and_checked():
+    chain = FakeL1(unknown_type_in=3)
+    l1 = provider(chain)
+    block = await l1.block_by_number(3)
+    assert block.transactions[-1] == UNKNOWN_TYPE_RAW
+    assert chain.node.http_log[-1] == ["eth_getRawTransactionByHash"]
+    assert l1.statistics().raw_tx_fetches == 1
+    chain.raw[chain.blocks[3]["transactions"][-1]["hash"]] = b"\x64tampered"
+    with pytest.raises(TemporaryError, match="does not hash to its hash"):
+        await provider(chain).block_by_number(3)
+
+
+async def test_one_http_request_per_block_with_receipts():
+    chain = FakeL1()
+    l1 = provider(chain)
+    for number in range(8):
+        block, receipts = await l1.block_with_receipts(number)
+        assert len(receipts) == len(block.tx_hashes)
+    assert len(chain.node.http_log) == 8
+    assert all(req == ["eth_getBlockByNumber", "eth_getBlockReceipts"] for req in chain.node.http_log)
+    stats = l1.client.statistics()
+    assert stats.requests_by_method == {"eth_getBlockByNumber": 8, "eth_getBlockReceipts": 8}
+
+
+async def test_receipts_carry_logs():
+    chain = FakeL1()
+    l1 = provider(chain)
+    block, receipts = await l1.block_with_receipts(bytes.fromhex(chain.blocks[5]["hash"][2:]))
+    assert chain.node.http_log == [["eth_getBlockByHash", "eth_getBlockReceipts"]]
+    assert [r.tx_hash for r in receipts] == list(block.tx_hashes)
+    log = receipts[2].logs[0]
+    assert (log.address, log.topics[0], log.data, log.log_index) == (DEPOSIT_CONTRACT, TOPIC, b"\x12\x34", 2)
+    assert log.block_hash == block.hash and receipts[0].status == 1
+
+
+async def test_fallback_to_transaction_receipts_when_block_receipts_is_missing():
+    chain = FakeL1(block_receipts=False)
+    l1 = provider(chain)
+    block, receipts = await l1.block_with_receipts(1)
+    assert [r.tx_hash for r in receipts] == list(block.tx_hashes)
+    assert chain.node.http_log == [["eth_getBlockByNumber", "eth_getBlockReceipts"], ["eth_getTransactionReceipt"] * 6]
+    assert l1.statistics().block_receipts_supported is False
+    await l1.block_with_receipts(3)  # no second attempt at eth_getBlockReceipts
+    assert chain.node.http_log[2:] == [["eth_getBlockByNumber"], ["eth_getTransactionReceipt"] * 6]
+    assert await l1.receipts(block.hash) == receipts  # cached
+
+
+async def test_receipts_that_do_not_match_the_block_are_refused():
+    chain = FakeL1()
+    l1 = provider(chain)
+    block3 = await l1.block_by_number(3)
+    chain.receipts[chain.blocks[3]["hash"]] = chain.receipts[chain.blocks[3]["hash"]][:5]
+    with pytest.raises(TemporaryError, match="block 3 has 6 transactions but 5 receipts"):
+        await l1.receipts(block3.hash)
+    block1 = await l1.block_by_number(1)
+    chain.receipts[chain.blocks[1]["hash"]] = chain.receipts[chain.blocks[5]["hash"]]  # another block's
+    with pytest.raises(TemporaryError, match="receipt 0 of block 1 belongs to block " + chain.blocks[5]["hash"]):
+        await l1.receipts(block1.hash)
+
+
+async def test_missing_block_raises_block_not_found():
+    l1 = provider(FakeL1())
+    with pytest.raises(BlockNotFoundError, match="L1 block 99 not found"):
+        await l1.block_by_number(99)
+    with pytest.raises(BlockNotFoundError):
+        await l1.block_with_receipts(99)
+    with pytest.raises(BlockNotFoundError):
+        await l1.block_by_hash(b"\x99" * 32)
+
+
+async def test_hash_cache_is_bounded_lru():
+    chain = FakeL1()
+    l1 = provider(chain, cache_size=3)
+    hashes = [(await l1.block_by_number(n)).hash for n in range(6)]
+    assert l1.statistics().cached_blocks == 3
+    before = len(chain.node.http_log)
+    await l1.block_by_hash(hashes[5])  # recent: cached
+    await l1.block_by_hash(hashes[4])
+    assert len(chain.node.http_log) == before
+    await l1.block_by_hash(hashes[0])  # evicted: asks again
+    assert len(chain.node.http_log) == before + 1
+    assert l1.statistics().cached_blocks == 3
+
+
+def test_lru_cache_order():
+    cache: LRUCache[str, int] = LRUCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # a is now the most recent
+    cache.put("c", 3)
+    assert "b" not in cache and cache.get("a") == 1 and cache.get("c") == 3
+    with pytest.raises(ValueError):
+        LRUCache(0)
+
+
+async def test_header_only_fetch_is_upgraded_by_full_fetch():
+    chain = FakeL1()
+    l1 = provider(chain)
+    ref = await l1.block_ref(1)
+    block = await l1.block_by_hash(ref.hash)  # needs transactions: asks again
+    assert block.transactions is not None
+    await l1.block_ref(ref.hash)  # full block satisfies a header lookup
+    assert chain.node.calls == ["eth_getBlockByNumber", "eth_getBlockByHash"]
+
+
+async def test_number_index_serves_finalized_only_and_is_dropped_on_reorg():
+    chain = FakeL1()
+    chain.finalized = 4
+    l1 = provider(chain)
+    finalized = await l1.block_by_number("finalized")
+    assert finalized.number == 4
+    for n in range(7):
+        await l1.block_by_number(n)
+    calls = len(chain.node.calls)
+    await l1.block_by_number(3)  # at or below finalized: from cache
+    assert len(chain.node.calls) == calls
+    await l1.block_by_number(6)  # above finalized: always asks
+    assert len(chain.node.calls) == calls + 1
+
+    chain.reorg(5)
+    new5 = await l1.block_by_number(5)
+    assert new5.hash == bytes.fromhex(chain.blocks[5]["hash"][2:])
+    assert l1.statistics().reorgs_seen == 1
+    assert l1.statistics().indexed_numbers == 1  # everything but the new observation forgotten
+    calls = len(chain.node.calls)
+    assert (await l1.block_by_number(3)).number == 3
+    assert len(chain.node.calls) == calls + 1  # index was dropped: asked the node again
+
+
+async def test_label_lookups_always_ask_the_node():
+    chain = FakeL1()
+    l1 = provider(chain)
+    first = await l1.block_by_number("latest")
+    chain.add_block()
+    second = await l1.block_by_number("latest")
+    assert second.number == first.number + 1
+    assert chain.node.calls == ["eth_getBlockByNumber", "eth_getBlockByNumber"]
+
+
+@pytest.mark.parametrize("bad", [-1, "pendingx", b"\x00" * 31, "0x1234", True])
+async def test_bad_block_ids_are_refused(bad):
+    l1 = provider(FakeL1())
+    with pytest.raises((ValueError, TypeError)):
+        await l1.block(bad)
+
+
+def test_json_conversion_rejects_deposits_and_garbage():
+    from opfleet.errors import DecodeError
+
+    with pytest.raises(DecodeError, match="cannot rebuild transaction type 0x7e"):
+        transaction_from_json({"type": "0x7e", "nonce": "0x0", "gas": "0x1", "value": "0x0", "input": "0x",
+                               "r": "0x0", "s": "0x0", "hash": "0x" + "00" * 32})
+    with pytest.raises(DecodeError, match="nonce"):
+        transaction_from_json({"type": "0x2", "nonce": "12", "gas": "0x1"})
+
+
+async def test_over_real_loopback_with_our_server(nursery):
+    chain = FakeL1()
+
+    def wrap(fn):
+        async def method(*params):
+            return fn(*params)
+
+        return method
+
+    server = JsonRpcServer({name: wrap(fn) for name, fn in chain.node.methods.items()})
+    port = await nursery.start(server.serve, "127.0.0.1", 0)
+    async with JsonRpcClient(f"http://127.0.0.1:{port}", name="L1 RPC") as client:
+        l1 = L1Provider(client)
+        for n in range(8):
+            block, receipts = await l1.block_with_receipts(n)
+            assert len(block.transactions) == len(receipts)
+    stats = server.statistics()
+    assert stats.http_requests == 8 and stats.batches == 8 and stats.total_connections == 1
+
+
+async def test_receipts_race_by_number_is_resolved_by_hash():
+    # The chain moves between the two batched calls: receipts by number belong to another block.
+    chain = FakeL1()
+    served = chain.node.methods["eth_getBlockReceipts"]
+
+    def racing(ident):
+        if not ident.startswith("0x") or len(ident) != 66:
+            return chain.receipts[chain.blocks[5]["hash"]]
+        return served(ident)
+
+    chain.node.methods["eth_getBlockReceipts"] = racing
+    l1 = provider(chain)
+    block, receipts = await l1.block_with_receipts(3)
+    assert all(r.block_hash == block.hash for r in receipts) and len(receipts) == 6
+    assert chain.node.http_log == [["eth_getBlockByNumber", "eth_getBlockReceipts"], ["eth_getBlockReceipts"]]
+
+
+async def test_cached_block_only_needs_its_receipts():
+    chain = FakeL1()
+    l1 = provider(chain)
+    block = await l1.block_by_number(1)
+    again, receipts = await l1.block_with_receipts(block.hash)
+    assert again is block and len(receipts) == 6
+    assert chain.node.http_log == [["eth_getBlockByNumber"], ["eth_getBlockReceipts"]]
+    assert await l1.block_with_receipts(block.hash) == (block, receipts)
+    assert len(chain.node.http_log) == 2
