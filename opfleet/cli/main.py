@@ -15,7 +15,7 @@ from typing import Any, NoReturn, Sequence
 from opfleet.cli import spec
 from opfleet.cli.env import Environment
 from opfleet.cli.exit import DESCRIPTIONS, ExitStatus, exit_status_for
-from opfleet.errors import NotAvailableYet, OpfleetError, UsageError
+from opfleet.errors import ConfigError, NotAvailableYet, OpfleetError, UsageError
 
 
 @dataclass
@@ -176,6 +176,20 @@ def _all_commands() -> list[spec.Command]:
     return out
 
 
+def _convert_plain_options(ctx: Context) -> None:
+    """Options that are not settings are typed here; a bad value is a usage error."""
+    from opfleet.config.settings import parse_value
+
+    for option in ctx.command.options:
+        raw = ctx.args.get(option.key)
+        if option.setting or option.positional or raw is None or option.kind == spec.LIST:
+            continue
+        try:
+            ctx.args[option.key] = parse_value(option, raw, source="--" + option.key)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+
+
 def _load_settings(ctx: Context) -> None:
     from opfleet.config import profiles, settings
 
@@ -233,6 +247,7 @@ def _run(argv: list[str], env: Environment) -> ExitStatus:
         command = next(c for c in command.subcommands if c.name == args["subcommand"])
         path += (command.name,)
     ctx = Context(env=env, command=command, args=args, path=path)
+    _convert_plain_options(ctx)
     if command.uses_settings:
         _load_settings(ctx)
         _configure_logging(ctx)

@@ -1,0 +1,172 @@
+"""`opfleet decode`: the documented JSON shapes on real vectors, and one clear line on bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from opfleet.cli.exit import ExitStatus
+from opfleet.protocol.blob import BLOB_SIZE, encode_blob
+from opfleet.protocol.frame import Frame, encode_frames
+from opfleet.protocol.transactions import decode_transaction
+from tests.conftest import VECTORS
+
+BATCHER_TX = VECTORS / "batches" / "op-mainnet-batcher-tx-signed.hex"
+SPAN_CHANNEL = VECTORS / "batches" / "op-mainnet-span-channel-zlib.hex"
+
+
+def decode_json(cli, argv, stdin=b""):
+    result = cli(["decode", *argv, "--json"], stdin=stdin)
+    assert result.status == ExitStatus.OK, result.stderr
+    assert result.stderr == ""
+    return json.loads(result.stdout)
+
+
+def batcher_calldata() -> bytes:
+    return decode_transaction(bytes.fromhex(BATCHER_TX.read_text().strip())).data
+
+
+def test_batcher_tx(cli):
+    out = decode_json(cli, ["batcher-tx", str(BATCHER_TX)])
+    assert list(out) == ["hash", "from", "to", "type", "frames"]
+    assert out["hash"] == "0xe69d94330faafb4f716f7ad9b3b50ea8ff5ce57aea6d2f8be07afb7fe49cd6cf"
+    assert out["from"] == "0x6887246668a3b87f54deb3b94ba47a6f63f32985"
+    assert out["to"] == "0xff00000000000000000000000000000000000010"
+    assert out["type"] == 2
+    [frame] = out["frames"]
+    assert list(frame) == ["channel_id", "frame_number", "data", "is_last"]
+    assert frame["channel_id"] == "0xac329933f5efdcc35ccd284232a376d3"
+    assert frame["frame_number"] == 0 and frame["is_last"] is True
+    assert len(frame["data"]) == 2 + 2 * 119799
+
+
+def test_calldata_from_stdin_with_0x_and_whitespace(cli):
+    text = "0x" + batcher_calldata().hex()
+    wrapped = "\n".join(text[i:i + 64] for i in range(0, len(text), 64)).encode() + b"\n"
+    out = decode_json(cli, ["calldata", "-"], stdin=wrapped)
+    assert len(out["frames"]) == 1
+    assert out["frames"][0]["channel_id"] == "0xac329933f5efdcc35ccd284232a376d3"
+
+
+def test_calldata_raw(cli, tmp_path):
+    frames = [Frame(bytes(range(16)), n, bytes([n]) * n, n == 2) for n in range(3)]
+    path = tmp_path / "calldata.bin"
+    path.write_bytes(encode_frames(frames))
+    out = decode_json(cli, ["calldata", "--raw", str(path)])
+    assert out == {"frames": [f.to_json() for f in frames]}
+    assert out["frames"][2] == {"channel_id": "0x000102030405060708090a0b0c0d0e0f",
+                                "frame_number": 2, "data": "0x0202", "is_last": True}
+
+
+def test_channel_from_the_real_batcher_tx(cli, tmp_path):
+    channel = batcher_calldata()[1 + 22:-1]  # the only frame's data = the whole channel
+    path = tmp_path / "channel.hex"
+    path.write_text(channel.hex())
+    out = decode_json(cli, ["channel", str(path)])
+    assert out["compression"] == "zlib"
+    [batch] = out["batches"]
+    assert list(batch) == ["type", "rel_timestamp", "l1_origin_num", "parent_check",
+                           "l1_origin_check", "block_count", "origin_bits", "block_tx_counts",
+                           "transactions"]
+    assert batch["type"] == 1 and batch["block_count"] == 27
+    assert batch["rel_timestamp"] == 24269254 and batch["l1_origin_num"] == 19426585
+    assert batch["parent_check"] == "0x4a78c6069d413ac5cd75401310076b7acbc10cea"
+    assert batch["l1_origin_check"] == "0x4fcd7915716bdcf8ba963e591577721000dd2bf7"
+    assert len(batch["origin_bits"]) == 27 and set(batch["origin_bits"]) <= {0, 1}
+    assert sum(batch["block_tx_counts"]) == len(batch["transactions"]) == 209
+    types = [decode_transaction(bytes.fromhex(tx[2:])).type for tx in batch["transactions"]]
+    assert types.count(0) == 36 and types.count(2) == 173
+
+
+def test_channel_143_blocks_and_chain_id(cli):
+    out = decode_json(cli, ["channel", str(SPAN_CHANNEL)])
+    [batch] = out["batches"]
+    assert batch["block_count"] == 143 and len(batch["transactions"]) == 1766
+    other = decode_json(cli, ["channel", str(SPAN_CHANNEL), "--chain-id", "8453"])
+    # Protected legacy and typed txs carry the chain id, so their bytes change with it.
+    changed = sum(a != b for a, b in zip(batch["transactions"], other["batches"][0]["transactions"]))
+    assert changed > 1000
+    assert decode_transaction(bytes.fromhex(other["batches"][0]["transactions"][-1][2:])).chain_id \
+        in (8453, None)
+
+
+def test_blob_hex_and_raw(cli, tmp_path):
+    payload = b"opfleet blob payload " * 100
+    blob = encode_blob(payload)
+    (tmp_path / "blob.bin").write_bytes(blob)
+    (tmp_path / "blob.hex").write_text("0x" + blob.hex())
+    assert decode_json(cli, ["blob", "--raw", str(tmp_path / "blob.bin")]) == {
+        "data": "0x" + payload.hex()}
+    assert decode_json(cli, ["blob", str(tmp_path / "blob.hex")])["data"] == "0x" + payload.hex()
+
+
+def test_readable_views_print_without_errors(cli, tmp_path):
+    (tmp_path / "blob.bin").write_bytes(encode_blob(b"x" * 10))
+    for argv in (["batcher-tx", str(BATCHER_TX)], ["channel", str(SPAN_CHANNEL)],
+                 ["blob", "--raw", str(tmp_path / "blob.bin")]):
+        result = cli(["decode", *argv])
+        assert result.status == ExitStatus.OK, result.stderr
+        assert result.stdout.strip()
+    result = cli(["decode", "channel", str(SPAN_CHANNEL)])
+    assert "1766 transaction(s)" in result.stdout and "zlib" in result.stdout
+
+
+def one_bad_line(result, *fragments):
+    assert result.status == ExitStatus.BAD_INPUT
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("stdin, fragments", [
+    (b"0x00zz", ("invalid hex character 'z' at offset 4",)),
+    (b"abc", ("odd number of hex digits",)),
+    (b"  \n", ("no hex data",)),
+    (b"\xff\xfe", ("non-ASCII", "--raw")),
+    (b"01" + b"00" * 30, ("unknown derivation version 0x01", "at byte 0")),
+    (b"00" + b"11" * 16 + b"0000" + b"00000001" + b"aa" + b"02", ("is_last", "at byte 24")),
+    (b"00" + b"11" * 16 + b"0000" + b"ffffffff", ("exceeds", "at byte 19")),
+])
+def test_bad_calldata(cli, stdin, fragments):
+    one_bad_line(cli(["decode", "calldata", "-"], stdin=stdin), *fragments)
+
+
+def test_bad_blob(cli, tmp_path):
+    one_bad_line(cli(["decode", "blob", "-"], stdin=b"00" * 100), "131072 bytes, got 100")
+    bad = bytearray(encode_blob(b"hello"))
+    bad[1] = 1  # version byte
+    (tmp_path / "bad.bin").write_bytes(bytes(bad))
+    one_bad_line(cli(["decode", "blob", "--raw", str(tmp_path / "bad.bin")]), "at byte 1")
+
+
+def test_bad_channel_and_tx(cli):
+    one_bad_line(cli(["decode", "channel", "-"], stdin=b"ffff"), "channel:")
+    one_bad_line(cli(["decode", "batcher-tx", "-"], stdin=b"02c0"), "batcher-tx:")
+
+
+def test_truncated_channel_reports_an_offset(cli):
+    text = SPAN_CHANNEL.read_text().strip()
+    result = cli(["decode", "channel", "-"], stdin=text[: len(text) // 4 * 2].encode())
+    one_bad_line(result, "channel:", "byte")
+
+
+def test_missing_file(cli):
+    one_bad_line(cli(["decode", "blob", "/no/such/blob"]), "cannot read /no/such/blob")
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["blob", "calldata", "channel", "batcher-tx"]),
+       data=st.binary(max_size=300))
+def test_garbage_never_crashes(cli, kind, data):
+    result = cli(["decode", kind, "--raw", "-", "--json"], stdin=data)
+    assert result.status in (ExitStatus.OK, ExitStatus.BAD_INPUT)
+    assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_chain_id_is_a_usage_error(cli):
+    result = cli(["decode", "channel", str(SPAN_CHANNEL), "--chain-id", "ten"])
+    assert result.status == ExitStatus.USAGE
+    assert "--chain-id" in result.stderr and "integer" in result.stderr
