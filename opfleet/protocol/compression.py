@@ -18,11 +18,12 @@ from dataclasses import dataclass
 import brotli
 
 from opfleet.errors import DecodeError
-
-MAX_RLP_BYTES_PER_CHANNEL = 10_000_000
-"""Decompressed bytes a channel may hold before Fjord."""
-MAX_RLP_BYTES_PER_CHANNEL_FJORD = 100_000_000
-"""Decompressed bytes a channel may hold from Fjord (L1 origin time)."""
+# The limits live with the other channel rules; re-exported for this module's callers.
+from opfleet.protocol.channel import (
+    FJORD_MAX_RLP_BYTES_PER_CHANNEL as MAX_RLP_BYTES_PER_CHANNEL_FJORD,
+    MAX_RLP_BYTES_PER_CHANNEL,
+    max_rlp_bytes_per_channel,
+)
 
 ZLIB = "zlib"
 BROTLI = "brotli"
@@ -32,11 +33,6 @@ CHANNEL_VERSION_BROTLI = 0x01
 _ZLIB_CM_VALUES = (8, 15)
 _INPUT_CHUNK = 1 << 14
 _OUTPUT_CHUNK = 1 << 20
-
-
-def max_rlp_bytes_per_channel(fjord_active: bool) -> int:
-    """The channel's decompressed-size limit (Spec: specs/protocol/fjord/derivation.md)."""
-    return MAX_RLP_BYTES_PER_CHANNEL_FJORD if fjord_active else MAX_RLP_BYTES_PER_CHANNEL
 
 
 @dataclass(frozen=True, slots=True)

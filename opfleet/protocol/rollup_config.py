@@ -23,6 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opfleet.errors import ConfigError
+from opfleet.protocol.channel import (
+    FJORD_MAX_CHANNEL_BANK_SIZE,
+    FJORD_MAX_RLP_BYTES_PER_CHANNEL,
+    GRANITE_CHANNEL_TIMEOUT,
+    MAX_CHANNEL_BANK_SIZE,
+    MAX_RLP_BYTES_PER_CHANNEL,
+)
 from opfleet.protocol.system_config import (
     UINT64_MAX,
     SystemConfig,
@@ -54,12 +61,7 @@ is active only from its own ``karst_time`` and implies nothing, so a devnet that
 
 _IMPLIED_ORDER = tuple(fork for fork in FORKS if fork != "karst")
 
-GRANITE_CHANNEL_TIMEOUT = 50
 FJORD_MAX_SEQUENCER_DRIFT = 1800
-MAX_RLP_BYTES_PER_CHANNEL_BEDROCK = 10_000_000
-MAX_RLP_BYTES_PER_CHANNEL_FJORD = 100_000_000
-MAX_CHANNEL_BANK_SIZE_BEDROCK = 100_000_000
-MAX_CHANNEL_BANK_SIZE_FJORD = 1_000_000_000
 
 _FORK_KEYS = ("regolith", "canyon", "delta", "ecotone", "fjord", "granite", "holocene")
 _ALT_DA_KEY = "alt_da"
@@ -296,8 +298,8 @@ class RollupConfig:
         Spec: ``specs/protocol/fjord/derivation.md`` ("Increasing MAX_RLP_BYTES_PER_CHANNEL").
         """
         if self.is_fjord(l1_ts):
-            return MAX_RLP_BYTES_PER_CHANNEL_FJORD
-        return MAX_RLP_BYTES_PER_CHANNEL_BEDROCK
+            return FJORD_MAX_RLP_BYTES_PER_CHANNEL
+        return MAX_RLP_BYTES_PER_CHANNEL
 
     def max_channel_bank_size(self, l1_ts: int) -> int:
         """Channel bank size limit: 100 MB, 1 GB from Fjord (unused from Holocene).
@@ -305,8 +307,8 @@ class RollupConfig:
         Spec: ``specs/protocol/fjord/derivation.md`` ("Increasing MAX_CHANNEL_BANK_SIZE").
         """
         if self.is_fjord(l1_ts):
-            return MAX_CHANNEL_BANK_SIZE_FJORD
-        return MAX_CHANNEL_BANK_SIZE_BEDROCK
+            return FJORD_MAX_CHANNEL_BANK_SIZE
+        return MAX_CHANNEL_BANK_SIZE
 
     def timestamp_for_block(self, number: int) -> int:
         """The timestamp of L2 block ``number`` (at or after genesis)."""
