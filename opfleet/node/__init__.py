@@ -1,0 +1,1 @@
+"""Node services: source, light and sequencer (trio)."""
