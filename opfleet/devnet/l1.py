@@ -1,0 +1,1516 @@
+"""An embedded L1 chain (:class:`L1Chain`) and a server that answers like a real L1 (:class:`L1Server`).
+
+:class:`L1Chain` is an in-memory, synchronous model of an Ethereum (Cancun or Prague) chain:
+real headers whose hash is ``keccak256(rlp(header))``, real signed transactions (types 0-4,
+blob transactions with their sidecars), receipts with logs and blooms, an account state
+committed in a Merkle-Patricia trie, ``safe``/``finalized`` tags trailing the head by a
+configurable number of blocks, blocks mined on demand (:meth:`L1Chain.mine`) and scriptable
+reorgs (:meth:`L1Chain.reorg`). It is **not an EVM**: a transaction moves value and pays gas
+(intrinsic gas, EIP-7623 floor, a fixed cost per emulated call), and two contracts are
+emulated from their calldata the way the OP Stack's L1 contracts behave:
+
+- the OptimismPortal (``depositTransaction(address,uint256,uint64,bool,bytes)`` and plain
+  value transfers to ``receive()``) emits ``TransactionDeposited(from, to, 0, opaqueData)``
+  with ``opaqueData = mint ++ value ++ gasLimit ++ isCreation ++ data`` ABI-encoded as
+  ``bytes``, which is what ``opfleet.protocol.deposits.deposit_from_log`` decodes
+  (``specs/protocol/deposits.md``, "Deposit Contract");
+- the SystemConfig setters (``setBatcherHash``, ``setGasConfig``, ``setGasConfigEcotone``,
+  ``setGasLimit``, ``setUnsafeBlockSigner``, ``setEIP1559Params``, ``setOperatorFeeScalars``,
+  ``setMinBaseFee``, ``setDAFootprintGasScalar``) emit ``ConfigUpdate(0, type, abi.encode(bytes))``
+  for update types 0-7 (``specs/protocol/system-config.md``).
+
+A call the real contract would revert (bad ABI, a non-owner calling a setter, a deposit with
+too little gas) gets a failed receipt (status 0) and no logs, as on a real chain.
+
+:class:`L1Server` serves the chain over JSON-RPC (the ``eth_`` methods a rollup node and a
+batcher use, batch requests included) and, on the same port, the beacon API routes a rollup
+node reads blobs from: ``/eth/v1/beacon/genesis``, ``/eth/v1/config/spec``,
+``/eth/v1/beacon/blobs/{block_id}`` and ``/eth/v1/beacon/blob_sidecars/{block_id}``, with
+``slot = (timestamp - genesis_time) // seconds_per_slot`` (``seconds_per_slot`` is the block
+time). JSON shapes follow go-ethereum and the beacon-APIs; see ``/work/shared/ref/anvil.md``
+for what a real local L1 returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import trio
+
+from opfleet.devnet.blobtx import (
+    BlobSidecar,
+    PooledTransaction,
+    decode_pooled_transaction,
+    encode_pooled_blob_tx,
+    make_sidecar,
+)
+from opfleet.devnet.block import (
+    EMPTY_REQUESTS_HASH,
+    GAS_PER_BLOB,
+    Header,
+    ReceiptData,
+    block_rlp_size,
+    bloom_or,
+    calc_base_fee,
+    calc_excess_blob_gas,
+    effective_gas_price,
+    floor_data_gas,
+    h,
+    intrinsic_gas,
+    log_gas,
+    log_json,
+    max_gas_price,
+    q,
+    receipts_root,
+    transaction_json,
+    transactions_root,
+)
+from opfleet.devnet.state import Account, WorldState, contract_address
+from opfleet.devnet.trie import EMPTY_TRIE_ROOT
+from opfleet.errors import DecodeError
+from opfleet.protocol.block_ref import L1BlockRef
+from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256, private_key_to_address, sha256
+from opfleet.protocol.deposits import DEPOSIT_EVENT_TOPIC, DEPOSIT_EVENT_VERSION_0
+from opfleet.protocol.l1_block_info import blob_base_fee
+from opfleet.protocol.log import Log
+from opfleet.protocol.system_config import CONFIG_UPDATE_TOPIC, CONFIG_UPDATE_VERSION_0, ConfigUpdateType
+from opfleet.protocol.transactions import (
+    BLOB_TX_TYPE,
+    DYNAMIC_FEE_TX_TYPE,
+    LEGACY_TX_TYPE,
+    SET_CODE_TX_TYPE,
+    Transaction,
+    encode_transaction,
+    recover_sender,
+    sign_transaction,
+)
+from opfleet.rpc.server import HttpRequest, HttpResponse, InvalidParams, JsonRpcServer, RpcError
+
+log = logging.getLogger("opfleet.devnet")
+
+DEFAULT_PORTAL_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000bee")
+DEFAULT_SYSTEM_CONFIG_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000c0f")
+DEFAULT_CHAIN_ID = 900
+DEFAULT_GENESIS_TIME = 1_700_000_000
+GWEI = 10**9
+
+L1_BASE_FEE_DENOMINATOR = 8
+L1_ELASTICITY = 2
+DEPOSIT_CALL_GAS = 50_000
+"""Execution gas charged for an emulated portal deposit (plus the log's gas)."""
+SETTER_CALL_GAS = 30_000
+"""Execution gas charged for an emulated SystemConfig setter (plus the log's gas)."""
+RECEIVE_DEFAULT_GAS_LIMIT = 100_000
+"""L2 gas limit of a deposit made by sending ETH to the portal (``OptimismPortal.receive``)."""
+MAX_DEPOSIT_DATA = 120_000
+"""``OptimismPortal``: largest deposit calldata (``LargeCalldata``)."""
+REPLACEMENT_BUMP_PERCENT = 10
+BEACON_SLOTS_PER_EPOCH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class BlobParams:
+    """Per-fork blob limits (EIP-4844, EIP-7691)."""
+
+    target_blobs: int
+    max_blobs: int
+    update_fraction: int
+
+    @property
+    def target_blob_gas(self) -> int:
+        return self.target_blobs * GAS_PER_BLOB
+
+    @property
+    def max_blob_gas(self) -> int:
+        return self.max_blobs * GAS_PER_BLOB
+
+
+L1_FORKS: Mapping[str, BlobParams] = MappingProxyType({
+    "cancun": BlobParams(3, 6, 3_338_477),
+    "prague": BlobParams(6, 9, 5_007_716),
+})
+
+
+def _selector(signature: str) -> bytes:
+    return keccak256(signature.encode("ascii"))[:4]
+
+
+DEPOSIT_TRANSACTION_SELECTOR = _selector("depositTransaction(address,uint256,uint64,bool,bytes)")
+
+# SystemConfig setters: signature -> argument types. The effects are in _apply_setter.
+_SETTERS: dict[bytes, tuple[str, tuple[str, ...]]] = {
+    _selector(sig): (sig, types)
+    for sig, types in (
+        ("setBatcherHash(bytes32)", ("bytes32",)),
+        ("setBatcherHash(address)", ("address",)),
+        ("setGasConfig(uint256,uint256)", ("uint256", "uint256")),
+        ("setGasConfigEcotone(uint32,uint32)", ("uint32", "uint32")),
+        ("setGasLimit(uint64)", ("uint64",)),
+        ("setUnsafeBlockSigner(address)", ("address",)),
+        ("setEIP1559Params(uint32,uint32)", ("uint32", "uint32")),
+        ("setOperatorFeeScalars(uint32,uint64)", ("uint32", "uint64")),
+        ("setMinBaseFee(uint64)", ("uint64",)),
+        ("setDAFootprintGasScalar(uint16)", ("uint16",)),
+    )
+}
+
+CONFIG_UPDATE_SETTERS: Mapping[ConfigUpdateType, str] = MappingProxyType({
+    ConfigUpdateType.BATCHER: "setBatcherHash(bytes32)",
+    ConfigUpdateType.FEE_SCALARS: "setGasConfig(uint256,uint256)",
+    ConfigUpdateType.GAS_LIMIT: "setGasLimit(uint64)",
+    ConfigUpdateType.UNSAFE_BLOCK_SIGNER: "setUnsafeBlockSigner(address)",
+    ConfigUpdateType.EIP_1559_PARAMS: "setEIP1559Params(uint32,uint32)",
+    ConfigUpdateType.OPERATOR_FEE_PARAMS: "setOperatorFeeScalars(uint32,uint64)",
+    ConfigUpdateType.MIN_BASE_FEE: "setMinBaseFee(uint64)",
+    ConfigUpdateType.DA_FOOTPRINT_GAS_SCALAR: "setDAFootprintGasScalar(uint16)",
+})
+"""The SystemConfig function that emits each ``ConfigUpdate`` type."""
+
+
+# --- ABI helpers ----------------------------------------------------------------------------------
+
+
+def abi_word(value: int | bytes) -> bytes:
+    """One ABI word: an unsigned int, or bytes left-padded (addresses) to 32 bytes."""
+    if isinstance(value, int):
+        return value.to_bytes(32, "big")
+    if len(value) > 32:
+        raise ValueError("an ABI word holds at most 32 bytes")
+    return bytes(32 - len(value)) + bytes(value)
+
+
+def abi_encode_bytes(data: bytes) -> bytes:
+    """``abi.encode(bytes data)``: offset 32, length, data zero-padded to a multiple of 32."""
+    padded = bytes(data) + bytes(-len(data) % 32)
+    return abi_word(32) + abi_word(len(data)) + padded
+
+
+def _type_bits(abi_type: str) -> int | None:
+    if abi_type.startswith("uint"):
+        return int(abi_type[4:])
+    if abi_type == "address":
+        return 160
+    if abi_type == "bool":
+        return 1
+    return None  # bytes32: any word
+
+
+def _encode_static_args(types: Sequence[str], values: Sequence[Any]) -> bytes:
+    if len(types) != len(values):
+        raise ValueError(f"expected {len(types)} arguments, got {len(values)}")
+    out = []
+    for abi_type, value in zip(types, values):
+        if abi_type == "bytes32":
+            if len(value) != 32:
+                raise ValueError("bytes32 argument must be 32 bytes")
+            out.append(bytes(value))
+        elif abi_type == "address":
+            if len(value) != 20:
+                raise ValueError("address argument must be 20 bytes")
+            out.append(abi_word(value))
+        else:
+            bits = _type_bits(abi_type) or 256
+            if not 0 <= int(value) < 1 << bits:
+                raise ValueError(f"{abi_type} argument out of range")
+            out.append(abi_word(int(value)))
+    return b"".join(out)
+
+
+def _decode_words(types: Sequence[str], data: bytes) -> list[int] | None:
+    """Static ABI arguments as integers; None where the contract's ABI decoder would revert."""
+    if len(data) < 32 * len(types):
+        return None
+    values = []
+    for i, abi_type in enumerate(types):
+        value = int.from_bytes(data[32 * i : 32 * i + 32], "big")
+        bits = _type_bits(abi_type)
+        if bits is not None and value >> bits:
+            return None
+        values.append(value)
+    return values
+
+
+def deposit_calldata(to: bytes | None, value: int, gas_limit: int, data: bytes = b"", *, is_creation: bool = False) -> bytes:
+    """Calldata of ``OptimismPortal.depositTransaction(_to, _value, _gasLimit, _isCreation, _data)``."""
+    head = (abi_word(to if to is not None else ZERO_ADDRESS) + abi_word(value) + abi_word(gas_limit)
+            + abi_word(int(is_creation)) + abi_word(5 * 32))
+    return DEPOSIT_TRANSACTION_SELECTOR + head + abi_encode_bytes(data)[32:]
+
+
+def setter_calldata(signature: str, *args: Any) -> bytes:
+    """Calldata of a SystemConfig setter, e.g. ``setter_calldata("setGasLimit(uint64)", 30_000_000)``."""
+    selector = _selector(signature)
+    if selector not in _SETTERS:
+        raise ValueError(f"not an emulated SystemConfig setter: {signature}")
+    return selector + _encode_static_args(_SETTERS[selector][1], args)
+
+
+def config_update_calldata(update_type: ConfigUpdateType | int, *args: Any) -> bytes:
+    """Calldata of the setter that emits a ``ConfigUpdate`` of ``update_type`` (see :data:`CONFIG_UPDATE_SETTERS`)."""
+    return setter_calldata(CONFIG_UPDATE_SETTERS[ConfigUpdateType(update_type)], *args)
+
+
+def minimum_deposit_gas_limit(data_length: int) -> int:
+    """``OptimismPortal.minimumGasLimit``: ``len(data) * 40 + 21000``."""
+    return data_length * 40 + 21_000
+
+
+def deposit_log(portal: bytes, from_address: bytes, to: bytes | None, *, mint: int, value: int, gas_limit: int,
+                data: bytes, is_creation: bool) -> Log:
+    """The ``TransactionDeposited`` log the portal emits (version 0, packed opaque data)."""
+    opaque = (mint.to_bytes(32, "big") + value.to_bytes(32, "big") + gas_limit.to_bytes(8, "big")
+              + bytes([int(is_creation)]) + bytes(data))
+    topics = (DEPOSIT_EVENT_TOPIC, abi_word(from_address), abi_word(to if to is not None else ZERO_ADDRESS),
+              DEPOSIT_EVENT_VERSION_0)
+    return Log(portal, topics, abi_encode_bytes(opaque))
+
+
+def config_update_log(system_config: bytes, update_type: ConfigUpdateType | int, payload: bytes) -> Log:
+    """The ``ConfigUpdate(version 0, updateType, abi.encode(bytes payload))`` log."""
+    topics = (CONFIG_UPDATE_TOPIC, CONFIG_UPDATE_VERSION_0, abi_word(int(update_type)))
+    return Log(system_config, topics, abi_encode_bytes(payload))
+
+
+# --- chain model ----------------------------------------------------------------------------------
+
+
+class TxRejected(ValueError):
+    """A transaction the chain will not accept; the message is go-ethereum's."""
+
+
+class _NotYet(Exception):
+    """A pooled transaction that cannot go in this block but may in a later one."""
+
+
+@dataclass(frozen=True, slots=True)
+class L1Config:
+    """Parameters of an :class:`L1Chain`.
+
+    ``safe_lag``/``finalized_lag``: how many blocks the ``safe``/``finalized`` tags trail the
+    head (clamped at genesis), like anvil's ``--slots-in-an-epoch``. ``default_balance`` is
+    the balance an address the chain has never seen starts with when it first sends a
+    transaction (every key can transact without a faucet); use 0 for strict accounting.
+    ``system_config_owner`` None lets anyone call the SystemConfig setters.
+    """
+
+    chain_id: int = DEFAULT_CHAIN_ID
+    genesis_time: int = DEFAULT_GENESIS_TIME
+    block_time: int = 12
+    fork: str = "prague"
+    gas_limit: int = 30_000_000
+    genesis_base_fee: int = GWEI
+    coinbase: bytes = ZERO_ADDRESS
+    portal_address: bytes = DEFAULT_PORTAL_ADDRESS
+    system_config_address: bytes = DEFAULT_SYSTEM_CONFIG_ADDRESS
+    system_config_owner: bytes | None = None
+    alloc: Mapping[bytes, Account] = field(default_factory=dict)
+    default_balance: int = 10**24
+    safe_lag: int = 4
+    finalized_lag: int = 8
+    genesis_extra_data: bytes = b""
+
+    def __post_init__(self) -> None:
+        if self.fork not in L1_FORKS:
+            raise ValueError(f"L1 fork must be one of {', '.join(L1_FORKS)}")
+        if self.block_time <= 0:
+            raise ValueError("block_time must be positive")
+        if self.safe_lag < 0 or self.finalized_lag < self.safe_lag:
+            raise ValueError("lags must satisfy 0 <= safe_lag <= finalized_lag")
+
+    @property
+    def blob_params(self) -> BlobParams:
+        return L1_FORKS[self.fork]
+
+    @property
+    def seconds_per_slot(self) -> int:
+        return self.block_time
+
+
+@dataclass(frozen=True, slots=True)
+class IncludedTx:
+    """A transaction in a mined block, with its receipt and what it paid."""
+
+    raw: bytes
+    tx: Transaction
+    sender: bytes
+    hash: bytes
+    index: int
+    receipt: ReceiptData
+    gas_used: int
+    effective_gas_price: int
+    first_log_index: int
+    contract_address: bytes | None = None
+    blob_gas_price: int | None = None
+    sidecars: tuple[BlobSidecar, ...] = ()
+
+    @property
+    def blob_gas_used(self) -> int:
+        return GAS_PER_BLOB * len(self.tx.blob_versioned_hashes)
+
+
+@dataclass(frozen=True, slots=True)
+class _SystemConfigSlots:
+    """The SystemConfig storage the emulated setters read back (the fee-scalar words)."""
+
+    overhead: int = 0
+    scalar: int = 0
+
+
+@dataclass(frozen=True)
+class L1ChainBlock:
+    """A mined L1 block: header, hash, transactions with receipts, post-state and beacon slot."""
+
+    header: Header
+    hash: bytes
+    transactions: tuple[IncludedTx, ...]
+    state: WorldState = field(repr=False)
+    slot: int
+    beacon_root: bytes
+    system_config: _SystemConfigSlots = field(default=_SystemConfigSlots(), repr=False)
+
+    @property
+    def number(self) -> int:
+        return self.header.number
+
+    @property
+    def timestamp(self) -> int:
+        return self.header.timestamp
+
+    @property
+    def parent_hash(self) -> bytes:
+        return self.header.parent_hash
+
+    @property
+    def ref(self) -> L1BlockRef:
+        return L1BlockRef(self.hash, self.number, self.parent_hash, self.timestamp)
+
+    @property
+    def raw_transactions(self) -> list[bytes]:
+        return [t.raw for t in self.transactions]
+
+    @property
+    def logs(self) -> list[Log]:
+        """All logs of the block in order, located (block hash, log index, tx hash and index)."""
+        out = []
+        for t in self.transactions:
+            for i, entry in enumerate(t.receipt.logs):
+                out.append(replace(entry, block_hash=self.hash, log_index=t.first_log_index + i,
+                                   tx_hash=t.hash, tx_index=t.index))
+        return out
+
+    @property
+    def blob_sidecars(self) -> list[BlobSidecar]:
+        """The block's blobs in block order (the beacon block's commitment order)."""
+        return [s for t in self.transactions for s in t.sidecars]
+
+    def to_json(self, full_transactions: bool) -> dict[str, Any]:
+        out = self.header.to_json()
+        out["hash"] = h(self.hash)
+        out["size"] = q(block_rlp_size(self.header, self.raw_transactions, withdrawals=True))
+        out["uncles"] = []
+        out["withdrawals"] = []
+        if full_transactions:
+            out["transactions"] = [self.transaction_json(t) for t in self.transactions]
+        else:
+            out["transactions"] = [h(t.hash) for t in self.transactions]
+        return out
+
+    def transaction_json(self, t: IncludedTx) -> dict[str, Any]:
+        return transaction_json(t.tx, tx_hash=t.hash, sender=t.sender, block_hash=self.hash,
+                                block_number=self.number, index=t.index, base_fee=self.header.base_fee_per_gas)
+
+    def receipt_json(self, t: IncludedTx) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "blockHash": h(self.hash),
+            "blockNumber": q(self.number),
+            "contractAddress": h(t.contract_address) if t.contract_address is not None else None,
+            "cumulativeGasUsed": q(t.receipt.cumulative_gas_used),
+            "effectiveGasPrice": q(t.effective_gas_price),
+            "from": h(t.sender),
+            "gasUsed": q(t.gas_used),
+            "logs": [log_json(entry, block_hash=self.hash, block_number=self.number, block_timestamp=self.timestamp,
+                              tx_hash=t.hash, tx_index=t.index, log_index=t.first_log_index + i)
+                     for i, entry in enumerate(t.receipt.logs)],
+            "logsBloom": h(t.receipt.bloom()),
+            "status": q(t.receipt.status),
+            "to": h(t.tx.to) if t.tx.to is not None else None,
+            "transactionHash": h(t.hash),
+            "transactionIndex": q(t.index),
+            "type": q(t.tx.type),
+        }
+        if t.tx.type == BLOB_TX_TYPE:
+            out["blobGasUsed"] = q(t.blob_gas_used)
+            out["blobGasPrice"] = q(t.blob_gas_price or 0)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _PoolEntry:
+    pooled: PooledTransaction
+    sender: bytes
+    hash: bytes
+
+
+def _beacon_root(block_hash: bytes) -> bytes:
+    """A stand-in beacon block root for the slot holding ``block_hash`` (the devnet has no beacon chain)."""
+    return sha256(b"opfleet-devnet-beacon-block" + block_hash)
+
+
+class _BlockBuilder:
+    """Applies transactions on top of a parent block and seals the result."""
+
+    def __init__(self, chain: L1Chain, parent: L1ChainBlock, timestamp: int, mix_hash: bytes):
+        config = chain.config
+        self.chain = chain
+        self.config = config
+        self.parent = parent
+        self.timestamp = timestamp
+        self.mix_hash = mix_hash
+        self.state = parent.state.copy()
+        self.system_config = parent.system_config
+        parent_header = parent.header
+        self.base_fee = calc_base_fee(parent_header.gas_used, parent_header.gas_limit,
+                                      parent_header.base_fee_per_gas or config.genesis_base_fee,
+                                      denominator=L1_BASE_FEE_DENOMINATOR, elasticity=L1_ELASTICITY)
+        self.excess_blob_gas = calc_excess_blob_gas(parent_header.excess_blob_gas or 0,
+                                                    parent_header.blob_gas_used or 0,
+                                                    config.blob_params.target_blob_gas)
+        self.blob_base_fee = blob_base_fee(self.excess_blob_gas, config.blob_params.update_fraction)
+        self.included: list[IncludedTx] = []
+        self.gas_used = 0
+        self.blob_gas_used = 0
+        self.log_index = 0
+
+    def nonce(self, address: bytes) -> int:
+        return self.state.nonce(address)
+
+    def apply(self, entry: _PoolEntry) -> IncludedTx:
+        """Execute one transaction; :class:`TxRejected` if invalid, :class:`_NotYet` if it must wait."""
+        tx, sender = entry.pooled.tx, entry.sender
+        before = self.state.copy()  # committed only if the transaction is included
+        self.chain._ensure_funded(before, sender)
+        nonce = before.nonce(sender)
+        if tx.nonce < nonce:
+            raise TxRejected(f"nonce too low: address 0x{sender.hex()}, tx: {tx.nonce} state: {nonce}")
+        if tx.nonce > nonce:
+            raise _NotYet("nonce too high")
+        if tx.gas > self.config.gas_limit - self.gas_used:
+            raise _NotYet("gas limit reached")
+        if max_gas_price(tx) < self.base_fee:
+            raise _NotYet("max fee per gas less than block base fee")
+        blob_gas = GAS_PER_BLOB * len(tx.blob_versioned_hashes)
+        if blob_gas:
+            if self.blob_gas_used + blob_gas > self.config.blob_params.max_blob_gas:
+                raise _NotYet("blob gas limit reached")
+            if tx.max_fee_per_blob_gas < self.blob_base_fee:
+                raise _NotYet("max fee per blob gas less than block blob gas fee")
+        price = effective_gas_price(tx, self.base_fee)
+        cost = tx.gas * max_gas_price(tx) + tx.value + blob_gas * tx.max_fee_per_blob_gas
+        if before.balance(sender) < cost:
+            raise TxRejected(f"insufficient funds for gas * price + value: address 0x{sender.hex()} "
+                             f"have {before.balance(sender)} want {cost}")
+        state = before.copy()
+        state.increment_nonce(sender)
+        status, logs, exec_gas, created, slots = self.chain._execute(state, self, sender, tx)
+        gas_used = intrinsic_gas(tx) + exec_gas
+        if gas_used > tx.gas:  # out of gas: everything reverts, all gas is spent
+            state = before.copy()
+            state.increment_nonce(sender)
+            status, logs, created, gas_used, slots = 0, [], None, tx.gas, self.system_config
+        if self.config.fork != "cancun":
+            gas_used = max(gas_used, floor_data_gas(tx.data))
+        state.sub_balance(sender, gas_used * price + blob_gas * self.blob_base_fee)
+        state.add_balance(self.config.coinbase, gas_used * (price - self.base_fee))
+        if created is not None and state.get(created).is_empty:
+            state.set(created, Account(nonce=1))
+        self.state = state
+        self.system_config = slots
+        self.gas_used += gas_used
+        self.blob_gas_used += blob_gas
+        receipt = ReceiptData(tx.type, status, self.gas_used, tuple(logs))
+        included = IncludedTx(
+            raw=entry.pooled.raw, tx=tx, sender=sender, hash=entry.hash, index=len(self.included), receipt=receipt,
+            gas_used=gas_used, effective_gas_price=price, first_log_index=self.log_index, contract_address=created,
+            blob_gas_price=self.blob_base_fee if blob_gas else None, sidecars=entry.pooled.sidecars,
+        )
+        self.log_index += len(logs)
+        self.included.append(included)
+        return included
+
+    def seal(self) -> L1ChainBlock:
+        config = self.config
+        parent = self.parent
+        receipts = [t.receipt for t in self.included]
+        prague = config.fork != "cancun"
+        header = Header(
+            parent_hash=parent.hash,
+            number=parent.number + 1,
+            timestamp=self.timestamp,
+            gas_limit=config.gas_limit,
+            gas_used=self.gas_used,
+            coinbase=config.coinbase,
+            state_root=self.state.root(),
+            transactions_root=transactions_root([t.raw for t in self.included]),
+            receipts_root=receipts_root(receipts),
+            logs_bloom=bloom_or([r.bloom() for r in receipts]),
+            mix_hash=self.mix_hash,
+            base_fee_per_gas=self.base_fee,
+            withdrawals_root=EMPTY_TRIE_ROOT,
+            blob_gas_used=self.blob_gas_used,
+            excess_blob_gas=self.excess_blob_gas,
+            parent_beacon_block_root=parent.beacon_root,
+            requests_hash=EMPTY_REQUESTS_HASH if prague else None,
+        )
+        block_hash = header.hash()
+        return L1ChainBlock(header, block_hash, tuple(self.included), self.state,
+                            self.chain.slot_of(self.timestamp), _beacon_root(block_hash), self.system_config)
+
+
+class L1Chain:
+    """An in-memory L1 chain; see the module docstring. Not thread-safe; no I/O."""
+
+    def __init__(self, config: L1Config | None = None, **overrides: Any):
+        if config is None:
+            config = L1Config(**overrides)
+        elif overrides:
+            config = replace(config, **overrides)
+        self.config = config
+        self.safe_lag = config.safe_lag
+        self.finalized_lag = config.finalized_lag
+        self._canonical: list[L1ChainBlock] = []
+        self._by_hash: dict[bytes, L1ChainBlock] = {}
+        self._tx_index: dict[bytes, tuple[bytes, int]] = {}
+        self._slots: dict[int, int] = {}
+        self._pool: list[_PoolEntry] = []
+        self._reorgs = 0
+        self._listeners: list[Callable[[L1ChainBlock], None]] = []
+        self._add_canonical(self._genesis())
+
+    # --- genesis and bookkeeping --------------------------------------------------------------
+
+    def _genesis(self) -> L1ChainBlock:
+        config = self.config
+        state = WorldState(config.alloc)
+        header = Header(
+            parent_hash=ZERO_HASH,
+            number=0,
+            timestamp=config.genesis_time,
+            gas_limit=config.gas_limit,
+            coinbase=config.coinbase,
+            state_root=state.root(),
+            extra_data=config.genesis_extra_data,
+            base_fee_per_gas=config.genesis_base_fee,
+            withdrawals_root=EMPTY_TRIE_ROOT,
+            blob_gas_used=0,
+            excess_blob_gas=0,
+            parent_beacon_block_root=ZERO_HASH,
+            requests_hash=EMPTY_REQUESTS_HASH if config.fork != "cancun" else None,
+        )
+        block_hash = header.hash()
+        return L1ChainBlock(header, block_hash, (), state, 0, _beacon_root(block_hash))
+
+    def _add_canonical(self, block: L1ChainBlock) -> None:
+        self._canonical.append(block)
+        self._by_hash[block.hash] = block
+        self._slots[block.slot] = block.number
+        for t in block.transactions:
+            self._tx_index[t.hash] = (block.hash, t.index)
+
+    def _drop_canonical_above(self, number: int) -> list[L1ChainBlock]:
+        removed = self._canonical[number + 1 :]
+        del self._canonical[number + 1 :]
+        for block in removed:
+            self._slots.pop(block.slot, None)
+            for t in block.transactions:
+                self._tx_index.pop(t.hash, None)
+        return removed
+
+    def add_listener(self, callback: Callable[[L1ChainBlock], None]) -> None:
+        """Call ``callback(new_head)`` after every mined block and reorg."""
+        self._listeners.append(callback)
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            callback(self.head)
+
+    def _ensure_funded(self, state: WorldState, address: bytes) -> None:
+        if self.config.default_balance and address not in state:
+            state.set(address, Account(balance=self.config.default_balance))
+
+    def slot_of(self, timestamp: int) -> int:
+        """The beacon slot of an L1 timestamp: ``(timestamp - genesis_time) // seconds_per_slot``."""
+        return (timestamp - self.config.genesis_time) // self.config.seconds_per_slot
+
+    # --- reading --------------------------------------------------------------------------------
+
+    @property
+    def genesis(self) -> L1ChainBlock:
+        return self._canonical[0]
+
+    @property
+    def head(self) -> L1ChainBlock:
+        return self._canonical[-1]
+
+    @property
+    def safe(self) -> L1ChainBlock:
+        return self._canonical[max(0, self.head.number - self.safe_lag)]
+
+    @property
+    def finalized(self) -> L1ChainBlock:
+        return self._canonical[max(0, self.head.number - self.finalized_lag)]
+
+    @property
+    def blocks(self) -> tuple[L1ChainBlock, ...]:
+        """The canonical chain, genesis first."""
+        return tuple(self._canonical)
+
+    def by_number(self, number: int) -> L1ChainBlock | None:
+        return self._canonical[number] if 0 <= number < len(self._canonical) else None
+
+    def by_hash(self, block_hash: bytes) -> L1ChainBlock | None:
+        """Any block ever mined, canonical or reorged out (as geth keeps side chains)."""
+        return self._by_hash.get(bytes(block_hash))
+
+    def by_tag(self, tag: str) -> L1ChainBlock:
+        if tag in ("latest", "pending"):
+            return self.head
+        if tag == "safe":
+            return self.safe
+        if tag == "finalized":
+            return self.finalized
+        if tag == "earliest":
+            return self.genesis
+        raise ValueError(f"unknown block tag {tag!r}")
+
+    def by_slot(self, slot: int) -> L1ChainBlock | None:
+        number = self._slots.get(slot)
+        return self._canonical[number] if number is not None else None
+
+    def is_canonical(self, block: L1ChainBlock) -> bool:
+        found = self.by_number(block.number)
+        return found is not None and found.hash == block.hash
+
+    def transaction(self, tx_hash: bytes) -> tuple[L1ChainBlock, IncludedTx] | None:
+        """The canonical inclusion of a transaction, or None (unknown or pending)."""
+        located = self._tx_index.get(bytes(tx_hash))
+        if located is None:
+            return None
+        block = self._by_hash[located[0]]
+        return block, block.transactions[located[1]]
+
+    def pending_transaction(self, tx_hash: bytes) -> _PoolEntry | None:
+        return next((e for e in self._pool if e.hash == bytes(tx_hash)), None)
+
+    @property
+    def pending(self) -> tuple[bytes, ...]:
+        """Hashes of the transactions waiting in the pool, in arrival order."""
+        return tuple(e.hash for e in self._pool)
+
+    def nonce(self, address: bytes, *, pending: bool = False) -> int:
+        nonce = self.head.state.nonce(address)
+        if pending:
+            for entry in sorted((e for e in self._pool if e.sender == bytes(address)), key=lambda e: e.pooled.tx.nonce):
+                if entry.pooled.tx.nonce == nonce:
+                    nonce += 1
+        return nonce
+
+    def balance(self, address: bytes, block: L1ChainBlock | None = None) -> int:
+        state = (block or self.head).state
+        if address not in state and self.config.default_balance:
+            return self.config.default_balance
+        return state.balance(address)
+
+    def next_base_fee(self) -> int:
+        parent = self.head.header
+        return calc_base_fee(parent.gas_used, parent.gas_limit, parent.base_fee_per_gas or 0,
+                             denominator=L1_BASE_FEE_DENOMINATOR, elasticity=L1_ELASTICITY)
+
+    def next_blob_base_fee(self) -> int:
+        parent = self.head.header
+        excess = calc_excess_blob_gas(parent.excess_blob_gas or 0, parent.blob_gas_used or 0,
+                                      self.config.blob_params.target_blob_gas)
+        return blob_base_fee(excess, self.config.blob_params.update_fraction)
+
+    def logs(
+        self,
+        *,
+        from_block: int | None = None,
+        to_block: int | None = None,
+        block_hash: bytes | None = None,
+        addresses: Sequence[bytes] = (),
+        topics: Sequence[Sequence[bytes] | None] = (),
+    ) -> list[tuple[L1ChainBlock, Log]]:
+        """Logs matching an ``eth_getLogs`` filter (addresses: any of; topics: per position, any of)."""
+        if block_hash is not None:
+            found = self.by_hash(block_hash)
+            blocks = [found] if found is not None else []
+        else:
+            start = 0 if from_block is None else from_block
+            stop = self.head.number if to_block is None else min(to_block, self.head.number)
+            blocks = self._canonical[start : stop + 1]
+        wanted = {bytes(a) for a in addresses}
+        out = []
+        for block in blocks:
+            for entry in block.logs:
+                if wanted and entry.address not in wanted:
+                    continue
+                # geth's filterLogs: a filter longer than the log's topics never matches
+                if len(topics) > len(entry.topics):
+                    continue
+                if all(not options or entry.topics[i] in options for i, options in enumerate(topics)):
+                    out.append((block, entry))
+        return out
+
+    # --- transactions ----------------------------------------------------------------------------
+
+    def _check(self, raw: bytes) -> _PoolEntry:
+        try:
+            pooled = decode_pooled_transaction(raw)
+        except DecodeError as exc:
+            raise TxRejected(f"invalid transaction: {exc.reason}") from None
+        tx = pooled.tx
+        if tx.is_protected and tx.chain_id != self.config.chain_id:
+            raise TxRejected(f"invalid chain id for signer: have {tx.chain_id} want {self.config.chain_id}")
+        try:
+            sender = recover_sender(tx)
+        except DecodeError:
+            raise TxRejected("invalid sender: signature does not recover") from None
+        if tx.type == BLOB_TX_TYPE and len(tx.blob_versioned_hashes) > self.config.blob_params.max_blobs:
+            raise TxRejected("too many blobs in transaction")
+        if tx.type == SET_CODE_TX_TYPE and self.config.fork == "cancun":
+            raise TxRejected("transaction type not supported")
+        if tx.gas < intrinsic_gas(tx):
+            raise TxRejected(f"intrinsic gas too low: gas {tx.gas}, minimum needed {intrinsic_gas(tx)}")
+        if self.config.fork != "cancun" and tx.gas < floor_data_gas(tx.data):
+            raise TxRejected(f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed "
+                             f"{floor_data_gas(tx.data)}")
+        if tx.gas > self.config.gas_limit:
+            raise TxRejected("exceeds block gas limit")
+        return _PoolEntry(pooled, sender, keccak256(pooled.raw))
+
+    def submit(self, raw: bytes) -> bytes:
+        """Validate a transaction (``eth_sendRawTransaction`` input) and add it to the pool; its hash.
+
+        Checks: decoding (blob transactions need their sidecar and valid KZG data), chain id,
+        signature, intrinsic and EIP-7623 floor gas, nonce not below the account's, balance.
+        A pooled transaction with the same sender and nonce is replaced when both fee caps
+        rise by at least 10%. Raises :class:`TxRejected` with go-ethereum's message.
+        """
+        entry = self._check(raw)
+        tx, sender = entry.pooled.tx, entry.sender
+        if entry.hash in self._tx_index or self.pending_transaction(entry.hash) is not None:
+            raise TxRejected("already known")
+        state_nonce = self.head.state.nonce(sender)
+        if tx.nonce < state_nonce:
+            raise TxRejected(f"nonce too low: next nonce {state_nonce}, tx nonce {tx.nonce}")
+        balance = self.balance(sender)
+        cost = tx.gas * max_gas_price(tx) + tx.value + GAS_PER_BLOB * len(tx.blob_versioned_hashes) * tx.max_fee_per_blob_gas
+        if balance < cost:
+            raise TxRejected(f"insufficient funds for gas * price + value: balance {balance}, tx cost {cost}")
+        for i, other in enumerate(self._pool):
+            if other.sender == sender and other.pooled.tx.nonce == tx.nonce:
+                old = other.pooled.tx
+                bump = 100 + REPLACEMENT_BUMP_PERCENT
+                if (max_gas_price(tx) * 100 < max_gas_price(old) * bump
+                        or tx.max_priority_fee_per_gas * 100 < old.max_priority_fee_per_gas * bump):
+                    raise TxRejected("replacement transaction underpriced")
+                self._pool[i] = entry
+                return entry.hash
+        self._pool.append(entry)
+        return entry.hash
+
+    def _execute(self, state: WorldState, builder: _BlockBuilder, sender: bytes, tx: Transaction
+                 ) -> tuple[int, list[Log], int, bytes | None, _SystemConfigSlots]:
+        """Run a transaction's effect on ``state``: (status, logs, execution gas, created address, new slots)."""
+        config = self.config
+        slots = builder.system_config
+        if tx.to is None:
+            created = contract_address(sender, tx.nonce)
+            state.sub_balance(sender, tx.value)
+            state.add_balance(created, tx.value)
+            return 1, [], 0, created, slots
+        exec_gas = 0
+        logs: list[Log] = []
+        if tx.to == config.portal_address:
+            exec_gas = DEPOSIT_CALL_GAS
+            found = self._portal_call(sender, tx)
+            if found is None:
+                return 0, [], exec_gas, None, slots
+            logs = found
+        elif tx.to == config.system_config_address:
+            exec_gas = SETTER_CALL_GAS
+            outcome = self._system_config_call(slots, sender, tx)
+            if outcome is None:
+                return 0, [], exec_gas, None, slots
+            logs, slots = outcome
+        state.sub_balance(sender, tx.value)
+        state.add_balance(tx.to, tx.value)
+        return 1, logs, exec_gas + sum(log_gas(entry) for entry in logs), None, slots
+
+    def _portal_call(self, sender: bytes, tx: Transaction) -> list[Log] | None:
+        """``OptimismPortal``: the deposit log, or None where the portal would revert."""
+        data = tx.data
+        if not data:  # receive(): deposit the sent ETH to the sender on L2
+            to, value, gas_limit, is_creation, payload = sender, tx.value, RECEIVE_DEFAULT_GAS_LIMIT, False, b""
+        elif data[:4] == DEPOSIT_TRANSACTION_SELECTOR:
+            body = data[4:]
+            words = _decode_words(("address", "uint256", "uint64", "bool", "uint256"), body)
+            if words is None:
+                return None
+            to_word, value, gas_limit, flag, offset = words
+            if offset + 32 > len(body):
+                return None
+            length = int.from_bytes(body[offset : offset + 32], "big")
+            if offset + 32 + length > len(body):
+                return None
+            to = to_word.to_bytes(20, "big")
+            payload = body[offset + 32 : offset + 32 + length]
+            is_creation = bool(flag)
+        else:
+            return None
+        if is_creation and to != ZERO_ADDRESS:
+            return None  # BadTarget
+        if len(payload) > MAX_DEPOSIT_DATA or gas_limit < minimum_deposit_gas_limit(len(payload)):
+            return None  # LargeCalldata / SmallGasLimit
+        # EOAs deposit as themselves; the devnet has no contract senders to alias.
+        return [deposit_log(self.config.portal_address, sender, None if is_creation else to, mint=tx.value,
+                            value=value, gas_limit=gas_limit, data=payload, is_creation=is_creation)]
+
+    def _system_config_call(self, slots: _SystemConfigSlots, sender: bytes, tx: Transaction
+                            ) -> tuple[list[Log], _SystemConfigSlots] | None:
+        """``SystemConfig`` setters: the ConfigUpdate log and new slots, or None on revert."""
+        owner = self.config.system_config_owner
+        if owner is not None and sender != owner:
+            return None  # Ownable: caller is not the owner
+        if tx.value:
+            return None  # setters are not payable
+        found = _SETTERS.get(tx.data[:4])
+        if found is None:
+            return None
+        signature, types = found
+        args = _decode_words(types, tx.data[4:])
+        if args is None:
+            return None
+        name = signature.split("(")[0]
+        if name == "setGasConfig":
+            overhead, scalar = args
+            if scalar >> 248:
+                return None  # "SystemConfig: scalar exceeds max." (versioned scalars need setGasConfigEcotone)
+            slots = _SystemConfigSlots(overhead, scalar)
+            update, words = ConfigUpdateType.FEE_SCALARS, [overhead, scalar]
+        elif name == "setGasConfigEcotone":
+            base, blob = args
+            slots = _SystemConfigSlots(slots.overhead, (1 << 248) | (blob << 32) | base)
+            update, words = ConfigUpdateType.FEE_SCALARS, [slots.overhead, slots.scalar]
+        elif name == "setEIP1559Params":
+            denominator, elasticity = args
+            if denominator < 1 or elasticity < 1:
+                return None
+            update, words = ConfigUpdateType.EIP_1559_PARAMS, [(denominator << 32) | elasticity]
+        elif name == "setOperatorFeeScalars":
+            scalar, constant = args
+            update, words = ConfigUpdateType.OPERATOR_FEE_PARAMS, [(scalar << 64) | constant]
+        else:  # one-word setters emit their argument as is
+            update = {
+                "setBatcherHash": ConfigUpdateType.BATCHER,
+                "setGasLimit": ConfigUpdateType.GAS_LIMIT,
+                "setUnsafeBlockSigner": ConfigUpdateType.UNSAFE_BLOCK_SIGNER,
+                "setMinBaseFee": ConfigUpdateType.MIN_BASE_FEE,
+                "setDAFootprintGasScalar": ConfigUpdateType.DA_FOOTPRINT_GAS_SCALAR,
+            }[name]
+            words = args
+        payload = b"".join(abi_word(w) for w in words)
+        return [config_update_log(self.config.system_config_address, update, payload)], slots
+
+    # --- mining ----------------------------------------------------------------------------------
+
+    def _mix_hash(self, parent: L1ChainBlock) -> bytes:
+        # Distinct per reorg so that replacement blocks never repeat a hash.
+        return keccak256(b"opfleet-devnet-prevrandao" + parent.hash + self._reorgs.to_bytes(8, "big"))
+
+    def _next_timestamp(self, parent: L1ChainBlock, timestamp: int | None) -> int:
+        if timestamp is None:
+            return parent.timestamp + self.config.block_time
+        if self.slot_of(timestamp) <= parent.slot:
+            raise ValueError(f"timestamp {timestamp} is not in a later beacon slot than the parent's "
+                             f"({parent.timestamp}, slot {parent.slot})")
+        return timestamp
+
+    def _build(self, parent: L1ChainBlock, txs: Iterable[bytes], timestamp: int | None, include_pool: bool
+               ) -> tuple[L1ChainBlock, list[_PoolEntry]]:
+        builder = _BlockBuilder(self, parent, self._next_timestamp(parent, timestamp), self._mix_hash(parent))
+        for raw in txs:
+            entry = self._check(raw)
+            try:
+                builder.apply(entry)
+            except _NotYet as exc:
+                raise TxRejected(str(exc)) from None
+        if not include_pool:
+            return builder.seal(), list(self._pool)
+        remaining = list(self._pool)
+        progress = True
+        while progress and remaining:
+            progress = False
+            kept = []
+            for entry in remaining:
+                if entry.pooled.tx.nonce < builder.nonce(entry.sender):
+                    continue  # its nonce was used meanwhile: drop it
+                try:
+                    builder.apply(entry)
+                    progress = True
+                except _NotYet:
+                    kept.append(entry)
+                except TxRejected as exc:
+                    log.debug("dropping pooled transaction 0x%s: %s", entry.hash.hex(), exc)
+            remaining = kept
+        return builder.seal(), remaining
+
+    def mine(self, txs: Iterable[bytes] = (), *, timestamp: int | None = None, include_pool: bool = True) -> L1ChainBlock:
+        """Mine one block on the head: ``txs`` first (raw, network form for blob txs), then the pool.
+
+        ``timestamp`` defaults to the parent's plus the block time and must fall in a later
+        beacon slot. A transaction in ``txs`` that cannot be included raises :class:`TxRejected`
+        and no block is mined.
+        """
+        block, remaining = self._build(self.head, txs, timestamp, include_pool)
+        self._pool = remaining
+        self._add_canonical(block)
+        self._notify()
+        return block
+
+    def mine_blocks(self, count: int) -> list[L1ChainBlock]:
+        """Mine ``count`` blocks (with whatever the pool holds)."""
+        return [self.mine() for _ in range(count)]
+
+    def reorg(
+        self,
+        depth: int,
+        new_blocks: int | Sequence[Sequence[bytes]] | None = None,
+        *,
+        timestamps: Sequence[int | None] | None = None,
+        requeue: bool = False,
+        allow_finalized: bool = False,
+    ) -> list[L1ChainBlock]:
+        """Replace the last ``depth`` blocks with new ones; returns the new blocks.
+
+        ``new_blocks`` is a count of blocks to mine (default ``depth``, keeping the height) or
+        one list of raw transactions per new block. The pool is left alone; with ``requeue``,
+        the transactions of the removed blocks go back into it (those still valid). Removed
+        blocks stay readable by hash, like a side chain in geth. Reorging the finalized block
+        raises ``ValueError`` unless ``allow_finalized``.
+        """
+        if not 0 < depth <= self.head.number:
+            raise ValueError(f"reorg depth must be in 1..{self.head.number}")
+        ancestor_number = self.head.number - depth
+        if ancestor_number < self.finalized.number and not allow_finalized:
+            raise ValueError(f"reorg to block {ancestor_number} would remove finalized block {self.finalized.number}")
+        if new_blocks is None:
+            new_blocks = depth
+        tx_lists: list[Sequence[bytes]] = [()] * new_blocks if isinstance(new_blocks, int) else list(new_blocks)
+        self._reorgs += 1
+        removed = self._drop_canonical_above(ancestor_number)
+        pool = self._pool
+        self._pool = []
+        try:
+            mined = []
+            for i, txs in enumerate(tx_lists):
+                when = timestamps[i] if timestamps is not None and i < len(timestamps) else None
+                block, _ = self._build(self.head, txs, when, include_pool=False)
+                self._add_canonical(block)
+                mined.append(block)
+        finally:
+            self._pool = pool
+        if requeue:
+            for block in removed:
+                for t in block.transactions:
+                    raw = encode_pooled_blob_tx(t.tx, t.sidecars) if t.sidecars else t.raw
+                    try:
+                        self.submit(raw)
+                    except TxRejected:
+                        pass
+        self._notify()
+        return mined
+
+    # --- signing helpers --------------------------------------------------------------------------
+
+    def sign(
+        self,
+        key: bytes,
+        *,
+        to: bytes | None,
+        value: int = 0,
+        data: bytes = b"",
+        gas: int | None = None,
+        tx_type: int = DYNAMIC_FEE_TX_TYPE,
+        nonce: int | None = None,
+        blobs: Sequence[bytes] = (),
+        max_priority_fee_per_gas: int = GWEI,
+        max_fee_per_gas: int | None = None,
+        max_fee_per_blob_gas: int | None = None,
+    ) -> bytes:
+        """A signed transaction from ``key`` with sensible defaults (nonce from the pool, fees from the head).
+
+        With ``blobs`` (raw 131072-byte blobs, e.g. from ``opfleet.protocol.blob.encode_blob``)
+        this is a type-3 transaction in its network form, ready for :meth:`submit`.
+        """
+        sender = private_key_to_address(key)
+        if nonce is None:
+            nonce = self.nonce(sender, pending=True)
+        if max_fee_per_gas is None:
+            max_fee_per_gas = 2 * self.next_base_fee() + max_priority_fee_per_gas
+        sidecars = tuple(make_sidecar(b) for b in blobs)
+        if sidecars:
+            tx_type = BLOB_TX_TYPE
+        fields: dict[str, Any] = {"type": tx_type, "chain_id": self.config.chain_id, "nonce": nonce, "to": to,
+                                  "value": value, "data": data}
+        if tx_type in (LEGACY_TX_TYPE, 1):
+            fields["gas_price"] = max_fee_per_gas
+        else:
+            fields["max_priority_fee_per_gas"] = max_priority_fee_per_gas
+            fields["max_fee_per_gas"] = max_fee_per_gas
+        if sidecars:
+            fields["max_fee_per_blob_gas"] = max_fee_per_blob_gas or max(2 * self.next_blob_base_fee(), GWEI)
+            fields["blob_versioned_hashes"] = tuple(s.versioned_hash for s in sidecars)
+        unsigned = Transaction(**fields, gas=0)
+        if gas is None:
+            gas = self.estimate_gas(sender, unsigned)
+        signed = sign_transaction(replace(unsigned, gas=gas), key)
+        if sidecars:
+            return encode_pooled_blob_tx(signed, sidecars)
+        return encode_transaction(signed)
+
+    def estimate_gas(self, sender: bytes, tx: Transaction) -> int:
+        """Gas a call would use on top of the head (``eth_estimateGas``), never below the floor."""
+        builder = _BlockBuilder(self, self.head, self.head.timestamp + self.config.block_time, ZERO_HASH)
+        state = builder.state
+        self._ensure_funded(state, sender)
+        state.set(sender, state.get(sender).with_changes(balance=max(state.balance(sender), tx.value)))
+        status, _, exec_gas, _, _ = self._execute(state, builder, sender, tx)
+        if status == 0:
+            raise TxRejected("execution reverted")
+        gas = intrinsic_gas(tx) + exec_gas
+        if self.config.fork != "cancun":
+            gas = max(gas, floor_data_gas(tx.data))
+        return gas
+
+    def deposit(
+        self,
+        key: bytes,
+        *,
+        to: bytes | None,
+        mint: int = 0,
+        value: int = 0,
+        gas_limit: int = 100_000,
+        data: bytes = b"",
+        is_creation: bool = False,
+        gas: int | None = None,
+    ) -> bytes:
+        """A signed call to the portal's ``depositTransaction`` (``mint`` is the ETH sent along).
+
+        ``gas`` is the L1 gas; by default estimated, which fails for a deposit the portal rejects.
+        """
+        calldata = deposit_calldata(to, value, gas_limit, data, is_creation=is_creation)
+        return self.sign(key, to=self.config.portal_address, value=mint, data=calldata, gas=gas)
+
+    def config_update(self, key: bytes, update_type: ConfigUpdateType | int, *args: Any, gas: int | None = None) -> bytes:
+        """A signed SystemConfig setter call emitting a ``ConfigUpdate`` of ``update_type``."""
+        return self.sign(key, to=self.config.system_config_address, data=config_update_calldata(update_type, *args),
+                         gas=gas)
+
+
+# --- the server -----------------------------------------------------------------------------------
+
+
+def _parse_quantity(value: Any, name: str) -> int:
+    if not isinstance(value, str) or not value.startswith(("0x", "0X")):
+        raise InvalidParams(f"invalid argument: {name}: hex string without 0x prefix")
+    try:
+        return int(value, 16)
+    except ValueError:
+        raise InvalidParams(f"invalid argument: {name}: invalid hex string") from None
+
+
+def _parse_data(value: Any, name: str, size: int | None = None) -> bytes:
+    if not isinstance(value, str) or not value.startswith(("0x", "0X")):
+        raise InvalidParams(f"invalid argument: {name}: hex string without 0x prefix")
+    try:
+        raw = bytes.fromhex(value[2:])
+    except ValueError:
+        raise InvalidParams(f"invalid argument: {name}: invalid hex string") from None
+    if size is not None and len(raw) != size:
+        raise InvalidParams(f"invalid argument: {name}: hex string has length {2 * len(raw)}, want {2 * size}")
+    return raw
+
+
+BLOCK_TAGS = ("latest", "pending", "safe", "finalized", "earliest")
+
+
+def _beacon_error(status: int, message: str) -> HttpResponse:
+    return HttpResponse.json({"code": status, "message": message}, status)
+
+
+class L1Server:
+    """Serve an :class:`L1Chain` over JSON-RPC and the beacon API (one port).
+
+    ``automine`` mines a block after every accepted ``eth_sendRawTransaction`` (anvil's
+    default). ``blobs_endpoint``/``sidecars_endpoint``/``spec_endpoint`` switch beacon routes
+    off, to imitate beacon nodes that lack them (pre-Fulu, post-Fulu, anvil).
+    """
+
+    def __init__(
+        self,
+        chain: L1Chain,
+        *,
+        automine: bool = False,
+        blobs_endpoint: bool = True,
+        sidecars_endpoint: bool = True,
+        spec_endpoint: bool = True,
+        max_request_bytes: int = 32 * 1024 * 1024,
+    ):
+        self.chain = chain
+        self.automine = automine
+        self.url: str | None = None
+        methods = {name: getattr(self, name) for name in dir(self) if name.startswith(("eth_", "net_", "web3_", "evm_"))}
+        routes = {"/eth/v1/beacon/genesis": self._beacon_genesis, "/eth/v1/node/version": self._beacon_version}
+        if spec_endpoint:
+            routes["/eth/v1/config/spec"] = self._beacon_spec
+        mounts = {}
+        if blobs_endpoint:
+            mounts["/eth/v1/beacon/blobs"] = self._beacon_blobs
+        mounts["/eth/v1/beacon/blob_sidecars"] = self._beacon_sidecars if sidecars_endpoint else self._sidecars_gone
+        mounts["/eth"] = self._beacon_not_found  # any other beacon route (a switched-off one included)
+        self.rpc = JsonRpcServer(methods, extra_routes=routes, mounts=mounts, max_request_bytes=max_request_bytes,
+                                 name="devnet-l1")
+
+    async def serve(self, host: str = "127.0.0.1", port: int = 0, *,
+                    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve until cancelled; ``task_status.started(port)`` once listening (``self.url`` set)."""
+        async with trio.open_nursery() as nursery:
+            bound = await nursery.start(self.rpc.serve, host, port)
+            self.url = f"http://{host}:{bound}"
+            task_status.started(bound)
+
+    async def mine_every(self, interval: float, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Mine a block every ``interval`` seconds (trio clock) until cancelled."""
+        task_status.started()
+        while True:
+            await trio.sleep(interval)
+            self.chain.mine()
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _block(self, ident: Any) -> L1ChainBlock | None:
+        chain = self.chain
+        if isinstance(ident, dict):
+            if "blockHash" in ident:
+                return chain.by_hash(_parse_data(ident["blockHash"], "blockHash", 32))
+            if "blockNumber" in ident:
+                return self._block(ident["blockNumber"])
+            raise InvalidParams("invalid argument 0: block object needs blockHash or blockNumber")
+        if isinstance(ident, str) and ident in BLOCK_TAGS:
+            return chain.by_tag(ident)
+        if isinstance(ident, str) and len(ident) == 66:
+            return chain.by_hash(_parse_data(ident, "block hash", 32))
+        return chain.by_number(_parse_quantity(ident, "block number"))
+
+    def _located_tx(self, tx_hash: Any) -> tuple[L1ChainBlock, IncludedTx] | None:
+        return self.chain.transaction(_parse_data(tx_hash, "transaction hash", 32))
+
+    # --- eth_ --------------------------------------------------------------------------------------
+
+    async def eth_chainId(self) -> str:
+        return q(self.chain.config.chain_id)
+
+    async def net_version(self) -> str:
+        return str(self.chain.config.chain_id)
+
+    async def web3_clientVersion(self) -> str:
+        return "opfleet-devnet-l1/v0"
+
+    async def eth_syncing(self) -> bool:
+        return False
+
+    async def eth_blockNumber(self) -> str:
+        return q(self.chain.head.number)
+
+    async def eth_gasPrice(self) -> str:
+        return q(self.chain.next_base_fee() + GWEI)
+
+    async def eth_maxPriorityFeePerGas(self) -> str:
+        return q(GWEI)
+
+    async def eth_blobBaseFee(self) -> str:
+        return q(self.chain.next_blob_base_fee())
+
+    async def eth_getBlockByNumber(self, block: Any, full: bool = False) -> dict[str, Any] | None:
+        found = self._block(block)
+        return found.to_json(bool(full)) if found is not None else None
+
+    async def eth_getBlockByHash(self, block_hash: Any, full: bool = False) -> dict[str, Any] | None:
+        found = self.chain.by_hash(_parse_data(block_hash, "block hash", 32))
+        return found.to_json(bool(full)) if found is not None else None
+
+    async def eth_getBlockReceipts(self, block: Any) -> list[dict[str, Any]] | None:
+        found = self._block(block)
+        return [found.receipt_json(t) for t in found.transactions] if found is not None else None
+
+    async def eth_getBlockTransactionCountByNumber(self, block: Any) -> str | None:
+        found = self._block(block)
+        return q(len(found.transactions)) if found is not None else None
+
+    async def eth_getTransactionByBlockNumberAndIndex(self, block: Any, index: Any) -> dict[str, Any] | None:
+        return self._tx_at(self._block(block), index)
+
+    async def eth_getTransactionByBlockHashAndIndex(self, block_hash: Any, index: Any) -> dict[str, Any] | None:
+        return self._tx_at(self.chain.by_hash(_parse_data(block_hash, "block hash", 32)), index)
+
+    def _tx_at(self, block: L1ChainBlock | None, index: Any) -> dict[str, Any] | None:
+        i = _parse_quantity(index, "index")
+        if block is None or i >= len(block.transactions):
+            return None
+        return block.transaction_json(block.transactions[i])
+
+    async def eth_getTransactionByHash(self, tx_hash: Any) -> dict[str, Any] | None:
+        located = self._located_tx(tx_hash)
+        if located is not None:
+            block, t = located
+            return block.transaction_json(t)
+        pending = self.chain.pending_transaction(_parse_data(tx_hash, "transaction hash", 32))
+        if pending is None:
+            return None
+        return transaction_json(pending.pooled.tx, tx_hash=pending.hash, sender=pending.sender, block_hash=None,
+                                block_number=None, index=None, base_fee=None)
+
+    async def eth_getRawTransactionByHash(self, tx_hash: Any) -> str | None:
+        located = self._located_tx(tx_hash)
+        if located is not None:
+            return h(located[1].raw)
+        pending = self.chain.pending_transaction(_parse_data(tx_hash, "transaction hash", 32))
+        return h(pending.pooled.raw) if pending is not None else None
+
+    async def eth_getTransactionReceipt(self, tx_hash: Any) -> dict[str, Any] | None:
+        located = self._located_tx(tx_hash)
+        if located is None:
+            return None
+        block, t = located
+        return block.receipt_json(t)
+
+    async def eth_getTransactionCount(self, address: Any, block: Any = "latest") -> str:
+        addr = _parse_data(address, "address", 20)
+        if block == "pending":
+            return q(self.chain.nonce(addr, pending=True))
+        found = self._block(block)
+        if found is None:
+            raise RpcError(-32000, "header not found")
+        return q(found.state.nonce(addr))
+
+    async def eth_getBalance(self, address: Any, block: Any = "latest") -> str:
+        addr = _parse_data(address, "address", 20)
+        found = self._block("latest" if block == "pending" else block)
+        if found is None:
+            raise RpcError(-32000, "header not found")
+        return q(self.chain.balance(addr, found))
+
+    async def eth_getCode(self, address: Any, block: Any = "latest") -> str:
+        found = self._block("latest" if block == "pending" else block)
+        if found is None:
+            raise RpcError(-32000, "header not found")
+        return h(found.state.get(_parse_data(address, "address", 20)).code)
+
+    async def eth_getLogs(self, criteria: Any) -> list[dict[str, Any]]:
+        if not isinstance(criteria, dict):
+            raise InvalidParams("invalid argument 0: filter must be an object")
+        addresses_raw = criteria.get("address") or []
+        if isinstance(addresses_raw, str):
+            addresses_raw = [addresses_raw]
+        addresses = [_parse_data(a, "address", 20) for a in addresses_raw]
+        topics: list[list[bytes] | None] = []
+        for entry in criteria.get("topics") or []:
+            if entry is None:
+                topics.append(None)
+            elif isinstance(entry, str):
+                topics.append([_parse_data(entry, "topic", 32)])
+            else:
+                topics.append([_parse_data(t, "topic", 32) for t in entry])
+        block_hash = criteria.get("blockHash")
+        if block_hash is not None:
+            if "fromBlock" in criteria or "toBlock" in criteria:
+                raise InvalidParams("invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock")
+            matches = self.chain.logs(block_hash=_parse_data(block_hash, "blockHash", 32), addresses=addresses,
+                                      topics=topics)
+        else:
+            start = self._block(criteria.get("fromBlock", "latest"))
+            end = self._block(criteria.get("toBlock", "latest"))
+            if start is None or end is None:
+                return []
+            if start.number > end.number:
+                raise RpcError(-32000, "invalid block range params")
+            matches = self.chain.logs(from_block=start.number, to_block=end.number, addresses=addresses, topics=topics)
+        return [
+            log_json(entry, block_hash=block.hash, block_number=block.number, block_timestamp=block.timestamp,
+                     tx_hash=entry.tx_hash or ZERO_HASH, tx_index=entry.tx_index or 0, log_index=entry.log_index or 0)
+            for block, entry in matches
+        ]
+
+    async def eth_sendRawTransaction(self, raw: Any) -> str:
+        try:
+            tx_hash = self.chain.submit(_parse_data(raw, "raw transaction"))
+        except TxRejected as exc:
+            raise RpcError(-32000, str(exc)) from None
+        if self.automine:
+            self.chain.mine()
+        return h(tx_hash)
+
+    async def eth_estimateGas(self, call: Any, block: Any = "latest") -> str:
+        if not isinstance(call, dict):
+            raise InvalidParams("invalid argument 0: call must be an object")
+        sender = _parse_data(call.get("from", "0x" + "00" * 20), "from", 20)
+        to = _parse_data(call["to"], "to", 20) if call.get("to") else None
+        data = _parse_data(call.get("input", call.get("data", "0x")), "input")
+        value = _parse_quantity(call.get("value", "0x0"), "value")
+        tx = Transaction(type=DYNAMIC_FEE_TX_TYPE, chain_id=self.chain.config.chain_id, to=to, value=value, data=data,
+                         nonce=self.chain.nonce(sender, pending=True))
+        try:
+            return q(self.chain.estimate_gas(sender, tx))
+        except (TxRejected, ValueError) as exc:
+            raise RpcError(3 if "reverted" in str(exc) else -32000, str(exc)) from None
+
+    async def evm_mine(self, timestamp: Any = None) -> str:
+        """anvil/hardhat-style: mine one block now (optionally at ``timestamp``)."""
+        when = _parse_quantity(timestamp, "timestamp") if isinstance(timestamp, str) else timestamp
+        try:
+            block = self.chain.mine(timestamp=when)
+        except ValueError as exc:
+            raise RpcError(-32000, str(exc)) from None
+        return h(block.hash)
+
+    # --- beacon API ----------------------------------------------------------------------------------
+
+    async def _beacon_genesis(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse.json({"data": {
+            "genesis_time": str(self.chain.config.genesis_time),
+            "genesis_validators_root": h(ZERO_HASH),
+            "genesis_fork_version": "0x00000000",
+        }})
+
+    async def _beacon_version(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse.json({"data": {"version": "opfleet-devnet-beacon/v0"}})
+
+    async def _beacon_spec(self, request: HttpRequest) -> HttpResponse:
+        config = self.chain.config
+        return HttpResponse.json({"data": {
+            "CONFIG_NAME": "opfleet-devnet",
+            "PRESET_BASE": "mainnet",
+            "SECONDS_PER_SLOT": str(config.seconds_per_slot),
+            "SLOTS_PER_EPOCH": str(BEACON_SLOTS_PER_EPOCH),
+            "DEPOSIT_CHAIN_ID": str(config.chain_id),
+            "DEPOSIT_NETWORK_ID": str(config.chain_id),
+            "MAX_BLOBS_PER_BLOCK": str(config.blob_params.max_blobs),
+            "FIELD_ELEMENTS_PER_BLOB": "4096",
+        }})
+
+    def _beacon_block(self, block_id: str) -> L1ChainBlock | HttpResponse:
+        chain = self.chain
+        if block_id == "head":
+            return chain.head
+        if block_id == "genesis":
+            return chain.genesis
+        if block_id == "finalized":
+            return chain.finalized
+        if block_id == "justified":
+            return chain.safe
+        if block_id.isdigit():
+            found = chain.by_slot(int(block_id))
+            return found if found is not None else _beacon_error(404, f"NOT_FOUND: beacon block at slot {block_id}")
+        if block_id.startswith("0x") and len(block_id) == 66:
+            try:
+                root = bytes.fromhex(block_id[2:])
+            except ValueError:
+                return _beacon_error(400, f"Invalid block ID: {block_id}")
+            for block in reversed(chain.blocks):
+                # A beacon block root, or (like anvil) the execution block hash.
+                if root in (block.beacon_root, block.hash):
+                    return block
+            return _beacon_error(404, f"NOT_FOUND: beacon block with root {block_id}")
+        return _beacon_error(400, f"Invalid block ID: {block_id}")
+
+    @staticmethod
+    def _query_list(request: HttpRequest, name: str) -> list[str]:
+        values = urllib.parse.parse_qs(request.query).get(name, [])
+        return [item for value in values for item in value.split(",") if item]
+
+    def _beacon_envelope(self, block: L1ChainBlock, data: Any) -> HttpResponse:
+        return HttpResponse.json({
+            "execution_optimistic": False,
+            "finalized": block.number <= self.chain.finalized.number and self.chain.is_canonical(block),
+            "data": data,
+        })
+
+    async def _beacon_blobs(self, request: HttpRequest) -> HttpResponse:
+        """``GET /eth/v1/beacon/blobs/{block_id}?versioned_hashes=...`` (Fulu ``getBlobs``)."""
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponse.text("method not allowed\n", 405)
+        block_id = request.path.strip("/")
+        if not block_id or "/" in block_id:
+            return _beacon_error(404, "NOT_FOUND: route")
+        found = self._beacon_block(block_id)
+        if isinstance(found, HttpResponse):
+            return found
+        try:
+            wanted = [bytes.fromhex(v[2:]) for v in self._query_list(request, "versioned_hashes")]
+        except ValueError:
+            return _beacon_error(400, "Invalid versioned_hashes")
+        sidecars = found.blob_sidecars
+        if wanted:
+            sidecars = [s for s in sidecars if s.versioned_hash in set(wanted)]
+        return self._beacon_envelope(found, [h(s.blob) for s in sidecars])
+
+    async def _beacon_sidecars(self, request: HttpRequest) -> HttpResponse:
+        """``GET /eth/v1/beacon/blob_sidecars/{block_id}?indices=...`` (Deneb ``getBlobSidecars``)."""
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponse.text("method not allowed\n", 405)
+        block_id = request.path.strip("/")
+        if not block_id or "/" in block_id:
+            return _beacon_error(404, "NOT_FOUND: route")
+        found = self._beacon_block(block_id)
+        if isinstance(found, HttpResponse):
+            return found
+        try:
+            indices = {int(i) for i in self._query_list(request, "indices")}
+        except ValueError:
+            return _beacon_error(400, "Invalid indices")
+        parent = self.chain.by_hash(found.parent_hash)
+        header = {
+            "message": {
+                "slot": str(found.slot),
+                "proposer_index": "0",
+                "parent_root": h(parent.beacon_root if parent is not None else ZERO_HASH),
+                "state_root": h(found.header.state_root),
+                "body_root": h(keccak256(b"opfleet-devnet-body" + found.hash)),
+            },
+            "signature": "0x" + "00" * 96,
+        }
+        data = [
+            {
+                "index": str(i),
+                "blob": h(s.blob),
+                "kzg_commitment": h(s.commitment),
+                "kzg_proof": h(s.proof),
+                "signed_block_header": header,
+                "kzg_commitment_inclusion_proof": [h(ZERO_HASH)] * 17,
+            }
+            for i, s in enumerate(found.blob_sidecars)
+            if not indices or i in indices
+        ]
+        return self._beacon_envelope(found, data)
+
+    async def _beacon_not_found(self, request: HttpRequest) -> HttpResponse:
+        return _beacon_error(404, "NOT_FOUND: route")
+
+    async def _sidecars_gone(self, request: HttpRequest) -> HttpResponse:
+        return _beacon_error(410, "This endpoint is deprecated. Use `GET /eth/v1/beacon/blobs/{block_id}` instead.")
