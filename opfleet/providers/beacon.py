@@ -218,7 +218,8 @@ class BeaconClient:
 
     async def _spec_seconds_per_slot(self) -> int | None:
         status, body = await self._get("spec", "/eth/v1/config/spec")
-        if status in (404, 405, 501):
+        # A JSON-RPC server's health route answers any GET with an empty 200: no spec either.
+        if status in (404, 405, 501) or (status == 200 and not body):
             return None
         if status != 200:
             raise TemporaryError(f"{self.endpoint}: GET /eth/v1/config/spec: HTTP {status}")

@@ -218,3 +218,19 @@ def _prefixed(fake: FakeBeacon, prefix: str):
         return await fake.http_handler(request.with_path(prefix + request.path))
 
     return handler
+
+
+async def test_empty_200_on_config_spec_counts_as_no_spec():
+    # A plain JSON-RPC server's health route answers every GET with an empty 200.
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/eth/v1/config/spec":
+            return httpx.Response(200, content=b"")
+        if request.url.path == "/eth/v1/beacon/genesis":
+            return httpx.Response(200, json={"data": {"genesis_time": "1606824023"}})
+        if request.url.path == f"/eth/v1/beacon/blobs/0x{REF.hash.hex()}":
+            return httpx.Response(200, json={"data": ["0x" + BLOBS[2].hex()]})
+        return httpx.Response(404)
+
+    async with BeaconClient("http://rpc.test", transport=httpx.MockTransport(handler)) as beacon:
+        assert await beacon.block_id_mode() == "hash"
+        assert await beacon.get_blobs(REF, wanted(2)) == [BLOBS[2]]
