@@ -112,7 +112,7 @@ def _add_options(parser: argparse.ArgumentParser, command: spec.Command) -> None
         kw: dict[str, Any] = {"dest": option.key, "help": option_help(option), "default": None}
         if option.kind == spec.BOOL:
             parser.add_argument(*option.all_flags, action="store_const", const="true", **kw)
-            # `--flag=false` is rewritten to this hidden twin (see _split_bool_values).
+            # `--flag=false` is rewritten to this hidden twin (see split_bool_values).
             parser.add_argument("--no-" + option.key, dest=option.key, action="store_const",
                                 const="false", default=None, help=argparse.SUPPRESS)
         elif option.kind == spec.LIST:
@@ -148,7 +148,7 @@ def build_parser(env: Environment) -> argparse.ArgumentParser:
     return parser
 
 
-def _split_bool_values(argv: Sequence[str]) -> list[str]:
+def split_bool_values(argv: Sequence[str]) -> list[str]:
     """Accept op-node's ``--flag=true|false`` form for boolean flags."""
     from opfleet.config.settings import parse_bool
 
@@ -205,6 +205,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(_run(argv, env))
+    except _ParserExit as done:  # a nested parse (e.g. profile show -- FLAGS) already explained
+        return done.status
     except KeyboardInterrupt:
         env.stderr.write("opfleet: interrupted\n")
         return ExitStatus.INTERRUPTED
@@ -226,7 +228,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
 def _run(argv: list[str], env: Environment) -> ExitStatus:
     parser = build_parser(env)
     try:
-        namespace = parser.parse_args(_split_bool_values(argv))
+        namespace = parser.parse_args(split_bool_values(argv))
     except _ParserExit as done:
         return ExitStatus(done.status) if done.status in ExitStatus._value2member_map_ \
             else ExitStatus.USAGE

@@ -34,7 +34,8 @@ def _show(ctx: Context) -> ExitStatus:
     command = spec.command(ctx.args["for"] or "source")
     profile_ref = ctx.args.get("profile") or ctx.env.vars.get("OPFLEET_PROFILE")
     profile = profiles.load(profile_ref, ctx.env.config_dir) if profile_ref else None
-    merged = settings.resolve(command, flags={}, env=ctx.env.vars, profile=profile)
+    merged = settings.resolve(command, flags=_command_flags(ctx, command), env=ctx.env.vars,
+                              profile=profile)
     rows = merged.describe()
     if ctx.args.get("json"):
         ctx.out(json.dumps({"command": command.name,
@@ -54,6 +55,17 @@ def _show(ctx: Context) -> ExitStatus:
         table.add_row(row["key"], shown, row["origin"], source or "")
     Console(file=ctx.env.stdout, force_terminal=ctx.env.stdout_isatty, width=120).print(table)
     return ExitStatus.OK
+
+
+def _command_flags(ctx: Context, command: spec.Command) -> dict[str, object]:
+    """Parse the flags given after ``--`` as ``command`` itself would."""
+    extra = [a for a in (ctx.args.get("flags") or []) if a != "--"]
+    if not extra:
+        return {}
+    from opfleet.cli.main import build_parser, split_bool_values
+
+    parsed = vars(build_parser(ctx.env).parse_args([command.name, *split_bool_values(extra)]))
+    return {o.key: parsed.get(o.key) for o in command.settings}
 
 
 def _list(ctx: Context) -> ExitStatus:

@@ -404,12 +404,17 @@ PROFILE_CMD = Command(
                 module="profile", uses_settings=False),
         Command(name="show", summary="print the merged settings and where each value came from",
                 description="Prints every setting of a command with its value and origin "
-                            "(default, profile, env or flag); secrets are masked.",
+                            "(default, profile, env or flag); secrets are masked. Flags of that "
+                            "command may follow after --, to see how they merge.",
                 options=(PROFILE,
                          _opt("for", CHOICE, "Command whose settings to show.", default="source",
                               choices=("source", "light", "supernode", "tui", "status", "devnet"),
                               setting=False, metavar="COMMAND"),
-                         JSON_OUT),
+                         JSON_OUT,
+                         _opt("flags", LIST, "Flags of that command (after --).", positional=True,
+                              nargs="...", setting=False, metavar="FLAGS")),
+                examples=("opfleet profile show --for light --profile sepolia -- --follow "
+                          "http://source:9545",),
                 module="profile", uses_settings=False),
         Command(name="list", summary="list the profiles in the profile directory",
                 description="Lists profile names found in $XDG_CONFIG_HOME/opfleet/profiles/.",

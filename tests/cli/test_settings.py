@@ -234,3 +234,14 @@ def test_mask_keeps_ordinary_urls():
 def test_config_error_message_shape():
     error = ConfigError("bad", source="/etc/x.toml", key="rpc_port")
     assert str(error) == "/etc/x.toml, key 'rpc_port': bad"
+
+
+def test_profile_show_merges_flags_given_after_double_dash(cli, tmp_path):
+    profile = write(tmp_path / "p.toml", "rpc_port = 1111\n")
+    rows = show(cli, "--for", "light", "--profile", str(profile), "--",
+                "--follow", "http://a:1", "--rpc.port", "7", "--metrics.enabled=false")
+    assert rows["l2.follow.source"]["value"] == ["http://a:1"]
+    assert rows["rpc.port"]["value"] == 7 and rows["rpc.port"]["origin"] == "flag"
+    assert rows["metrics.enabled"]["origin"] == "flag" and rows["metrics.enabled"]["value"] is False
+    bad = cli(["profile", "show", "--for", "light", "--", "--nope"])
+    assert bad.status == 2 and "--nope" in bad.stderr
