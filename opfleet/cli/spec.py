@@ -216,7 +216,7 @@ SOURCE = Command(
         "--l2 http://op-geth:8551 --l2.jwt-secret jwt.hex",
     ),
     module="source",
-    available=False,
+    available=True,
 )
 
 LIGHT = Command(

@@ -1,0 +1,117 @@
+"""``opfleet source``: run a source node until Ctrl-C (see :mod:`opfleet.node.source`).
+
+Settings are checked before anything starts: a missing or unreadable one is a
+:class:`~opfleet.errors.ConfigError` naming its flag. Once running, unreachable endpoints and a
+wrong JWT secret are outages: one log line each, retried with backoff, never a crash loop.
+Ctrl-C (SIGINT) or SIGTERM stops the node cleanly with exit status 130; a critical derivation
+error stops it with its message (exit status 6).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+import trio
+
+from opfleet.cli.exit import ExitStatus
+from opfleet.cli.main import Context
+from opfleet.errors import ConfigError, NotAvailableYet, OpfleetError
+
+log = logging.getLogger("opfleet.source")
+
+
+def _required(settings: Any, key: str, what: str) -> Any:
+    value = settings.get(key)
+    if value in (None, ""):
+        raise ConfigError(f"missing {what}: set --{key}", key=key)
+    return value
+
+
+def source_config(settings: Any) -> Any:
+    """A :class:`~opfleet.node.source.SourceConfig` from ``opfleet source``'s merged settings."""
+    from opfleet.config.chain import load_rollup_config
+    from opfleet.node.source import SourceConfig
+    from opfleet.providers.jwt import load_jwt_secret
+
+    if settings.get("sequencer.enabled"):
+        raise NotAvailableYet("--sequencer.enabled: a source node does not sequence in this version")
+    rollup = load_rollup_config(settings)
+    l1 = _required(settings, "l1", "the L1 execution RPC endpoint")
+    l2 = _required(settings, "l2", "the execution client's Engine API endpoint")
+    jwt_path = _required(settings, "l2.jwt-secret", "the JWT secret file shared with the execution client")
+    beacon = settings.get("l1.beacon") or None
+    if beacon is None and rollup.ecotone_time is not None:
+        raise ConfigError("missing the L1 beacon endpoint (blobs are read from it from Ecotone): set --l1.beacon",
+                          key="l1.beacon")
+    return SourceConfig(
+        rollup_config=rollup,
+        l1_url=str(l1),
+        l2_url=str(l2),
+        jwt_secret=load_jwt_secret(str(jwt_path)),
+        l1_beacon_url=str(beacon) if beacon else None,
+        l1_beacon_seconds_per_slot=int(settings.get("l1.beacon.seconds-per-slot") or 0),
+        l1_poll_interval=float(settings.get("l1.http-poll-interval") or 12.0),
+        l1_max_batch_size=int(settings.get("l1.rpc-max-batch-size") or 20),
+        l1_confs=int(settings.get("verifier.l1-confs") or 0),
+        rpc_addr=str(settings.get("rpc.addr") or "127.0.0.1"),
+        rpc_port=int(settings.get("rpc.port") if settings.get("rpc.port") is not None else 9545),
+        enable_admin=bool(settings.get("rpc.enable-admin")),
+        metrics_enabled=bool(settings.get("metrics.enabled")),
+        metrics_addr=str(settings.get("metrics.addr") or "0.0.0.0"),
+        metrics_port=int(settings.get("metrics.port") if settings.get("metrics.port") is not None else 7300),
+        safedb_path=settings.get("safedb.path") or None,
+    )
+
+
+async def serve(config: Any) -> ExitStatus:
+    """Run the node until SIGINT/SIGTERM (-> 130) or a critical error (raised)."""
+    from opfleet.node.source import SourceNode
+
+    node = SourceNode(config)
+    stopped_by: list[int] = []
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def watch_signals() -> None:
+                async for signum in signals:
+                    stopped_by.append(signum)
+                    log.info("Shutting down", extra={"fields": {"signal": signal.Signals(signum).name}})
+                    nursery.cancel_scope.cancel()
+                    return
+
+            async def run_node() -> None:
+                await node.run()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch_signals)
+            nursery.start_soon(run_node)
+    return ExitStatus.INTERRUPTED if stopped_by else ExitStatus.OK
+
+
+def _unwrap(group: BaseExceptionGroup) -> BaseException:
+    """The one meaningful error of an exception group (trio nurseries wrap errors)."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for kind in (KeyboardInterrupt, OpfleetError):
+        for leaf in leaves:
+            if isinstance(leaf, kind):
+                return leaf
+    return leaves[0] if leaves else group
+
+
+def run(ctx: Context) -> ExitStatus:
+    config = source_config(ctx.settings)
+    try:
+        return trio.run(serve, config)
+    except BaseExceptionGroup as group:
+        raise _unwrap(group) from None

@@ -1,0 +1,361 @@
+"""The source node: derive the L2 chain from L1, drive the execution client, serve op-node's RPC.
+
+::
+
+    SourceNode.run()                      outer nursery, owns every client
+    ├── RPC server (optimism_*, admin_*, /healthz)   started first: task_status.started(node)
+    ├── metrics server (--metrics.enabled)
+    ├── L1 watcher: head / safe / finalized every --l1.http-poll-interval; wakes derivation
+    └── derivation loop: EngineDriver.step() (pipeline -> engine)
+          ResetError      -> reset from the sync start (heads read back from the EL)
+          TemporaryError  -> retry with backoff; ONE warning per outage, one info on recovery
+          CriticalError   -> stop: run() raises it with the message
+
+Only the derivation task touches the driver (the watcher just records L1 heads), so engine
+calls never interleave. After each L1 origin is fully derived the safe head is recorded in
+the safe-head database (``optimism_safeHeadAtL1Block``).
+
+Spec: ``specs/protocol/derivation.md``; op-node ``op-node/node``, ``op-node/rollup/driver``.
+Metrics use op-node's names (``/work/shared/ref/opnode-rpc.md`` section 2.10).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from opfleet.derive.pipeline import Pipeline, StepKind
+from opfleet.engine.driver import EngineDriver
+from opfleet.engine.l2_chain import EngineL2Chain
+from opfleet.errors import CriticalError, ResetError, TemporaryError
+from opfleet.node.safedb import SafeHeadDB
+from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
+from opfleet.protocol.output_root import OutputV0
+from opfleet.protocol.rollup_config import RollupConfig
+from opfleet.protocol.sync_status import SyncStatus
+from opfleet.providers.beacon import BeaconClient
+from opfleet.providers.engine import EngineClient
+from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
+from opfleet.providers.l1 import L1Provider
+from opfleet.rpc.metrics import Registry, serve_metrics
+from opfleet.rpc.optimism import source_rpc_server
+
+log = logging.getLogger("opfleet.source")
+
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """Everything a source node needs (the CLI fills it from ``opfleet source`` settings)."""
+
+    rollup_config: RollupConfig
+    l1_url: str
+    l2_url: str
+    """Engine API (authenticated) endpoint; L2 blocks are read there too, as op-node does."""
+    jwt_secret: bytes
+    l1_beacon_url: str | None = None
+    l1_beacon_seconds_per_slot: int = 0
+    l1_poll_interval: float = 12.0
+    l1_max_batch_size: int = 20
+    l1_confs: int = 0
+    rpc_addr: str = "127.0.0.1"
+    rpc_port: int = 9545
+    enable_admin: bool = False
+    metrics_enabled: bool = False
+    metrics_addr: str = "0.0.0.0"
+    metrics_port: int = 7300
+    safedb_path: str | Path | None = None
+    backoff_base: float = BACKOFF_BASE
+    backoff_cap: float = BACKOFF_CAP
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """Failures to retry with backoff rather than stop on: unreachable or refusing endpoints, and
+    a rejected JWT (the providers raise CriticalError for HTTP 401/403; an operator fixing the
+    secret file or the execution client must not have to restart us, so we keep retrying)."""
+    if isinstance(exc, (TemporaryError, RpcCallError)):
+        return True
+    return isinstance(exc, CriticalError) and "authentication failed (HTTP" in str(exc)
+
+
+class _ConfirmedL1:
+    """The L1 chain as derivation may read it: ``l1_confs`` blocks behind the head."""
+
+    def __init__(self, l1: L1Provider, node: SourceNode, confs: int):
+        self.l1, self.node, self.confs = l1, node, confs
+
+    async def block_ref(self, number: int, /) -> L1BlockRef:
+        head = self.node.head_l1
+        if head.is_zero() or number > head.number - self.confs:
+            raise BlockNotFoundError(f"L1 block {number} is not {self.confs} blocks behind the head yet")
+        return await self.l1.block_ref(number)
+
+    async def block_with_receipts(self, block_hash: bytes, /) -> Any:
+        return await self.l1.block_with_receipts(block_hash)
+
+
+class _Outage:
+    """One warning when something starts failing, one info line when it recovers."""
+
+    def __init__(self, what: str, base: float, cap: float):
+        self.what, self.base, self.cap = what, base, cap
+        self.failures = 0
+
+    def failed(self, exc: BaseException) -> float:
+        self.failures += 1
+        delay = min(self.cap, self.base * 2 ** (self.failures - 1))
+        if self.failures == 1:
+            log.warning(f"{self.what} failing, retrying with backoff: {exc}",
+                        extra={"fields": {"retry_in": f"{delay:g}s"}})
+        else:
+            log.debug(f"{self.what} still failing (attempt {self.failures}): {exc}")
+        return delay
+
+    def ok(self) -> None:
+        if self.failures:
+            log.info(f"{self.what} recovered", extra={"fields": {"attempts": self.failures}})
+            self.failures = 0
+
+
+class SourceMetrics:
+    """op-node's metric names for what a source node does."""
+
+    def __init__(self, registry: Registry | None = None):
+        self.registry = registry or Registry()
+        r = self.registry
+        self.refs_number = r.gauge("op_node_refs_number", "Gauge representing the different L1/L2 reference block numbers",
+                                   ("layer", "type"))
+        self.refs_time = r.gauge("op_node_refs_time", "Gauge representing the different L1/L2 reference block timestamps",
+                                 ("layer", "type"))
+        self.rpc_requests = r.counter("op_node_rpc_client_requests_total",
+                                      "Total RPC requests initiated by the opnode's RPC clients", ("client", "method"))
+        self.derivation_errors = r.counter("op_node_derivation_errors_total",
+                                           "Count of total derivation errors")
+        self.pipeline_resets = r.counter("op_node_pipeline_resets_total", "Count of derivation pipeline resets")
+        self.up = r.gauge("op_node_up", "1 if the op node has finished starting up")
+        self._seen: dict[tuple[str, str], int] = {}
+
+    def ref(self, layer: str, name: str, ref: L1BlockRef | L2BlockRef) -> None:
+        self.refs_number.set(ref.number, layer=layer, type=name)
+        self.refs_time.set(ref.timestamp, layer=layer, type=name)
+        if isinstance(ref, L2BlockRef):
+            self.refs_number.set(ref.l1_origin.number, layer="l1_origin", type=name)
+
+    def requests(self, client: str, counts: Any) -> None:
+        for method, total in counts.items():
+            key = (client, method)
+            delta = total - self._seen.get(key, 0)
+            if delta > 0:
+                self.rpc_requests.inc(delta, client=client, method=method)
+                self._seen[key] = total
+
+
+class SourceNode:
+    """A running source node; see the module docstring. ``safe_db`` overrides
+    ``config.safedb_path`` (tests pass an in-memory one)."""
+
+    def __init__(self, config: SourceConfig, *, safe_db: SafeHeadDB | None = None, metrics: SourceMetrics | None = None):
+        self.config = config
+        self.rollup_config = config.rollup_config
+        self._owns_safe_db = safe_db is None and config.safedb_path is not None
+        self.safe_db = safe_db if safe_db is not None else (
+            SafeHeadDB(config.safedb_path) if config.safedb_path is not None else None)
+        self.metrics = metrics or SourceMetrics()
+        self.head_l1 = self.safe_l1 = self.finalized_l1 = ZERO_L1_BLOCK_REF
+        self.driver: EngineDriver | None = None
+        self.rpc_port: int | None = None
+        self.metrics_port: int | None = None
+        self._new_l1 = trio.Event()
+        self._reset_requested = False
+        self._finalized_applied = ZERO_L1_BLOCK_REF
+        self._last_logged: tuple[Any, ...] | None = None
+        self._clients: dict[str, Any] = {}
+
+    # --- the SourceView the RPC reads -------------------------------------------------------------
+
+    def sync_status(self) -> SyncStatus:
+        if self.driver is None or not self.driver.started:
+            return SyncStatus(head_l1=self.head_l1, safe_l1=self.safe_l1, finalized_l1=self.finalized_l1)
+        return self.driver.sync_status(head_l1=self.head_l1, safe_l1=self.safe_l1, finalized_l1=self.finalized_l1)
+
+    async def output_at(self, number: int) -> tuple[OutputV0, L2BlockRef, SyncStatus]:
+        if self.driver is None:
+            raise BlockNotFoundError("the node is starting")
+        status = self.sync_status()
+        if self.driver.started and number > status.unsafe_l2.number:
+            raise BlockNotFoundError(f"L2 block {number} is ahead of the unsafe head")
+        output, ref = await self.driver.l2.refs.output_v0(number)
+        return output, ref, status
+
+    def request_reset(self) -> None:
+        self._reset_requested = True
+        self._new_l1.set()
+
+    # --- running ----------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[SourceNode] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run until cancelled (or a critical error, raised). ``task_status.started(self)`` once
+        the RPC (and metrics) servers listen."""
+        cfg = self.config
+        async with AsyncExitStack() as stack:
+            if self._owns_safe_db and self.safe_db is not None:
+                stack.callback(self.safe_db.close)
+            l1_client = await stack.enter_async_context(
+                JsonRpcClient(cfg.l1_url, max_batch_size=cfg.l1_max_batch_size, name="L1"))
+            l1 = L1Provider(l1_client)
+            beacon = None
+            if cfg.l1_beacon_url:
+                beacon = await stack.enter_async_context(BeaconClient(
+                    cfg.l1_beacon_url, seconds_per_slot=cfg.l1_beacon_seconds_per_slot or None))
+            engine = await stack.enter_async_context(EngineClient(cfg.l2_url, cfg.jwt_secret, forks=self.rollup_config))
+            self._clients = {"l1": l1_client, "beacon": beacon, "engine": engine.client}
+            l2 = EngineL2Chain(engine.client, self.rollup_config)
+            chain = _ConfirmedL1(l1, self, cfg.l1_confs) if cfg.l1_confs else l1
+            pipeline = Pipeline(self.rollup_config, chain=chain, l2=l2, blobs=beacon)
+            self.driver = EngineDriver(self.rollup_config, engine=engine, l2=l2, l1=l1, pipeline=pipeline,
+                                       on_l1_derived=self._l1_derived)
+            failure: list[CriticalError] = []
+            async with trio.open_nursery() as nursery:
+                server = source_rpc_server(self, enable_admin=cfg.enable_admin)
+                self.rpc_port = await nursery.start(server.serve, cfg.rpc_addr, cfg.rpc_port)
+                if cfg.metrics_enabled:
+                    self.metrics_port = await nursery.start(serve_metrics, self.metrics.registry,
+                                                            cfg.metrics_addr, cfg.metrics_port)
+                nursery.start_soon(self._watch_l1, l1)
+                nursery.start_soon(self._derive_or_stop, nursery.cancel_scope, failure)
+                log.info("Source node started", extra={"fields": {
+                    "rpc": f"http://{cfg.rpc_addr}:{self.rpc_port}", "l2_chain_id": self.rollup_config.l2_chain_id}})
+                self.metrics.up.set(1)
+                task_status.started(self)
+            if failure:
+                raise failure[0]
+
+    async def _derive_or_stop(self, scope: trio.CancelScope, failure: list[CriticalError]) -> None:
+        try:
+            await self._derive()
+        except CriticalError as exc:
+            log.error(f"Derivation stopped: {exc}")
+            failure.append(exc)
+            scope.cancel()
+
+    async def _watch_l1(self, l1: L1Provider) -> None:
+        outage = _Outage("L1 head polling", self.config.backoff_base, self.config.backoff_cap)
+        while True:
+            try:
+                head = await l1.block_ref("latest")
+                safe = await l1.block_ref("safe")
+                finalized = await l1.block_ref("finalized")
+            except Exception as exc:  # noqa: BLE001 - outages only, see _is_outage
+                if not _is_outage(exc):
+                    raise
+                await trio.sleep(outage.failed(exc))
+                continue
+            outage.ok()
+            changed = head != self.head_l1 or finalized != self.finalized_l1
+            self.head_l1, self.safe_l1, self.finalized_l1 = head, safe, finalized
+            for name, ref in (("l1_head", head), ("l1_safe", safe), ("l1_finalized", finalized)):
+                self.metrics.ref("l1", name, ref)
+            if changed:
+                self._new_l1.set()
+            self._update_request_metrics()
+            await trio.sleep(self.config.l1_poll_interval)
+
+    def _update_request_metrics(self) -> None:
+        for name, client in self._clients.items():
+            if client is None:
+                continue
+            stats = client.statistics()
+            counts = getattr(stats, "requests_by_method", None) or getattr(stats, "requests_by_path", {})
+            self.metrics.requests(name, counts)
+
+    async def _wait_for_l1(self) -> None:
+        with trio.move_on_after(max(self.config.l1_poll_interval, 0.01)):
+            await self._new_l1.wait()
+        self._new_l1 = trio.Event()
+
+    async def _reset(self, driver: EngineDriver, outage: _Outage) -> None:
+        while True:
+            try:
+                start = await driver.start()
+            except Exception as exc:  # noqa: BLE001 - outages and resets only
+                if not (_is_outage(exc) or isinstance(exc, ResetError)):
+                    raise
+                self.metrics.derivation_errors.inc()
+                await trio.sleep(outage.failed(exc))
+                continue
+            self.metrics.pipeline_resets.inc()
+            if self.safe_db is not None:
+                self.safe_db.reset(start.safe_head.id)
+            self._after_step(driver, "reset")
+            return
+
+    async def _derive(self) -> None:
+        driver = self.driver
+        assert driver is not None
+        outage = _Outage("Derivation", self.config.backoff_base, self.config.backoff_cap)
+        await self._reset(driver, outage)
+        while True:
+            if self._reset_requested:
+                self._reset_requested = False
+                log.info("Resetting the derivation pipeline (admin request)")
+                await self._reset(driver, outage)
+            try:
+                if self.finalized_l1 != self._finalized_applied and not self.finalized_l1.is_zero():
+                    await driver.finalize(self.finalized_l1)
+                    self._finalized_applied = self.finalized_l1
+                result = await driver.step()
+            except ResetError as exc:
+                self.metrics.derivation_errors.inc()
+                log.warning(f"Derivation pipeline reset: {exc}")
+                await self._reset(driver, outage)
+                continue
+            except Exception as exc:  # noqa: BLE001 - outages only, see _is_outage
+                if not _is_outage(exc):
+                    raise
+                self.metrics.derivation_errors.inc()
+                await trio.sleep(outage.failed(exc))
+                continue
+            outage.ok()
+            self._after_step(driver, result.kind.value)
+            if result.kind is StepKind.EOF:
+                await self._wait_for_l1()
+            else:
+                await trio.sleep(0)
+
+    def _l1_derived(self, l1_block: L1BlockRef, safe_head: L2BlockRef) -> None:
+        if self.safe_db is not None:
+            self.safe_db.record(l1_block.id, safe_head.id)
+
+    def _after_step(self, driver: EngineDriver, reason: str) -> None:
+        m = self.metrics
+        for name, ref in (("l2_unsafe", driver.unsafe_head), ("l2_safe", driver.safe_head),
+                          ("l2_local_safe", driver.local_safe_head), ("l2_pending_safe", driver.pending_safe_head),
+                          ("l2_finalized", driver.finalized_head)):
+            m.ref("l2", name, ref)
+        origin = driver.pipeline.origin
+        if origin is not None:
+            m.ref("l1", "l1_derived", origin)
+        key = (driver.finalized_head.hash, driver.safe_head.hash, driver.pending_safe_head.hash,
+               driver.unsafe_head.hash)
+        if key != self._last_logged:
+            self._last_logged = key
+            log.info("Sync progress", extra={"fields": {
+                "reason": reason,
+                "l2_finalized": _short(driver.finalized_head), "l2_safe": _short(driver.safe_head),
+                "l2_pending_safe": _short(driver.pending_safe_head), "l2_unsafe": _short(driver.unsafe_head),
+                "l2_time": driver.unsafe_head.timestamp,
+                "l1_derived": _short(origin) if origin is not None else "none"}})
+
+
+def _short(ref: L1BlockRef | L2BlockRef) -> str:
+    """op-node's ``TerminalString``: shortened hash and number."""
+    h = ref.hash.hex()
+    return f"0x{h[:6]}..{h[-4:]}:{ref.number}"
+

@@ -1,0 +1,111 @@
+"""``opfleet source`` as an operator meets it: settings errors name the flag; bad endpoints and a
+wrong JWT secret are one log line each and retried; Ctrl-C exits 130 without a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+
+import pytest
+import trio
+
+from opfleet.cli.exit import ExitStatus
+from opfleet.derive.testing import FakeL1Chain, make_rollup_config
+from opfleet.devnet.engine import DevEngine, ForkTimes
+
+JWT = "0x" + "11" * 32
+
+
+@pytest.fixture
+def files(tmp_path):
+    rollup = tmp_path / "rollup.json"
+    rollup.write_text(json.dumps(make_rollup_config(FakeL1Chain(), canyon_time=0, delta_time=0,
+                                                    ecotone_time=0).to_json()))
+    jwt = tmp_path / "jwt.hex"
+    jwt.write_text(JWT)
+    return rollup, jwt
+
+
+def dead_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def base_args(rollup, jwt, *, l2: str | None = None) -> list[str]:
+    return ["source", "--rollup.config", str(rollup), "--l1", dead_url(), "--l1.beacon", dead_url(),
+            "--l2", l2 or dead_url(), "--l2.jwt-secret", str(jwt), "--rpc.port", "0",
+            "--l1.http-poll-interval", "50ms", "--log.format", "logfmt"]
+
+
+def interrupt_after(seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("missing", ["--l1", "--l2", "--l2.jwt-secret", "--l1.beacon"])
+def test_missing_required_setting_names_the_flag(cli, files, missing):
+    argv = base_args(*files)
+    i = argv.index(missing)
+    del argv[i:i + 2]
+    result = cli(argv)
+    assert result.status == ExitStatus.CONFIG
+    assert f"set {missing}" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_missing_chain_and_unreadable_jwt_are_config_errors(cli, files, tmp_path):
+    rollup, jwt = files
+    argv = base_args(rollup, jwt)
+    no_chain = cli(argv[:1] + argv[3:])
+    assert no_chain.status == ExitStatus.CONFIG and "--network" in no_chain.stderr
+    argv[argv.index("--l2.jwt-secret") + 1] = str(tmp_path / "nope.hex")
+    no_jwt = cli(argv)
+    assert no_jwt.status == ExitStatus.CONFIG and "nope.hex" in no_jwt.stderr
+
+
+def test_unreachable_endpoints_retry_quietly_and_ctrl_c_exits_130(cli, files):
+    timer = interrupt_after(1.0)
+    try:
+        result = cli(base_args(*files))
+    finally:
+        timer.cancel()
+    assert result.status == ExitStatus.INTERRUPTED, result.stderr
+    assert "Traceback" not in result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "lvl=warn" in line]
+    assert len(warnings) == 2, warnings  # one per outage: L1 polling, derivation
+    assert any("L1 head polling failing" in w for w in warnings)
+    assert "Shutting down" in result.stderr
+
+
+def test_wrong_jwt_secret_is_one_clear_line(cli, files):
+    rollup, jwt = files
+    engine = DevEngine(chain_id=901, forks=ForkTimes.up_to("isthmus"), jwt_secret=bytes(range(32)))
+    ready, stop = threading.Event(), threading.Event()
+
+    async def serve() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.serve_auth, "127.0.0.1", 0)
+            ready.set()
+            while not stop.is_set():
+                await trio.sleep(0.02)
+            nursery.cancel_scope.cancel()
+
+    thread = threading.Thread(target=trio.run, args=(serve,), daemon=True)
+    thread.start()
+    assert ready.wait(5)
+    timer = interrupt_after(1.0)
+    try:
+        result = cli(base_args(rollup, jwt, l2=engine.auth_url))
+    finally:
+        timer.cancel()
+        stop.set()
+        thread.join(5)
+    assert result.status == ExitStatus.INTERRUPTED, result.stderr
+    derivation = [line for line in result.stderr.splitlines() if "Derivation failing" in line]
+    assert len(derivation) == 1 and "--l2.jwt-secret" in derivation[0]
+    assert "Traceback" not in result.stderr
