@@ -22,6 +22,7 @@ zipapp:
 bench:
 	$(VENV)/bin/python bench/startup.py
 	$(VENV)/bin/python bench/protocol.py
+	$(VENV)/bin/python bench/derive.py
 
 clean:
 	rm -rf build dist

@@ -291,6 +291,8 @@ def write_all(root: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+        sys.exit("usage: python -m opfleet.cli.generate [REPOSITORY_ROOT]")
     root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2]
     for path in write_all(root):
         print(f"wrote {path}")
