@@ -12,6 +12,7 @@
         ├── TemporaryError    retry the same step later (an endpoint is down, data not there yet)
         ├── ResetError        our view of L1/L2 is stale: reset the pipeline, as after a reorg
         └── CriticalError     stop the node with a clear message; retrying cannot help
+            └── AuthenticationError  an endpoint refused our credentials (HTTP 401/403)
 
 The command line maps each branch to one exit status (``opfleet.cli.exit``); nothing else
 chooses exit codes.
@@ -80,3 +81,11 @@ class ResetError(NodeError):
 
 class CriticalError(NodeError):
     """Stop: continuing would produce a wrong chain."""
+
+
+class AuthenticationError(CriticalError):
+    """An endpoint refused our credentials (e.g. a wrong ``--l2.jwt-secret``).
+
+    Critical for one-shot callers; a long-running node may keep retrying, since the operator can
+    fix the secret or the endpoint without restarting us.
+    """

@@ -32,7 +32,7 @@ import trio
 from opfleet.derive.pipeline import Pipeline, StepKind
 from opfleet.engine.driver import EngineDriver
 from opfleet.engine.l2_chain import EngineL2Chain
-from opfleet.errors import CriticalError, ResetError, TemporaryError
+from opfleet.errors import AuthenticationError, CriticalError, ResetError, TemporaryError
 from opfleet.node.safedb import SafeHeadDB
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
 from opfleet.protocol.output_root import OutputV0
@@ -78,11 +78,9 @@ class SourceConfig:
 
 def _is_outage(exc: BaseException) -> bool:
     """Failures to retry with backoff rather than stop on: unreachable or refusing endpoints, and
-    a rejected JWT (the providers raise CriticalError for HTTP 401/403; an operator fixing the
-    secret file or the execution client must not have to restart us, so we keep retrying)."""
-    if isinstance(exc, (TemporaryError, RpcCallError)):
-        return True
-    return isinstance(exc, CriticalError) and "authentication failed (HTTP" in str(exc)
+    a rejected JWT (an operator fixing the secret file or the execution client must not have to
+    restart us, so we keep retrying)."""
+    return isinstance(exc, (TemporaryError, RpcCallError, AuthenticationError))
 
 
 class _ConfirmedL1:

@@ -32,7 +32,7 @@ import httpx
 import trio
 
 from opfleet.config.settings import mask_url
-from opfleet.errors import ConfigError, CriticalError, DecodeError, TemporaryError
+from opfleet.errors import AuthenticationError, ConfigError, CriticalError, DecodeError, TemporaryError
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.blob import BLOB_SIZE
 from opfleet.protocol.kzg import blob_to_commitment, verify_blob_versioned_hash, versioned_hash
@@ -142,7 +142,7 @@ class BeaconClient:
             detail = (str(exc) or type(exc).__name__).replace(self.url, mask_url(self.url))
             raise TemporaryError(f"{self.endpoint}: GET {route}: cannot reach the endpoint ({detail})") from None
         if response.status_code in (401, 403):
-            raise CriticalError(f"{self.endpoint}: authentication failed (HTTP {response.status_code})")
+            raise AuthenticationError(f"{self.endpoint}: authentication failed (HTTP {response.status_code})")
         try:
             body = response.json() if response.content else None
         except ValueError:

@@ -4,7 +4,7 @@
 
     httpx failure (connect, timeout, reset)  -> TemporaryError     retry later
     HTTP 5xx / 429 / other non-2xx           -> RpcHttpError       (a TemporaryError, .status)
-    HTTP 401 / 403                           -> CriticalError      credentials are wrong; stop
+    HTTP 401 / 403                           -> AuthenticationError credentials are wrong (a CriticalError)
     body is not a JSON-RPC response          -> TemporaryError
     JSON-RPC error object                    -> RpcCallError       (a NodeError, .code): caller decides
 
@@ -32,7 +32,7 @@ import httpx
 import trio
 
 from opfleet.config.settings import mask_url
-from opfleet.errors import ConfigError, CriticalError, NodeError, TemporaryError
+from opfleet.errors import AuthenticationError, ConfigError, CriticalError, NodeError, TemporaryError
 
 log = logging.getLogger("opfleet.providers")
 
@@ -161,7 +161,7 @@ class JsonRpcClient:
         """Call ``method`` with positional ``params`` and return its result.
 
         Raises :class:`RpcCallError` for a JSON-RPC error, :class:`TemporaryError` when the
-        endpoint cannot be reached or answers garbage, :class:`CriticalError` on 401/403.
+        endpoint cannot be reached or answers garbage, :class:`AuthenticationError` on 401/403.
         """
         request_id = next(self._ids)
         self._requests[method] += 1
@@ -265,7 +265,7 @@ class JsonRpcClient:
         status = response.status_code
         if status in (401, 403):
             self._errors += 1
-            raise CriticalError(f"{self.endpoint}: authentication failed (HTTP {status}; {self.auth_hint})")
+            raise AuthenticationError(f"{self.endpoint}: authentication failed (HTTP {status}; {self.auth_hint})")
         try:
             body = response.json() if response.content else None
         except ValueError:

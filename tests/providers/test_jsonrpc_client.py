@@ -272,3 +272,16 @@ def _async(fn):
         return fn(*args)
 
     return method
+
+
+async def test_auth_failures_are_their_own_critical_error():
+    import httpx
+
+    from opfleet.errors import AuthenticationError, CriticalError
+    from opfleet.providers.jsonrpc import JsonRpcClient
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(401))
+    async with JsonRpcClient("http://engine.test", transport=transport) as client:
+        with pytest.raises(AuthenticationError) as raised:
+            await client.call("eth_chainId")
+    assert isinstance(raised.value, CriticalError)
