@@ -44,6 +44,7 @@ from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCall
 from opfleet.providers.l1 import L1Provider
 from opfleet.rpc.metrics import Registry, serve_metrics
 from opfleet.rpc.optimism import source_rpc_server
+from opfleet.rpc.server import JsonRpcServer
 
 log = logging.getLogger("opfleet.source")
 
@@ -159,8 +160,12 @@ class SourceNode:
     """A running source node; see the module docstring. ``safe_db`` overrides
     ``config.safedb_path`` (tests pass an in-memory one)."""
 
-    def __init__(self, config: SourceConfig, *, safe_db: SafeHeadDB | None = None, metrics: SourceMetrics | None = None):
+    def __init__(self, config: SourceConfig, *, safe_db: SafeHeadDB | None = None, metrics: SourceMetrics | None = None,
+                 l1: L1Provider | None = None, beacon: BeaconClient | None = None, serve_rpc: bool = True):
         self.config = config
+        # A supernode shares one L1 provider (and its cache) and one beacon client across chains,
+        # and mounts each chain's RPC under /<chainID> instead of serving it on a port.
+        self._shared_l1, self._shared_beacon, self._serve_rpc = l1, beacon, serve_rpc
         self.rollup_config = config.rollup_config
         self._owns_safe_db = safe_db is None and config.safedb_path is not None
         self.safe_db = safe_db if safe_db is not None else (
@@ -192,6 +197,10 @@ class SourceNode:
         output, ref = await self.driver.l2.refs.output_v0(number)
         return output, ref, status
 
+    def rpc_server(self) -> JsonRpcServer:
+        """op-node's API for this node (also what a supernode mounts under ``/<chainID>``)."""
+        return source_rpc_server(self, enable_admin=self.config.enable_admin)
+
     def request_reset(self) -> None:
         self._reset_requested = True
         self._new_l1.set()
@@ -205,11 +214,15 @@ class SourceNode:
         async with AsyncExitStack() as stack:
             if self._owns_safe_db and self.safe_db is not None:
                 stack.callback(self.safe_db.close)
-            l1_client = await stack.enter_async_context(
-                JsonRpcClient(cfg.l1_url, max_batch_size=cfg.l1_max_batch_size, name="L1"))
-            l1 = L1Provider(l1_client)
-            beacon = None
-            if cfg.l1_beacon_url:
+            if self._shared_l1 is not None:
+                l1 = self._shared_l1
+                l1_client = l1.client
+            else:
+                l1_client = await stack.enter_async_context(
+                    JsonRpcClient(cfg.l1_url, max_batch_size=cfg.l1_max_batch_size, name="L1"))
+                l1 = L1Provider(l1_client)
+            beacon = self._shared_beacon
+            if beacon is None and cfg.l1_beacon_url:
                 beacon = await stack.enter_async_context(BeaconClient(
                     cfg.l1_beacon_url, seconds_per_slot=cfg.l1_beacon_seconds_per_slot or None))
             engine = await stack.enter_async_context(EngineClient(cfg.l2_url, cfg.jwt_secret, forks=self.rollup_config))
@@ -221,15 +234,17 @@ class SourceNode:
                                        on_l1_derived=self._l1_derived)
             failure: list[CriticalError] = []
             async with trio.open_nursery() as nursery:
-                server = source_rpc_server(self, enable_admin=cfg.enable_admin)
-                self.rpc_port = await nursery.start(server.serve, cfg.rpc_addr, cfg.rpc_port)
+                if self._serve_rpc:
+                    server = self.rpc_server()
+                    self.rpc_port = await nursery.start(server.serve, cfg.rpc_addr, cfg.rpc_port)
                 if cfg.metrics_enabled:
                     self.metrics_port = await nursery.start(serve_metrics, self.metrics.registry,
                                                             cfg.metrics_addr, cfg.metrics_port)
                 nursery.start_soon(self._watch_l1, l1)
                 nursery.start_soon(self._derive_or_stop, nursery.cancel_scope, failure)
                 log.info("Source node started", extra={"fields": {
-                    "rpc": f"http://{cfg.rpc_addr}:{self.rpc_port}", "l2_chain_id": self.rollup_config.l2_chain_id}})
+                    "rpc": f"http://{cfg.rpc_addr}:{self.rpc_port}" if self._serve_rpc else "mounted",
+                    "l2_chain_id": self.rollup_config.l2_chain_id}})
                 self.metrics.up.set(1)
                 task_status.started(self)
             if failure:
