@@ -225,8 +225,36 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return ExitStatus.ERROR
 
 
+def extract_passthrough(argv: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Take a command's free-form ``--<passthrough>…`` flags out of ``argv`` (``--vn.901.l2 URL``,
+    ``--vn.all.l2.jwt-secret=FILE``; a flag without a value is ``true``); the rest is parsed."""
+    names = {c.name: c for c in spec.COMMANDS}
+    command = next((names[a] for a in argv if a in names), None)
+    prefix = "--" + command.passthrough if command is not None and command.passthrough else None
+    if prefix is None:
+        return list(argv), []
+    rest: list[str] = []
+    taken: list[tuple[str, str]] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith(prefix) and len(arg) > len(prefix):
+            name, eq, value = arg[2:].partition("=")
+            if not eq:
+                if i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                    value, i = argv[i + 1], i + 1
+                else:
+                    value = "true"
+            taken.append((name, value))
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, taken
+
+
 def _run(argv: list[str], env: Environment) -> ExitStatus:
     parser = build_parser(env)
+    argv, passthrough = extract_passthrough(argv)
     try:
         namespace = parser.parse_args(split_bool_values(argv))
     except _ParserExit as done:
@@ -238,6 +266,8 @@ def _run(argv: list[str], env: Environment) -> ExitStatus:
     command = spec.command(namespace.command)
     path: tuple[str, ...] = (command.name,)
     args = vars(namespace)
+    if command.passthrough:
+        args["passthrough"] = passthrough
     if command.subcommands:
         if args.get("subcommand") is None:
             env.stderr.write(

@@ -19,7 +19,13 @@ receipt tries, and an account state committed in a Merkle-Patricia trie
   signature, chain id, nonce, intrinsic gas (and the EIP-7623 floor from Isthmus) and balance
   are checked; the sender pays ``gas_used * effective_gas_price``, the base fee going to the
   BaseFeeVault and the tip to the fee recipient. No L1 data fee and no operator fee are
-  charged, and no logs are produced.
+  charged. Logs come only from two devnet conventions (:func:`devnet_logs`), so interop can
+  be exercised without an EVM: a call to CrossL2Inbox (``0x42…22``) with
+  ``validateMessage(Identifier,bytes32)`` calldata emits its ``ExecutingMessage`` event (no
+  access-list or validity check: that is the supernode's job), and a call to
+  :data:`DEVNET_LOG_EMITTER` emits one log from that address whose calldata is
+  ``n ++ topic_1 … topic_n ++ data`` (``n`` one byte, at most 4). Each log costs its ``LOGn``
+  gas on top of the intrinsic gas; a call whose gas cannot cover it emits nothing.
 - code and storage never change: the L2ToL1MessagePasser storage root (the header's
   ``withdrawalsRoot`` from Isthmus, and ``eth_getProof(...).storageHash``) is whatever the
   genesis allocation put there.
@@ -55,6 +61,8 @@ import trio
 
 from opfleet.devnet.block import (
     EMPTY_REQUESTS_HASH,
+    log_gas,
+    log_json,
     Header,
     ReceiptData,
     block_rlp_size,
@@ -74,9 +82,11 @@ from opfleet.devnet.block import (
 from opfleet.devnet.state import Account, WorldState, contract_address
 from opfleet.devnet.trie import EMPTY_TRIE_ROOT
 from opfleet.errors import DecodeError
+from opfleet.interop.messages import CROSS_L2_INBOX, decode_validate_message_calldata, executing_message_log
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx, decode_deposit_tx
+from opfleet.protocol.log import Log
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
 from opfleet.protocol.transactions import (
     BLOB_TX_TYPE,
@@ -101,6 +111,31 @@ UNSUPPORTED_FORK = -38005
 
 MAX_PAYLOADS = 64
 """Built payloads kept for ``engine_getPayload`` (oldest dropped first)."""
+
+DEVNET_LOG_EMITTER = bytes.fromhex("00000000000000000000000000000000000e1e77")
+"""Devnet-only: a call here emits one log described by its calldata (see :func:`devnet_logs`)."""
+
+
+def emitter_calldata(topics: tuple[bytes, ...], data: bytes = b"") -> bytes:
+    """Calldata making :data:`DEVNET_LOG_EMITTER` emit a log with these topics and data."""
+    if len(topics) > 4 or any(len(t) != 32 for t in topics):
+        raise ValueError("at most 4 topics of 32 bytes each")
+    return bytes([len(topics)]) + b"".join(topics) + data
+
+
+def devnet_logs(to: bytes | None, data: bytes) -> tuple[Log, ...]:
+    """The logs a user transaction emits on the dev engine (devnet conventions, see the module
+    docstring): ``ExecutingMessage`` for CrossL2Inbox ``validateMessage`` calls, one log for a
+    well-formed call to :data:`DEVNET_LOG_EMITTER`, nothing otherwise."""
+    if to == CROSS_L2_INBOX:
+        call = decode_validate_message_calldata(data)
+        return (executing_message_log(*call),) if call is not None else ()
+    if to == DEVNET_LOG_EMITTER and data and data[0] <= 4 and len(data) >= 1 + 32 * data[0]:
+        n = data[0]
+        topics = tuple(bytes(data[1 + 32 * i:33 + 32 * i]) for i in range(n))
+        return (Log(DEVNET_LOG_EMITTER, topics, bytes(data[1 + 32 * n:])),)
+    return ()
+
 
 FORK_NAMES = ("regolith", "canyon", "delta", "ecotone", "fjord", "granite", "holocene", "isthmus", "jovian")
 
@@ -310,7 +345,9 @@ class L2Block:
             "effectiveGasPrice": q(t.effective_gas_price),
             "from": h(t.sender),
             "gasUsed": q(t.gas_used),
-            "logs": [],
+            "logs": [log_json(entry, block_hash=self.hash, block_number=self.number, block_timestamp=self.timestamp,
+                              tx_hash=t.hash, tx_index=t.index, log_index=t.first_log_index + i)
+                     for i, entry in enumerate(t.receipt.logs)],
             "logsBloom": h(t.receipt.bloom()),
             "status": q(t.receipt.status),
             "to": h(to) if to is not None else None,
@@ -387,6 +424,7 @@ class _Builder:
         self.base_fee = engine.next_base_fee(parent, self.ts)
         self.included: list[L2Tx] = []
         self.gas_used = 0
+        self.log_index = 0
 
     def apply(self, raw: bytes) -> L2Tx:
         if raw[:1] == bytes([DEPOSIT_TX_TYPE]):
@@ -399,7 +437,8 @@ class _Builder:
         except DecodeError as exc:
             raise InvalidTransaction(f"invalid deposit transaction: {exc}") from None
         regolith = self.forks.is_regolith(self.ts)
-        if dep.gas > self.spec.gas_limit - self.gas_used:
+        # Bedrock system deposits (the 150M-gas L1-info tx) are outside the block gas pool.
+        if (regolith or not dep.is_system_tx) and dep.gas > self.spec.gas_limit - self.gas_used:
             raise InvalidTransaction("gas limit reached")
         state = self.state
         if dep.mint:
@@ -468,6 +507,12 @@ class _Builder:
                                      f"have {state.balance(sender)} want {cost}")
         price = effective_gas_price(tx, self.base_fee)
         gas_used = minimum
+        logs = devnet_logs(tx.to, tx.data)
+        with_logs = max(minimum, intrinsic_gas(tx) + sum(log_gas(entry) for entry in logs))
+        if logs and with_logs <= tx.gas:
+            gas_used = with_logs
+        else:
+            logs = ()
         state.increment_nonce(sender)
         state.sub_balance(sender, gas_used * price + tx.value)
         state.add_balance(BASE_FEE_VAULT, gas_used * self.base_fee)
@@ -481,10 +526,11 @@ class _Builder:
         else:
             state.add_balance(tx.to, tx.value)
         self.gas_used += gas_used
-        receipt = ReceiptData(tx.type, 1, self.gas_used, ())
+        receipt = ReceiptData(tx.type, 1, self.gas_used, logs)
         included = L2Tx(raw=bytes(raw), hash=keccak256(raw), index=len(self.included), sender=sender,
                         receipt=receipt, gas_used=gas_used, effective_gas_price=price, tx=tx, nonce=tx.nonce,
-                        contract_address=created)
+                        contract_address=created, first_log_index=self.log_index)
+        self.log_index += len(logs)
         self.included.append(included)
         return included
 
