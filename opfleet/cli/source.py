@@ -1,7 +1,8 @@
 """``opfleet source``: run a source node until Ctrl-C (see :mod:`opfleet.node.source`).
 
 Settings are checked before anything starts: a missing or unreadable one is a
-:class:`~opfleet.errors.ConfigError` naming its flag. Once running, unreachable endpoints and a
+:class:`~opfleet.errors.ConfigError` naming its flag; a chain scheduling a fork this version
+cannot derive (Karst) is one :class:`~opfleet.errors.NotAvailableYet` line (exit status 7). Once running, unreachable endpoints and a
 wrong JWT secret are outages: one log line each, retried with backoff, never a crash loop.
 Ctrl-C (SIGINT) or SIGTERM stops the node cleanly with exit status 130; a critical derivation
 error stops it with its message (exit status 6).
@@ -32,12 +33,13 @@ def _required(settings: Any, key: str, what: str) -> Any:
 def source_config(settings: Any) -> Any:
     """A :class:`~opfleet.node.source.SourceConfig` from ``opfleet source``'s merged settings."""
     from opfleet.config.chain import load_rollup_config
-    from opfleet.node.source import SourceConfig
+    from opfleet.node.source import SourceConfig, check_supported
     from opfleet.providers.jwt import load_jwt_secret
 
     if settings.get("sequencer.enabled"):
         raise NotAvailableYet("--sequencer.enabled: a source node does not sequence in this version")
     rollup = load_rollup_config(settings)
+    check_supported(rollup)
     l1 = _required(settings, "l1", "the L1 execution RPC endpoint")
     l2 = _required(settings, "l2", "the execution client's Engine API endpoint")
     jwt_path = _required(settings, "l2.jwt-secret", "the JWT secret file shared with the execution client")

@@ -104,15 +104,17 @@ class ChainProvider(Protocol):
 
     ``block_ref(number)`` raises ``opfleet.providers.jsonrpc.BlockNotFoundError`` when the
     block does not exist yet (the pipeline then waits at the L1 head); other failures are
-    :class:`~opfleet.errors.TemporaryError`. ``block_with_receipts(hash)`` returns the block
-    with its raw EIP-2718 transactions (``L1Block.transactions`` set) and every receipt of the
-    block, in order.
+    :class:`~opfleet.errors.TemporaryError`. ``block_with_receipts(block)`` returns the block
+    (by hash, or the canonical one by number) with its raw EIP-2718 transactions
+    (``L1Block.transactions`` set) and every receipt of the block, in order; by number it
+    raises ``BlockNotFoundError`` too. L1 traversal reads each new L1 block by number with
+    this one call (one batched request), so later by-hash reads should hit a cache.
     """
 
     async def block_ref(self, number: int, /) -> L1BlockRef: ...
 
     async def block_with_receipts(
-        self, block_hash: bytes, /
+        self, block: int | bytes, /
     ) -> tuple[L1Block, Sequence[Receipt]]: ...
 
 

@@ -65,16 +65,20 @@ class L1Traversal:
         current = self._block
         if current is None:
             raise ResetError("L1 traversal has no origin: reset the pipeline first")
+        # One provider call (one batched request) for the header, transactions and receipts:
+        # the data source and attributes builder then read the same block by hash from cache.
         try:
-            ref = await self.chain.block_ref(current.number + 1)
+            block, receipts = await self.chain.block_with_receipts(current.number + 1)
         except BlockNotFoundError:
             raise EndOfData(f"L1 block {current.number + 1} does not exist yet") from None
+        ref = block.ref
+        if ref.number != current.number + 1:
+            raise ResetError(f"asked the L1 provider for block {current.number + 1}, got {ref.number}")
         if ref.parent_hash != current.hash:
             raise ResetError(
                 f"L1 reorg detected: block {ref.number} has parent 0x{ref.parent_hash.hex()}, "
                 f"but the origin {current.number} is 0x{current.hash.hex()}"
             )
-        _, receipts = await self.chain.block_with_receipts(ref.hash)
         cfg = self.rollup_config
         try:
             system_config = update_system_config_with_receipts(

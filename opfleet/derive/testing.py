@@ -13,8 +13,11 @@ a devnet replay without a node.
   from the L1-info deposit, gas limit and EIP-1559 ``extraData``).
 - :func:`make_rollup_config`: a rollup config whose genesis matches a :class:`FakeL1Chain`.
 - :class:`Batcher`: signs batcher transactions (calldata or blobs with real KZG
-  commitments); :func:`channel_data`, :func:`split_frames` build channels and frames with the
-  real codecs; :func:`deposit_log` and :func:`config_update_log` build L1 logs.
+  commitments). Well-formed channels of sequenced blocks come from :meth:`Sequencer.channel`,
+  which uses the devnet batcher's :class:`~opfleet.devnet.batcher.ChannelBuilder` (one encoder
+  for tests, devnet and benchmarks); :func:`channel_data` and :func:`split_frames` stay for
+  hand-made (often malformed) channel bytes; :func:`deposit_log` and :func:`config_update_log`
+  build L1 logs.
 
 Keys are fixed test keys; hashes are deterministic, so tests can write expected values out.
 """
@@ -31,6 +34,7 @@ import rlp
 from opfleet.derive.attributes import AttributesWithParent
 from opfleet.derive.errors import EndOfData
 from opfleet.derive.pipeline import Pipeline, StepKind
+from opfleet.devnet.batcher import BatchBlock, ChannelBuilder, ChannelConfig
 from opfleet.errors import TemporaryError
 from opfleet.protocol.batch.reader import Batch as RawBatch
 from opfleet.protocol.batch.reader import encode_channel_batches
@@ -305,13 +309,19 @@ class FakeL1Chain:
             raise BlockNotFoundError(f"fake L1: block {number} not found")
         return self.blocks[number].ref
 
-    async def block_with_receipts(self, block_hash: bytes) -> tuple[L1Block, tuple[Receipt, ...]]:
+    async def block_with_receipts(self, block: int | bytes) -> tuple[L1Block, tuple[Receipt, ...]]:
         self.calls += 1
-        receipts = self.receipts.get(bytes(block_hash))
+        if isinstance(block, int):
+            if not 0 <= block < len(self.blocks):
+                raise BlockNotFoundError(f"fake L1: block {block} not found")
+            found = self.blocks[block]
+            return found, self.receipts[found.hash]
+        block_hash = bytes(block)
+        receipts = self.receipts.get(block_hash)
         if receipts is None:
             raise BlockNotFoundError(f"fake L1: block 0x{bytes(block_hash).hex()} not found")
-        block = next(b for b in self.blocks if b.hash == block_hash)
-        return block, receipts
+        found = next(b for b in self.blocks if b.hash == block_hash)
+        return found, receipts
 
 
 # --- rollup config ----------------------------------------------------------------------------
@@ -384,6 +394,8 @@ class Sequencer:
         self.rollup_config = rollup_config
         self.head = head if head is not None else genesis_l2_ref(rollup_config)
         self.blocks: list[L2BlockRef] = [self.head]
+        self.transactions: list[tuple[bytes, ...]] = [()]
+        """The user transactions of each block of :attr:`blocks`."""
 
     def block(self, epoch: L1BlockRef, transactions: Sequence[bytes] = ()) -> SingularBatch:
         head = self.head
@@ -397,7 +409,44 @@ class Sequencer:
         )
         self.head = ref
         self.blocks.append(ref)
+        self.transactions.append(txs)
         return SingularBatch(head.hash, epoch.number, epoch.hash, timestamp, txs)
+
+    def batch_blocks(self, first: int, last: int | None = None) -> list[BatchBlock]:
+        """Blocks ``first..last`` (default: to the head) as the devnet batcher's input."""
+        base = self.blocks[0].number
+        last = self.head.number if last is None else last
+        return [
+            BatchBlock(ref.number, ref.hash, ref.parent_hash, ref.timestamp, ref.l1_origin,
+                       ref.sequence_number, self.transactions[ref.number - base])
+            for ref in self.blocks[first - base : last - base + 1]
+        ]
+
+    def channel(
+        self,
+        first: int,
+        last: int | None = None,
+        *,
+        name: str | bytes = "channel",
+        batch_type: str = "span",
+        compression: str = "zlib",
+        max_frame_size: int = MAX_FRAME_LEN,
+    ) -> ChannelBuilder:
+        """Blocks ``first..last`` in one closed channel, built by the devnet batcher's
+        :class:`~opfleet.devnet.batcher.ChannelBuilder` (the encoder opfleet's batcher posts
+        with): ``.frames()`` and ``.tx_datas()`` give what goes to L1. ``batch_type`` is
+        ``"span"`` or ``"singular"``; ``compression`` ``"zlib"`` or ``"brotli"``."""
+        cfg = self.rollup_config
+        config = ChannelConfig(
+            genesis_time=cfg.genesis.l2_time, block_time=cfg.block_time, chain_id=cfg.l2_chain_id,
+            batch_type=batch_type, compression=compression, max_frame_size=max_frame_size,
+            target_channel_size=1 << 40,  # never "full": the caller picks the blocks
+        )
+        builder = ChannelBuilder(config, channel_id=channel_id(name))
+        for block in self.batch_blocks(first, last):
+            builder.add_block(block)
+        builder.close()
+        return builder
 
     def blocks_until(self, epoch: L1BlockRef, timestamp: int) -> list[SingularBatch]:
         """Empty blocks of ``epoch`` up to and including ``timestamp``."""

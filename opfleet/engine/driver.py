@@ -209,8 +209,12 @@ class EngineDriver:
         l1: ChainProvider,
         pipeline: Pipeline,
         on_l1_derived: Callable[[L1BlockRef, L2BlockRef], None] | None = None,
+        denied: Callable[[L2BlockRef], Sequence[bytes] | None] | None = None,
     ):
         self.rollup_config = rollup_config
+        # Interop (a supernode): ``denied(ref)`` returns the deposits to append when a freshly
+        # built block was found invalid by cross-chain verification, None when it is allowed.
+        self.denied = denied
         self.engine = engine
         self.l2 = l2
         self.l1 = l1
@@ -282,6 +286,12 @@ class EngineDriver:
             await self.process(result.attributes)
         elif result.kind is StepKind.ADVANCED_ORIGIN and before is not None and self.on_l1_derived is not None:
             self.on_l1_derived(before, self.safe_head)
+        elif result.kind is StepKind.EOF and result.origin is not None:
+            # Idle at the L1 head: everything safe is derived from L1 up to the origin. This also
+            # re-creates a finality entry for the safe head after a reset (op-node
+            # ``Finalizer.onDerivationIdle``).
+            if not self._finality or self._finality[-1][1].hash != self.safe_head.hash:
+                self._record_finality(result.origin, self.safe_head)
         return result
 
     async def process(self, attributes: AttributesWithParent) -> ProcessOutcome:
@@ -296,6 +306,8 @@ class EngineDriver:
         if self.unsafe_head.number > parent.number:
             existing = await self._engine_call(self.l2.full_block(parent.number + 1))
             why = attributes_mismatch(self.rollup_config, attributes.attributes, parent, existing)
+            if why is None and self.denied is not None and self.denied(existing.ref) is not None:
+                why = "the block is denied by interop verification"
             if why is None:
                 await self._promote(existing.ref, attributes, new_unsafe=False)
                 outcome = ProcessOutcome.CONSOLIDATED
@@ -330,8 +342,30 @@ class EngineDriver:
                 raise CriticalError(f"deposits-only block {attributes.parent.number + 1} is invalid: {again}") from None
             await self._promote(ref, replacement, new_unsafe=True)
             return ProcessOutcome.DEPOSITS_ONLY
+        extra = self.denied(ref) if self.denied is not None else None
+        if extra is not None:
+            return await self._replace_denied(attributes, ref, tuple(extra))
         await self._promote(ref, attributes, new_unsafe=True)
         return ProcessOutcome.BUILT
+
+    async def _replace_denied(self, attributes: AttributesWithParent, denied: L2BlockRef,
+                              extra: tuple[bytes, ...]) -> ProcessOutcome:
+        """Interop block replacement: the deposits of ``attributes`` plus ``extra`` (the
+        optimistic-block deposit) instead of the denied block (specs/interop/derivation.md,
+        "Replacing Invalid Blocks")."""
+        log.warning("Replacing a block with an invalid executing message by its deposits-only version",
+                    extra={"fields": {"number": denied.number, "denied": hex_data(denied.hash)}})
+        trimmed = deposits_only(attributes.attributes)
+        replacement = dataclasses.replace(
+            attributes, attributes=dataclasses.replace(trimmed, transactions=trimmed.transactions + extra),
+            is_last_in_span=True)
+        self._pending = replacement
+        try:
+            ref = await self._build(replacement.attributes, attributes.parent)
+        except InvalidPayloadError as exc:
+            raise CriticalError(f"replacement of block {denied.number} is invalid: {exc}") from None
+        await self._promote(ref, replacement, new_unsafe=True)
+        return ProcessOutcome.DEPOSITS_ONLY
 
     async def _engine_call(self, call):  # type: ignore[no-untyped-def]
         try:
@@ -419,22 +453,48 @@ class EngineDriver:
 
     async def finalize(self, l1_finalized: L1BlockRef) -> bool:
         """Move the finalized head to the highest safe block derived from L1 at or below
-        ``l1_finalized``; returns whether it moved (op-node ``finality.Finalizer``)."""
-        best: L2BlockRef | None = None
+        ``l1_finalized``; returns whether it moved (op-node ``finality.Finalizer``).
+
+        Entries are keyed by the L1 block they were derived from, which an L1 reorg may have
+        removed since. Before finalizing, the chosen entry's L1 block is checked against the
+        canonical chain (``l1_finalized`` itself, or the L1 block at that height: a cache hit
+        in the L1 provider below finalized). If it was reorged out, the safe chain built on it
+        is stale too: the entry and every later one are dropped and :class:`ResetError` asks
+        for a pipeline reset (which clears the rest); nothing is finalized.
+        """
+        entry: tuple[L1BlockRef, L2BlockRef] | None = None
         for l1_block, l2_block in self._finality:
             if l1_block.number > l1_finalized.number:
                 break
-            best = l2_block
-        if best is None or best.number <= self.finalized_head.number:
+            entry = (l1_block, l2_block)
+        if entry is None or entry[1].number <= self.finalized_head.number:
             return False
+        derived_from, best = entry
         if best.number > self.safe_head.number:
             return False
+        if not await self._is_canonical_l1(derived_from, l1_finalized):
+            stale = [e for e in self._finality if e[0].number >= derived_from.number]
+            for _ in stale:
+                self._finality.pop()
+            log.warning("Finality: safe head derived from a reorged-out L1 block; not finalizing", extra={"fields": {
+                "l1_block": _id(derived_from), "l2_block": _id(best), "l1_finalized": _id(l1_finalized)}})
+            raise ResetError(f"L2 block {best.number} was derived from L1 block {_id(derived_from)}, "
+                             f"which is no longer canonical (finalized L1 is {_id(l1_finalized)})")
         await self._forkchoice(ForkchoiceState(self.unsafe_head.hash, self.safe_head.hash, best.hash))
         self.finalized_head = best
         while self._finality and self._finality[0][1].number < best.number:
             self._finality.popleft()
         log.info("Finalized L2 block", extra={"fields": {**_ref_fields(best), "l1_finalized": _id(l1_finalized)}})
         return True
+
+    async def _is_canonical_l1(self, block: L1BlockRef, l1_finalized: L1BlockRef) -> bool:
+        if block.number == l1_finalized.number:
+            return block.hash == l1_finalized.hash
+        return (await self.l1.block_ref(block.number)).hash == block.hash
+
+    def finality_entries(self) -> tuple[tuple[L1BlockRef, L2BlockRef], ...]:
+        """The (derived-from L1 block, safe L2 head) pairs waiting for L1 finality, oldest first."""
+        return tuple(self._finality)
 
     # --- views ------------------------------------------------------------------------------------
 

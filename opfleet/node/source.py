@@ -5,7 +5,8 @@
     SourceNode.run()                      outer nursery, owns every client
     ├── RPC server (optimism_*, admin_*, /healthz)   started first: task_status.started(node)
     ├── metrics server (--metrics.enabled)
-    ├── L1 watcher: head / safe / finalized every --l1.http-poll-interval; wakes derivation
+    ├── L1 watcher: head / safe / finalized (one batched request) every --l1.http-poll-interval;
+    │   wakes derivation, which never reads L1 above the head it last saw
     └── derivation loop: EngineDriver.step() (pipeline -> engine)
           ResetError      -> reset from the sync start (heads read back from the EL)
           TemporaryError  -> retry with backoff; ONE warning per outage, one info on recovery
@@ -22,8 +23,10 @@ Metrics use op-node's names (``/work/shared/ref/opnode-rpc.md`` section 2.10).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +35,14 @@ import trio
 from opfleet.derive.pipeline import Pipeline, StepKind
 from opfleet.engine.driver import EngineDriver
 from opfleet.engine.l2_chain import EngineL2Chain
-from opfleet.errors import AuthenticationError, CriticalError, ResetError, TemporaryError
+from opfleet.errors import AuthenticationError, CriticalError, NotAvailableYet, ResetError, TemporaryError
 from opfleet.node.safedb import SafeHeadDB
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
 from opfleet.protocol.output_root import OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.beacon import BeaconClient
-from opfleet.providers.engine import EngineClient
+from opfleet.providers.engine import EngineClient, ForkchoiceState
 from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import L1Provider
 from opfleet.rpc.metrics import Registry, serve_metrics
@@ -77,6 +80,22 @@ class SourceConfig:
     backoff_cap: float = BACKOFF_CAP
 
 
+def check_supported(rollup_config: RollupConfig) -> None:
+    """Refuse, before anything starts, a chain this version cannot derive all the way.
+
+    Karst's network upgrade transactions are not implemented (``opfleet.protocol.upgrades``
+    raises :class:`NotAvailableYet` at its activation block), so a rollup config that
+    schedules ``karst_time`` is refused up front, with one line, rather than deriving up to
+    the fork and then failing mid-derivation.
+    """
+    karst = rollup_config.karst_time
+    if karst is not None:
+        when = datetime.fromtimestamp(karst, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        raise NotAvailableYet(
+            f"the rollup config schedules Karst at {karst} ({when}); deriving through Karst "
+            f"(its network upgrade transactions) is not supported by this version of opfleet source")
+
+
 def _is_outage(exc: BaseException) -> bool:
     """Failures to retry with backoff rather than stop on: unreachable or refusing endpoints, and
     a rejected JWT (an operator fixing the secret file or the execution client must not have to
@@ -85,41 +104,50 @@ def _is_outage(exc: BaseException) -> bool:
 
 
 class _ConfirmedL1:
-    """The L1 chain as derivation may read it: ``l1_confs`` blocks behind the head."""
+    """The L1 chain as derivation may read it: ``l1_confs`` blocks behind the head the watcher
+    last saw. Asking for a block above that answers "not found" without a request, so a
+    pipeline waiting at the L1 head costs nothing until the watcher sees a new block."""
 
     def __init__(self, l1: L1Provider, node: SourceNode, confs: int):
         self.l1, self.node, self.confs = l1, node, confs
 
-    async def block_ref(self, number: int, /) -> L1BlockRef:
+    def _check(self, number: int) -> None:
         head = self.node.head_l1
         if head.is_zero() or number > head.number - self.confs:
             raise BlockNotFoundError(f"L1 block {number} is not {self.confs} blocks behind the head yet")
+
+    async def block_ref(self, number: int, /) -> L1BlockRef:
+        if self.confs:
+            self._check(number)
         return await self.l1.block_ref(number)
 
-    async def block_with_receipts(self, block_hash: bytes, /) -> Any:
-        return await self.l1.block_with_receipts(block_hash)
+    async def block_with_receipts(self, block: int | bytes, /) -> Any:
+        if isinstance(block, int):
+            self._check(block)
+        return await self.l1.block_with_receipts(block)
 
 
 class _Outage:
     """One warning when something starts failing, one info line when it recovers."""
 
-    def __init__(self, what: str, base: float, cap: float):
+    def __init__(self, what: str, base: float, cap: float, *, logger: logging.Logger = log):
         self.what, self.base, self.cap = what, base, cap
         self.failures = 0
+        self.log = logger
 
     def failed(self, exc: BaseException) -> float:
         self.failures += 1
         delay = min(self.cap, self.base * 2 ** (self.failures - 1))
         if self.failures == 1:
-            log.warning(f"{self.what} failing, retrying with backoff: {exc}",
-                        extra={"fields": {"retry_in": f"{delay:g}s"}})
+            self.log.warning(f"{self.what} failing, retrying with backoff: {exc}",
+                             extra={"fields": {"retry_in": f"{delay:g}s"}})
         else:
-            log.debug(f"{self.what} still failing (attempt {self.failures}): {exc}")
+            self.log.debug(f"{self.what} still failing (attempt {self.failures}): {exc}")
         return delay
 
     def ok(self) -> None:
         if self.failures:
-            log.info(f"{self.what} recovered", extra={"fields": {"attempts": self.failures}})
+            self.log.info(f"{self.what} recovered", extra={"fields": {"attempts": self.failures}})
             self.failures = 0
 
 
@@ -161,7 +189,10 @@ class SourceNode:
     ``config.safedb_path`` (tests pass an in-memory one)."""
 
     def __init__(self, config: SourceConfig, *, safe_db: SafeHeadDB | None = None, metrics: SourceMetrics | None = None,
-                 l1: L1Provider | None = None, beacon: BeaconClient | None = None, serve_rpc: bool = True):
+                 l1: L1Provider | None = None, beacon: BeaconClient | None = None, serve_rpc: bool = True,
+                 watch_l1: bool = True, denied: Callable[[L2BlockRef], Sequence[bytes] | None] | None = None,
+                 status_view: Callable[[SyncStatus], SyncStatus] | None = None):
+        check_supported(config.rollup_config)
         self.config = config
         # A supernode shares one L1 provider (and its cache) and one beacon client across chains,
         # and mounts each chain's RPC under /<chainID> instead of serving it on a port.
@@ -177,16 +208,43 @@ class SourceNode:
         self.metrics_port: int | None = None
         self._new_l1 = trio.Event()
         self._reset_requested = False
+        # Supernode hooks: L1 heads fed by one watcher for the whole set (set_l1_heads), interop
+        # block replacement (EngineDriver ``denied``), the verified head shown as safe_l2
+        # (status_view, op-supernode's SuperAuthority) and rewinds (request_rewind).
+        self._watch_l1_heads, self._denied, self._status_view = watch_l1, denied, status_view
+        self._rewind_to: L2BlockRef | None = None
         self._finalized_applied = ZERO_L1_BLOCK_REF
         self._last_logged: tuple[Any, ...] | None = None
         self._clients: dict[str, Any] = {}
+        self._status_event = trio.Event()  # set after every step: wakes opfleet_waitSyncStatus
 
     # --- the SourceView the RPC reads -------------------------------------------------------------
 
     def sync_status(self) -> SyncStatus:
         if self.driver is None or not self.driver.started:
             return SyncStatus(head_l1=self.head_l1, safe_l1=self.safe_l1, finalized_l1=self.finalized_l1)
-        return self.driver.sync_status(head_l1=self.head_l1, safe_l1=self.safe_l1, finalized_l1=self.finalized_l1)
+        status = self.driver.sync_status(head_l1=self.head_l1, safe_l1=self.safe_l1, finalized_l1=self.finalized_l1)
+        return self._status_view(status) if self._status_view is not None else status
+
+    def set_l1_heads(self, head: L1BlockRef, safe: L1BlockRef, finalized: L1BlockRef) -> None:
+        """L1 heads from a shared watcher (``watch_l1=False``); wakes derivation on a change."""
+        changed = head != self.head_l1 or finalized != self.finalized_l1
+        self.head_l1, self.safe_l1, self.finalized_l1 = head, safe, finalized
+        for name, ref in (("l1_head", head), ("l1_safe", safe), ("l1_finalized", finalized)):
+            self.metrics.ref("l1", name, ref)
+        if changed:
+            self._new_l1.set()
+
+    @property
+    def rewind_pending(self) -> bool:
+        """A :meth:`request_rewind` not carried out yet (heads may still show the old chain)."""
+        return self._rewind_to is not None
+
+    def request_rewind(self, to: L2BlockRef) -> None:
+        """Move the execution layer's heads back to ``to`` and re-derive from there (a supernode
+        invalidating the block after ``to``). Done by the derivation task between steps."""
+        self._rewind_to = to
+        self._new_l1.set()
 
     async def output_at(self, number: int) -> tuple[OutputV0, L2BlockRef, SyncStatus]:
         if self.driver is None:
@@ -204,6 +262,12 @@ class SourceNode:
     def request_reset(self) -> None:
         self._reset_requested = True
         self._new_l1.set()
+
+    async def wait_status_change(self, timeout: float) -> None:
+        """Return after the next derivation step or reset (the heads may have moved), or after
+        ``timeout`` seconds: what the ``opfleet_waitSyncStatus`` long poll waits on."""
+        with trio.move_on_after(timeout):
+            await self._status_event.wait()
 
     # --- running ----------------------------------------------------------------------------------
 
@@ -228,10 +292,10 @@ class SourceNode:
             engine = await stack.enter_async_context(EngineClient(cfg.l2_url, cfg.jwt_secret, forks=self.rollup_config))
             self._clients = {"l1": l1_client, "beacon": beacon, "engine": engine.client}
             l2 = EngineL2Chain(engine.client, self.rollup_config)
-            chain = _ConfirmedL1(l1, self, cfg.l1_confs) if cfg.l1_confs else l1
+            chain = _ConfirmedL1(l1, self, cfg.l1_confs)
             pipeline = Pipeline(self.rollup_config, chain=chain, l2=l2, blobs=beacon)
             self.driver = EngineDriver(self.rollup_config, engine=engine, l2=l2, l1=l1, pipeline=pipeline,
-                                       on_l1_derived=self._l1_derived)
+                                       on_l1_derived=self._l1_derived, denied=self._denied)
             failure: list[CriticalError] = []
             async with trio.open_nursery() as nursery:
                 if self._serve_rpc:
@@ -240,7 +304,8 @@ class SourceNode:
                 if cfg.metrics_enabled:
                     self.metrics_port = await nursery.start(serve_metrics, self.metrics.registry,
                                                             cfg.metrics_addr, cfg.metrics_port)
-                nursery.start_soon(self._watch_l1, l1)
+                if self._watch_l1_heads:
+                    nursery.start_soon(self._watch_l1, l1)
                 nursery.start_soon(self._derive_or_stop, nursery.cancel_scope, failure)
                 log.info("Source node started", extra={"fields": {
                     "rpc": f"http://{cfg.rpc_addr}:{self.rpc_port}" if self._serve_rpc else "mounted",
@@ -262,9 +327,7 @@ class SourceNode:
         outage = _Outage("L1 head polling", self.config.backoff_base, self.config.backoff_cap)
         while True:
             try:
-                head = await l1.block_ref("latest")
-                safe = await l1.block_ref("safe")
-                finalized = await l1.block_ref("finalized")
+                head, safe, finalized = await l1.block_refs("latest", "safe", "finalized")
             except Exception as exc:  # noqa: BLE001 - outages only, see _is_outage
                 if not _is_outage(exc):
                     raise
@@ -315,6 +378,8 @@ class SourceNode:
         outage = _Outage("Derivation", self.config.backoff_base, self.config.backoff_cap)
         await self._reset(driver, outage)
         while True:
+            if self._rewind_to is not None:
+                await self._rewind(driver, outage)
             if self._reset_requested:
                 self._reset_requested = False
                 log.info("Resetting the derivation pipeline (admin request)")
@@ -342,11 +407,28 @@ class SourceNode:
             else:
                 await trio.sleep(0)
 
+    async def _rewind(self, driver: EngineDriver, outage: _Outage) -> None:
+        to = self._rewind_to
+        assert to is not None
+        finalized = driver.finalized_head if driver.finalized_head.number <= to.number else to
+        while True:
+            try:
+                await driver.engine.forkchoice_updated(ForkchoiceState(to.hash, to.hash, finalized.hash), version=3)
+                break
+            except Exception as exc:  # noqa: BLE001 - outages only, see _is_outage
+                if not _is_outage(exc):
+                    raise
+                await trio.sleep(outage.failed(exc))
+        log.info("Rewound the execution layer for interop replacement", extra={"fields": {"to": _short(to)}})
+        await self._reset(driver, outage)
+        self._rewind_to = None
+
     def _l1_derived(self, l1_block: L1BlockRef, safe_head: L2BlockRef) -> None:
         if self.safe_db is not None:
             self.safe_db.record(l1_block.id, safe_head.id)
 
     def _after_step(self, driver: EngineDriver, reason: str) -> None:
+        self._status_event.set(); self._status_event = trio.Event()  # wake long-polling followers
         m = self.metrics
         for name, ref in (("l2_unsafe", driver.unsafe_head), ("l2_safe", driver.safe_head),
                           ("l2_local_safe", driver.local_safe_head), ("l2_pending_safe", driver.pending_safe_head),

@@ -1,7 +1,10 @@
 """The L1 execution-layer provider: blocks, raw transactions and receipts for derivation.
 
 Requests per L1 block: one HTTP exchange carrying ``eth_getBlockByNumber``/``ByHash`` (full
-transactions) and ``eth_getBlockReceipts`` as a two-call batch (:meth:`L1Provider.block_with_receipts`).
+transactions) and ``eth_getBlockReceipts`` as a two-call batch (:meth:`L1Provider.block_with_receipts`);
+derivation's L1 traversal asks by number, so the header it checks for reorgs comes with that same
+batch and every later by-hash read of the block (data source, attributes) is a cache hit. Heads
+(``latest``/``safe``/``finalized``) are read together in one batch (:meth:`L1Provider.block_refs`).
 Nodes without ``eth_getBlockReceipts`` (-32601) fall back, once and for good, to batched
 ``eth_getTransactionReceipt``.
 
@@ -15,7 +18,9 @@ Caching: bounded LRUs keyed by block hash (a hash names immutable content), and 
 number -> hash index filled from by-number/by-label lookups. The index is dropped on any
 sign of a reorg (a number seen with a new hash, or a parent hash that does not link), and is
 only used to answer by-number lookups at or below the last seen finalized block: above it,
-the canonical block at a height can change, so those lookups always ask the node.
+the canonical block at a height can change, so those lookups always ask the node. When
+finalized advances, entries it passes are kept only if they hash-link to the new finalized
+block (a height indexed before a reorg the provider never saw is forgotten).
 """
 
 from __future__ import annotations
@@ -73,6 +78,13 @@ class LRUCache(Generic[K, V]):
 
     def pop(self, key: K) -> None:
         self._data.pop(key, None)
+
+    def peek(self, key: K) -> V | None:
+        """The value without refreshing its recency."""
+        return self._data.get(key)
+
+    def keys(self) -> list[K]:
+        return list(self._data)
 
     def clear(self) -> None:
         self._data.clear()
@@ -209,6 +221,23 @@ class L1Provider:
     async def block_ref(self, block: BlockId) -> L1BlockRef:
         """The :class:`L1BlockRef` of a block (header only: one small request, or none if cached)."""
         return (await self.block(block, full_txs=False)).ref
+
+    async def block_refs(self, *labels: str) -> tuple[L1BlockRef, ...]:
+        """The refs of several labelled blocks (``latest``, ``safe``, ``finalized``...) in ONE
+        batched HTTP request (one header-only ``eth_getBlockByNumber`` per label), in order.
+
+        A label the node does not know yet (``null``) raises :class:`BlockNotFoundError`.
+        """
+        for label in labels:
+            if label not in LABELS:
+                raise ValueError(f"not a block label: {label!r}")
+        answers = await self.client.batch([("eth_getBlockByNumber", [label, False]) for label in labels])
+        refs = []
+        for label, raw in zip(labels, answers):
+            block = await self._block_from_json(raw, f"L1 block {label}", False)
+            self._remember(block, canonical=True, label=label)
+            refs.append(block.ref)
+        return tuple(refs)
 
     # --- receipts -------------------------------------------------------------------------------
 
@@ -404,7 +433,28 @@ class L1Provider:
             self._finalized_number = min(self._finalized_number, number - 1)
         self._by_number.put(number, block.hash)
         if label == "finalized" and number > self._finalized_number:
+            self._vouch_for_finalized(block)
             self._finalized_number = number
+
+    def _vouch_for_finalized(self, finalized: L1Block) -> None:
+        """Keep only the index entries newly below ``finalized`` that hash-link to it.
+
+        Those heights were indexed while above finalized, when a reorg could still replace them
+        without this provider noticing (it only sees the blocks it is asked for); an entry that
+        cannot be linked to the finalized block by parent hashes through cached blocks is
+        dropped, so the next lookup at that height asks the node.
+        """
+        linked: set[int] = set()
+        number, expected = finalized.number - 1, finalized.header.parent_hash
+        while number > self._finalized_number and self._by_number.peek(number) == expected:
+            linked.add(number)
+            parent = self._blocks.peek(expected)
+            if parent is None:
+                break
+            number, expected = number - 1, parent.header.parent_hash
+        for key in self._by_number.keys():
+            if self._finalized_number < key < finalized.number and key not in linked:
+                self._by_number.pop(key)
 
     def invalidate(self) -> None:
         """Forget the number index (e.g. after the caller saw a reorg); hash caches stay valid."""

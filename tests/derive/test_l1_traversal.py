@@ -53,6 +53,8 @@ async def test_advance_moves_one_block_and_stops_at_the_l1_head():
     await traversal.advance_origin()
     assert traversal.origin == l1.ref(3)
     assert traversal.blocks_traversed == 3
+    # One provider call per step: header, transactions and receipts come together (by number).
+    assert l1.calls == 4  # 3 advances + the one that found no block 3
 
 
 async def test_l1_reorg_is_a_reset_and_keeps_the_origin():

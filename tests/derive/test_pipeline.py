@@ -316,3 +316,27 @@ async def test_statistics_are_an_immutable_snapshot():
         after.resets = 5  # type: ignore[misc]
     with pytest.raises(TypeError):
         after.batches_dropped["x"] = 1  # type: ignore[index]
+
+
+@pytest.mark.parametrize("batch_type,compression,blobs", [
+    ("singular", "zlib", False), ("span", "zlib", False), ("span", "brotli", True), ("singular", "brotli", True),
+])
+async def test_channels_from_the_devnet_channel_builder_derive_the_sequenced_chain(batch_type, compression, blobs):
+    """One encoder for tests, devnet and benchmarks: Sequencer.channel uses the devnet batcher's
+    ChannelBuilder; what it writes (several frames per channel) derives the sequenced chain."""
+    r = Rollup(canyon_time=0, delta_time=0, ecotone_time=0, fjord_time=0)
+    r.l1.mine()
+    r.seq.blocks_until(r.epoch(0), r.genesis_time + 10)
+    r.seq.block(r.epoch(1), [l2_transfer(0), l2_transfer(1)])
+    r.seq.block(r.epoch(1), [l2_transfer(2)])
+    channel = r.seq.channel(1, name=f"{batch_type} {compression}", batch_type=batch_type,
+                            compression=compression, max_frame_size=200)
+    assert len(channel.frames()) > 1 and len(channel) == 7
+    if blobs:
+        r.l1.mine([r.batcher.blob_tx(channel.tx_datas())])
+    else:
+        r.l1.mine([r.batcher.calldata_tx(data) for data in channel.tx_datas()])
+    derived = await r.derive()
+    assert [b.ref for b in r.l2.blocks] == r.seq.blocks
+    assert derived[-2].attributes.transactions[-2:] == (l2_transfer(0), l2_transfer(1))
+    assert r.pipeline.statistics().channels_read == 1

@@ -18,7 +18,7 @@ from opfleet.derive.interfaces import FlushChannel
 from opfleet.derive.pipeline import StepKind, StepResult
 from opfleet.devnet.engine import ForkTimes
 from opfleet.engine import EngineDriver, EngineL2Chain, ProcessOutcome, attributes_mismatch, expected_extra_data
-from opfleet.errors import CriticalError, TemporaryError
+from opfleet.errors import CriticalError, ResetError, TemporaryError
 from opfleet.providers.jsonrpc import JsonRpcClient
 from opfleet.providers.l1 import L1Provider
 
@@ -216,3 +216,40 @@ async def test_sync_status_and_system_config_from_the_el(nursery):
         block = await driver.l2.full_block(n)
         assert block.extra_data == expected_extra_data(net.rollup, net.recorded[n - 1])
         assert await driver.l2.l2_transactions_by_number(n) == tuple(net.recorded[n - 1].transactions)
+
+
+async def test_finality_entry_from_a_reorged_out_l1_block_never_finalizes(nursery):
+    net = await start_devnet(nursery)
+    net.l1.mine_blocks(2)
+    await net.build(4)
+    driver = await make_driver(net, net.sequencer_engine)
+    old_branch = net.l1.head.ref  # L1 #2: the safe blocks are derived from it
+    for attrs in net.recorded:
+        await driver.process(AttributesWithParent(attrs, driver.pending_safe_head, True, old_branch))
+    assert driver.finality_entries() == ((old_branch, driver.safe_head),)
+    net.l1.reorg(1)  # L1 #2 replaced by a sibling
+    net.l1.mine_blocks(10)  # finalized L1 (8 behind the head) passes height 2 on the new branch
+    assert net.l1.finalized.number > 2 and net.l1.by_number(2).hash != old_branch.hash
+    with pytest.raises(ResetError, match="no longer canonical"):
+        await driver.finalize(net.l1.finalized.ref)
+    assert driver.finalized_head.number == 0 and net.sequencer_engine.finalized.number == 0
+    assert driver.finality_entries() == ()  # the stale entry is gone: retrying finalizes nothing
+    assert await driver.finalize(net.l1.finalized.ref) is False
+
+
+async def test_reset_drops_finality_entries_and_idle_redoes_them(nursery):
+    net = await start_devnet(nursery)
+    l1_blocks = net.l1.mine_blocks(2)
+    await net.build(4)
+    driver = await make_driver(net, net.sequencer_engine)
+    for attrs in net.recorded:
+        await driver.process(AttributesWithParent(attrs, driver.pending_safe_head, True, l1_blocks[1].ref))
+    assert len(driver.finality_entries()) == 1
+    await driver.start()  # a reset: heads read back from the EL, entries dropped
+    assert driver.safe_head.number == 4 and driver.finality_entries() == ()
+    # Idle at the L1 head (EOF): the safe head is fully derived from L1 up to the origin.
+    driver.pipeline.origin = l1_blocks[1].ref
+    assert (await driver.step()).kind is StepKind.EOF
+    assert await driver.step() and driver.finality_entries() == ((l1_blocks[1].ref, driver.safe_head),)
+    assert await driver.finalize(l1_blocks[0].ref) is False  # derived from L1 #2, not yet finalized
+    assert await driver.finalize(l1_blocks[1].ref) is True and driver.finalized_head.number == 4

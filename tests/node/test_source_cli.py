@@ -6,12 +6,20 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 import trio
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from node_helpers import grow, post_batches, same_chain  # noqa: E402
+
+from engine_helpers import JWT_SECRET, new_engine, start_devnet  # noqa: E402
 from opfleet.cli.exit import ExitStatus
+from opfleet.devnet.batcher import CALLDATA
 from opfleet.derive.testing import FakeL1Chain, make_rollup_config
 from opfleet.devnet.engine import DevEngine, ForkTimes
 
@@ -109,3 +117,75 @@ def test_wrong_jwt_secret_is_one_clear_line(cli, files):
     derivation = [line for line in result.stderr.splitlines() if "Derivation failing" in line]
     assert len(derivation) == 1 and "--l2.jwt-secret" in derivation[0]
     assert "Traceback" not in result.stderr
+
+
+def test_a_chain_scheduling_karst_is_refused_at_startup_with_one_line(cli, tmp_path, files):
+    _, jwt = files
+    rollup = tmp_path / "karst.json"
+    rollup.write_text(json.dumps(make_rollup_config(FakeL1Chain(), canyon_time=0, delta_time=0, ecotone_time=0,
+                                                    karst_time=1_800_000_000).to_json()))
+    result = cli(base_args(rollup, jwt))
+    assert result.status == ExitStatus.NOT_AVAILABLE_YET
+    assert result.stderr.count("\n") == 1 and "Karst" in result.stderr and "1800000000" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_source_node_refuses_karst_before_it_starts():
+    from opfleet.errors import NotAvailableYet
+    from opfleet.node.source import SourceConfig, SourceNode
+
+    rollup = make_rollup_config(FakeL1Chain(), karst_time=0)
+    config = SourceConfig(rollup_config=rollup, l1_url="http://127.0.0.1:1", l2_url="http://127.0.0.1:1",
+                          jwt_secret=bytes(32))
+    with pytest.raises(NotAvailableYet, match="Karst"):
+        SourceNode(config)
+
+
+def test_happy_path_derives_a_safe_head_then_ctrl_c_exits_130(cli, tmp_path):
+    """``opfleet source`` against the loopback devnet (L1Server + beacon, DevEngine), run through
+    ``opfleet.cli.main.main``; the devnet runs in its own trio loop on another thread."""
+    ready, stop = threading.Event(), threading.Event()
+    devnet: dict = {}
+
+    async def serve_devnet() -> None:
+        async with trio.open_nursery() as nursery:
+            net = await start_devnet(nursery)
+            await grow(net, 12)
+            await post_batches(net, CALLDATA, 1)
+            ours = new_engine(net.l1, ForkTimes.up_to("isthmus"))
+            await net.serve_engine(nursery, ours)
+            devnet.update(net=net, ours=ours)
+            ready.set()
+            while not stop.is_set():
+                await trio.sleep(0.02)
+            nursery.cancel_scope.cancel()
+
+    thread = threading.Thread(target=trio.run, args=(serve_devnet,), daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(20)
+        net, ours = devnet["net"], devnet["ours"]
+        rollup, jwt = tmp_path / "rollup.json", tmp_path / "jwt.hex"
+        rollup.write_text(json.dumps(net.rollup.to_json()))
+        jwt.write_text(JWT_SECRET.hex())
+
+        def interrupt_once_safe() -> None:
+            deadline = time.monotonic() + 20
+            while ours.safe.number < 12 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        watcher = threading.Thread(target=interrupt_once_safe, daemon=True)
+        watcher.start()
+        result = cli(["source", "--rollup.config", str(rollup), "--l1", net.l1_server.url,
+                      "--l1.beacon", net.l1_server.url, "--l2", ours.auth_url, "--l2.jwt-secret", str(jwt),
+                      "--rpc.port", "0", "--l1.http-poll-interval", "50ms", "--log.format", "logfmt"])
+        watcher.join(5)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert result.status == ExitStatus.INTERRUPTED, result.stderr
+    assert ours.safe.number == 12
+    same_chain(ours, net.sequencer_engine, 12)
+    assert "Traceback" not in result.stderr and "Shutting down" in result.stderr
+    assert "Source node started" in result.stderr and "lvl=warn" not in result.stderr

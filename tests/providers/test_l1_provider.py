@@ -248,3 +248,65 @@ async def test_cached_block_only_needs_its_receipts():
     assert chain.node.http_log == [["eth_getBlockByNumber"], ["eth_getBlockReceipts"]]
     assert await l1.block_with_receipts(block.hash) == (block, receipts)
     assert len(chain.node.http_log) == 2
+
+
+async def test_head_labels_are_one_batched_request():
+    chain = FakeL1()
+    chain.finalized = 2
+    l1 = provider(chain)
+    head, safe, finalized = await l1.block_refs("latest", "safe", "finalized")
+    assert (head.number, safe.number, finalized.number) == (7, 5, 2)
+    assert chain.node.http_log == [["eth_getBlockByNumber"] * 3]  # 3 JSON-RPC calls, 1 HTTP request
+    assert l1.client.statistics().http_requests == 1
+    # "finalized" feeds the number index: block 2 by number is now a cache hit.
+    await l1.block_with_receipts(2)
+    requests = l1.client.statistics().http_requests
+    assert (await l1.block_ref(2)).hash == finalized.hash
+    assert l1.client.statistics().http_requests == requests
+    with pytest.raises(ValueError, match="not a block label"):
+        await l1.block_refs("latest", "0x1")
+
+
+async def test_traversal_reads_each_l1_block_with_one_request():
+    """Derivation's access pattern: by number (traversal) then by hash (data source, attributes)."""
+    chain = FakeL1()
+    l1 = provider(chain)
+    for number in range(1, 8):
+        block, _ = await l1.block_with_receipts(number)
+        again, receipts = await l1.block_with_receipts(block.hash)
+        assert again is block and len(receipts) == len(block.tx_hashes)
+    stats = l1.client.statistics()
+    assert stats.http_requests == 7
+    assert sum(stats.requests_by_method.values()) == 14  # two JSON-RPC calls per L1 block
+    with pytest.raises(BlockNotFoundError):
+        await l1.block_with_receipts(8)
+
+
+async def test_heights_reorged_before_finality_are_not_served_from_the_index():
+    """A block indexed while unfinalized and then silently reorged out must not be answered from
+    cache once finalized passes its height (finality after an L1 reorg depends on it)."""
+    chain = FakeL1()
+    l1 = provider(chain)
+    for number in range(1, 4):
+        await l1.block_with_receipts(number)  # traversal indexes 1..3
+    stale = (await l1.block_ref(3)).hash
+    chain.reorg(3)  # 3.. replaced; the provider is not asked about the new blocks
+    while len(chain.blocks) < 8:
+        chain.add_block()
+    chain.finalized = 6  # no indexed neighbour of 6 to reveal the reorg
+    (finalized,) = await l1.block_refs("finalized")
+    assert finalized.number == 6
+    fresh = await l1.block_ref(3)
+    assert fresh.hash == bytes.fromhex(chain.blocks[3]["hash"][2:]) != stale
+
+
+async def test_heights_linked_to_finalized_stay_cached():
+    chain = FakeL1()
+    l1 = provider(chain)
+    for number in range(1, 6):
+        await l1.block_with_receipts(number)
+    chain.finalized = 5
+    await l1.block_refs("finalized")
+    calls = len(chain.node.calls)
+    assert [(await l1.block_ref(n)).number for n in (2, 4)] == [2, 4]  # hash-linked to finalized #5
+    assert len(chain.node.calls) == calls
