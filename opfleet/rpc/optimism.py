@@ -18,6 +18,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+import trio
+
 from opfleet._version import VERSION_META, __version__
 from opfleet.log import LEVELS
 from opfleet.node.safedb import SafeHeadDB, SafeHeadNotFound
@@ -127,6 +129,9 @@ def optimism_methods(node: SourceView, *, enable_admin: bool = False) -> dict[st
         "optimism_rollupConfig": optimism_rollupConfig,
         "optimism_version": optimism_version,
     }
+    waiter = getattr(node, "wait_status_change", None)
+    if waiter is not None:
+        methods[WAIT_SYNC_STATUS] = wait_sync_status_method(node.sync_status, waiter)
     if not enable_admin:
         return methods
 
@@ -134,7 +139,7 @@ def optimism_methods(node: SourceView, *, enable_admin: bool = False) -> dict[st
         node.request_reset()
 
     async def admin_sequencerActive() -> bool:
-        return False  # a source node never sequences
+        return bool(getattr(node, "sequencer_active", False))  # a source node never sequences
 
     async def admin_setLogLevel(level: Any) -> None:
         if not isinstance(level, str) or level.lower() not in LEVELS:
@@ -147,6 +152,66 @@ def optimism_methods(node: SourceView, *, enable_admin: bool = False) -> dict[st
         "admin_setLogLevel": admin_setLogLevel,
     })
     return methods
+
+
+WAIT_SYNC_STATUS = "opfleet_waitSyncStatus"
+MAX_WAIT_MS = 60_000
+"""The longest a caller may ask ``opfleet_waitSyncStatus`` to hold the request."""
+
+
+def status_differs(status: SyncStatus, known: dict[str, Any]) -> bool:
+    """Whether any head named in ``known`` (SyncStatus key -> block hash) is no longer that block."""
+    current = status.to_json()
+    return any(current[key]["hash"] != str(value).lower() for key, value in known.items())
+
+
+def parse_known(value: Any) -> dict[str, Any]:
+    """``opfleet_waitSyncStatus``'s first parameter: ``{SyncStatus key: "0x<hash>", ...}`` (or null)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidParams("invalid argument 0: expected an object of SyncStatus key -> block hash")
+    keys = SyncStatus().to_json()
+    for key, block_hash in value.items():
+        if key not in keys:
+            raise InvalidParams(f"invalid argument 0: unknown SyncStatus key {key!r}")
+        if not isinstance(block_hash, str):
+            raise InvalidParams(f"invalid argument 0: {key}: expected a 0x-hex block hash")
+    return value
+
+
+def parse_timeout_ms(value: Any) -> int:
+    """``opfleet_waitSyncStatus``'s second parameter: milliseconds, a JSON number or hex quantity."""
+    if isinstance(value, str):
+        value = parse_hex_uint64(value, 1)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidParams("invalid argument 1: expected a non-negative number of milliseconds")
+    return min(value, MAX_WAIT_MS)
+
+
+def wait_sync_status_method(sync_status: Callable[[], SyncStatus],
+                            wait_status_change: Callable[[float], Awaitable[None]]) -> Callable[..., Awaitable[Any]]:
+    """``opfleet_waitSyncStatus(known, timeout_ms)``: a long poll of ``optimism_syncStatus``.
+
+    Answers the node's SyncStatus (exactly ``optimism_syncStatus``'s shape) as soon as one of the
+    heads named in ``known`` is another block than the caller knows, or when ``timeout_ms`` (at most
+    60 s) has passed, whichever is first. An empty ``known`` answers at once, which is how a caller
+    probes for the method (op-node and other nodes answer -32601, and the caller polls instead).
+    """
+
+    async def opfleet_waitSyncStatus(known: Any = None, timeout_ms: Any = 0) -> dict[str, Any]:
+        heads = parse_known(known)
+        deadline = trio.current_time() + parse_timeout_ms(timeout_ms) / 1000
+        status = sync_status()
+        while heads and not status_differs(status, heads):
+            remaining = deadline - trio.current_time()
+            if remaining <= 0:
+                break
+            await wait_status_change(remaining)
+            status = sync_status()
+        return status.to_json()
+
+    return opfleet_waitSyncStatus
 
 
 def source_rpc_server(node: SourceView, *, enable_admin: bool = False) -> JsonRpcServer:

@@ -1,0 +1,664 @@
+"""The light node: follow a source's safe chain, derive nothing (op-node ``--l2.follow.source``).
+
+::
+
+    LightNode.run()                         outer nursery, owns every client
+    ├── RPC server (optimism_*, opfleet_waitSyncStatus, /healthz)   started first
+    ├── metrics server (--metrics.enabled)
+    ├── L1 watcher: head / safe / finalized (one batch) every --l1.http-poll-interval
+    ├── one watcher per source: the source's SyncStatus, pushed or polled, sanity-checked
+    ├── follow loop: consensus over the sources -> decision table -> heads -> forkchoice update
+    ├── payload puller (--l2.follow.payloads): copies blocks from an L2 EL RPC into ours
+    └── sequencer (--sequencer.enabled): builds unsafe blocks; we are its SequencerHost
+
+**Per tick, one request to each source.** When the source is opfleet, that request is the long
+poll ``opfleet_waitSyncStatus(known, timeout_ms)`` (:mod:`opfleet.rpc.optimism`): it answers as
+soon as the source's local-safe, safe, finalized or ``current_l1`` is another block than the one
+we know, so a safe-head change reaches us in one round trip instead of up to one poll interval.
+Support is detected by the first call itself (an empty ``known`` answers at once); a source that
+answers -32601 (op-node, a supernode route, proxyd) is polled with ``optimism_syncStatus`` every
+``--l2.follow.source.poll-interval`` (default 2 x block time, op-node's upstream-sync ticker).
+
+Each status goes through op-node's sanity checks (:mod:`opfleet.node.follow`), counted in
+``op_node_follow_source_requests_total{result=...}``; with several sources
+:mod:`opfleet.node.consensus` picks what a majority agrees on. The follow loop then applies
+op-node's decision table under :attr:`LightNode.engine_lock` (shared with the payload puller and
+the sequencer, so engine calls never interleave) and sends ``engine_forkchoiceUpdatedV3`` with
+head = unsafe, safe = the source's ``safe_l2``, finalized = its ``finalized_l2`` (ref section 1.5),
+skipping one identical to the last sent.
+
+Failures: a source that is down or slow (``--l2.follow.source.rpc-timeout``) only stalls the safe
+heads, retried with backoff and logged once per outage; our L1 or EL down likewise. A source on
+another chain (``optimism_rollupConfig``: L2 chain id or genesis) is refused at first contact
+with a :class:`~opfleet.errors.ConfigError`.
+
+Where we deliberately differ from op-node: no ``--l1.beacon`` is needed (a light node reads no
+blobs; op-node still requires one from Ecotone because its start-up code is shared); the
+``pending_safe_l2`` we report is the local-safe head (op-node leaves it where it was at start);
+an InvalidForkchoiceState answer is logged and retried when the heads change, not a reset.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import trio
+
+from opfleet.config.settings import mask_url
+from opfleet.engine.l2_chain import EngineL2Chain
+from opfleet.errors import ConfigError, DecodeError, NodeError
+from opfleet.node.consensus import DEFAULT_BAN_PERIOD, DEFAULT_SYNC_THRESHOLD, agree
+from opfleet.node.follow import FollowAction, FollowResult, FollowTarget, Heads, check_status, follow_step
+from opfleet.node.payloads import PayloadPuller
+from opfleet.node.source import SourceMetrics, _Outage
+from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
+from opfleet.protocol.output_root import OutputV0
+from opfleet.protocol.rollup_config import RollupConfig
+from opfleet.protocol.sync_status import SyncStatus
+from opfleet.providers.engine import EngineClient, ForkchoiceState, InvalidForkchoiceState, PayloadStatus
+from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
+from opfleet.providers.l1 import L1Provider, LRUCache
+from opfleet.rpc.metrics import Registry, serve_metrics
+from opfleet.rpc.optimism import WAIT_SYNC_STATUS, source_rpc_server
+from opfleet.rpc.server import JsonRpcServer
+
+log = logging.getLogger("opfleet.light")
+
+__all__ = ["LightConfig", "LightMetrics", "LightNode", "LightStatistics", "SourceState"]
+
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+PUSH = "push"
+POLL = "poll"
+
+
+@dataclass(frozen=True, slots=True)
+class LightConfig:
+    """Everything a light node needs (the CLI fills it from ``opfleet light`` settings)."""
+
+    rollup_config: RollupConfig
+    sources: tuple[str, ...]
+    """``--l2.follow.source`` URLs: op-node-compatible RPCs (opfleet, op-node, supernode routes, proxyd)."""
+    l1_url: str
+    l2_url: str
+    """Engine API (authenticated) endpoint; L2 blocks are read there too."""
+    jwt_secret: bytes
+    source_rpc_timeout: float = 10.0
+    poll_interval: float = 0.0
+    """Polling interval for sources that cannot push; 0 = 2 x block time (op-node)."""
+    push_wait: float = 5.0
+    """How long a pushed request may wait at the source for a change (capped below the timeout)."""
+    payloads_url: str | None = None
+    payloads_interval: float = 0.0
+    """How often to ask ``payloads_url`` for new blocks; 0 = block time / 2."""
+    l1_poll_interval: float = 12.0
+    rpc_addr: str = "127.0.0.1"
+    rpc_port: int = 9545
+    enable_admin: bool = False
+    metrics_enabled: bool = False
+    metrics_addr: str = "0.0.0.0"
+    metrics_port: int = 7300
+    sequencer_enabled: bool = False
+    sequencer_config: Any = None
+    """An ``opfleet.node.sequencer.SequencerConfig`` (None: its defaults)."""
+    sequencer_clock: Callable[[], float] = time.time
+    """The sequencer's wall clock (tests and the devnet inject one)."""
+    sync_threshold: int = DEFAULT_SYNC_THRESHOLD
+    ban_period: float = DEFAULT_BAN_PERIOD
+    backoff_base: float = BACKOFF_BASE
+    backoff_cap: float = BACKOFF_CAP
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ConfigError("a light node needs at least one source: set --l2.follow.source", key="l2.follow.source")
+        if self.sequencer_enabled and self.payloads_url:
+            raise ConfigError("--l2.follow.payloads copies someone else's blocks; a sequencer builds its own: "
+                              "set only one of --sequencer.enabled and --l2.follow.payloads", key="l2.follow.payloads")
+
+    @property
+    def effective_poll_interval(self) -> float:
+        return self.poll_interval or 2.0 * self.rollup_config.block_time
+
+    @property
+    def effective_push_wait(self) -> float:
+        return max(0.0, min(self.push_wait, self.source_rpc_timeout / 2))
+
+
+class LightMetrics(SourceMetrics):
+    """The source node's metrics (refs, RPC client requests, up) plus the follow-source ones."""
+
+    def __init__(self, registry: Registry | None = None):
+        super().__init__(registry)
+        r = self.registry
+        self.follow_requests = r.counter("op_node_follow_source_requests_total",
+                                         "Follow-source syncStatus requests by result", ("result",))
+        self.consensus_ok = r.gauge("opfleet_follow_consensus_ok",
+                                    "1 while a majority of follow sources agree (0: safe head held)")
+        self.source_up = r.gauge("opfleet_follow_source_up",
+                                 "1 if the follow source's last status was fetched and sane", ("source",))
+        self.source_push = r.gauge("opfleet_follow_source_push",
+                                   "1 if the follow source pushes changes (opfleet_waitSyncStatus)", ("source",))
+        self.forkchoice_updates = r.counter("opfleet_follow_forkchoice_updates_total",
+                                            "Forkchoice updates sent to the execution client")
+        self.consensus_ok.set(1)
+
+
+@dataclass
+class SourceState:
+    """What the node knows about one source (read by statistics and the consensus)."""
+
+    url: str
+    client: JsonRpcClient
+    mode: str | None = None
+    """``push``, ``poll``, or None until the first answer."""
+    status: SyncStatus | None = None
+    """The last status that passed the sanity checks; None while down or insane."""
+    last_result: FollowResult | None = None
+    chain_checked: bool = False
+    results: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return mask_url(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class LightStatistics:
+    """A snapshot of a light node."""
+
+    heads: Heads
+    current_l1: L1BlockRef
+    results: dict[str, int]
+    """Sanity-check outcomes, by op-node's result label."""
+    actions: dict[str, int]
+    """Decision-table rows taken."""
+    forkchoice_updates: int
+    source_modes: dict[str, str | None]
+    no_majority: int
+
+
+class LightNode:
+    """A running light node; see the module docstring. Also the ``SequencerHost`` of its sequencer."""
+
+    def __init__(self, config: LightConfig, *, metrics: LightMetrics | None = None):
+        self.config = config
+        self.rollup_config = config.rollup_config
+        self.safe_db = None  # optimism_safeHeadAtL1Block: "safe head database not enabled"
+        self.metrics = metrics or LightMetrics()
+        self.engine_lock = trio.Lock()
+        self.head_l1 = self.safe_l1 = self.finalized_l1 = ZERO_L1_BLOCK_REF
+        self.current_l1 = ZERO_L1_BLOCK_REF
+        self.rpc_port: int | None = None
+        self.metrics_port: int | None = None
+        self.sources = [SourceState(url, JsonRpcClient(url, timeout=config.source_rpc_timeout, name="follow source"))
+                        for url in config.sources]
+        self.sequencer: Any = None
+        self.puller: PayloadPuller | None = None
+        self._heads = Heads()
+        self._heads_ready = False
+        self._heads_ready_event = trio.Event()
+        self._clients: dict[str, Any] = {}
+        self._fatal: list[BaseException] = []
+        self._engine: EngineClient | None = None
+        self._l1: L1Provider | None = None
+        self._l2: EngineL2Chain | None = None
+        self._last_fcu: ForkchoiceState | None = None
+        self._retry_in: float | None = None
+        self._el_error: BaseException | None = None
+        self._sources_changed = trio.Event()
+        self._status_event = trio.Event()
+        self._set_aside: dict[str, float] = {}
+        self._ref_cache: LRUCache[tuple[str, int, bytes], L2BlockRef] = LRUCache(256)
+        self._no_majority = False
+        self._counts = {"fcu": 0, "no_majority": 0}
+        self._results: dict[str, int] = {}
+        self._actions: dict[str, int] = {}
+        self._el_outage = _Outage("Execution client", config.backoff_base, config.backoff_cap, logger=log)
+
+    # --- what the RPC reads (SourceView) ----------------------------------------------------------
+
+    def sync_status(self) -> SyncStatus:
+        """What a light node reports (ref section 1.6): its own unsafe head, the source's safe heads,
+        the last validated source ``current_l1``, and L1 heads from its own L1."""
+        h = self._heads
+        return SyncStatus(current_l1=self.current_l1, head_l1=self.head_l1, safe_l1=self.safe_l1,
+                          finalized_l1=self.finalized_l1, unsafe_l2=h.unsafe, safe_l2=h.safe,
+                          finalized_l2=h.finalized, pending_safe_l2=h.local_safe, cross_unsafe_l2=h.unsafe,
+                          local_safe_l2=h.local_safe)
+
+    async def output_at(self, number: int) -> tuple[OutputV0, L2BlockRef, SyncStatus]:
+        status = self.sync_status()
+        if self._l2 is None or number > status.unsafe_l2.number:
+            raise BlockNotFoundError(f"L2 block {number} is ahead of the unsafe head")
+        output, ref = await self._l2.refs.output_v0(number)
+        return output, ref, status
+
+    def request_reset(self) -> None:
+        """``admin_resetDerivationPipeline``: send the forkchoice state again on the next tick."""
+        self._last_fcu = None
+        self._sources_changed.set()
+
+    async def wait_status_change(self, timeout: float) -> None:
+        """Return when the heads change or after ``timeout`` (serves ``opfleet_waitSyncStatus``)."""
+        with trio.move_on_after(timeout):
+            await self._status_event.wait()
+
+    def rpc_server(self) -> JsonRpcServer:
+        return source_rpc_server(self, enable_admin=self.config.enable_admin)
+
+    @property
+    def sequencer_active(self) -> bool:
+        return self.sequencer is not None
+
+    @property
+    def l2_heads(self) -> Heads:
+        return self._heads
+
+    def statistics(self) -> LightStatistics:
+        return LightStatistics(self._heads, self.current_l1, dict(self._results), dict(self._actions),
+                               self._counts["fcu"], {s.url: s.mode for s in self.sources}, self._counts["no_majority"])
+
+    # --- SequencerHost ----------------------------------------------------------------------------
+
+    def heads(self) -> tuple[L2BlockRef, L2BlockRef, L2BlockRef]:
+        """(unsafe, safe, finalized), for the sequencer."""
+        h = self._heads
+        return h.unsafe, h.safe, h.finalized
+
+    def on_sequenced(self, ref: L2BlockRef) -> None:
+        """The sequencer built ``ref`` and made it the EL's head (with our safe and finalized)."""
+        self._set_heads(replace(self._heads, unsafe=ref))
+        self._last_fcu = ForkchoiceState(ref.hash, self._heads.safe.hash, self._heads.finalized.hash)
+
+    # --- running ----------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[LightNode] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run until cancelled; ``task_status.started(self)`` once the RPC (and metrics) servers
+        listen. Raises ConfigError when a source turns out to be on another chain."""
+        cfg = self.config
+        async with AsyncExitStack() as stack:
+            for source in self.sources:
+                stack.push_async_callback(source.client.aclose)
+            l1_client = await stack.enter_async_context(JsonRpcClient(cfg.l1_url, name="L1"))
+            self._l1 = L1Provider(l1_client)
+            self._engine = await stack.enter_async_context(
+                EngineClient(cfg.l2_url, cfg.jwt_secret, forks=self.rollup_config))
+            self._l2 = EngineL2Chain(self._engine.client, self.rollup_config)
+            clients: dict[str, Any] = {"l1": l1_client, "engine": self._engine.client}
+            if cfg.payloads_url:
+                remote = await stack.enter_async_context(JsonRpcClient(cfg.payloads_url, name="L2 payloads"))
+                clients["payloads"] = remote
+                self.puller = PayloadPuller(self.rollup_config, remote=remote, engine=self._engine, l2=self._l2,
+                                            on_head=self._on_pulled_head,
+                                            interval=cfg.payloads_interval or self.rollup_config.block_time / 2)
+            for source in self.sources:
+                clients[f"follow_source_{source.label}"] = source.client
+            self._clients = clients
+            async with trio.open_nursery() as nursery:
+                self.rpc_port = await nursery.start(self.rpc_server().serve, cfg.rpc_addr, cfg.rpc_port)
+                if cfg.metrics_enabled:
+                    self.metrics_port = await nursery.start(serve_metrics, self.metrics.registry,
+                                                            cfg.metrics_addr, cfg.metrics_port)
+                nursery.start_soon(self._watch_l1)
+                for source in self.sources:
+                    nursery.start_soon(self._watch_source_or_stop, source, nursery.cancel_scope)
+                nursery.start_soon(self._follow)
+                if self.puller is not None:
+                    nursery.start_soon(self.puller.run,
+                                       _Outage("Payload pulling", cfg.backoff_base, cfg.backoff_cap, logger=log))
+                if cfg.sequencer_enabled:
+                    await self._start_sequencer(nursery)
+                log.info("Light node started", extra={"fields": {
+                    "rpc": f"http://{cfg.rpc_addr}:{self.rpc_port}", "l2_chain_id": self.rollup_config.l2_chain_id,
+                    "sources": ",".join(s.label for s in self.sources), "sequencer": cfg.sequencer_enabled}})
+                self.metrics.up.set(1)
+                task_status.started(self)
+            if self._fatal:
+                raise self._fatal[0]
+
+    async def _start_sequencer(self, nursery: trio.Nursery) -> None:
+        from opfleet.node.sequencer import Sequencer, SequencerConfig, run_sequencer
+
+        assert self._engine is not None and self._l1 is not None and self._l2 is not None
+        await self._heads_ready_event.wait()  # the sequencer builds on the heads read from the EL
+        self.sequencer = Sequencer(self.rollup_config, engine=self._engine, l1=self._l1, l2=self._l2,
+                                   config=self.config.sequencer_config or SequencerConfig(),
+                                   clock=self.config.sequencer_clock)
+        await nursery.start(run_sequencer, self.sequencer, self)
+
+    # --- heads ------------------------------------------------------------------------------------
+
+    def _set_heads(self, heads: Heads) -> None:
+        if heads == self._heads:
+            return
+        self._heads = heads
+        for name, ref in (("l2_unsafe", heads.unsafe), ("l2_cross_unsafe", heads.unsafe),
+                          ("l2_local_safe", heads.local_safe), ("l2_safe", heads.safe),
+                          ("l2_finalized", heads.finalized), ("l2_backup_unsafe", heads.backup_unsafe)):
+            self.metrics.ref("l2", name, ref)
+        self._status_event.set()
+        self._status_event = trio.Event()
+
+    async def _init_heads(self) -> None:
+        """Start from what the EL has (a restart resumes), as op-node's engine controller does."""
+        assert self._l2 is not None
+        while True:
+            try:
+                unsafe = await self._l2.l2_block_ref("latest")
+                genesis = await self._l2.l2_block_ref(self.rollup_config.genesis.l2.number)
+                safe = await self._label("safe", genesis)
+                finalized = await self._label("finalized", genesis)
+            except NodeError as exc:
+                await trio.sleep(self._el_outage.failed(exc))
+                continue
+            self._el_outage.ok()
+            self._set_heads(Heads(unsafe=unsafe, local_safe=safe, safe=safe, finalized=finalized))
+            self._heads_ready = True
+            self._heads_ready_event.set()
+            log.info("Heads read from the execution client", extra={"fields": {
+                "unsafe": unsafe.number, "safe": safe.number, "finalized": finalized.number}})
+            return
+
+    async def _label(self, label: str, fallback: L2BlockRef) -> L2BlockRef:
+        assert self._l2 is not None
+        try:
+            return await self._l2.l2_block_ref(label)
+        except BlockNotFoundError:
+            return fallback
+
+    # --- L1 -----------------------------------------------------------------------------------------
+
+    async def _watch_l1(self) -> None:
+        assert self._l1 is not None
+        outage = _Outage("L1 head polling", self.config.backoff_base, self.config.backoff_cap, logger=log)
+        while True:
+            try:
+                self.head_l1, self.safe_l1, self.finalized_l1 = await self._l1.block_refs("latest", "safe", "finalized")
+            except NodeError as exc:
+                await trio.sleep(outage.failed(exc))
+                continue
+            outage.ok()
+            for name, ref in (("l1_head", self.head_l1), ("l1_safe", self.safe_l1),
+                              ("l1_finalized", self.finalized_l1)):
+                self.metrics.ref("l1", name, ref)
+            for name, client in self._clients.items():
+                self.metrics.requests(name, client.statistics().requests_by_method)
+            await trio.sleep(self.config.l1_poll_interval)
+
+    async def _l1_by_number(self, number: int) -> L1BlockRef:
+        assert self._l1 is not None
+        return await self._l1.block_ref(number)
+
+    # --- sources ------------------------------------------------------------------------------------
+
+    async def _check_chain(self, source: SourceState) -> None:
+        """Refuse a source on another chain: its rollup config's L2 chain id and genesis must be ours."""
+        try:
+            theirs = await source.client.call("optimism_rollupConfig")
+        except RpcCallError as exc:
+            if not exc.is_method_not_found:
+                raise
+            log.warning("Follow source has no optimism_rollupConfig: cannot check it is on our chain",
+                        extra={"fields": {"source": source.label}})
+            source.chain_checked = True
+            return
+        ours = self.rollup_config
+        problem = _chain_mismatch(theirs, ours)
+        if problem is not None:
+            raise ConfigError(f"follow source {source.label} is on another chain: {problem}", key="l2.follow.source")
+        source.chain_checked = True
+
+    def _count(self, source: SourceState, result: FollowResult) -> None:
+        self.metrics.follow_requests.inc(result=result.value)
+        self._results[result.value] = self._results.get(result.value, 0) + 1
+        source.results[result.value] = source.results.get(result.value, 0) + 1
+
+    async def _fetch(self, source: SourceState) -> SyncStatus:
+        """One request: the long poll when the source pushes (or might), else ``optimism_syncStatus``."""
+        if source.mode != POLL:
+            known: dict[str, str] = {}
+            wait_ms = 0
+            if source.mode == PUSH and source.status is not None:
+                status_json = source.status.to_json()
+                known = {key: status_json[key]["hash"] for key in
+                         ("local_safe_l2", "safe_l2", "finalized_l2", "current_l1")}
+                wait_ms = int(self.config.effective_push_wait * 1000)
+            try:
+                raw = await source.client.call(WAIT_SYNC_STATUS, known, wait_ms)
+            except RpcCallError as exc:
+                if not exc.is_method_not_found:
+                    raise
+                source.mode = POLL
+                self.metrics.source_push.set(0, source=source.label)
+                log.info("Follow source cannot push: polling it", extra={"fields": {
+                    "source": source.label, "interval": f"{self.config.effective_poll_interval:g}s"}})
+            else:
+                if source.mode is None:
+                    log.info("Follow source pushes changes", extra={"fields": {"source": source.label}})
+                    self.metrics.source_push.set(1, source=source.label)
+                source.mode = PUSH
+                return SyncStatus.from_json(raw)
+        return SyncStatus.from_json(await source.client.call("optimism_syncStatus"))
+
+    async def _watch_source_or_stop(self, source: SourceState, scope: trio.CancelScope) -> None:
+        try:
+            await self._watch_source(source)
+        except ConfigError as exc:
+            self._fatal.append(exc)  # run() raises it: the CLI prints it as one line
+            scope.cancel()
+
+    async def _watch_source(self, source: SourceState) -> None:
+        cfg = self.config
+        outage = _Outage(f"Follow source {source.label}", cfg.backoff_base, cfg.backoff_cap, logger=log)
+        insane = _Outage(f"Follow source {source.label} sanity checks", cfg.backoff_base,
+                         min(cfg.backoff_cap, cfg.effective_poll_interval), logger=log)
+        while True:
+            try:
+                if not source.chain_checked:
+                    await self._check_chain(source)
+                status = await self._fetch(source)
+            except (NodeError, DecodeError) as exc:
+                self._count(source, FollowResult.ERROR_FETCH_STATUS)
+                self._source_result(source, None, FollowResult.ERROR_FETCH_STATUS)
+                await trio.sleep(outage.failed(exc))
+                continue
+            outage.ok()
+            check = await check_status(status, self._l1_by_number)
+            self._count(source, check.result)
+            if not check.ok:
+                # Tick skipped, as op-node does. A pushing source is asked again after a backoff
+                # (the next request does not wait: we know no good status of it); a polled one
+                # at the next poll, never sooner.
+                self._source_result(source, None, check.result)
+                delay = insane.failed(NodeError(f"{check.result.value}: {check.reason}"))
+                await trio.sleep(cfg.effective_poll_interval if source.mode == POLL else delay)
+                continue
+            insane.ok()
+            self._source_result(source, status, check.result)
+            if source.mode == POLL:
+                await trio.sleep(cfg.effective_poll_interval)
+
+    def _source_result(self, source: SourceState, status: SyncStatus | None, result: FollowResult) -> None:
+        source.status = status
+        source.last_result = result
+        self.metrics.source_up.set(1 if status is not None else 0, source=source.label)
+        self._sources_changed.set()
+
+    # --- consensus ----------------------------------------------------------------------------------
+
+    async def _ref_at(self, url: str, number: int, reported: L2BlockRef) -> L2BlockRef:
+        key = (url, number, reported.hash)
+        cached = self._ref_cache.get(key)
+        if cached is not None:
+            return cached
+        source = next(s for s in self.sources if s.url == url)
+        answer = await source.client.call("optimism_outputAtBlock", hex(number))
+        ref = L2BlockRef.from_json(answer.get("blockRef") if isinstance(answer, dict) else None, where="blockRef")
+        self._ref_cache.put(key, ref)
+        return ref
+
+    async def _choose_target(self) -> FollowTarget | None:
+        now = trio.current_time()
+        for url, until in list(self._set_aside.items()):
+            if until <= now:
+                del self._set_aside[url]
+                log.info("Follow source readmitted to the consensus", extra={"fields": {"source": mask_url(url)}})
+        statuses = {s.url: s.status for s in self.sources}
+        failed: set[str] = set()
+
+        async def ref_at(url: str, number: int, reported: L2BlockRef) -> L2BlockRef:
+            try:
+                return await self._ref_at(url, number, reported)
+            except (NodeError, DecodeError) as exc:
+                failed.add(url)
+                raise _LookupFailed(url, exc) from None
+
+        for _ in range(len(self.sources) + 1):
+            try:
+                result = await agree({u: s for u, s in statuses.items() if u not in failed}, ref_at,
+                                     set_aside=tuple(self._set_aside), sync_threshold=self.config.sync_threshold)
+                break
+            except _LookupFailed as exc:
+                log.debug("Follow source block lookup failed", extra={"fields": {"source": mask_url(exc.url),
+                                                                                  "err": str(exc.error)}})
+        else:
+            return None
+        for url in result.disagreeing:
+            self._set_aside[url] = now + self.config.ban_period
+            log.warning("Follow source set aside: it disagrees with the majority", extra={"fields": {
+                "source": mask_url(url), "reason": result.reasons.get(url, ""),
+                "for": f"{self.config.ban_period:g}s"}})
+        if result.no_majority != self._no_majority:
+            self._no_majority = result.no_majority
+            self.metrics.consensus_ok.set(0 if result.no_majority else 1)
+            if result.no_majority:
+                self._counts["no_majority"] += 1
+                log.warning("Follow sources disagree and no majority agrees: holding the safe head",
+                            extra={"fields": {"candidates": len(result.candidates)}})
+            else:
+                log.info("Follow sources agree again")
+        return result.target
+
+    # --- the follow loop ----------------------------------------------------------------------------
+
+    async def _follow(self) -> None:
+        await self._init_heads()
+        while True:
+            with trio.move_on_after(self._retry_in if self._retry_in is not None else math.inf):
+                await self._sources_changed.wait()
+            self._sources_changed = trio.Event()
+            target = await self._choose_target()
+            async with self.engine_lock:
+                if target is not None:
+                    await self._apply(target)
+                await self._sync_forkchoice()
+
+    async def _el_block_at(self, number: int) -> L2BlockRef:
+        assert self._l2 is not None
+        try:
+            return await self._l2.l2_block_ref(number)
+        except BlockNotFoundError:
+            raise
+        except NodeError as exc:
+            self._el_error = exc
+            raise
+
+    async def _apply(self, target: FollowTarget) -> None:
+        before = self._heads
+        action, heads = await follow_step(before, target, self._el_block_at, sequencing=self.sequencer is not None)
+        self._actions[action.value] = self._actions.get(action.value, 0) + 1
+        if action is FollowAction.LOOKUP_ERROR:
+            self._retry_in = self._el_outage.failed(self._el_error or NodeError("EL lookup failed"))
+            return
+        if action is FollowAction.FORCE_RESET:
+            log.warning("Our unsafe chain conflicts with the source's local-safe block: resetting onto it",
+                        extra={"fields": {"number": target.local_safe.number,
+                                          "source_block": "0x" + target.local_safe.hash.hex()}})
+            if self.sequencer is not None:
+                self.sequencer.reset()
+        elif action is FollowAction.CONFLICT:
+            log.warning("Our unsafe chain conflicts with the source's local-safe block: reorging onto it",
+                        extra={"fields": {"number": target.local_safe.number,
+                                          "source_block": "0x" + target.local_safe.hash.hex()}})
+        if not target.current_l1.is_zero():
+            self.current_l1 = target.current_l1
+            self.metrics.ref("l1", "l1_derived", target.current_l1)
+        self._set_heads(heads)
+        if self.puller is not None and action.moves_unsafe:
+            self.puller.wake()
+        if heads.safe != before.safe:
+            log.info("Following the source's safe head", extra={"fields": {
+                "safe": heads.safe.number, "local_safe": heads.local_safe.number,
+                "finalized": heads.finalized.number, "unsafe": heads.unsafe.number, "row": action.value}})
+
+    async def _sync_forkchoice(self) -> None:
+        """``engine_forkchoiceUpdatedV3`` with our heads, unless identical to the last one sent."""
+        if not self._heads_ready or self._engine is None:
+            return
+        h = self._heads
+        state = ForkchoiceState(h.unsafe.hash, h.safe.hash, h.finalized.hash)
+        if state == self._last_fcu:
+            if self._el_outage.failures == 0:
+                self._retry_in = None
+            return
+        try:
+            result = await self._engine.forkchoice_updated(state, version=3)
+        except InvalidForkchoiceState as exc:
+            log.warning(f"Execution client refused the forkchoice state (retried when the heads change): {exc}")
+            self._last_fcu = state
+            self._retry_in = None
+            return
+        except NodeError as exc:
+            self._retry_in = self._el_outage.failed(exc)
+            return
+        self._el_outage.ok()
+        self._retry_in = None
+        self._last_fcu = state
+        self._counts["fcu"] += 1
+        self.metrics.forkchoice_updates.inc()
+        if result.payload_status.status in (PayloadStatus.INVALID, PayloadStatus.INVALID_BLOCK_HASH):
+            log.warning("Execution client reports our unsafe head invalid", extra={"fields": {
+                "unsafe": h.unsafe.number, "err": result.payload_status.validation_error or ""}})
+
+    async def _on_pulled_head(self, ref: L2BlockRef) -> None:
+        """The puller imported blocks up to ``ref``: make it the unsafe head, like a gossiped payload.
+
+        It replaces an unsafe head above it only when the EL lacks that head (a jump to the source's
+        local-safe the EL could not follow): the puller is how the EL gets there."""
+        async with self.engine_lock:
+            unsafe = self._heads.unsafe
+            take = ref.number >= unsafe.number
+            if not take:
+                try:
+                    take = await self._el_block_at(unsafe.number) != unsafe
+                except NodeError:
+                    take = True
+            if take and ref != unsafe:
+                self._set_heads(replace(self._heads, unsafe=ref))
+            await self._sync_forkchoice()
+
+
+class _LookupFailed(Exception):
+    def __init__(self, url: str, error: BaseException):
+        self.url, self.error = url, error
+
+
+def _chain_mismatch(theirs: Any, ours: RollupConfig) -> str | None:
+    """Why a source's ``optimism_rollupConfig`` answer is not our chain (None: same chain)."""
+    if not isinstance(theirs, dict):
+        return "optimism_rollupConfig did not answer an object"
+    chain_id = theirs.get("l2_chain_id")
+    if chain_id is not None and int(chain_id) != ours.l2_chain_id:
+        return f"its L2 chain id is {chain_id}, ours is {ours.l2_chain_id}"
+    genesis = theirs.get("genesis")
+    l2 = genesis.get("l2") if isinstance(genesis, dict) else None
+    their_hash = l2.get("hash") if isinstance(l2, dict) else None
+    if isinstance(their_hash, str) and their_hash.lower() != "0x" + ours.genesis.l2.hash.hex():
+        return f"its L2 genesis is {their_hash}, ours is 0x{ours.genesis.l2.hash.hex()}"
+    return None

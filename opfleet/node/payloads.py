@@ -1,0 +1,185 @@
+"""``--l2.follow.payloads URL``: keep a light node's execution client at the tip without p2p.
+
+op-node light nodes get unsafe blocks from CL gossip, or let the EL sync itself when a forkchoice
+update names a block it lacks (``/work/shared/ref/opnode-rpc.md`` section 1.5). A fleet without L2
+p2p (and an EL that cannot sync by itself, like the dev engine) needs another way: copy the blocks
+from an L2 execution RPC that has them (the sequencer's EL, another node's EL).
+
+Each round (every ``interval``, or sooner when woken):
+
+1. one ``eth_getBlockByNumber("latest", false)`` on the payloads endpoint, and our EL's head;
+2. same hash: nothing to do. Otherwise find where the chains meet: our head if the remote chain
+   has it at that height, else walk back (a reorg on the remote side), at most ``max_reorg_depth``;
+3. fetch the missing blocks with full transactions, batched (``max_batch`` per request), turn
+   each into an execution payload (raw transactions rebuilt from JSON and checked against their
+   hashes, :func:`opfleet.engine.l2_chain.raw_transaction`) and ``engine_newPayload`` it (version
+   by timestamp, parent beacon root from the header);
+4. hand the new tip to the node (``on_head``), which makes it the unsafe head with a forkchoice
+   update under its engine lock, as op-node does for a gossiped payload.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from opfleet.engine.driver import ref_from_transactions
+from opfleet.engine.l2_chain import EngineL2Chain, raw_transaction
+from opfleet.errors import DecodeError, NodeError, TemporaryError
+from opfleet.protocol.block_ref import L2BlockRef
+from opfleet.protocol.rollup_config import RollupConfig
+from opfleet.providers.engine import EngineClient, PayloadStatus
+from opfleet.providers.ethjson import data, header_from_json, hex_data, hex_quantity, json_object, quantity
+from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient
+
+log = logging.getLogger("opfleet.light")
+
+__all__ = ["PayloadPuller", "PullerStatistics", "payload_from_block"]
+
+
+def payload_from_block(block: Any, forks: Any) -> tuple[dict[str, Any], bytes | None, list[bytes]]:
+    """An ``ExecutionPayload`` (JSON), its parent beacon block root and raw transactions, from an
+    ``eth_getBlockByNumber(n, true)`` answer. Raises DecodeError on a malformed block."""
+    b = json_object(block, "block")
+    header = header_from_json(b)
+    txs = b.get("transactions")
+    if not isinstance(txs, list):
+        raise DecodeError("transactions: expected a list of transaction objects")
+    raw = [raw_transaction(tx) for tx in txs]
+    payload: dict[str, Any] = {
+        "parentHash": hex_data(header.parent_hash),
+        "feeRecipient": hex_data(data(b, "miner", 20)),
+        "stateRoot": hex_data(header.state_root),
+        "receiptsRoot": hex_data(header.receipts_root),
+        "logsBloom": hex_data(data(b, "logsBloom", 256)),
+        "prevRandao": hex_data(header.mix_hash),
+        "blockNumber": hex_quantity(header.number),
+        "gasLimit": hex_quantity(header.gas_limit),
+        "gasUsed": hex_quantity(header.gas_used),
+        "timestamp": hex_quantity(header.timestamp),
+        "extraData": hex_data(data(b, "extraData")),
+        "baseFeePerGas": hex_quantity(quantity(b, "baseFeePerGas") if b.get("baseFeePerGas") is not None else 0),
+        "blockHash": hex_data(header.hash),
+        "transactions": [hex_data(tx) for tx in raw],
+    }
+    if isinstance(b.get("withdrawals"), list):
+        payload["withdrawals"] = b["withdrawals"]
+    if header.blob_gas_used is not None:
+        payload["blobGasUsed"] = hex_quantity(header.blob_gas_used)
+        payload["excessBlobGas"] = hex_quantity(header.excess_blob_gas or 0)
+    if forks.is_isthmus(header.timestamp) and header.withdrawals_root is not None:
+        payload["withdrawalsRoot"] = hex_data(header.withdrawals_root)
+    return payload, header.parent_beacon_block_root, raw
+
+
+@dataclass(frozen=True, slots=True)
+class PullerStatistics:
+    """A snapshot of a :class:`PayloadPuller`."""
+
+    rounds: int
+    blocks_imported: int
+    reorgs: int
+    invalid: int
+    head: L2BlockRef | None
+
+
+class PayloadPuller:
+    """Copy blocks from ``remote`` (an L2 execution RPC) into our EL; see the module docstring."""
+
+    def __init__(self, rollup_config: RollupConfig, *, remote: JsonRpcClient, engine: EngineClient,
+                 l2: EngineL2Chain, on_head: Callable[[L2BlockRef], Awaitable[None]], interval: float,
+                 max_batch: int = 20, max_reorg_depth: int = 64):
+        self.rollup_config = rollup_config
+        self.remote, self.engine, self.l2, self.on_head = remote, engine, l2, on_head
+        self.interval = interval
+        self.max_batch = max_batch
+        self.max_reorg_depth = max_reorg_depth
+        self._wake = trio.Event()
+        self._counts = {"rounds": 0, "imported": 0, "reorgs": 0, "invalid": 0}
+        self._head: L2BlockRef | None = None
+
+    def statistics(self) -> PullerStatistics:
+        c = self._counts
+        return PullerStatistics(c["rounds"], c["imported"], c["reorgs"], c["invalid"], self._head)
+
+    def wake(self) -> None:
+        """Pull now rather than at the next interval (the node learned the chain moved)."""
+        self._wake.set()
+
+    async def run(self, outage: Any) -> None:
+        """Pull every ``interval`` until cancelled; failures go to ``outage`` (one line per outage)."""
+        while True:
+            try:
+                more = await self.pull_once()
+            except (NodeError, DecodeError) as exc:
+                await trio.sleep(outage.failed(exc))
+                continue
+            outage.ok()
+            if more:
+                continue  # still behind: next batch at once
+            with trio.move_on_after(self.interval):
+                await self._wake.wait()
+            self._wake = trio.Event()
+
+    async def _remote_header(self, number: int | str) -> Any:
+        raw = await self.remote.call("eth_getBlockByNumber", number if isinstance(number, str) else
+                                     hex_quantity(number), False)
+        if raw is None:
+            raise BlockNotFoundError(f"{self.remote.endpoint}: L2 block {number} not found")
+        return header_from_json(raw)
+
+    async def _meeting_point(self, local: L2BlockRef, remote_number: int) -> int:
+        """The highest height where our chain and the remote one have the same block."""
+        height = min(local.number, remote_number)
+        for _ in range(self.max_reorg_depth + 1):
+            ours = await self.l2.l2_block_ref(height)
+            theirs = await self._remote_header(height)
+            if ours.hash == theirs.hash:
+                return height
+            if height == 0:
+                break
+            height -= 1
+        raise TemporaryError(f"{self.remote.endpoint}: no common block within {self.max_reorg_depth} blocks "
+                             "of our EL's head (another chain?)")
+
+    async def pull_once(self) -> bool:
+        """One round; returns True when more blocks are waiting (a full batch was imported)."""
+        self._counts["rounds"] += 1
+        remote_head = await self._remote_header("latest")
+        local = await self.l2.l2_block_ref("latest")
+        if remote_head.hash == local.hash:
+            return False
+        start = await self._meeting_point(local, remote_head.number) + 1
+        if start <= local.number:
+            self._counts["reorgs"] += 1
+            log.info("Payloads source reorged: re-importing", extra={"fields": {
+                "from": start, "local_head": local.number, "remote_head": remote_head.number}})
+        end = min(remote_head.number, start + self.max_batch - 1)
+        if end < start:
+            return False
+        blocks = await self.remote.batch([("eth_getBlockByNumber", [hex_quantity(n), True])
+                                          for n in range(start, end + 1)])
+        head: L2BlockRef | None = None
+        for number, block in zip(range(start, end + 1), blocks):
+            if block is None:
+                break  # the remote chain moved under us; the next round sorts it out
+            payload, beacon_root, raw = payload_from_block(block, self.rollup_config)
+            status = await self.engine.new_payload(payload, parent_beacon_block_root=beacon_root)
+            if status.status in (PayloadStatus.INVALID, PayloadStatus.INVALID_BLOCK_HASH):
+                self._counts["invalid"] += 1
+                raise TemporaryError(f"our EL refused L2 block {number} from {self.remote.endpoint}: "
+                                     f"{status.validation_error or status.status.value}")
+            if status.status is not PayloadStatus.VALID:
+                raise TemporaryError(f"our EL answered {status.status.value} to L2 block {number}")
+            header = header_from_json(block)
+            head = ref_from_transactions(self.rollup_config, header.hash, header.number, header.parent_hash,
+                                         header.timestamp, raw)
+            self._counts["imported"] += 1
+        if head is not None:
+            self._head = head
+            await self.on_head(head)
+        return head is not None and end < remote_head.number
