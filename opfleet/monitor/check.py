@@ -1,0 +1,213 @@
+"""``status --check-follow LIGHT SOURCE``: does a light node hold exactly its source's chain?
+
+The migration guide asks operators to verify a light node against its source before shifting
+traffic to it (``../shared/ref/opnode-rpc.md`` §1.8). This compares the two nodes at heights both
+have: each node's ``optimism_syncStatus`` (§2.2) gives the heads; at the shared finalized, safe
+and unsafe heights (and a few between) both are asked ``optimism_outputAtBlock`` (§2.3) and must
+agree on the block hash and the output root. A node that does not serve ``optimism_outputAtBlock``
+is compared on block hashes from the heads alone, and the report says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import trio
+
+from opfleet.config.settings import mask_url
+from opfleet.errors import DecodeError, OpfleetError
+from opfleet.protocol.block_ref import L2BlockRef
+from opfleet.protocol.sync_status import SyncStatus
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
+
+__all__ = ["FollowCheck", "HeightCheck", "check_follow"]
+
+
+@dataclass(frozen=True, slots=True)
+class HeightCheck:
+    """One compared height: hashes (and output roots when both served them)."""
+
+    number: int
+    label: str  # "finalized", "safe", "unsafe" or "sample"
+    light_hash: bytes | None
+    source_hash: bytes | None
+    light_output: bytes | None = None
+    source_output: bytes | None = None
+
+    @property
+    def hash_match(self) -> bool | None:
+        if self.light_hash is None or self.source_hash is None:
+            return None
+        return self.light_hash == self.source_hash
+
+    @property
+    def output_match(self) -> bool | None:
+        if self.light_output is None or self.source_output is None:
+            return None
+        return self.light_output == self.source_output
+
+    @property
+    def mismatch(self) -> bool:
+        return self.hash_match is False or self.output_match is False
+
+    def to_json(self) -> dict[str, Any]:
+        def hx(value: bytes | None) -> str | None:
+            return None if value is None else "0x" + value.hex()
+
+        return {"number": self.number, "label": self.label, "light_hash": hx(self.light_hash),
+                "source_hash": hx(self.source_hash), "light_output_root": hx(self.light_output),
+                "source_output_root": hx(self.source_output), "hash_match": self.hash_match,
+                "output_root_match": self.output_match}
+
+
+@dataclass(frozen=True, slots=True)
+class FollowCheck:
+    light_url: str
+    source_url: str
+    light_error: str | None = None
+    source_error: str | None = None
+    light_status: SyncStatus | None = None
+    source_status: SyncStatus | None = None
+    heights: tuple[HeightCheck, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def reachable(self) -> bool:
+        return self.light_status is not None and self.source_status is not None
+
+    @property
+    def divergent(self) -> bool:
+        return any(h.mismatch for h in self.heights)
+
+    @property
+    def compared(self) -> int:
+        return sum(h.hash_match is not None for h in self.heights)
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and not self.divergent and self.compared > 0
+
+    def lines(self) -> list[str]:
+        """The short human report."""
+        out = [f"light  {mask_url(self.light_url)}", f"source {mask_url(self.source_url)}"]
+        for who, error in (("light", self.light_error), ("source", self.source_error)):
+            if error:
+                out.append(f"  {who} unreachable: {error}")
+        if self.light_status is not None and self.source_status is not None:
+            light, source = self.light_status, self.source_status
+            out.append(f"  heads (light/source): unsafe {light.unsafe_l2.number}/{source.unsafe_l2.number}"
+                       f"  safe {light.safe_l2.number}/{source.safe_l2.number}"
+                       f"  finalized {light.finalized_l2.number}/{source.finalized_l2.number}")
+        for h in self.heights:
+            hash_text = {True: "same hash", False: "DIFFERENT HASH", None: "hash n/a"}[h.hash_match]
+            root_text = {True: "same output root", False: "DIFFERENT OUTPUT ROOT",
+                         None: "output root n/a"}[h.output_match]
+            out.append(f"  block {h.number:>10} ({h.label}): {hash_text}, {root_text}")
+        out.extend(f"  note: {n}" for n in self.notes)
+        if not self.reachable:
+            out.append("result: cannot compare (a node is unreachable)")
+        elif self.divergent:
+            out.append("result: DIVERGENT: the light node does not follow this source's chain")
+        elif self.compared == 0:
+            out.append("result: no shared height to compare yet")
+        else:
+            out.append(f"result: OK: {self.compared} shared heights agree")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"light": self.light_url, "source": self.source_url, "ok": self.ok,
+                "reachable": self.reachable, "divergent": self.divergent,
+                "light_error": self.light_error, "source_error": self.source_error,
+                "heights": [h.to_json() for h in self.heights], "notes": list(self.notes)}
+
+
+def _shared_heights(light: SyncStatus, source: SyncStatus, samples: int) -> list[tuple[int, str]]:
+    """finalized, safe and unsafe heights both nodes have, plus up to ``samples`` spread below."""
+    picks: dict[int, str] = {}
+    for label, a, b in (("finalized", light.finalized_l2, source.finalized_l2),
+                        ("safe", light.safe_l2, source.safe_l2),
+                        ("unsafe", light.unsafe_l2, source.unsafe_l2)):
+        if a.is_zero() or b.is_zero():
+            continue
+        picks.setdefault(min(a.number, b.number), label)
+    if picks and samples > 0:
+        top = max(picks)
+        low = min(picks)
+        step = max(1, (top - low) // (samples + 1))
+        for i in range(1, samples + 1):
+            number = low + i * step
+            if number < top:
+                picks.setdefault(number, "sample")
+    return sorted(picks.items())
+
+
+async def _status(client: JsonRpcClient) -> tuple[SyncStatus | None, str | None]:
+    try:
+        return SyncStatus.from_json(await client.call("optimism_syncStatus")), None
+    except OpfleetError as exc:
+        return None, " ".join(str(exc).split())
+
+
+async def _output(client: JsonRpcClient, number: int) -> tuple[bytes | None, bytes | None, bool]:
+    """(block hash, output root, served) at ``number`` via optimism_outputAtBlock."""
+    try:
+        answer = await client.call("optimism_outputAtBlock", hex(number))
+        ref = L2BlockRef.from_json(answer.get("blockRef") if isinstance(answer, dict) else None,
+                                   where="outputAtBlock.blockRef")
+        root = answer.get("outputRoot")
+        if not isinstance(root, str) or len(root) != 66:
+            raise DecodeError("outputAtBlock.outputRoot: expected 32-byte hex")
+        return ref.hash, bytes.fromhex(root[2:]), True
+    except RpcCallError as exc:
+        return None, None, not exc.is_method_not_found
+    except (OpfleetError, ValueError):
+        return None, None, True
+
+
+def _head_hash(status: SyncStatus, number: int) -> bytes | None:
+    for ref in (status.finalized_l2, status.safe_l2, status.local_safe_l2, status.cross_unsafe_l2,
+                status.unsafe_l2):
+        if ref.number == number and not ref.is_zero():
+            return ref.hash
+    return None
+
+
+async def check_follow(light_url: str, source_url: str, *, timeout: float = 5.0, samples: int = 3,
+                       transport: httpx.AsyncBaseTransport | None = None) -> FollowCheck:
+    """Compare ``light_url`` against ``source_url`` at their shared heights."""
+    async with JsonRpcClient(light_url, transport=transport, timeout=timeout, name="light") as light, \
+            JsonRpcClient(source_url, transport=transport, timeout=timeout, name="source") as source:
+        statuses: dict[str, tuple[SyncStatus | None, str | None]] = {}
+
+        async def read(key: str, client: JsonRpcClient) -> None:
+            statuses[key] = await _status(client)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read, "light", light)
+            nursery.start_soon(read, "source", source)
+        (light_status, light_error), (source_status, source_error) = statuses["light"], statuses["source"]
+        if light_status is None or source_status is None:
+            return FollowCheck(light_url, source_url, light_error, source_error, light_status, source_status)
+        checks: list[HeightCheck] = []
+        served = {"light": True, "source": True}
+        for number, label in _shared_heights(light_status, source_status, samples):
+            found: dict[str, tuple[bytes | None, bytes | None, bool]] = {}
+
+            async def fetch(key: str, client: JsonRpcClient, number: int = number) -> None:
+                found[key] = await _output(client, number)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(fetch, "light", light)
+                nursery.start_soon(fetch, "source", source)
+            for key in ("light", "source"):
+                served[key] = served[key] and found[key][2]
+            light_hash = found["light"][0] or _head_hash(light_status, number)
+            source_hash = found["source"][0] or _head_hash(source_status, number)
+            checks.append(HeightCheck(number, label, light_hash, source_hash, found["light"][1],
+                                      found["source"][1]))
+        notes = tuple(f"the {key} node does not serve optimism_outputAtBlock: compared block hashes "
+                      "from its sync status only" for key, ok in served.items() if not ok)
+        return FollowCheck(light_url, source_url, None, None, light_status, source_status,
+                           tuple(checks), notes)

@@ -1,0 +1,314 @@
+"""Fleet profiles: which nodes ``opfleet status`` and ``opfleet tui`` watch (TOML), and discovery.
+
+A fleet profile lists nodes; grouping by chain and tier is derived from each node's ``chain``
+and ``role``::
+
+    [fleet]
+    name = "op-sepolia"                        # optional
+
+    [[nodes]]
+    name = "source-a"                          # unique; light nodes refer to it in "follows"
+    role = "source"                            # source | light | supernode | sequencer | proxy
+    url = "http://source-a:9545"               # the consensus (op-node) RPC
+    chain = "11155420"                         # optional: learned from optimism_rollupConfig
+    el_url = "http://source-a-geth:8545"       # optional: block lookups for divergence checks
+    metrics_url = "http://source-a:7300/metrics"   # optional
+
+    [[nodes]]
+    name = "super"
+    role = "supernode"
+    url = "http://super:9545"                  # a root: one row per chain route it serves
+    # or url = "http://super:9545/11155420"    # one route (op-supernode's URL/<chainID>, §3.2)
+
+    [[nodes]]
+    name = "light-1"
+    role = "light"
+    url = "http://light-1:9545"
+    follows = ["source-a"]                     # a supernode root name means its route on this chain
+
+Without a profile, bare URLs become specs (:func:`specs_from_urls`). :func:`discover` asks
+nodes what they are (``../shared/ref/opnode-rpc.md`` §2.5 ``optimism_rollupConfig``, §3.3
+``supernode_syncStatus``, §2.7 ``admin_sequencerActive``, §1.6 what a light node reports) and
+:func:`dumps_profile` writes the result as a profile.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import trio
+
+from opfleet.config.settings import mask_url
+from opfleet.errors import ConfigError, DecodeError, OpfleetError
+from opfleet.monitor.model import NodeSpec, Role
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
+from opfleet.protocol.sync_status import SyncStatus
+
+__all__ = [
+    "Fleet",
+    "discover",
+    "dumps_profile",
+    "load_profile",
+    "parse_profile",
+    "route_chain",
+    "specs_from_urls",
+    "write_profile",
+]
+
+_NODE_KEYS = ("name", "role", "url", "chain", "el_url", "metrics_url", "follows")
+_FLEET_KEYS = ("name",)
+_ROUTE = re.compile(r"/(\d+)/?$")
+
+
+class Fleet:
+    """A loaded fleet profile: its name (may be empty) and node specs in file order."""
+
+    def __init__(self, name: str, nodes: Sequence[NodeSpec]):
+        self.name = name
+        self.nodes = tuple(nodes)
+
+    def __repr__(self) -> str:
+        return f"Fleet({self.name!r}, {len(self.nodes)} nodes)"
+
+
+def route_chain(url: str) -> str | None:
+    """The chain ID of an op-supernode route ``URL/<chainID>`` (§3.2), else ``None``."""
+    match = _ROUTE.search(urlsplit(url).path)
+    return match.group(1) if match else None
+
+
+def _check_url(value: Any, source: str, key: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError("expected a URL string", source=source, key=key)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"not an http(s) URL: {mask_url(value)}", source=source, key=key)
+    return value
+
+
+def _node(entry: Any, index: int, source: str) -> NodeSpec:
+    where = f"nodes[{index}]"
+    if not isinstance(entry, dict):
+        raise ConfigError("expected a table ([[nodes]])", source=source, key=where)
+    unknown = sorted(set(entry) - set(_NODE_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown key {unknown[0]!r} (known: {', '.join(_NODE_KEYS)})",
+                          source=source, key=where)
+    url = _check_url(entry.get("url"), source, f"{where}.url")
+    name = entry.get("name", "")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("every node needs a name", source=source, key=f"{where}.name")
+    role_text = entry.get("role", "unknown")
+    try:
+        role = Role.parse(role_text) if isinstance(role_text, str) else None
+    except ValueError:
+        role = None
+    if role is None:
+        raise ConfigError(f"unknown role {role_text!r} (one of {', '.join(r.value for r in Role)})",
+                          source=source, key=f"{where}.role")
+    chain = entry.get("chain")
+    if isinstance(chain, int) and not isinstance(chain, bool) and chain > 0:
+        chain = str(chain)
+    elif chain is not None and not (isinstance(chain, str) and chain.isdigit()):
+        raise ConfigError(f"chain must be a decimal chain ID, got {chain!r}", source=source,
+                          key=f"{where}.chain")
+    route = route_chain(url)
+    if role is Role.SUPERNODE:
+        # a root serves every chain: a chain key only makes sense on a route
+        chain = route if route is not None else None
+    elif chain is None:
+        chain = route
+    follows = entry.get("follows", [])
+    if isinstance(follows, str):
+        follows = [follows]
+    if not isinstance(follows, list) or not all(isinstance(f, str) and f for f in follows):
+        raise ConfigError("follows must be a list of node names", source=source, key=f"{where}.follows")
+    optional = {}
+    for key in ("el_url", "metrics_url"):
+        if entry.get(key) is not None:
+            optional[key] = _check_url(entry[key], source, f"{where}.{key}")
+    return NodeSpec(name=name.strip(), url=url, role=role, chain=chain, follows=tuple(follows), **optional)
+
+
+def parse_profile(document: Mapping[str, Any], *, source: str = "fleet profile") -> Fleet:
+    """Validate a parsed fleet profile; any problem is one :class:`ConfigError` line."""
+    unknown = sorted(set(document) - {"fleet", "nodes"})
+    if unknown:
+        raise ConfigError(f"unknown table {unknown[0]!r} (expected [fleet] and [[nodes]])", source=source)
+    header = document.get("fleet", {})
+    if not isinstance(header, dict) or set(header) - set(_FLEET_KEYS):
+        raise ConfigError("[fleet] takes only a name", source=source, key="fleet")
+    entries = document.get("nodes")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError("no nodes: add at least one [[nodes]] table", source=source)
+    nodes = [_node(entry, i, source) for i, entry in enumerate(entries)]
+    seen: set[str] = set()
+    for i, node in enumerate(nodes):
+        if node.name in seen:
+            raise ConfigError(f"duplicate node name {node.name!r}", source=source, key=f"nodes[{i}].name")
+        seen.add(node.name)
+    for i, node in enumerate(nodes):
+        for target in node.follows:
+            if target not in seen:
+                raise ConfigError(f"follows unknown node {target!r}", source=source,
+                                  key=f"nodes[{i}].follows")
+            if target == node.name:
+                raise ConfigError("a node cannot follow itself", source=source, key=f"nodes[{i}].follows")
+    return Fleet(str(header.get("name", "")), nodes)
+
+
+def load_profile(path: str | Path) -> Fleet:
+    """Read and validate a fleet profile file."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("fleet profile not found", source=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read fleet profile: {exc.strerror or exc}", source=str(path)) from None
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"not valid TOML: {exc}", source=str(path)) from None
+    return parse_profile(document, source=str(path))
+
+
+def dumps_profile(nodes: Sequence[NodeSpec], *, name: str = "") -> str:
+    """A fleet profile (TOML text) for ``nodes``; empty optional fields are left out."""
+    import tomli_w
+
+    entries = []
+    for node in nodes:
+        entry: dict[str, Any] = {"name": node.name, "role": node.role.value, "url": node.url}
+        if node.chain is not None and not (node.role is Role.SUPERNODE and route_chain(node.url)):
+            entry["chain"] = node.chain
+        for key in ("el_url", "metrics_url"):
+            if getattr(node, key):
+                entry[key] = getattr(node, key)
+        if node.follows:
+            entry["follows"] = list(node.follows)
+        entries.append(entry)
+    document: dict[str, Any] = {"fleet": {"name": name}} if name else {}
+    document["nodes"] = entries
+    return tomli_w.dumps(document)
+
+
+def write_profile(path: str | Path, nodes: Sequence[NodeSpec], *, name: str = "") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps_profile(nodes, name=name))
+    return path
+
+
+def specs_from_urls(urls: Sequence[str]) -> list[NodeSpec]:
+    """Specs for bare URLs: named ``host:port`` (``host:port/<chainID>`` for a route), role unknown
+    (a supernode root is recognised when polled)."""
+    specs: list[NodeSpec] = []
+    names: set[str] = set()
+    for i, url in enumerate(urls):
+        _check_url(url, "command line", f"URL {i + 1}")
+        parts = urlsplit(url)
+        chain = route_chain(url)
+        base = parts.netloc.rsplit("@", 1)[-1] + (f"/{chain}" if chain else "")
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}#{n}", n + 1
+        names.add(name)
+        specs.append(NodeSpec(name=name, url=url, chain=chain))
+    return specs
+
+
+# --- discovery ----------------------------------------------------------------------------------
+
+
+async def _probe(url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None) -> dict[str, Any]:
+    """What one URL says about itself: role, chain, routes (for a supernode root), or an error."""
+    found: dict[str, Any] = {"url": url}
+    async with JsonRpcClient(url, transport=transport, timeout=timeout) as client:
+        try:
+            with trio.fail_after(timeout * 4):
+                status = await _try(client, "optimism_syncStatus")
+                if status is _MISSING:
+                    roots = await client.call("supernode_syncStatus")
+                    chains = roots.get("chains") if isinstance(roots, dict) else None
+                    if not isinstance(chains, dict):
+                        raise DecodeError("supernode_syncStatus: no \"chains\" object")
+                    found.update(role=Role.SUPERNODE, routes=sorted(chains, key=lambda c: int(c)))
+                    return found
+                sync = SyncStatus.from_json(status)
+                config = await _try(client, "optimism_rollupConfig")
+                if isinstance(config, dict) and isinstance(config.get("l2_chain_id"), int):
+                    found["chain"] = str(config["l2_chain_id"])
+                sequencing = await _try(client, "admin_sequencerActive")
+                if sequencing is True:
+                    found["role"] = Role.SEQUENCER
+                elif route_chain(url) is not None and await _try(client, "supernode_syncStatus") is _MISSING:
+                    found["role"] = _role_from_status(sync)
+                elif route_chain(url) is not None:
+                    found["role"] = Role.SUPERNODE
+                else:
+                    found["role"] = _role_from_status(sync)
+        except (OpfleetError, trio.TooSlowError) as exc:
+            found["error"] = str(exc) or "no answer in time"
+    return found
+
+
+_MISSING = object()
+
+
+async def _try(client: JsonRpcClient, method: str) -> Any:
+    """The method's result, or ``_MISSING`` when the node does not serve it."""
+    try:
+        return await client.call(method)
+    except RpcCallError as exc:
+        if exc.is_method_not_found:
+            return _MISSING
+        raise
+
+
+def _role_from_status(status: SyncStatus) -> Role:
+    """A light node runs no derivation, so its pending-safe head is not driven (§1.6): a safe head
+    above pending-safe means light; otherwise it derives (a source)."""
+    if not status.safe_l2.is_zero() and status.pending_safe_l2.number < status.safe_l2.number:
+        return Role.LIGHT
+    return Role.SOURCE
+
+
+async def discover(urls: Sequence[str], *, timeout: float = 2.0,
+                   transport: httpx.AsyncBaseTransport | None = None) -> tuple[list[NodeSpec], list[str]]:
+    """Ask every URL what it is, concurrently. Returns (specs, one-line problems).
+
+    Names are ``<role>-<n>``; a supernode root keeps its root URL (its routes appear as rows when
+    polled). Light nodes are listed without ``follows``: which source they follow is not visible
+    over RPC, so the operator fills it in (the profile says so in a comment).
+    """
+    for i, url in enumerate(urls):
+        _check_url(url, "command line", f"URL {i + 1}")
+    results: list[dict[str, Any]] = [{} for _ in urls]
+
+    async def one(i: int, url: str) -> None:
+        results[i] = await _probe(url, timeout=timeout, transport=transport)
+
+    async with trio.open_nursery() as nursery:
+        for i, url in enumerate(urls):
+            nursery.start_soon(one, i, url)
+    specs: list[NodeSpec] = []
+    problems: list[str] = []
+    counts: dict[Role, int] = {}
+    for found in results:
+        role = found.get("role", Role.UNKNOWN)
+        if "error" in found:
+            problems.append(f"{mask_url(found['url'])}: {found['error']}")
+        counts[role] = counts.get(role, 0) + 1
+        name = f"{role.value}-{counts[role]}"
+        chain = None if role is Role.SUPERNODE and route_chain(found["url"]) is None else (
+            found.get("chain") or route_chain(found["url"]))
+        specs.append(NodeSpec(name=name, url=found["url"], role=role, chain=chain))
+    return specs, problems
