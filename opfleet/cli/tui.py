@@ -1,0 +1,108 @@
+"""``opfleet tui``: the live fleet view (see :mod:`opfleet.monitor.tui`).
+
+Nodes come from ``--fleet FILE`` (:mod:`opfleet.monitor.fleet`) and/or bare URLs; neither is a
+usage error. The trio :class:`~opfleet.monitor.engine.FleetMonitor` runs inside the Textual app
+(guest mode), the same engine ``opfleet status`` uses. While the screen is up, opfleet's log
+records become notifications instead of lines that would tear the screen. ``q`` quits (exit 0);
+SIGINT/SIGTERM from outside end it with 130; a crash of the engine exits 1 with its message.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opfleet.cli.exit import ExitStatus
+from opfleet.cli.main import Context
+from opfleet.errors import UsageError
+
+
+def _setting(ctx: Context, key: str, default: Any) -> Any:
+    value = ctx.settings.get(key) if ctx.settings is not None else None
+    return default if value in (None, "") else value
+
+
+def tui_specs(ctx: Context) -> list[Any]:
+    """The nodes to watch: the fleet profile's, then any bare URL not already named there."""
+    from opfleet.monitor.fleet import load_profile, specs_from_urls
+
+    urls = list(ctx.arg("urls", []) or [])
+    path = _setting(ctx, "fleet", None)
+    specs = list(load_profile(path).nodes) if path else []
+    if urls:
+        taken = {s.name for s in specs}
+        specs.extend(s for s in specs_from_urls(urls) if s.name not in taken)
+    if not specs:
+        raise UsageError("no nodes to watch: give node URLs or --fleet FILE (see 'opfleet tui --help')")
+    return specs
+
+
+def tui_timing(ctx: Context) -> tuple[float, float]:
+    interval = float(_setting(ctx, "interval", 2.0))
+    timeout = float(_setting(ctx, "timeout", 2.0))
+    if interval <= 0:
+        raise UsageError("--interval must be positive")
+    if timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    return interval, timeout
+
+
+class _Notify(logging.Handler):
+    """Log records as app notifications while the screen is up (warnings and errors only)."""
+
+    def __init__(self, app: Any):
+        super().__init__(logging.WARNING)
+        self.app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            severity = "error" if record.levelno >= logging.ERROR else "warning"
+            self.app.notify(record.getMessage(), severity=severity, timeout=6)
+        except Exception:  # never let logging break the screen
+            pass
+
+
+@contextmanager
+def _logs_to(app: Any) -> Iterator[None]:
+    root = logging.getLogger("opfleet")
+    saved = list(root.handlers)
+    for handler in saved:
+        root.removeHandler(handler)
+    notify = _Notify(app)
+    root.addHandler(notify)
+    try:
+        yield
+    finally:
+        root.removeHandler(notify)
+        for handler in saved:
+            root.addHandler(handler)
+
+
+def run(ctx: Context) -> ExitStatus:
+    specs = tui_specs(ctx)
+    interval, timeout = tui_timing(ctx)
+    if not ctx.env.stdout_isatty:
+        raise UsageError("opfleet tui needs a terminal; in scripts use 'opfleet status' (--json, --watch)")
+
+    from opfleet.monitor.engine import FleetMonitor
+    from opfleet.monitor.tui import FleetApp
+
+    try:
+        monitor = FleetMonitor(specs, interval=interval, timeout=timeout)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    app = FleetApp(monitor, interval=interval, exit_signals=(signal.SIGTERM,))
+    try:
+        with _logs_to(app):
+            code = app.run()
+    except KeyboardInterrupt:
+        return ExitStatus.INTERRUPTED
+    if app.engine_error is not None:
+        error = app.engine_error
+        message = str(error) or type(error).__name__
+        ctx.env.stderr.write(f"opfleet: error: the fleet monitor stopped: {message}\n")
+        return ExitStatus.ERROR
+    return ExitStatus(code) if code in ExitStatus._value2member_map_ else ExitStatus.OK
