@@ -1,0 +1,130 @@
+"""``opfleet devnet``: a whole specialized fleet on this machine (see :mod:`opfleet.devnet.fleet`).
+
+Prints every endpoint once the fleet listens, writes ``DATA_DIR/fleet.toml`` for
+``opfleet tui``/``opfleet status``, runs until ``--duration`` or Ctrl-C/SIGTERM (exit 130; the
+shutdown is one cancellation, well under two seconds). With ``--tui`` the TUI runs in the
+foreground on the profile and the devnet's logs go to ``DATA_DIR/devnet.log``. A busy port or a
+second devnet on the same data directory is a one-line ConfigError (exit 3).
+
+The L2 execution engine is the dev engine: real blocks and hashes, **not an EVM**.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from opfleet.cli.exit import ExitStatus
+from opfleet.cli.main import Context
+from opfleet.errors import ConfigError, NotAvailableYet
+
+log = logging.getLogger("opfleet.devnet")
+
+
+def fleet_config(settings: Any) -> Any:
+    """A :class:`~opfleet.devnet.fleet.FleetConfig` from ``opfleet devnet``'s merged settings."""
+    from opfleet.devnet.fleet import FleetConfig, parse_nodes
+
+    if settings.get("interop"):
+        raise NotAvailableYet("--interop: the interop devnet (second chain, supernode, cross-chain messages) "
+                              "is not in this version")
+    counts = parse_nodes(str(settings.get("nodes") or "source=1,light=2"))
+    block_time = int(settings.get("block-time") or 2)
+    if block_time < 1:
+        raise ConfigError("--block-time must be at least 1 second", key="block-time")
+    base_port = int(settings.get("base-port") if settings.get("base-port") is not None else 19545)
+    return FleetConfig(
+        l1=str(settings.get("l1") or "embedded"),
+        sources=counts["source"],
+        lights=counts["light"],
+        l2_block_time=block_time,
+        l1_block_time=max(2, 2 * block_time),
+        base_port=base_port,
+        data_dir=Path(str(settings.get("data-dir") or "opfleet-devnet")),
+        node_poll=min(0.5, block_time / 4),
+    )
+
+
+def endpoint_lines(devnet: Any) -> list[str]:
+    """One line per endpoint: role, name, URL (and whom a follower follows)."""
+    lines = []
+    for e in devnet.endpoints:
+        follows = f"  (follows {', '.join(e.follows)})" if e.follows else ""
+        lines.append(f"  {e.role:<9} {e.name:<14} {e.url}{follows}")
+    return lines
+
+
+async def serve(config: Any, *, out: Any, duration: float = 0.0, tui: bool = False) -> ExitStatus:
+    from opfleet.devnet.fleet import Devnet
+
+    devnet = Devnet(config)
+    stopped_by: list[int] = []
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def watch_signals() -> None:
+                async for signum in signals:
+                    stopped_by.append(signum)
+                    log.info("Shutting down", extra={"fields": {"signal": signal.Signals(signum).name}})
+                    nursery.cancel_scope.cancel()
+                    return
+
+            nursery.start_soon(watch_signals)
+            await nursery.start(devnet.run)
+            profile = Path(config.data_dir) / "fleet.toml"
+            out("opfleet devnet is running (L2 engine: the dev engine, real blocks but not an EVM)")
+            for line in endpoint_lines(devnet):
+                out(line)
+            out(f"  fleet profile: {profile}   (opfleet tui --fleet {profile})")
+            if tui:
+                code = await _run_tui(profile)
+                nursery.cancel_scope.cancel()
+                if code not in (0, 130):
+                    out(f"the TUI exited with status {code}")
+            elif duration > 0:
+                await trio.sleep(duration)
+                nursery.cancel_scope.cancel()
+            else:
+                out("Ctrl-C to stop")
+    return ExitStatus.INTERRUPTED if stopped_by else ExitStatus.OK
+
+
+async def _run_tui(profile: Path) -> int:
+    """``opfleet tui --fleet PROFILE`` in the foreground (our terminal); its exit status."""
+    done = await trio.run_process([sys.executable, "-m", "opfleet", "tui", "--fleet", str(profile)], check=False)
+    return done.returncode
+
+
+def _logs_to_file(path: Path) -> None:
+    """While the TUI owns the terminal, the devnet logs into ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("opfleet")
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+    logger.addHandler(handler)
+
+
+def _unwrap(group: BaseExceptionGroup) -> BaseException:
+    from opfleet.cli.source import _unwrap as unwrap
+
+    return unwrap(group)
+
+
+def run(ctx: Context) -> ExitStatus:
+    config = fleet_config(ctx.settings)
+    tui = bool(ctx.settings.get("tui"))
+    if tui:
+        _logs_to_file(Path(config.data_dir) / "devnet.log")
+    duration = float(ctx.settings.get("duration") or 0.0)
+    try:
+        return trio.run(functools.partial(serve, config, out=ctx.out, duration=duration, tui=tui))
+    except BaseExceptionGroup as group:
+        raise _unwrap(group) from None
