@@ -23,6 +23,10 @@ bench:
 	$(VENV)/bin/python bench/startup.py
 	$(VENV)/bin/python bench/protocol.py
 	$(VENV)/bin/python bench/derive.py
+	$(VENV)/bin/python bench/follow.py
+	$(VENV)/bin/python bench/supernode.py
+	$(VENV)/bin/python bench/tui.py
+	$(VENV)/bin/python bench/fleet.py
 
 clean:
 	rm -rf build dist

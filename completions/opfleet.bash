@@ -20,6 +20,7 @@ _opfleet() {
         --fleet) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --follow) return ;;
         --for) COMPREPLY=($(compgen -W "source light supernode tui status devnet" -- "$cur")); return ;;
+        --interop.dependency-set) return ;;
         --interop.gate-timeout) return ;;
         --interval) return ;;
         --l1) return ;;
@@ -29,8 +30,8 @@ _opfleet() {
         --l1.rpc-max-batch-size) return ;;
         --l2) return ;;
         --l2.follow.payloads) return ;;
-        --l2.follow.poll-interval) return ;;
         --l2.follow.source) return ;;
+        --l2.follow.source.poll-interval) return ;;
         --l2.follow.source.rpc-timeout) return ;;
         --l2.jwt-secret) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --log.format) COMPREPLY=($(compgen -W "text logfmt json" -- "$cur")); return ;;
@@ -46,6 +47,8 @@ _opfleet() {
         --rpc.addr) return ;;
         --rpc.port) return ;;
         --safedb.path) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --sequencer.l1-confs) return ;;
+        --sequencer.max-safe-lag) return ;;
         --timeout) return ;;
         --verifier.l1-confs) return ;;
         --watch) return ;;
@@ -53,8 +56,8 @@ _opfleet() {
     case "$cmd" in
         "") COMPREPLY=($(compgen -W "source light supernode tui status devnet decode profile version completion --help --version" -- "$cur")); return ;;
         source) COMPREPLY=($(compgen -W "--profile --network --rollup.config --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --verifier.l1-confs --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --safedb.path --sequencer.enabled --log.level --log.format --help" -- "$cur")) ;;
-        light) COMPREPLY=($(compgen -W "--profile --l2.follow.source --follow --l2.follow.source.rpc-timeout --l2.follow.poll-interval --l2.follow.payloads --network --rollup.config --l1 --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --sequencer.enabled --log.level --log.format --help" -- "$cur")) ;;
-        supernode) COMPREPLY=($(compgen -W "--profile --chain --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --data-dir --interop.gate-timeout --log.level --log.format --help" -- "$cur")) ;;
+        light) COMPREPLY=($(compgen -W "--profile --l2.follow.source --follow --l2.follow.source.rpc-timeout --l2.follow.source.poll-interval --l2.follow.payloads --network --rollup.config --l1 --l1.http-poll-interval --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --sequencer.enabled --sequencer.max-safe-lag --sequencer.l1-confs --log.level --log.format --help" -- "$cur")) ;;
+        supernode) COMPREPLY=($(compgen -W "--profile --chain --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --data-dir --interop.gate-timeout --interop.dependency-set --log.level --log.format --help" -- "$cur")) ;;
         tui) COMPREPLY=($(compgen -W "--profile --fleet --interval --timeout --log.level --log.format --help" -- "$cur")) ;;
         status) COMPREPLY=($(compgen -W "--profile --fleet --json --watch --max-safe-lag --max-unsafe-lag --timeout --discover --check-follow --log.level --log.format --help" -- "$cur")) ;;
         devnet) COMPREPLY=($(compgen -W "--profile --l1 --nodes --interop --tui --duration --base-port --block-time --data-dir --log.level --log.format --help" -- "$cur")) ;;

@@ -34,7 +34,7 @@ DESCRIPTIONS: dict[ExitStatus, str] = {
     ExitStatus.BAD_INPUT: "input data does not decode",
     ExitStatus.UNAVAILABLE: "a required endpoint cannot be reached",
     ExitStatus.CRITICAL: "derivation stopped on a critical error",
-    ExitStatus.NOT_AVAILABLE_YET: "the command is not available yet",
+    ExitStatus.NOT_AVAILABLE_YET: "a feature this setup needs is not available in this version",
     ExitStatus.LAGGING: "status: a node lags beyond the thresholds",
     ExitStatus.STALLED: "status: a node's head stopped moving",
     ExitStatus.UNREACHABLE: "status: a node cannot be reached",

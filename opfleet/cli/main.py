@@ -15,7 +15,7 @@ from typing import Any, NoReturn, Sequence
 from opfleet.cli import spec
 from opfleet.cli.env import Environment
 from opfleet.cli.exit import DESCRIPTIONS, ExitStatus, exit_status_for
-from opfleet.errors import ConfigError, NotAvailableYet, OpfleetError, UsageError
+from opfleet.errors import ConfigError, OpfleetError, UsageError
 
 
 @dataclass
@@ -283,11 +283,6 @@ def _run(argv: list[str], env: Environment) -> ExitStatus:
     if command.uses_settings:
         _load_settings(ctx)
         _configure_logging(ctx)
-    if not command.available:
-        raise NotAvailableYet(
-            f"'opfleet {' '.join(path)}' is not available yet in this version; "
-            "its options are final (see --help)"
-        )
     module = importlib.import_module(f"opfleet.cli.{command.module}")
     status = module.run(ctx)
     return ExitStatus(status if status is not None else ExitStatus.OK)

@@ -75,8 +75,10 @@ class Command:
     examples: tuple[str, ...] = ()
     # Module under opfleet.cli holding ``run(ctx)``; imported only when the command runs.
     module: str | None = None
-    available: bool = True
     uses_settings: bool = True
+    # Flags starting with ``--<passthrough>`` are not parsed here but handed to the command
+    # as ``ctx.args["passthrough"]`` [(flag without --, value)] (supernode's --vn.<chainID>.<flag>).
+    passthrough: str | None = None
 
     def option(self, key: str) -> Option:
         for opt in self.options:
@@ -181,8 +183,9 @@ FOLLOW_TIMEOUT = _opt(
     default=10.0, metavar="DURATION", op_node=True,
 )
 FOLLOW_POLL = _opt(
-    "l2.follow.poll-interval", DURATION,
-    "Polling interval for sources that cannot push (0 = 2 x block time, as op-node).",
+    "l2.follow.source.poll-interval", DURATION,
+    "Polling interval for sources that cannot push safe-head changes (op-node, supernode routes, "
+    "proxies); 0 = 2 x block time, as op-node. opfleet sources push (opfleet_waitSyncStatus).",
     default=0.0, metavar="DURATION",
 )
 FOLLOW_PAYLOADS = _opt(
@@ -216,7 +219,6 @@ SOURCE = Command(
         "--l2 http://op-geth:8551 --l2.jwt-secret jwt.hex",
     ),
     module="source",
-    available=True,
 )
 
 LIGHT = Command(
@@ -228,14 +230,22 @@ LIGHT = Command(
         "and keeps its execution client moving, like op-node started with --l2.follow.source. "
         "With several sources it only advances as far as a majority agrees."
     ),
-    options=(PROFILE, FOLLOW_SOURCE, FOLLOW_TIMEOUT, FOLLOW_POLL, FOLLOW_PAYLOADS, *CHAIN, L1, L2,
-             L2_JWT, *RPC, *METRICS, SEQUENCER, *LOGGING),
+    options=(PROFILE, FOLLOW_SOURCE, FOLLOW_TIMEOUT, FOLLOW_POLL, FOLLOW_PAYLOADS, *CHAIN, L1, L1_POLL, L2,
+             L2_JWT, *RPC, *METRICS, SEQUENCER,
+             _opt("sequencer.max-safe-lag", INT,
+                  "Stop building when the unsafe head is this many blocks above the safe head (0 = off).",
+                  default=0, metavar="BLOCKS", op_node=True),
+             _opt("sequencer.l1-confs", INT,
+                  "L1 blocks an L1 origin must be below the L1 head before the sequencer adopts it.",
+                  default=4, metavar="N", op_node=True),
+             *LOGGING),
     examples=(
         "opfleet light --follow http://source:9545 --network op-sepolia --l1 http://l1:8545 "
         "--l2 http://op-geth:8551 --l2.jwt-secret jwt.hex",
+        "opfleet light --follow http://a:9545,http://b:9545,http://c:9545 --network op-sepolia "
+        "--l1 http://l1:8545 --l2 http://op-geth:8551 --l2.jwt-secret jwt.hex",
     ),
     module="light",
-    available=False,
 )
 
 SUPERNODE = Command(
@@ -257,13 +267,17 @@ SUPERNODE = Command(
              default="opfleet-supernode", metavar="DIR"),
         _opt("interop.gate-timeout", DURATION,
              "How long a request for a chain that is not ready waits before answering 503.",
-             default=5.0, metavar="DURATION"),
+             default=60.0, metavar="DURATION"),
+        _opt("interop.dependency-set", LIST,
+             "Chain IDs messages may come from (default: the chains of this supernode).", metavar="ID"),
         *LOGGING,
     ),
     examples=("opfleet supernode --chain chain-a.json --chain chain-b.json --l1 http://l1:8545 "
-              "--l1.beacon http://beacon:5052 --profile supernode",),
+              "--l1.beacon http://beacon:5052 --profile supernode",
+              "opfleet supernode --chain a.json --chain b.json --l1 http://l1:8545 --l1.beacon http://beacon:5052 "
+              "--vn.all.l2.jwt-secret jwt.hex --vn.901.l2 http://geth-a:8551 --vn.902.l2 http://geth-b:8551"),
     module="supernode",
-    available=False,
+    passthrough="vn.",
 )
 
 FLEET = _opt("fleet", PATH, "Fleet profile (TOML) listing the nodes to watch.", metavar="FILE")
@@ -285,15 +299,16 @@ TUI = Command(
              POLL_TIMEOUT, *LOGGING),
     examples=("opfleet tui http://127.0.0.1:9545 http://127.0.0.1:9546", "opfleet tui --fleet fleet.toml"),
     module="tui",
-    available=False,
 )
 
 STATUS = Command(
     name="status",
     summary="one-shot fleet status for scripts: table, --json, exit codes for alerting",
     description=(
-        "Polls every node once and prints a table (or JSON). The exit code says what is wrong: "
-        "0 healthy, then distinct codes for lagging, stalled, divergent and unreachable nodes."
+        "Polls every node once and prints a table grouped by chain and tier (or JSON, schema 1). "
+        "The exit code says what is wrong, the most urgent winning: 0 healthy, 10 lagging, "
+        "11 stalled, 12 unreachable, 13 divergent. --check-follow exits 0 when the light node "
+        "matches its source and 13 when it does not."
     ),
     options=(
         PROFILE, NODE_URLS, FLEET, JSON_OUT,
@@ -313,7 +328,6 @@ STATUS = Command(
     examples=("opfleet status http://127.0.0.1:9545 --json", "opfleet status --fleet fleet.toml",
               "opfleet status --check-follow http://light:9545 http://source:9545"),
     module="status",
-    available=False,
 )
 
 DEVNET = Command(
@@ -322,8 +336,10 @@ DEVNET = Command(
     description=(
         "Starts an embedded L1 with batcher data, a light sequencer, a source node and light nodes "
         "following it (with --interop a second chain and a supernode), prints every endpoint and "
-        "writes a fleet profile for opfleet tui/status. The embedded L2 execution engine builds "
-        "real blocks but is not an EVM; real deployments point --l2 at op-geth or op-reth."
+        "writes a fleet profile for opfleet tui/status. The embedded L2 execution engine (the dev "
+        "engine) builds real blocks with real hashes but is NOT an EVM: it moves value and runs no "
+        "contract code. Real deployments point --l2 at op-geth or op-reth. --l1 anvil installs "
+        "Foundry's anvil from npm (pinned) on first use."
     ),
     options=(
         PROFILE,
@@ -345,7 +361,6 @@ DEVNET = Command(
     ),
     examples=("opfleet devnet", "opfleet devnet --interop --tui", "opfleet devnet --nodes source=2,light=10"),
     module="devnet",
-    available=False,
 )
 
 _DECODE_INPUT = _opt("input", PATH, "File to read, or - for standard input (hex, 0x optional, "

@@ -3,7 +3,7 @@
 
 Chains come from ``--chain NAME|FILE`` (a built-in network or a rollup.json; repeat). Each chain's
 execution client comes from, lowest to highest precedence (op-supernode's style,
-``/work/shared/ref/opnode-rpc.md`` section 3.1):
+``op-supernode/README.md``, ``op-supernode/flags/flags.go``):
 
 1. the profile's ``[chains.<chainID>]`` table (keys ``l2``, ``l2.jwt-secret``, ``verifier.l1-confs``;
    relative paths are relative to the profile);

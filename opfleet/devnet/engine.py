@@ -1,7 +1,8 @@
 """A development Engine API server: an OP Stack L2 execution client without an EVM.
 
-:class:`DevEngine` answers the Engine API as op-node drives it (``/work/shared/ref/opnode-rpc.md``
-section 6) and the ``eth_`` reads a rollup node, a batcher and a light sequencer need. It builds
+:class:`DevEngine` answers the Engine API as op-node drives it (``op-node/rollup/types.go``,
+``op-service/sources/engine_client.go``) and the ``eth_`` reads a rollup node, a batcher and a
+light sequencer need. It builds
 deterministic blocks from payload attributes: the attributes' transactions (deposits first),
 then, when ``noTxPool`` is false, user transactions from its pool (``eth_sendRawTransaction``).
 Blocks are real: headers per fork with ``keccak256(rlp(header))`` block hashes, transaction and

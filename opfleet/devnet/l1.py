@@ -27,8 +27,8 @@ batcher use, batch requests included) and, on the same port, the beacon API rout
 node reads blobs from: ``/eth/v1/beacon/genesis``, ``/eth/v1/config/spec``,
 ``/eth/v1/beacon/blobs/{block_id}`` and ``/eth/v1/beacon/blob_sidecars/{block_id}``, with
 ``slot = (timestamp - genesis_time) // seconds_per_slot`` (``seconds_per_slot`` is the block
-time). JSON shapes follow go-ethereum and the beacon-APIs; see ``/work/shared/ref/anvil.md``
-for what a real local L1 returns.
+time). JSON shapes follow go-ethereum and the beacon-APIs, checked against what anvil 1.7.1
+(a real local L1) returns.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The engine driver: derived payload attributes in, L2 heads out (op-node's engine controller).
 
-Heads (op-node ``EngineController``; ``/work/shared/ref/opnode-rpc.md`` section 2.2):
+Heads (op-node ``EngineController``; op-service ``op-service/eth/sync_status.go``):
 
 - ``unsafe``: the tip of the execution layer's chain;
 - ``pending_safe``: the last block derived from L1 (the parent of the next attributes);

@@ -1,8 +1,8 @@
 """A chain's log database: every local-safe block with its logs, its verified head and deny list.
 
 One sqlite file per chain (standard library), so the index and the verification state survive
-restarts (op-supernode keeps per-chain LogsDBs and a VerifiedDB; ``/work/shared/ref/opnode-rpc.md``
-section 3.5). Blocks are appended in order, each linking to the previous one by parent hash; a
+restarts (op-supernode keeps per-chain LogsDBs and a VerifiedDB; ``supernode/activity/interop/``).
+Blocks are appended in order, each linking to the previous one by parent hash; a
 reorg rewinds the tail. Per log we keep what verification needs: the emitting address, the
 payload hash and, for an executing message, the identifier and message hash it claims.
 

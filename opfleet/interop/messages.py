@@ -9,7 +9,7 @@ the message payload is the initiating log's topics concatenated, then its data, 
 ``msgHash = keccak256(payload)``.
 
 Spec: ``specs/interop/messaging.md``, ``specs/interop/predeploys.md`` (CrossL2Inbox);
-``/work/shared/ref/opnode-rpc.md`` section 3.5.
+op-supernode ``op-supernode/supernode/activity/interop/``.
 """
 
 from __future__ import annotations

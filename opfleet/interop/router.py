@@ -1,6 +1,6 @@
 """``/<chainID>`` routing for a supernode, as op-supernode's RPC router does it.
 
-``/work/shared/ref/opnode-rpc.md`` section 3.2 (op-supernode ``resources/rpc_router.go``):
+op-supernode ``op-supernode/supernode/resources/rpc_router.go``:
 
 - the first non-empty path segment is the chain key (a decimal chain ID); the rest of the path,
   always starting with ``/`` (``/`` when there is none), is what the chain's handler sees, query

@@ -12,7 +12,7 @@ messages, serve each chain's op-node API under ``/<chainID>``.
     ├── per chain: health probe           the chain's EL answering? (else its route answers 503)
     └── interop loop                      index local-safe logs -> verify by timestamp -> promote
 
-Verification (``/work/shared/ref/opnode-rpc.md`` section 3.5, ``specs/interop/messaging.md``):
+Verification (op-supernode ``supernode/activity/interop/``, ``specs/interop/messaging.md``):
 each chain's local-safe blocks are indexed into its :class:`~opfleet.interop.logdb.LogDB`
 (receipts from its EL). Timestamps are verified in order: ``T`` is the oldest unverified block
 timestamp of any chain, verified once every chain has indexed up to ``T``, all blocks at ``T``
@@ -484,7 +484,8 @@ class Supernode:
 
     async def superroot_at(self, timestamp: int) -> dict[str, Any]:
         """``superroot_atTimestamp``: every chain's output at ``timestamp`` and, when all are
-        verified, the SuperRoot V1 (``/work/shared/ref/opnode-rpc.md`` section 3.4)."""
+        verified, the SuperRoot V1 (op-service ``eth/superroot_at_timestamp.go``,
+        ``eth/super_root.go``)."""
         statuses = self.sync_statuses()
         outputs: dict[int, ChainOutput] = {}
         for cid, chain in sorted(self.chains.items()):

@@ -2,8 +2,8 @@
 
 SuperRoot V1 = ``keccak256(0x01 ‖ uint64_be(timestamp) ‖ for each chain, by chain ID:
 uint256_be(chainID) ‖ outputRoot)``. Shapes follow op-service ``eth/super_root.go``,
-``eth/superroot_at_timestamp.go`` and ``eth/supernode_status.go``
-(``/work/shared/ref/opnode-rpc.md`` sections 3.3 and 3.4): chain IDs are decimal strings, block
+``eth/superroot_at_timestamp.go``, ``eth/supernode_status.go`` and ``eth/chain_id.go``:
+chain IDs are decimal strings, block
 numbers and timestamps plain JSON numbers, the super root's own ``timestamp`` a hex quantity.
 """
 

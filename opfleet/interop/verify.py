@@ -6,7 +6,7 @@ indexed its local-safe blocks up to timestamp ``T``, the blocks *at* ``T`` are c
 can only depend on verified blocks or on blocks of the same round.
 
 Checks per executing message (``specs/interop/messaging.md``, ``specs/interop/derivation.md``
-"Invariants"; ``/work/shared/ref/opnode-rpc.md`` section 3.5):
+"Invariants"; op-supernode ``supernode/activity/interop/algo.go``):
 
 1. the initiating chain is in the dependency set;
 2. ``id.timestamp <= executing timestamp`` (no messages from the future);

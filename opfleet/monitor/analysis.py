@@ -2,9 +2,10 @@
 
 No I/O and no clocks: every function takes the time it needs as an argument, so the engine,
 ``opfleet status`` and the tests get the same answers from the same inputs. Shapes follow
-``../shared/ref/opnode-rpc.md``: §2.2 (``optimism_syncStatus``), §1.3 (the follow-source checks
-and ``op_node_follow_source_requests_total{result}``), §1.6 (what a light node mirrors), §2.10
-(metric names).
+op-node: ``op-service/eth/sync_status.go`` (``optimism_syncStatus``),
+``op-node/rollup/driver/driver.go`` ``followUpstream`` (the follow-source checks and
+``op_node_follow_source_requests_total{result}``), ``op-node/rollup/status/status.go`` (what a
+light node mirrors), ``op-node/metrics/metrics.go`` (metric names).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ __all__ = [
 DEFAULT_BLOCK_TIME = 2
 FOLLOW_METRIC = "op_node_follow_source_requests_total"
 SOURCE_ROLES = frozenset({Role.SOURCE, Role.SUPERNODE, Role.PROXY})
-"""Tiers a light node may follow (opnode-rpc.md §1.1: the source must be a CL)."""
+"""Tiers a light node may follow (op-node ``flags/flags.go``: the source must be a CL)."""
 
 # Heads compared across nodes for divergence: every L2 head a node reports.
 _L2_FIELDS = (("unsafe", "unsafe_l2"), ("cross_unsafe", "cross_unsafe_l2"),
@@ -106,7 +107,8 @@ def lag_alarm(name: str, what: str, unsafe: Lag | None, safe: Lag | None,
 def known_blocks(status: SyncStatus) -> dict[int, tuple[bytes, str]]:
     """The (number -> (hash, head)) pairs a sync status vouches for; unknown (zero) refs skipped.
 
-    A genesis-only node reports number 0 with the real genesis hash (§2.2), which is kept.
+    A genesis-only node reports number 0 with the real genesis hash (proxyd
+    ``consensus_poller_cl.go`` ``hasValidBlockHash``), which is kept.
     """
     out: dict[int, tuple[bytes, str]] = {}
     for head, field in _L2_FIELDS:
@@ -166,7 +168,8 @@ def stalled_heads(since: Mapping[str, float], observed_since: float, now: float,
 
 def stalled_by_age(status: SyncStatus, block_time: float, thresholds: Thresholds) -> bool:
     """One-shot stall check without history: the unsafe head's time is far behind the node's own
-    L1 head time. On a live chain L2 block times track L1 block times (§2.2 ``head_l1``), so an
+    L1 head time. On a live chain L2 block times track L1 block times (``sync_status.go``
+    ``head_l1``), so an
     unsafe head older than the stall window (plus two L1 slots of slack) is not moving."""
     head_l1: L1BlockRef = status.head_l1
     unsafe = status.unsafe_l2
@@ -216,7 +219,8 @@ def source_tier_alarms(nodes: Iterable[tuple[str, Role, str | None, tuple[str, .
 
 def follow_failures(previous: Mapping[str, float] | None,
                     current: Mapping[str, float] | None) -> dict[str, float]:
-    """Non-success follow-source outcomes that grew between two scrapes (§1.3 result labels).
+    """Non-success follow-source outcomes that grew between two scrapes (``followUpstream``
+    result labels).
 
     A counter that went down means the node restarted: its current value counts as new.
     """

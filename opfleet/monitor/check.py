@@ -1,9 +1,10 @@
 """``status --check-follow LIGHT SOURCE``: does a light node hold exactly its source's chain?
 
 The migration guide asks operators to verify a light node against its source before shifting
-traffic to it (``../shared/ref/opnode-rpc.md`` §1.8). This compares the two nodes at heights both
-have: each node's ``optimism_syncStatus`` (§2.2) gives the heads; at the shared finalized, safe
-and unsafe heights (and a few between) both are asked ``optimism_outputAtBlock`` (§2.3) and must
+traffic to it (``docs/public-docs/notices/specialized-node-topology.mdx``). This compares the two
+nodes at heights both have: each node's ``optimism_syncStatus`` (``op-service/eth/sync_status.go``)
+gives the heads; at the shared finalized, safe and unsafe heights (and a few between) both are
+asked ``optimism_outputAtBlock`` (``op-service/eth/output.go``) and must
 agree on the block hash and the output root. A node that does not serve ``optimism_outputAtBlock``
 is compared on block hashes from the heads alone, and the report says so.
 """

@@ -2,15 +2,19 @@
 
 One engine serves ``opfleet status`` (``poll_once``) and ``opfleet tui`` (``run``, hosted in
 Textual's asyncio loop with ``trio.lowlevel.start_guest_run``). What it asks each node
-(``../shared/ref/opnode-rpc.md``):
+(op-node ``op-node/node/api.go``, op-supernode):
 
-- ``optimism_syncStatus`` (§2.2) on every node or route; a supernode root (no ``/<chainID>``, or
-  a node that does not know ``optimism_syncStatus``) is asked ``supernode_syncStatus`` (§3.3)
-  and expands into one row per chain route ``<root>/<chainID>``;
-- ``optimism_rollupConfig`` (§2.5) once per URL, for the chain ID and block time;
-- the metrics URL, when given, for ``op_node_follow_source_requests_total{result}`` (§1.3, §2.10);
-- for divergence, the block at the fleet's lowest heads (§2.2 "compare at the lower node's heads"):
-  ``eth_getBlockByNumber`` on the node's EL when known, else ``optimism_outputAtBlock`` (§2.3).
+- ``optimism_syncStatus`` (``op-service/eth/sync_status.go``) on every node or route; a supernode
+  root (no ``/<chainID>``, or a node that does not know ``optimism_syncStatus``) is asked
+  ``supernode_syncStatus`` (``op-service/eth/supernode_status.go``) and expands into one row per
+  chain route ``<root>/<chainID>``;
+- ``optimism_rollupConfig`` (``op-node/rollup/types.go``) once per URL, for the chain ID and block
+  time;
+- the metrics URL, when given, for ``op_node_follow_source_requests_total{result}``
+  (``op-node/metrics/metrics.go``);
+- for divergence, the block at the fleet's lowest heads (compared at the lower node's heads):
+  ``eth_getBlockByNumber`` on the node's EL when known, else ``optimism_outputAtBlock``
+  (``op-service/eth/output.go``).
 
 Every node is polled in its own task with its own deadline; a snapshot is assembled from
 whatever answered, so one slow node never delays the others (with :meth:`FleetMonitor.run` each

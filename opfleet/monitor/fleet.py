@@ -18,7 +18,7 @@ and ``role``::
     name = "super"
     role = "supernode"
     url = "http://super:9545"                  # a root: one row per chain route it serves
-    # or url = "http://super:9545/11155420"    # one route (op-supernode's URL/<chainID>, §3.2)
+    # or url = "http://super:9545/11155420"    # one route (op-supernode's URL/<chainID>, rpc_router.go)
 
     [[nodes]]
     name = "light-1"
@@ -27,8 +27,9 @@ and ``role``::
     follows = ["source-a"]                     # a supernode root name means its route on this chain
 
 Without a profile, bare URLs become specs (:func:`specs_from_urls`). :func:`discover` asks
-nodes what they are (``../shared/ref/opnode-rpc.md`` §2.5 ``optimism_rollupConfig``, §3.3
-``supernode_syncStatus``, §2.7 ``admin_sequencerActive``, §1.6 what a light node reports) and
+nodes what they are (``op-node/rollup/types.go`` ``optimism_rollupConfig``,
+``op-service/eth/supernode_status.go`` ``supernode_syncStatus``, ``op-node/node/api.go``
+``admin_sequencerActive``, ``op-node/rollup/status/status.go`` what a light node reports) and
 :func:`dumps_profile` writes the result as a profile.
 """
 
@@ -77,7 +78,8 @@ class Fleet:
 
 
 def route_chain(url: str) -> str | None:
-    """The chain ID of an op-supernode route ``URL/<chainID>`` (§3.2), else ``None``."""
+    """The chain ID of an op-supernode route ``URL/<chainID>`` (``rpc_router.go``), else
+    ``None``."""
     match = _ROUTE.search(urlsplit(url).path)
     return match.group(1) if match else None
 
@@ -274,7 +276,8 @@ async def _try(client: JsonRpcClient, method: str) -> Any:
 
 
 def _role_from_status(status: SyncStatus) -> Role:
-    """A light node runs no derivation, so its pending-safe head is not driven (§1.6): a safe head
+    """A light node runs no derivation, so its pending-safe head is not driven
+    (op-node ``rollup/status/status.go``): a safe head
     above pending-safe means light; otherwise it derives (a source)."""
     if not status.safe_l2.is_zero() and status.pending_safe_l2.number < status.safe_l2.number:
         return Role.LIGHT

@@ -3,10 +3,10 @@
 Everything here is a frozen value. The engine (:mod:`opfleet.monitor.engine`) builds one
 :class:`FleetSnapshot` per poll; readers never see a half-updated fleet.
 
-Heads follow op-node's ``optimism_syncStatus`` (``../shared/ref/opnode-rpc.md`` §2.2): on a
+Heads follow op-node's ``optimism_syncStatus`` (``op-service/eth/sync_status.go``): on a
 light node ``local_safe``/``safe``/``finalized``/``current_l1`` are mirrored from its source
-(§1.6); on a supernode route ``safe`` is the cross-verified head and ``local_safe`` the chain's
-own derivation (§3.3).
+(``op-node/rollup/status/status.go``); on a supernode route ``safe`` is the cross-verified head
+and ``local_safe`` the chain's own derivation (op-supernode ``chain_container/super_authority.go``).
 
 ``status --json`` schema (``"schema": 1``; fields are only ever added, never renamed)::
 
@@ -90,7 +90,8 @@ _EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
 
 class Role(str, enum.Enum):
-    """A node's tier in the specialized topology (opnode-rpc.md §1.8)."""
+    """A node's tier in the specialized topology
+    (``docs/public-docs/notices/specialized-node-topology.mdx``)."""
 
     SOURCE = "source"  # derives L2 from L1
     LIGHT = "light"  # follows a source's safe chain (--l2.follow.source)

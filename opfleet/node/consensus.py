@@ -1,7 +1,7 @@
 """Choosing what to follow when a light node has several sources (``--follow A --follow B``).
 
-In the spirit of proxyd's ``consensus_aware_consensus_layer`` routing (``/work/shared/ref/opnode-rpc.md``
-section 4), built into the light node instead of a proxy in front of it:
+In the spirit of proxyd's ``consensus_aware_consensus_layer`` routing (proxyd
+``proxyd/consensus_poller_cl.go``), built into the light node instead of a proxy in front of it:
 
 - **Candidates**: sources whose last ``optimism_syncStatus`` was fetched and passed op-node's
   sanity checks (:mod:`opfleet.node.follow`), that are *in sync* (``head_l1 - current_l1`` at most

@@ -4,7 +4,7 @@ A light node derives nothing: each tick it reads one ``optimism_syncStatus`` fro
 moves its own heads. This module holds the rules, with no I/O of its own (the only lookups, own-L1
 blocks by number, come in through a callable), so every row can be tested on its own.
 
-Sanity checks, in op-node's order (``/work/shared/ref/opnode-rpc.md`` section 1.3; op-node
+Sanity checks, in op-node's order (op-node ``op-node/rollup/driver/driver.go``,
 ``Driver.followUpstream``). The first failure names the tick's result, the label of
 ``op_node_follow_source_requests_total{result=...}``, and the whole tick is skipped:
 

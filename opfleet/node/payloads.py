@@ -1,9 +1,9 @@
 """``--l2.follow.payloads URL``: keep a light node's execution client at the tip without p2p.
 
 op-node light nodes get unsafe blocks from CL gossip, or let the EL sync itself when a forkchoice
-update names a block it lacks (``/work/shared/ref/opnode-rpc.md`` section 1.5). A fleet without L2
-p2p (and an EL that cannot sync by itself, like the dev engine) needs another way: copy the blocks
-from an L2 execution RPC that has them (the sequencer's EL, another node's EL).
+update names a block it lacks (``op-acceptance-tests/tests/sync/follow_l2/sync_test.go``). A fleet
+without L2 p2p (and an EL that cannot sync by itself, like the dev engine) needs another way:
+copy the blocks from an L2 execution RPC that has them (the sequencer's EL, another node's EL).
 
 Each round (every ``interval``, or sooner when woken):
 

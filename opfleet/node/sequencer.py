@@ -52,7 +52,7 @@ it builds nothing while ``unsafe.number >= safe.number + max_safe_lag`` (op-node
 ``--sequencer.max-safe-lag``: one warning when it stalls, one line when it resumes). Outages
 are retried with backoff and logged once (one warning, one recovery line).
 
-**Reconciling** with a source's safe chain is the host's job (ref ``opnode-rpc.md`` §1.4,
+**Reconciling** with a source's safe chain is the host's job (op-node ``FollowSource``,
 "Conflict, light sequencer": ``forceReset(unsafe=crossUnsafe=localSafe=eLS, crossSafe=eS,
 finalized=eF)``): holding ``engine_lock``, the host sets its heads, sends the forkchoice
 update and calls :meth:`Sequencer.reset`; the next build starts from ``host.heads()``.

@@ -17,7 +17,7 @@ calls never interleave. After each L1 origin is fully derived the safe head is r
 the safe-head database (``optimism_safeHeadAtL1Block``).
 
 Spec: ``specs/protocol/derivation.md``; op-node ``op-node/node``, ``op-node/rollup/driver``.
-Metrics use op-node's names (``/work/shared/ref/opnode-rpc.md`` section 2.10).
+Metrics use op-node's names (``op-node/metrics/metrics.go``).
 """
 
 from __future__ import annotations

@@ -199,7 +199,7 @@ class RollupConfig:
             if not isinstance(value, (bytes, bytearray)) or len(value) != 20:
                 raise ValueError(f"{name} must be 20 bytes")
 
-    # --- fork activation (spec: superchain-upgrades.md; timestamps per derivation.md §2) ----
+    # --- fork activation (spec: superchain-upgrades.md; timestamps per superchain-registry) ----
 
     def activation_time(self, fork: str) -> int | None:
         """The configured activation time of ``fork`` (one of :data:`FORKS`), or None."""

@@ -11,7 +11,7 @@ updates then call ``upgradeTo(newImplementation)``.
 
 Jovian intents: the specs text writes "L1Block"/"GasPriceOracle"; kona (and the Base node)
 use the spaced names "L1 Block"/"Gas Price Oracle" like every earlier fork. We follow kona
-(see the DIVERGENCE note in the implementer's reference, §12.3). Interop follows kona's order
+(kona ``crates/protocol/hardforks/src/jovian.rs``). Interop follows kona's order
 (CrossL2Inbox first).
 
 Deployment bytecode is package data under ``opfleet/protocol/data/upgrades/``, read lazily.

@@ -1,9 +1,9 @@
 """op-node's RPC API for a source node: ``optimism_*``, ``admin_*`` and ``GET /healthz``.
 
-Wire shapes follow op-node (``/work/shared/ref/opnode-rpc.md`` section 2): block numbers are
-hex quantities (``hexutil.Uint64``; a JSON number is refused with -32602, as go-ethereum's
-decoder does); handler errors are -32000 with op-node's message ("not found", "safe head
-database not enabled", which clients match as substrings). ``admin_*`` is registered only
+Wire shapes follow op-node (``op-node/node/api.go``, ``op-service/sources/rollupclient.go``): block
+numbers are hex quantities (``hexutil.Uint64``; a JSON number is refused with -32602, as
+go-ethereum's decoder does); handler errors are -32000 with op-node's message ("not found",
+"safe head database not enabled", which clients match as substrings). ``admin_*`` is registered only
 with ``--rpc.enable-admin``.
 
 Where we deliberately differ from op-node: nothing on the wire. ``optimism_rollupConfig`` is

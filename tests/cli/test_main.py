@@ -8,7 +8,6 @@ from opfleet.cli import spec
 from opfleet.cli.exit import DESCRIPTIONS, ExitStatus, exit_status_for
 from opfleet import errors
 
-NOT_BUILT = [c.name for c in spec.COMMANDS if not c.available]
 
 
 def test_help_lists_every_subcommand(cli):
@@ -37,14 +36,6 @@ def test_every_subcommand_help_documents_its_options(cli, command):
                 assert flag in text, f"{flag} missing from {' '.join(argv)}"
             for name in option.env:
                 assert name in text.replace("- ", "-").replace(" ", ""), name
-
-
-@pytest.mark.parametrize("name", NOT_BUILT)
-def test_commands_not_built_say_so_with_their_own_code(cli, name):
-    result = cli([name])
-    assert result.status == ExitStatus.NOT_AVAILABLE_YET
-    assert "not available yet" in result.stderr
-    assert result.stderr.count("\n") == 1  # one clear line, no traceback
 
 
 def test_unknown_command_is_a_usage_error(cli):

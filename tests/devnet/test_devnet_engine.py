@@ -1,6 +1,6 @@
 """The dev Engine API server driven by the real Engine API client and read by the L2 provider.
 
-Engine API usage as op-node's (/work/shared/ref/opnode-rpc.md section 6): FCU V3 (V2 before
+Engine API usage as op-node's (op-node ``op-node/rollup/types.go``, ``op-service/sources/engine_client.go``): FCU V3 (V2 before
 Ecotone), getPayload/newPayload V4 from Isthmus (V3 from Ecotone, V2 before), JWT on every
 call. Block hashes are recomputed here from the payload fields with plain RLP; extraData per
 specs/protocol/holocene/exec-engine.md and jovian/exec-engine.md.

@@ -1,7 +1,7 @@
 """The embedded L1 (L1Chain + L1Server) read back by the real clients over loopback.
 
 L1Provider and BeaconClient are used unchanged: if they can read the server, a rollup node can.
-Expected JSON shapes: /work/shared/ref/anvil.md (what a real local L1 returns). Deposits are
+Expected JSON shapes: what anvil 1.7.1, a real local L1, returns. Deposits are
 decoded with opfleet.protocol.deposits (specs/protocol/deposits.md), config updates with
 opfleet.protocol.system_config (specs/protocol/system-config.md), blobs checked by KZG.
 """

@@ -1,5 +1,6 @@
-"""op-node's follow-source rules as pure functions (/work/shared/ref/opnode-rpc.md sections 1.3, 1.4):
-every sanity check with its result label, in op-node's order, and every row of the decision table."""
+"""op-node's follow-source rules as pure functions (op-node driver.go followUpstream,
+engine_controller.go FollowSource): every sanity check with its result label, in op-node's order,
+and every row of the decision table."""
 
 from __future__ import annotations
 

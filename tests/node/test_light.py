@@ -1,6 +1,7 @@
 """The light node's real follow loop against loopback fake sources and a fake execution client that
 records every forkchoice update: the exact FCU sequence op-node's decision table implies
-(/work/shared/ref/opnode-rpc.md section 1.4), push vs polling, and each failure of issue 5 item 7."""
+(op-node rollup/engine/engine_controller.go FollowSource), push vs polling, and each failure of
+issue 5 item 7."""
 
 from __future__ import annotations
 

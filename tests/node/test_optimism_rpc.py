@@ -1,5 +1,5 @@
 """optimism_* / admin_* handlers against a stub node: op-node's parameter and error behaviour
-(/work/shared/ref/opnode-rpc.md sections 2.3-2.7, 2.9)."""
+(op-node/node/api.go, op-service/sources/rollupclient.go; go-ethereum rpc/errors.go)."""
 
 from __future__ import annotations
 

@@ -306,7 +306,7 @@ class Extra:
 async def test_host_reset_rebuilds_on_the_reconciled_head():
     async with sequencing_devnet() as net:
         first = await net.build(4)
-        # What a light node does on a conflict with its source (ref opnode-rpc.md §1.4):
+        # What a light node does on a conflict with its source (op-node FollowSource):
         # heads onto the agreed block, then sequencer.reset(); the next build starts there.
         async with net.host.engine_lock:
             net.host.unsafe = net.host.safe = first[1]

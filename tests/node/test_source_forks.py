@@ -10,7 +10,8 @@ limit change. The source's safe chain must be the sequencer's, hash for hash, an
 ``optimism_syncStatus`` / ``optimism_outputAtBlock`` must answer over HTTP.
 
 Spec: specs/protocol/derivation.md end to end, each fork's derivation.md / l1-attributes.md /
-system-config.md page; /work/shared/ref/derivation.md sections 2-12, opnode-rpc.md section 2.
+system-config.md page; op-node op-node/rollup/derive/, kona crates/protocol/derive/;
+op-node op-node/node/api.go.
 """
 
 from __future__ import annotations

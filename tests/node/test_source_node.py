@@ -4,7 +4,7 @@ L1Server (EL + beacon API) and a sequencer-side DevEngine built by MiniSequencer
 transactions; the devnet Batcher posts span batches to L1 as calldata and as blobs; our
 SourceNode drives a second, empty DevEngine. Its safe chain must be the sequencer's, hash for
 hash (derivation.md end to end), and its RPC must answer op-node's shapes
-(/work/shared/ref/opnode-rpc.md section 2).
+(op-node/node/api.go, op-service/eth/sync_status.go).
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def test_to_json() -> None:
 
 
 def test_output_response_shape() -> None:
-    # op-node eth.OutputResponse key order (opnode-rpc.md §2.3).
+    # op-node eth.OutputResponse key order (op-service/eth/output.go).
     case = VECTORS[0]
     output = output_of(case)
     ref = {"hash": case["block_hash"], "number": 1}

@@ -47,7 +47,7 @@ def test_vector_round_trips_with_key_order(name: str) -> None:
 
 
 def test_op_mainnet_values(op_mainnet: RollupConfig) -> None:
-    # Reference table in derivation.md §2, checked against the op-mainnet vector.
+    # superchain-registry superchain/configs/mainnet/op.toml, checked against the op-mainnet vector.
     l1_hash = bytes.fromhex("438335a20d98863a4c0c97999eb2481921ccd28553eac6f913af7c12aec04108")
     assert op_mainnet.genesis.l1 == BlockID(l1_hash, 17422590)
     assert op_mainnet.genesis.l2.number == 105235063
@@ -290,7 +290,7 @@ def test_every_fork_has_predicates() -> None:
 
 
 def test_jovian_activation_block_number_on_op_mainnet(op_mainnet: RollupConfig) -> None:
-    # derivation.md §12.3: OP Mainnet block 144546212 is the first Jovian block.
+    # OP Mainnet block 144546212 is the first Jovian block (ts >= jovian_time 1764691201).
     assert op_mainnet.timestamp_for_block(144546212) == 1764691201
     assert op_mainnet.block_for_timestamp(1764691201) == 144546212
     assert op_mainnet.block_for_timestamp(1764691202) == 144546212

@@ -2,8 +2,8 @@
 
 Vectors: tests/vectors/beacon-api/ (Goerli slot 7422094: genesis, spec, 5 blob sidecars, and
 expected.json with each sidecar's versioned hash and the slot's start timestamp 1695889151).
-anvil behaviour: /work/shared/ref/anvil.md section 4 (blobs/{block number|hash}, no config/spec,
-blob_sidecars answers 410).
+anvil behaviour: anvil 1.7.1, measured (crates/anvil/src/server/beacon/mod.rs)
+(blobs/{block number|hash}, no config/spec, blob_sidecars answers 410).
 """
 
 from __future__ import annotations

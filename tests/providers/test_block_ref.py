@@ -1,4 +1,4 @@
-"""opfleet.protocol.block_ref: op-node's BlockID / L1BlockRef / L2BlockRef JSON (opnode-rpc.md section 2.2)."""
+"""opfleet.protocol.block_ref: op-node's BlockID / L1BlockRef / L2BlockRef JSON (op-service/eth/id.go)."""
 
 from __future__ import annotations
 

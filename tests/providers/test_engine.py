@@ -1,7 +1,7 @@
 """Engine API client: per-fork method versions, OP payload attributes, error codes, JWT on every call.
 
-Reference: /work/shared/ref/opnode-rpc.md section 6 (op-node engine_client.go, rollup/types.go,
-eth/types.go) and section 2.9 (codes -38001..-38005).
+Reference: op-node op-service/sources/engine_client.go, op-node/rollup/types.go,
+op-service/eth/types.go (also codes -38001..-38005).
 """
 
 from __future__ import annotations

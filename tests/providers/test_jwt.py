@@ -1,6 +1,6 @@
 """Engine-API JWT: secret files as op-node reads them, HS256 tokens as go-ethereum checks them.
 
-Reference: /work/shared/ref/opnode-rpc.md section 6.3 (op-service/rpc/jwt.go, geth node/jwt_handler.go).
+Reference: op-service/rpc/jwt.go; go-ethereum node/jwt_auth.go, node/jwt_handler.go.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The trio/h11 JSON-RPC server over real loopback HTTP.
 
 Expected codes and messages are go-ethereum's (rpc/errors.go, rpc/http.go, rpc/handler.go),
-which op-node serves through: see /work/shared/ref/opnode-rpc.md section 2.9.
+which op-node serves through (op-service/rpc/handler.go).
 """
 
 from __future__ import annotations

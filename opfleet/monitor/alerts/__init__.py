@@ -1,8 +1,9 @@
 """Shipped alerting assets: Prometheus rules and a Grafana dashboard for a specialized fleet.
 
 ``RULES`` (``opfleet-rules.yml``) and ``DASHBOARD`` (``grafana-dashboard.json``) use op-node's
-and opfleet's metric names (``../shared/ref/opnode-rpc.md`` §1.3, §2.10); copy them into the
-Prometheus rules directory and import the dashboard into Grafana.
+and opfleet's metric names (op-node ``op-node/metrics/metrics.go``,
+``op-service/metrics/ref_metrics.go``); copy them into the Prometheus rules directory and import
+the dashboard into Grafana.
 """
 
 from pathlib import Path
