@@ -10,24 +10,13 @@ error stops it with its message (exit status 6).
 
 from __future__ import annotations
 
-import logging
-import signal
 from typing import Any
 
-import trio
 
 from opfleet.cli.exit import ExitStatus
+from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_settings
 from opfleet.cli.main import Context
-from opfleet.errors import ConfigError, NotAvailableYet, OpfleetError
-
-log = logging.getLogger("opfleet.source")
-
-
-def _required(settings: Any, key: str, what: str) -> Any:
-    value = settings.get(key)
-    if value in (None, ""):
-        raise ConfigError(f"missing {what}: set --{key}", key=key)
-    return value
+from opfleet.errors import ConfigError, NotAvailableYet
 
 
 def source_config(settings: Any) -> Any:
@@ -40,9 +29,9 @@ def source_config(settings: Any) -> Any:
         raise NotAvailableYet("--sequencer.enabled: a source node does not sequence in this version")
     rollup = load_rollup_config(settings)
     check_supported(rollup)
-    l1 = _required(settings, "l1", "the L1 execution RPC endpoint")
-    l2 = _required(settings, "l2", "the execution client's Engine API endpoint")
-    jwt_path = _required(settings, "l2.jwt-secret", "the JWT secret file shared with the execution client")
+    l1 = required(settings, "l1", "the L1 execution RPC endpoint")
+    l2 = required(settings, "l2", "the execution client's Engine API endpoint")
+    jwt_path = required(settings, "l2.jwt-secret", "the JWT secret file shared with the execution client")
     beacon = settings.get("l1.beacon") or None
     if beacon is None and rollup.ecotone_time is not None:
         raise ConfigError("missing the L1 beacon endpoint (blobs are read from it from Ecotone): set --l1.beacon",
@@ -57,12 +46,7 @@ def source_config(settings: Any) -> Any:
         l1_poll_interval=float(settings.get("l1.http-poll-interval") or 12.0),
         l1_max_batch_size=int(settings.get("l1.rpc-max-batch-size") or 20),
         l1_confs=int(settings.get("verifier.l1-confs") or 0),
-        rpc_addr=str(settings.get("rpc.addr") or "127.0.0.1"),
-        rpc_port=int(settings.get("rpc.port") if settings.get("rpc.port") is not None else 9545),
-        enable_admin=bool(settings.get("rpc.enable-admin")),
-        metrics_enabled=bool(settings.get("metrics.enabled")),
-        metrics_addr=str(settings.get("metrics.addr") or "0.0.0.0"),
-        metrics_port=int(settings.get("metrics.port") if settings.get("metrics.port") is not None else 7300),
+        **server_settings(settings),
         safedb_path=settings.get("safedb.path") or None,
     )
 
@@ -71,49 +55,9 @@ async def serve(config: Any) -> ExitStatus:
     """Run the node until SIGINT/SIGTERM (-> 130) or a critical error (raised)."""
     from opfleet.node.source import SourceNode
 
-    node = SourceNode(config)
-    stopped_by: list[int] = []
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-
-            async def watch_signals() -> None:
-                async for signum in signals:
-                    stopped_by.append(signum)
-                    log.info("Shutting down", extra={"fields": {"signal": signal.Signals(signum).name}})
-                    nursery.cancel_scope.cancel()
-                    return
-
-            async def run_node() -> None:
-                await node.run()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(watch_signals)
-            nursery.start_soon(run_node)
-    return ExitStatus.INTERRUPTED if stopped_by else ExitStatus.OK
-
-
-def _unwrap(group: BaseExceptionGroup) -> BaseException:
-    """The one meaningful error of an exception group (trio nurseries wrap errors)."""
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        else:
-            leaves.append(exc)
-
-    walk(group)
-    for kind in (KeyboardInterrupt, OpfleetError):
-        for leaf in leaves:
-            if isinstance(leaf, kind):
-                return leaf
-    return leaves[0] if leaves else group
+    return await run_until_signal(SourceNode(config).run)
 
 
 def run(ctx: Context) -> ExitStatus:
     config = source_config(ctx.settings)
-    try:
-        return trio.run(serve, config)
-    except BaseExceptionGroup as group:
-        raise _unwrap(group) from None
+    return run_daemon(serve, config)

@@ -18,19 +18,15 @@ supernode with exit status 130.
 
 from __future__ import annotations
 
-import logging
-import signal
 from pathlib import Path
 from typing import Any
 
-import trio
 
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
-from opfleet.cli.source import _required, _unwrap
+from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_settings
 from opfleet.errors import ConfigError
 
-log = logging.getLogger("opfleet.supernode")
 
 CHAIN_KEYS = ("l2", "l2.jwt-secret", "verifier.l1-confs")
 """The per-chain settings (``--vn.<chainID>.<key>``)."""
@@ -102,7 +98,7 @@ def supernode_config(settings: Any, *, profile: Any = None, env: dict[str, str] 
     refs = settings.get("chain") or ()
     if not refs:
         raise ConfigError("no chains given: set --chain NAME|FILE once per chain of the set", key="chain")
-    l1 = _required(settings, "l1", "the L1 execution RPC endpoint")
+    l1 = required(settings, "l1", "the L1 execution RPC endpoint")
     beacon = settings.get("l1.beacon") or None
     tables = (getattr(profile, "raw_tables", {}) or {}).get("chains", {}) if profile is not None else {}
     profile_dir = profile.path.parent if profile is not None else None
@@ -148,12 +144,7 @@ def supernode_config(settings: Any, *, profile: Any = None, env: dict[str, str] 
         l1_beacon_seconds_per_slot=int(settings.get("l1.beacon.seconds-per-slot") or 0),
         l1_poll_interval=float(settings.get("l1.http-poll-interval") or 12.0),
         l1_max_batch_size=int(settings.get("l1.rpc-max-batch-size") or 20),
-        rpc_addr=str(settings.get("rpc.addr") or "127.0.0.1"),
-        rpc_port=int(settings.get("rpc.port") if settings.get("rpc.port") is not None else 9545),
-        enable_admin=bool(settings.get("rpc.enable-admin")),
-        metrics_enabled=bool(settings.get("metrics.enabled")),
-        metrics_addr=str(settings.get("metrics.addr") or "0.0.0.0"),
-        metrics_port=int(settings.get("metrics.port") if settings.get("metrics.port") is not None else 7300),
+        **server_settings(settings),
         data_dir=settings.get("data-dir") or None,
         gate_timeout=float(settings.get("interop.gate-timeout") or 60.0),
         dependency_set=dependency_set,
@@ -164,25 +155,7 @@ async def serve(config: Any) -> ExitStatus:
     """Run the supernode until SIGINT/SIGTERM (-> 130) or a critical error (raised)."""
     from opfleet.interop.supernode import Supernode
 
-    node = Supernode(config)
-    stopped_by: list[int] = []
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-
-            async def watch_signals() -> None:
-                async for signum in signals:
-                    stopped_by.append(signum)
-                    log.info("Shutting down", extra={"fields": {"signal": signal.Signals(signum).name}})
-                    nursery.cancel_scope.cancel()
-                    return
-
-            async def run_node() -> None:
-                await node.run()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(watch_signals)
-            nursery.start_soon(run_node)
-    return ExitStatus.INTERRUPTED if stopped_by else ExitStatus.OK
+    return await run_until_signal(Supernode(config).run)
 
 
 def run(ctx: Context) -> ExitStatus:
@@ -192,7 +165,4 @@ def run(ctx: Context) -> ExitStatus:
     profile = profiles.load(profile_ref, ctx.env.config_dir) if profile_ref else None
     config = supernode_config(ctx.settings, profile=profile, env=dict(ctx.env.vars),
                               passthrough=ctx.args.get("passthrough") or [])
-    try:
-        return trio.run(serve, config)
-    except BaseExceptionGroup as group:
-        raise _unwrap(group) from None
+    return run_daemon(serve, config)
