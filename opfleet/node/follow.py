@@ -35,12 +35,20 @@ only up and never above safe; a force reset sets unsafe = local-safe = ``eLS``, 
 finalized = ``eF`` in one step (op-node ``forceReset``, PR #21155). Full :class:`L2BlockRef`
 equality is used for "match", as op-node does: a different ``l1origin`` or sequence number is a
 conflict.
+
+L1 economy (not in op-node, same outcomes): :func:`check_status_batch` asks for every L1 number a
+status names in ONE lookup, and :class:`VerifiedL1` remembers the refs our L1 confirmed, so a
+status whose L1 refs did not change since the last tick costs no L1 call at all. The cache only
+ever *confirms*: a ref it does not hold with that exact hash is looked up, so a mismatch or a
+lookup failure is always our L1's fresh answer, as in op-node. It forgets what it knew on any
+sign of a reorg on our L1 (a new ref that does not link to a known neighbour, a height seen with
+another hash, an L1 head below what we knew).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from opfleet.errors import NodeError
@@ -56,8 +64,12 @@ __all__ = [
     "NOT_FOUND",
     "LOOKUP_FAILED",
     "SanityCheck",
+    "VerifiedL1",
+    "VerifiedL1Statistics",
     "apply",
     "check_status",
+    "check_status_batch",
+    "l1_refs_to_check",
     "decide",
     "follow_step",
     "shape_problem",
@@ -140,6 +152,8 @@ LOOKUP_FAILED = _Lookup.LOOKUP_FAILED
 
 ELLookup = L2BlockRef | _Lookup
 L1ByNumber = Callable[[int], Awaitable[L1BlockRef]]
+L1Lookup = Callable[[Sequence[BlockID]], Awaitable[Mapping[int, L1BlockRef | BaseException]]]
+"""Our L1's canonical ref at each number of the given ids (an exception where the lookup failed)."""
 
 
 # --- sanity checks ----------------------------------------------------------------------------------
@@ -193,6 +207,136 @@ async def check_status(status: SyncStatus, l1_by_number: L1ByNumber) -> SanityCh
         if failed is not None:
             return failed
     return SanityCheck(FollowResult.SUCCESS)
+
+
+def l1_refs_to_check(status: SyncStatus) -> tuple[tuple[str, BlockID], ...]:
+    """The L1 blocks check 4 and 5 look up, named and in op-node's order (a zero ``current_l1``
+    is left out: "not available")."""
+    refs = [("local_safe_l2.l1origin", status.local_safe_l2.l1_origin),
+            ("safe_l2.l1origin", status.safe_l2.l1_origin),
+            ("finalized_l2.l1origin", status.finalized_l2.l1_origin)]
+    if not status.current_l1.is_zero():
+        refs.append(("current_l1", status.current_l1.id))
+    return tuple(refs)
+
+
+async def check_status_batch(status: SyncStatus, lookup: L1Lookup) -> SanityCheck:
+    """:func:`check_status` with all L1 lookups of the status made by ONE call of ``lookup``.
+
+    Same results and reasons as op-node's one-by-one checks: the answers are judged in op-node's
+    order and the first failure names the tick (op-node would have stopped there; asking for the
+    later numbers too changes no outcome). No lookup at all when the state is invalid.
+    """
+    problem = shape_problem(status)
+    if problem is not None:
+        return SanityCheck(FollowResult.ERROR_INVALID_STATE, problem)
+    checks = l1_refs_to_check(status)
+    found = await lookup([block for _, block in checks])
+    for name, block in checks:
+        ours = found.get(block.number)
+        if ours is None or isinstance(ours, BaseException):
+            error = ours if ours is not None else NodeError("no answer")
+            return SanityCheck(FollowResult.ERROR_L1_LOOKUP, f"{name} L1 block {block.number}: {error}")
+        if ours.hash != block.hash:
+            return SanityCheck(FollowResult.ERROR_L1_MISMATCH,
+                               f"{name} is L1 block {block.number} 0x{block.hash.hex()}, "
+                               f"but our L1 has 0x{ours.hash.hex()} there")
+    return SanityCheck(FollowResult.SUCCESS)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedL1Statistics:
+    """A snapshot of a :class:`VerifiedL1`."""
+
+    hits: int
+    """L1 refs confirmed from the cache (no call)."""
+    misses: int
+    """L1 refs that had to be looked up."""
+    invalidations: int
+    """Times the cache was dropped (whole or above a height) on a sign of a reorg on our L1."""
+    cached: int
+    tip: int | None
+
+
+class VerifiedL1:
+    """L1 refs our own L1 answered as canonical (number -> ref), so unchanged refs cost no call.
+
+    Filled by sanity-check lookups and L1 head polls (:meth:`add`, :meth:`on_heads`). A ref is
+    *confirmed* (:meth:`confirms`) only if the cache holds that number with that hash; anything
+    else is looked up, so the cache can skip a lookup but never fail a check. Staleness is bounded
+    by reorg detection: :meth:`add` drops everything when a new canonical ref contradicts a known
+    one (same height, other hash; or it does not link by parent hash to a known neighbour), and
+    :meth:`on_heads` when the L1 head moved below what we knew or the height of our previous tip,
+    re-read with the head, now holds another block (the new head's chain does not contain it).
+    A number above the highest known ref (our known head) is never in the cache: always a call.
+    """
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._refs: dict[int, L1BlockRef] = {}
+        self._hits = 0
+        self._misses = 0
+        self._invalidations = 0
+
+    @property
+    def tip(self) -> L1BlockRef | None:
+        """The highest ref we know canonical (our L1 head as far as we know it)."""
+        return self._refs[max(self._refs)] if self._refs else None
+
+    def get(self, number: int) -> L1BlockRef | None:
+        return self._refs.get(number)
+
+    def confirms(self, block: BlockID) -> bool:
+        """True if ``block`` is a ref our L1 answered canonical and no reorg was seen since."""
+        ref = self._refs.get(block.number)
+        if ref is not None and ref.hash == block.hash:
+            self._hits += 1
+            return True
+        self._misses += 1
+        return False
+
+    def add(self, ref: L1BlockRef) -> bool:
+        """Record a ref our L1 just answered as canonical; False (and the cache dropped first) when it
+        contradicts what was known: our L1 reorged."""
+        n = ref.number
+        same, below, above = self._refs.get(n), self._refs.get(n - 1), self._refs.get(n + 1)
+        consistent = not ((same is not None and same.hash != ref.hash)
+                          or (below is not None and below.hash != ref.parent_hash)
+                          or (above is not None and above.parent_hash != ref.hash))
+        if not consistent:
+            self.invalidate()
+        self._refs[n] = ref
+        while len(self._refs) > self.size:
+            del self._refs[min(self._refs)]
+        return consistent
+
+    def on_heads(self, head: L1BlockRef, others: Sequence[L1BlockRef] = (), *,
+                 previous_tip: tuple[int, L1BlockRef | None] | None = None) -> None:
+        """An L1 head poll: our L1's ``head`` (and ``others``: safe, finalized), and, when we had a tip,
+        ``previous_tip`` = (its number, what our L1 has at that height now, None if nothing)."""
+        if previous_tip is not None:
+            number, now = previous_tip
+            known = self._refs.get(number)
+            if now is None or (known is not None and known.hash != now.hash):
+                self.invalidate()  # the new head's chain does not go through our previous tip
+            elif known is not None:
+                self.add(now)
+        tip = self.tip
+        if tip is not None and head.number < tip.number:
+            self.invalidate(above=head.number)  # our L1 went back: what was above its head may be gone
+        for ref in sorted((*others, head), key=lambda r: r.number):
+            self.add(ref)
+
+    def invalidate(self, *, above: int = -1) -> None:
+        """Forget every ref (or those above a height)."""
+        self._invalidations += 1
+        for number in [n for n in self._refs if n > above]:
+            del self._refs[number]
+
+    def statistics(self) -> VerifiedL1Statistics:
+        tip = self.tip
+        return VerifiedL1Statistics(self._hits, self._misses, self._invalidations, len(self._refs),
+                                    tip.number if tip is not None else None)
 
 
 # --- the decision table -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@
     LightNode.run()                         outer nursery, owns every client
     ├── RPC server (optimism_*, opfleet_waitSyncStatus, /healthz)   started first
     ├── metrics server (--metrics.enabled)
-    ├── L1 watcher: head / safe / finalized (one batch) every --l1.http-poll-interval
+    ├── L1 watcher: head / safe / finalized (one batch) every --l1.http-poll-interval (12 s)
     ├── one watcher per source: the source's SyncStatus, pushed or polled, sanity-checked
     ├── follow loop: consensus over the sources -> decision table -> heads -> forkchoice update
     ├── payload puller (--l2.follow.payloads): copies blocks from an L2 EL RPC into ours
@@ -27,6 +27,16 @@ the sequencer, so engine calls never interleave) and sends ``engine_forkchoiceUp
 head = unsafe, safe = the source's ``safe_l2``, finalized = its ``finalized_l2`` (ref section 1.5),
 skipping one identical to the last sent.
 
+**L1 economy.** A light node derives nothing, so its own L1 serves only the sanity checks and
+the L1 heads it reports (a light sequencer's origin selection makes its own reads). The heads are
+polled at op-node's ``--l1.http-poll-interval`` default, 12 s. The checks go through
+:class:`~opfleet.node.follow.VerifiedL1`: refs our L1 already answered canonical (from earlier
+checks or head polls) cost no call, so a status whose L1 refs did not change (the usual case: a
+safe-head change within one L1 block) is checked for free; the rest of a tick's numbers are read
+in ONE batched request. The cache is dropped when our L1 shows a reorg (each head poll re-reads
+the height of our previous tip in the same batch: another hash there means the new head's chain
+does not link) and only ever confirms: a mismatch or lookup error is our L1's fresh answer.
+
 Failures: a source that is down or slow (``--l2.follow.source.rpc-timeout``) only stalls the safe
 heads, retried with backoff and logged once per outage; our L1 or EL down likewise. A source on
 another chain (``optimism_rollupConfig``: L2 chain id or genesis) is refused at first contact
@@ -43,7 +53,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -52,15 +62,25 @@ import trio
 
 from opfleet.config.settings import mask_url
 from opfleet.engine.l2_chain import EngineL2Chain
-from opfleet.errors import ConfigError, DecodeError, NodeError
+from opfleet.errors import ConfigError, DecodeError, NodeError, TemporaryError
 from opfleet.node.consensus import DEFAULT_BAN_PERIOD, DEFAULT_SYNC_THRESHOLD, agree
-from opfleet.node.follow import FollowAction, FollowResult, FollowTarget, Heads, check_status, follow_step
+from opfleet.node.follow import (
+    FollowAction,
+    FollowResult,
+    FollowTarget,
+    Heads,
+    VerifiedL1,
+    VerifiedL1Statistics,
+    check_status_batch,
+    follow_step,
+)
 from opfleet.node.payloads import PayloadPuller
 from opfleet.node.source import SourceMetrics, _Outage
-from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
+from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.output_root import OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
+from opfleet.providers.ethjson import header_from_json, hex_quantity
 from opfleet.providers.engine import EngineClient, ForkchoiceState, InvalidForkchoiceState, PayloadStatus
 from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import L1Provider, LRUCache
@@ -70,8 +90,10 @@ from opfleet.rpc.server import JsonRpcServer
 
 log = logging.getLogger("opfleet.light")
 
-__all__ = ["LightConfig", "LightMetrics", "LightNode", "LightStatistics", "SourceState"]
+__all__ = ["DEFAULT_L1_POLL_INTERVAL", "LightConfig", "LightMetrics", "LightNode", "LightStatistics", "SourceState"]
 
+DEFAULT_L1_POLL_INTERVAL = 12.0
+"""op-node's ``--l1.http-poll-interval`` default: how often a light node reads its L1 heads."""
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 PUSH = "push"
@@ -97,7 +119,7 @@ class LightConfig:
     payloads_url: str | None = None
     payloads_interval: float = 0.0
     """How often to ask ``payloads_url`` for new blocks; 0 = block time / 2."""
-    l1_poll_interval: float = 12.0
+    l1_poll_interval: float = DEFAULT_L1_POLL_INTERVAL
     rpc_addr: str = "127.0.0.1"
     rpc_port: int = 9545
     enable_admin: bool = False
@@ -181,6 +203,8 @@ class LightStatistics:
     forkchoice_updates: int
     source_modes: dict[str, str | None]
     no_majority: int
+    verified_l1: VerifiedL1Statistics | None = None
+    """The sanity checks' L1 cache: refs confirmed without a call, lookups, invalidations."""
 
 
 class LightNode:
@@ -214,6 +238,7 @@ class LightNode:
         self._sources_changed = trio.Event()
         self._status_event = trio.Event()
         self._set_aside: dict[str, float] = {}
+        self._verified_l1 = VerifiedL1()
         self._ref_cache: LRUCache[tuple[str, int, bytes], L2BlockRef] = LRUCache(256)
         self._no_majority = False
         self._counts = {"fcu": 0, "no_majority": 0}
@@ -262,7 +287,8 @@ class LightNode:
 
     def statistics(self) -> LightStatistics:
         return LightStatistics(self._heads, self.current_l1, dict(self._results), dict(self._actions),
-                               self._counts["fcu"], {s.url: s.mode for s in self.sources}, self._counts["no_majority"])
+                               self._counts["fcu"], {s.url: s.mode for s in self.sources}, self._counts["no_majority"],
+                               self._verified_l1.statistics())
 
     # --- SequencerHost ----------------------------------------------------------------------------
 
@@ -375,11 +401,10 @@ class LightNode:
     # --- L1 -----------------------------------------------------------------------------------------
 
     async def _watch_l1(self) -> None:
-        assert self._l1 is not None
         outage = _Outage("L1 head polling", self.config.backoff_base, self.config.backoff_cap, logger=log)
         while True:
             try:
-                self.head_l1, self.safe_l1, self.finalized_l1 = await self._l1.block_refs("latest", "safe", "finalized")
+                await self._poll_l1_heads()
             except NodeError as exc:
                 await trio.sleep(outage.failed(exc))
                 continue
@@ -391,9 +416,63 @@ class LightNode:
                 self.metrics.requests(name, client.statistics().requests_by_method)
             await trio.sleep(self.config.l1_poll_interval)
 
-    async def _l1_by_number(self, number: int) -> L1BlockRef:
+    async def _poll_l1_heads(self) -> None:
+        """One batched request: ``latest``, ``safe``, ``finalized`` and, when the sanity-check cache
+        has a tip, that height again (does the new head's chain still go through it?)."""
         assert self._l1 is not None
-        return await self._l1.block_ref(number)
+        tip = self._verified_l1.tip
+        params: list[Any] = ["latest", "safe", "finalized"] + ([hex_quantity(tip.number)] if tip is not None else [])
+        answers = await self._l1.client.batch([("eth_getBlockByNumber", [p, False]) for p in params])
+        head, safe, finalized = (self._parse_l1_ref(raw, label) for raw, label in zip(answers[:3], params))
+        if head is None or safe is None or finalized is None:
+            raise BlockNotFoundError(f"{self._l1.client.endpoint}: our L1 has no latest/safe/finalized block yet")
+        previous = (tip.number, self._parse_l1_ref(answers[3], params[3])) if tip is not None else None
+        self._verified_l1.on_heads(head, (safe, finalized), previous_tip=previous)
+        self.head_l1, self.safe_l1, self.finalized_l1 = head, safe, finalized
+
+    def _parse_l1_ref(self, raw: Any, what: Any) -> L1BlockRef | None:
+        if raw is None:
+            return None
+        try:
+            ref = header_from_json(raw).ref
+        except DecodeError as exc:
+            assert self._l1 is not None
+            raise TemporaryError(f"{self._l1.client.endpoint}: malformed L1 block {what}: {exc}") from None
+        if isinstance(what, str) and what.startswith("0x") and ref.number != int(what, 16):
+            raise TemporaryError(f"asked our L1 for block {int(what, 16)}, got block {ref.number}")
+        return ref
+
+    async def _lookup_l1(self, blocks: Sequence[BlockID]) -> dict[int, L1BlockRef | BaseException]:
+        """Our L1's canonical refs at the numbers of ``blocks`` for the sanity checks: confirmed
+        from :class:`VerifiedL1` when it holds that exact ref, the rest in ONE batched request."""
+        assert self._l1 is not None
+        missing = sorted({b.number for b in blocks if not self._verified_l1.confirms(b)})
+        found: dict[int, L1BlockRef | BaseException] = {}
+        for b in blocks:
+            if b.number not in missing:
+                found[b.number] = self._verified_l1.get(b.number) or NodeError("evicted")
+        if not missing:
+            return found
+        calls = [("eth_getBlockByNumber", [hex_quantity(n), False]) for n in missing]
+        try:
+            answers = await self._l1.client.batch(calls, return_errors=True)
+        except NodeError as exc:
+            return found | {n: exc for n in missing}
+        for n, raw in zip(missing, answers):
+            if isinstance(raw, BaseException):
+                found[n] = raw
+                continue
+            try:
+                ref = self._parse_l1_ref(raw, hex_quantity(n))
+            except NodeError as exc:
+                found[n] = exc
+                continue
+            if ref is None:
+                found[n] = BlockNotFoundError(f"{self._l1.client.endpoint}: L1 block {n} not found")
+            else:
+                self._verified_l1.add(ref)
+                found[n] = ref
+        return found
 
     # --- sources ------------------------------------------------------------------------------------
 
@@ -469,7 +548,7 @@ class LightNode:
                 await trio.sleep(outage.failed(exc))
                 continue
             outage.ok()
-            check = await check_status(status, self._l1_by_number)
+            check = await check_status_batch(status, self._lookup_l1)
             self._count(source, check.result)
             if not check.ok:
                 # Tick skipped, as op-node does. A pushing source is asked again after a backoff

@@ -14,10 +14,13 @@ from opfleet.node.follow import (
     FollowResult,
     FollowTarget,
     Heads,
+    VerifiedL1,
     apply,
     check_status,
+    check_status_batch,
     decide,
     follow_step,
+    l1_refs_to_check,
 )
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, ZERO_L2_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.sync_status import SyncStatus
@@ -188,3 +191,95 @@ async def test_follow_step_looks_up_the_el_only_when_needed():
     action, heads = await follow_step(HEADS, FollowTarget(l2("a", 8), A4, A2), el)
     assert action is FollowAction.LOOKUP_ERROR and heads is HEADS
     assert (await follow_step(HEADS, FollowTarget(B5, A4, A2), el, sequencing=True))[0] is FollowAction.FORCE_RESET
+
+
+# --- batched checks and the verified-L1 cache --------------------------------------------------------
+
+
+class BatchL1:
+    """A batched lookup over FakeL1: records each call's numbers (one call = one request)."""
+
+    def __init__(self, l1: FakeL1):
+        self.l1, self.calls = l1, []
+
+    async def __call__(self, blocks):
+        numbers = sorted({b.number for b in blocks})
+        self.calls.append(numbers)
+        out = {}
+        for n in numbers:
+            try:
+                out[n] = await self.l1(n)
+            except TemporaryError as exc:
+                out[n] = exc
+        return out
+
+
+@pytest.mark.parametrize("status, result, words", [
+    (sync(L2BlockRef(h("x"), 6, h("y"), 0, BlockID(h("other"), 2), 0)), FollowResult.ERROR_L1_MISMATCH,
+     "local_safe_l2.l1origin"),
+    (sync(l2("a", 6), l2("a", 5, origin=9), l2("a", 5, origin=9)), FollowResult.ERROR_L1_LOOKUP, "safe_l2.l1origin"),
+    (sync(l2("a", 6), current=L1BlockRef(h("fork"), 4, h("l1-3"), 48)), FollowResult.ERROR_L1_MISMATCH,
+     "current_l1"),
+    (sync(l2("a", 6, origin=8), l2("a", 5, origin=7)), FollowResult.ERROR_L1_LOOKUP,
+     "local_safe_l2.l1origin L1 block 8"),
+])
+async def test_the_batched_check_gives_op_nodes_result_in_one_lookup(status, result, words):
+    blocks = {n: b for n, b in L1.items() if n not in (7, 8, 9)}
+    one_by_one = await check_status(status, FakeL1(blocks))
+    batch = BatchL1(FakeL1(blocks))
+    check = await check_status_batch(status, batch)
+    assert check.result is result is one_by_one.result and words in check.reason
+    assert check.reason.split(":")[0] == one_by_one.reason.split(":")[0]  # the same check fails first
+    assert len(batch.calls) == 1
+
+
+async def test_the_batched_check_asks_nothing_for_an_invalid_state_and_each_number_once():
+    batch = BatchL1(FakeL1())
+    bad = await check_status_batch(sync(l2("a", 5, origin=8), l2("a", 6, origin=7)), batch)
+    assert bad.result is FollowResult.ERROR_INVALID_STATE and batch.calls == []
+    ok = await check_status_batch(sync(l2("a", 9, origin=3), l2("a", 8, origin=3), l2("a", 4, origin=2), L1[5]), batch)
+    assert ok.ok and batch.calls == [[2, 3, 5]]
+    assert [n for n, _ in l1_refs_to_check(sync(l2("a", 3)))] == [
+        "local_safe_l2.l1origin", "safe_l2.l1origin", "finalized_l2.l1origin"]  # zero current_l1 left out
+
+
+def test_verified_l1_confirms_only_the_exact_ref_it_holds():
+    v = VerifiedL1()
+    for n in (2, 3, 5):
+        assert v.add(L1[n])
+    assert v.confirms(L1[3].id) and v.tip == L1[5]
+    assert not v.confirms(BlockID(h("fork"), 3))  # another hash: looked up, never failed from the cache
+    assert not v.confirms(L1[4].id) and not v.confirms(L1[6].id)  # never seen / above the tip
+    stats = v.statistics()
+    assert (stats.hits, stats.misses, stats.cached, stats.tip) == (1, 3, 3, 5)
+
+
+def test_verified_l1_drops_everything_on_a_contradicting_ref():
+    v = VerifiedL1()
+    for n in (1, 2, 3):
+        v.add(L1[n])
+    fork4 = L1BlockRef(h("fork-4"), 4, h("fork-3"), 48)  # does not link to the 3 we know
+    assert not v.add(fork4)
+    assert v.statistics().cached == 1 and not v.confirms(L1[2].id) and v.confirms(fork4.id)
+    v.add(L1[6])
+    assert not v.add(L1BlockRef(h("other-6"), 6, h("l1-5"), 72))  # same height, another hash
+    assert v.statistics().invalidations == 2 and not v.confirms(fork4.id)
+
+
+def test_verified_l1_head_polls_detect_reorgs_across_a_gap():
+    v = VerifiedL1()
+    for n in (1, 3, 4):
+        v.add(L1[n])
+    # The next head poll sees head 8 (a gap): height 4 re-read in the same batch is still ours.
+    v.on_heads(L1BlockRef(h("l1-8"), 8, h("l1-7"), 96), (L1[2],), previous_tip=(4, L1[4]))
+    assert v.confirms(L1[3].id) and v.tip.number == 8 and v.statistics().invalidations == 0
+    # Height 8 now holds another block: the new head's chain does not go through our tip.
+    v.on_heads(L1BlockRef(h("x-9"), 9, h("x-8"), 108), (), previous_tip=(8, L1BlockRef(h("x-8"), 8, h("x-7"), 96)))
+    assert not v.confirms(L1[3].id) and v.tip.number == 9 and v.statistics().invalidations == 1
+    # The L1 head went back below what we knew (or the node lost the tip): the refs above are dropped.
+    v.add(L1[5])
+    v.on_heads(L1[6], (), previous_tip=(9, None))
+    assert v.tip == L1[6] and not v.confirms(L1[5].id)
+    v.add(L1[5])
+    v.on_heads(L1[3], (), previous_tip=(6, L1[6]))
+    assert v.tip == L1[3] and not v.confirms(L1[5].id) and v.confirms(L1[3].id)
