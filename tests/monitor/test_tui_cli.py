@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -128,5 +129,30 @@ def test_opfleet_tui_in_a_real_terminal(tmp_path):
                 assert time.monotonic() < deadline, f"opfleet tui did not quit:\n{terminal.screen()}"
                 time.sleep(0.1)
             assert exit_file.read_text().strip() == "0"
+        finally:
+            terminal.close()
+
+
+def test_sigterm_from_a_supervisor_leaves_with_130(tmp_path):
+    """SIGTERM reaches the app's asyncio handler although trio runs as a guest in the same loop."""
+    exit_file, pid_file = tmp_path / "exit-status", tmp_path / "pid"
+    with ThreadedFleet({"a": FakeNode(300)}) as urls:
+        terminal = Tmux(120, 30)
+        command = (f"sh -c 'echo $$ > {shlex.quote(str(pid_file))}; exec sh -c \"{shlex.quote(sys.executable)} "
+                   f"-m opfleet tui {urls['a']} --interval 0.2; echo \\$? > {shlex.quote(str(exit_file))}\"'")
+        env = {"PYTHONPATH": str(REPO), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path),
+               "TERM": "xterm-256color", "PATH": os.environ.get("PATH", "")}
+        try:
+            terminal.start(command, env)
+            terminal.wait_for(lambda s: "300" in s and "q Quit" in s)
+            shell = int(pid_file.read_text())
+            children = subprocess.run(["pgrep", "-P", str(shell)], capture_output=True, text=True).stdout.split()
+            assert children, "opfleet tui is not running"
+            os.kill(int(children[0]), signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while not exit_file.exists() or not exit_file.read_text().strip():
+                assert time.monotonic() < deadline, f"opfleet tui ignored SIGTERM:\n{terminal.screen()}"
+                time.sleep(0.1)
+            assert exit_file.read_text().strip() == "130"
         finally:
             terminal.close()

@@ -77,8 +77,9 @@ class TrioGuest:
             main,
             run_sync_soon_threadsafe=loop.call_soon_threadsafe,
             done_callback=done,
-            # asyncio only installs a wakeup fd for its own signal handlers; let trio keep its own
-            host_uses_signal_set_wakeup_fd=False,
+            # The host's signal handlers (SIGTERM -> leave) need asyncio's wakeup fd; trio must not
+            # take it over, and needs none itself (the monitor does not watch signals).
+            host_uses_signal_set_wakeup_fd=True,
         )
 
     def call_soon(self, fn: Callable[[], Any]) -> None:
