@@ -53,6 +53,7 @@ from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.engine import (
     EngineClient,
     ForkchoiceState,
+    ForkchoiceUpdatedResult,
     InvalidForkchoiceState,
     InvalidPayloadAttributes,
     PayloadAttributes,
@@ -210,8 +211,12 @@ class EngineDriver:
         pipeline: Pipeline,
         on_l1_derived: Callable[[L1BlockRef, L2BlockRef], None] | None = None,
         denied: Callable[[L2BlockRef], Sequence[bytes] | None] | None = None,
+        safe_label: Callable[[L2BlockRef], L2BlockRef | None] | None = None,
     ):
         self.rollup_config = rollup_config
+        # Interop (a supernode): ``safe_label(safe)`` names the block the EL is told is safe, the
+        # verified (cross-safe) head at or below our safe head; None keeps our safe head.
+        self.safe_label = safe_label
         # Interop (a supernode): ``denied(ref)`` returns the deposits to append when a freshly
         # built block was found invalid by cross-chain verification, None when it is allowed.
         self.denied = denied
@@ -382,9 +387,8 @@ class EngineDriver:
         return TemporaryError(f"engine answered {status.value} to {what}; retrying later")
 
     async def _build(self, attrs: PayloadAttributes, parent: L2BlockRef) -> L2BlockRef:
-        state = ForkchoiceState(parent.hash, self.safe_head.hash, self.finalized_head.hash)
         try:
-            started = await self._engine_call(self.engine.forkchoice_updated(state, attrs))
+            started = await self._labelled(parent, self.safe_head, self.finalized_head, attrs)
         except InvalidPayloadAttributes as exc:
             raise InvalidPayloadError(str(exc)) from None
         status = started.payload_status.status
@@ -420,7 +424,7 @@ class EngineDriver:
         old_safe = self.safe_head
         unsafe = ref if new_unsafe or self.unsafe_head.number < ref.number else self.unsafe_head
         safe = ref if attributes.is_last_in_span else self.safe_head
-        await self._forkchoice(ForkchoiceState(unsafe.hash, safe.hash, self.finalized_head.hash))
+        await self._forkchoice(unsafe, safe, self.finalized_head)
         self.unsafe_head, self.pending_safe_head = unsafe, ref
         if attributes.is_last_in_span:
             self.local_safe_head = self.safe_head = ref
@@ -433,13 +437,30 @@ class EngineDriver:
 
     async def forkchoice_update(self) -> None:
         """``engine_forkchoiceUpdatedV3`` with the current heads (no attributes)."""
-        await self._forkchoice(ForkchoiceState(self.unsafe_head.hash, self.safe_head.hash, self.finalized_head.hash))
+        await self._forkchoice(self.unsafe_head, self.safe_head, self.finalized_head)
 
-    async def _forkchoice(self, state: ForkchoiceState) -> None:
-        result = await self._engine_call(self.engine.forkchoice_updated(state, version=3))
+    async def _labelled(self, head: L2BlockRef, safe: L2BlockRef, finalized: L2BlockRef,
+                        attrs: PayloadAttributes | None = None) -> ForkchoiceUpdatedResult:
+        """``engine_forkchoiceUpdated``; with ``safe_label`` the EL's safe label is the verified
+        head (op-supernode ``safety-labels.md``) and finalized never above it. A label the EL
+        refuses (left on a reorged-out branch until the supernode rewinds it) falls back to ours."""
+        plain = ForkchoiceState(head.hash, safe.hash, finalized.hash)
+        version = {"version": 3} if attrs is None else {}
+        label = self.safe_label(safe) if self.safe_label is not None else None
+        if label is not None and label.number <= safe.number and label.hash != safe.hash:
+            capped = finalized if finalized.number <= label.number else label
+            try:
+                return await self._engine_call(self.engine.forkchoice_updated(
+                    ForkchoiceState(head.hash, label.hash, capped.hash), attrs, **version))
+            except ResetError as exc:
+                log.debug("Safe label refused, sending our safe head: %s", exc)
+        return await self._engine_call(self.engine.forkchoice_updated(plain, attrs, **version))
+
+    async def _forkchoice(self, head: L2BlockRef, safe: L2BlockRef, finalized: L2BlockRef) -> None:
+        result = await self._labelled(head, safe, finalized)
         status = result.payload_status.status
         if status in (PayloadStatus.INVALID, PayloadStatus.INVALID_BLOCK_HASH):
-            raise ResetError(f"engine reports the forkchoice head {hex_data(state.head_block_hash)} invalid")
+            raise ResetError(f"engine reports the forkchoice head {hex_data(head.hash)} invalid")
         if status is not PayloadStatus.VALID:
             raise self._syncing("engine_forkchoiceUpdated", status)
 
@@ -480,7 +501,7 @@ class EngineDriver:
                 "l1_block": _id(derived_from), "l2_block": _id(best), "l1_finalized": _id(l1_finalized)}})
             raise ResetError(f"L2 block {best.number} was derived from L1 block {_id(derived_from)}, "
                              f"which is no longer canonical (finalized L1 is {_id(l1_finalized)})")
-        await self._forkchoice(ForkchoiceState(self.unsafe_head.hash, self.safe_head.hash, best.hash))
+        await self._forkchoice(self.unsafe_head, self.safe_head, best)
         self.finalized_head = best
         while self._finality and self._finality[0][1].number < best.number:
             self._finality.popleft()

@@ -26,8 +26,10 @@ timestamp still known good. Blocks before the chain's interop activation carry n
 first start a chain's finalized head is the anchor (verified by definition; messages from before
 it are unknown, hence invalid).
 
-Not modelled: the EL's ``safe`` label is the local-safe head (op-supernode labels it with the
-verified head); ``required_l1`` in ``superroot_atTimestamp`` is the block's L1 origin.
+The chain's EL is labelled as op-supernode labels it (``safety-labels.md``): ``safe`` is the
+verified head (``finalized`` never above it), not local-safe; the driver sends it with every
+forkchoice update and a verification sends one more. Not modelled: ``required_l1`` in
+``superroot_atTimestamp`` is the block's L1 origin.
 """
 
 from __future__ import annotations
@@ -178,6 +180,15 @@ class _Chain:
         finalized = status.finalized_l2 if status.finalized_l2.number <= safe.number else safe
         return replace(status, safe_l2=safe, finalized_l2=finalized)
 
+    def safe_label(self, safe: L2BlockRef) -> L2BlockRef | None:
+        """The block the chain's EL is told is safe: the verified head, not local-safe
+        (op-supernode ``safety-labels.md``; the same bounds as :meth:`view`). None before interop."""
+        if not self.interop_active(safe.timestamp):
+            return None
+        driver = self.node.driver
+        label = self.verified if self.verified is not None else (driver.finalized_head if driver else None)
+        return label if label is not None and label.number <= safe.number else None
+
     def denied(self, ref: L2BlockRef) -> tuple[bytes, ...] | None:
         preimage = self.logdb.denied(ref.number, ref.hash)
         return None if preimage is None else (invalidated_block_deposit(preimage).encode(),)
@@ -250,7 +261,8 @@ class Supernode:
             backoff_base=cfg.backoff_base, backoff_cap=cfg.backoff_cap)
         chain: _Chain
         node = SourceNode(source, safe_db=safe_db, l1=l1, beacon=self._beacon, serve_rpc=False, watch_l1=False,
-                          denied=lambda ref: chain.denied(ref), status_view=lambda s: chain.view(s))
+                          denied=lambda ref: chain.denied(ref), status_view=lambda s: chain.view(s),
+                          safe_label=lambda ref: chain.safe_label(ref))
         chain = _Chain(settings, node, logdb, safe_db, verified=logdb.verified())
         self.chains[cid] = chain
         self.router.add_chain(cid, node.rpc_server(), chain.not_ready)
@@ -376,6 +388,7 @@ class Supernode:
     def _set_verified(self, chain: _Chain, ref: L2BlockRef) -> None:
         chain.logdb.set_verified(ref)
         chain.verified = ref
+        chain.node.request_relabel()  # the EL's safe label follows the verified head
 
     async def _verify_next(self) -> bool:
         """Verify the oldest unverified timestamp if every chain has indexed up to it; whether

@@ -191,7 +191,8 @@ class SourceNode:
     def __init__(self, config: SourceConfig, *, safe_db: SafeHeadDB | None = None, metrics: SourceMetrics | None = None,
                  l1: L1Provider | None = None, beacon: BeaconClient | None = None, serve_rpc: bool = True,
                  watch_l1: bool = True, denied: Callable[[L2BlockRef], Sequence[bytes] | None] | None = None,
-                 status_view: Callable[[SyncStatus], SyncStatus] | None = None):
+                 status_view: Callable[[SyncStatus], SyncStatus] | None = None,
+                 safe_label: Callable[[L2BlockRef], L2BlockRef | None] | None = None):
         check_supported(config.rollup_config)
         self.config = config
         # A supernode shares one L1 provider (and its cache) and one beacon client across chains,
@@ -213,6 +214,8 @@ class SourceNode:
         # (status_view, op-supernode's SuperAuthority) and rewinds (request_rewind).
         self._watch_l1_heads, self._denied, self._status_view = watch_l1, denied, status_view
         self._rewind_to: L2BlockRef | None = None
+        self._safe_label = safe_label  # the EL's safe label (EngineDriver ``safe_label``)
+        self._relabel = False
         self._finalized_applied = ZERO_L1_BLOCK_REF
         self._last_logged: tuple[Any, ...] | None = None
         self._clients: dict[str, Any] = {}
@@ -239,6 +242,12 @@ class SourceNode:
     def rewind_pending(self) -> bool:
         """A :meth:`request_rewind` not carried out yet (heads may still show the old chain)."""
         return self._rewind_to is not None
+
+    def request_relabel(self) -> None:
+        """Send the EL a forkchoice update with the current labels (the supernode verified a
+        block: the EL's safe label moves). Done by the derivation task between steps."""
+        self._relabel = True
+        self._new_l1.set()
 
     def request_rewind(self, to: L2BlockRef) -> None:
         """Move the execution layer's heads back to ``to`` and re-derive from there (a supernode
@@ -295,7 +304,8 @@ class SourceNode:
             chain = _ConfirmedL1(l1, self, cfg.l1_confs)
             pipeline = Pipeline(self.rollup_config, chain=chain, l2=l2, blobs=beacon)
             self.driver = EngineDriver(self.rollup_config, engine=engine, l2=l2, l1=l1, pipeline=pipeline,
-                                       on_l1_derived=self._l1_derived, denied=self._denied)
+                                       on_l1_derived=self._l1_derived, denied=self._denied,
+                                       safe_label=self._safe_label)
             failure: list[CriticalError] = []
             async with trio.open_nursery() as nursery:
                 if self._serve_rpc:
@@ -385,6 +395,9 @@ class SourceNode:
                 log.info("Resetting the derivation pipeline (admin request)")
                 await self._reset(driver, outage)
             try:
+                if self._relabel and driver.started:
+                    self._relabel = False
+                    await driver.forkchoice_update()
                 if self.finalized_l1 != self._finalized_applied and not self.finalized_l1.is_zero():
                     await driver.finalize(self.finalized_l1)
                     self._finalized_applied = self.finalized_l1

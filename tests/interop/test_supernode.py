@@ -88,3 +88,24 @@ async def test_two_chains_derive_verify_and_serve_under_their_chain_id(nursery):
         with pytest.raises(RpcCallError) as bad:
             await root.call("superroot_atTimestamp", ts)
         assert bad.value.code == -32602
+
+
+async def test_the_el_safe_label_is_the_verified_head_not_local_safe(nursery):
+    """op-supernode safety-labels.md: the execution client's "safe" block is the cross-safe
+    (verified) head; a block derived but waiting for its message's initiating chain is not safe."""
+    net = await start_interop_devnet(nursery)
+    a, b = net.chains[A], net.chains[B]
+    await net.build(count=2)
+    await net.build({A: (a.emit(b"hi"),)})  # A3 log 0
+    await net.build({B: (b.execute(a, 3, 0, b"hi"),)}, count=3)  # B4 executes it
+    await net.post_batches(B)
+    node: Supernode = await nursery.start(Supernode(net.config()).run)
+    await wait_for(lambda: node.sync_statuses()[B].local_safe_l2.number == 6)
+    await trio.sleep(0.2)
+    assert node.chains[B].node.driver.local_safe_head.number == 6
+    assert b.ours.safe.number == 0 and b.ours.head.number == 6  # derived, but not verified: not safe
+
+    await net.post_batches(A)
+    await wait_for(lambda: b.ours.safe.number == 6 and a.ours.safe.number == 6)
+    assert b.ours.safe.hash == node.chains[B].verified.hash == b.engine.by_number(6).hash
+    assert b.ours.finalized.number <= b.ours.safe.number
