@@ -3,8 +3,11 @@
 Prints every endpoint once the fleet listens, writes ``DATA_DIR/fleet.toml`` for
 ``opfleet tui``/``opfleet status``, runs until ``--duration`` or Ctrl-C/SIGTERM (exit 130; the
 shutdown is one cancellation, well under two seconds). With ``--tui`` the TUI runs in the
-foreground on the profile and the devnet's logs go to ``DATA_DIR/devnet.log``. A busy port or a
-second devnet on the same data directory is a one-line ConfigError (exit 3).
+foreground on the profile (``--duration`` ends it with SIGINT) and the devnet's logs go to
+``DATA_DIR/devnet.log``. A busy port or a
+second devnet on the same data directory is a one-line ConfigError (exit 3). ``--interop`` adds
+chain 902, a supernode deriving both chains (routes ``/901`` and ``/902``), a light node on each
+route and a stream of cross-chain messages, some forged (their blocks get replaced).
 
 The L2 execution engine is the dev engine: real blocks and hashes, **not an EVM**.
 """
@@ -22,7 +25,7 @@ import trio
 
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
-from opfleet.errors import ConfigError, NotAvailableYet
+from opfleet.errors import ConfigError
 
 log = logging.getLogger("opfleet.devnet")
 
@@ -31,9 +34,6 @@ def fleet_config(settings: Any) -> Any:
     """A :class:`~opfleet.devnet.fleet.FleetConfig` from ``opfleet devnet``'s merged settings."""
     from opfleet.devnet.fleet import FleetConfig, parse_nodes
 
-    if settings.get("interop"):
-        raise NotAvailableYet("--interop: the interop devnet (second chain, supernode, cross-chain messages) "
-                              "is not in this version")
     counts = parse_nodes(str(settings.get("nodes") or "source=1,light=2"))
     block_time = int(settings.get("block-time") or 2)
     if block_time < 1:
@@ -48,15 +48,27 @@ def fleet_config(settings: Any) -> Any:
         base_port=base_port,
         data_dir=Path(str(settings.get("data-dir") or "opfleet-devnet")),
         node_poll=min(0.5, block_time / 4),
+        interop=bool(settings.get("interop")),
+        message_interval=2.0 * block_time,
     )
 
 
 def endpoint_lines(devnet: Any) -> list[str]:
-    """One line per endpoint: role, name, URL (and whom a follower follows)."""
+    """One line per endpoint: role, name, URL (and whom a follower follows; with --interop, the
+    chain, and the supernode's routes)."""
+    interop = devnet.config.interop
+    width = max([14, *(len(e.name) for e in devnet.endpoints)])
     lines = []
     for e in devnet.endpoints:
-        follows = f"  (follows {', '.join(e.follows)})" if e.follows else ""
-        lines.append(f"  {e.role:<9} {e.name:<14} {e.url}{follows}")
+        notes = []
+        if interop and e.chain and e.role != "l1":
+            notes.append(f"chain {e.chain}")
+        if e.follows:
+            notes.append(f"follows {', '.join(e.follows)}")
+        if e.role == "supernode":
+            notes.append("routes " + " ".join(f"{e.url}/{cid}" for cid in sorted(devnet.supernode.chains)))
+        suffix = f"  ({'; '.join(notes)})" if notes else ""
+        lines.append(f"  {e.role:<9} {e.name:<{width}} {e.url}{suffix}")
     return lines
 
 
@@ -83,7 +95,7 @@ async def serve(config: Any, *, out: Any, duration: float = 0.0, tui: bool = Fal
                 out(line)
             out(f"  fleet profile: {profile}   (opfleet tui --fleet {profile})")
             if tui:
-                code = await _run_tui(profile)
+                code = await _run_tui(profile, duration)
                 nursery.cancel_scope.cancel()
                 if code not in (0, 130):
                     out(f"the TUI exited with status {code}")
@@ -95,10 +107,18 @@ async def serve(config: Any, *, out: Any, duration: float = 0.0, tui: bool = Fal
     return ExitStatus.INTERRUPTED if stopped_by else ExitStatus.OK
 
 
-async def _run_tui(profile: Path) -> int:
-    """``opfleet tui --fleet PROFILE`` in the foreground (our terminal); its exit status."""
-    done = await trio.run_process([sys.executable, "-m", "opfleet", "tui", "--fleet", str(profile)], check=False)
-    return done.returncode
+async def _run_tui(profile: Path, duration: float = 0.0) -> int:
+    """``opfleet tui --fleet PROFILE`` in the foreground (our terminal); its exit status. With a
+    ``duration`` the TUI gets SIGINT when it is over (it restores the terminal and exits 130)."""
+    async with trio.open_nursery() as nursery:
+        process = await nursery.start(functools.partial(
+            trio.run_process, [sys.executable, "-m", "opfleet", "tui", "--fleet", str(profile)], check=False))
+        if duration > 0:
+            with trio.move_on_after(duration):
+                await process.wait()
+            if process.returncode is None:
+                process.send_signal(signal.SIGINT)
+        return await process.wait()
 
 
 def _logs_to_file(path: Path) -> None:
@@ -112,19 +132,12 @@ def _logs_to_file(path: Path) -> None:
     logger.addHandler(handler)
 
 
-def _unwrap(group: BaseExceptionGroup) -> BaseException:
-    from opfleet.cli.source import _unwrap as unwrap
-
-    return unwrap(group)
-
-
 def run(ctx: Context) -> ExitStatus:
     config = fleet_config(ctx.settings)
     tui = bool(ctx.settings.get("tui"))
     if tui:
         _logs_to_file(Path(config.data_dir) / "devnet.log")
     duration = float(ctx.settings.get("duration") or 0.0)
-    try:
-        return trio.run(functools.partial(serve, config, out=ctx.out, duration=duration, tui=tui))
-    except BaseExceptionGroup as group:
-        raise _unwrap(group) from None
+    from opfleet.cli.daemon import run_daemon
+
+    return run_daemon(functools.partial(serve, config, out=ctx.out, duration=duration, tui=tui))

@@ -14,7 +14,21 @@ fleet benchmark drive.
     │       pulled from the sequencer's EL (--l2.follow.payloads: the DevEngine cannot sync)
     ├── batcher: the sequencer's unsafe blocks -> channels -> L1 (blobs, calldata, or alternating)
     ├── tx generator: signed L2 transfers into the sequencer EL's pool
-    └── depositor: an L1 deposit now and then (portal), which must appear on L2
+    ├── depositor: an L1 deposit now and then (portal), which must appear on L2
+    └── with ``interop``: both chains get Jovian + interop from genesis, and
+        ├── chain 902 on the same L1: its sequencer's DevEngine, its own batcher key, inbox,
+        │       portal and SystemConfig addresses
+        ├── supernode: derives 901 and 902 (one DevEngine per chain), serves /901 and /902
+        ├── light sequencer of 902: follows the supernode's /902 route; its EL imports the
+        │       supernode's blocks it lacks (what EL p2p sync does; the DevEngine cannot sync),
+        │       so a replaced block reaches it and the sequencer reorgs onto it
+        ├── one light node per route (follows /901 or /902; blocks from the supernode's EL)
+        ├── batcher of 902
+        └── message stream: an initiating log on 901 (DEVNET_LOG_EMITTER), then its executing
+                message on 902 (``validateMessage`` to CrossL2Inbox); every ``forged_every``-th
+                is forged, alternately with a wrong payload hash and with no initiating log
+                there. The supernode replaces a forged message's block by its deposits-only
+                version; a valid one's block stays.
 
 The execution engine is :class:`~opfleet.devnet.engine.DevEngine`: real blocks and hashes from
 payload attributes, **not an EVM**. Real deployments point ``--l2`` at op-geth or op-reth.
@@ -41,7 +55,7 @@ import trio
 
 from opfleet.devnet.anvil import Anvil, AnvilConfig, send_transaction
 from opfleet.devnet.batcher import BLOBS, CALLDATA, Batcher, BatcherConfig, ChannelConfig
-from opfleet.devnet.engine import DevEngine, ForkTimes
+from opfleet.devnet.engine import DEVNET_LOG_EMITTER, DevEngine, ForkTimes, emitter_calldata
 from opfleet.devnet.l1 import (
     DEFAULT_PORTAL_ADDRESS,
     DEFAULT_SYSTEM_CONFIG_ADDRESS,
@@ -54,11 +68,13 @@ from opfleet.devnet.l1 import (
 from opfleet.devnet.rollup import DEFAULT_BATCH_INBOX, devnet_rollup_config
 from opfleet.devnet.state import Account
 from opfleet.errors import ConfigError, TemporaryError
+from opfleet.interop.messages import CROSS_L2_INBOX, Identifier, payload_hash, validate_message_calldata
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.system_config import ConfigUpdateType, SystemConfig, encode_scalar
 from opfleet.protocol.transactions import DYNAMIC_FEE_TX_TYPE, Transaction, encode_transaction, sign_transaction
+from opfleet.providers.engine import EngineClient, PayloadStatus
 from opfleet.providers.ethjson import parse_data, parse_quantity
 from opfleet.providers.jsonrpc import JsonRpcClient
 
@@ -68,8 +84,21 @@ JWT_SECRET = keccak256(b"opfleet devnet jwt")
 BATCHER_KEY = keccak256(b"opfleet devnet batcher")
 USER_KEY = keccak256(b"opfleet devnet user")
 DEPOSITOR_KEY = keccak256(b"opfleet devnet depositor")
+MESSENGER_KEY = keccak256(b"opfleet devnet messenger")
+BATCHER_B_KEY = keccak256(b"opfleet devnet batcher 902")
 L2_CHAIN_ID = 901
+L2_CHAIN_B_ID = 902
 L1_CHAIN_ID = 900
+CHAIN_B_BATCH_INBOX = bytes.fromhex("ff00000000000000000000000000000000000902")
+CHAIN_B_PORTAL_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000902")
+"""Chain 902's deposit contract: not the one the embedded L1 emulates, so 902 gets no deposits."""
+CHAIN_B_SYSTEM_CONFIG_ADDRESS = bytes.fromhex("5300000000000000000000000000000000000902")
+MESSAGE_TOPIC = keccak256(b"DevnetMessage(bytes)")
+VALID = "valid"
+FORGED_PAYLOAD = "forged-payload"
+"""An executing message claiming a payload hash the initiating log does not have."""
+FORGED_MISSING = "forged-missing"
+"""An executing message naming a log index the initiating block does not have."""
 ALTERNATE = "alternate"
 FUNDS = 10**24
 
@@ -113,15 +142,25 @@ class FleetConfig:
     """How often light nodes poll their source, and (unless ``l1_poll``) every node polls L1 heads."""
     l1_poll: float | None = None
     """How often nodes poll L1 for new heads (None: ``node_poll``)."""
+    light_l1_poll_interval: float | None = None
+    """How often light nodes poll L1 heads (None: the light node's default, op-node's 12 s)."""
     sequencer_l1_confs: int = 2
     forks: ForkTimes = field(default_factory=lambda: ForkTimes.up_to("isthmus"))
     anvil_binary: Path | None = None
+    interop: bool = False
+    """Add chain 902, a supernode deriving both, route light nodes and cross-chain messages."""
+    message_interval: float = 2.0
+    """Seconds between cross-chain messages with ``interop`` (0: none)."""
+    forged_every: int = 3
+    """Every n-th message is forged (0: none)."""
 
     def __post_init__(self) -> None:
         if self.data_availability not in (BLOBS, CALLDATA, ALTERNATE):
             raise ConfigError(f"data availability must be {BLOBS}, {CALLDATA} or {ALTERNATE}")
         if self.l2_block_time < 1 or self.l1_block_time < 1:
             raise ConfigError("block times must be at least 1 second", key="block-time")
+        if self.interop and self.forks.jovian is None:  # interop implies Jovian in the rollup config
+            object.__setattr__(self, "forks", ForkTimes.up_to("jovian"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +191,27 @@ class _L1Params:
     chain_id: int
     portal_address: bytes = DEFAULT_PORTAL_ADDRESS
     system_config_address: bytes = DEFAULT_SYSTEM_CONFIG_ADDRESS
+
+
+@dataclass(frozen=True, slots=True)
+class CrossMessage:
+    """One message of the interop stream: where it was initiated (chain 901) and the block of
+    chain 902's sequencer that executed it (before any replacement)."""
+
+    kind: str
+    """:data:`VALID`, :data:`FORGED_PAYLOAD` or :data:`FORGED_MISSING`."""
+    identifier: Identifier
+    tx_hash: bytes
+    block_number: int
+    block_hash: bytes
+
+
+def message_kind(n: int, forged_every: int) -> str:
+    """The kind of the stream's ``n``-th message (from 1): every ``forged_every``-th is forged,
+    alternately with a wrong payload hash and with a missing initiating log."""
+    if not forged_every or n % forged_every:
+        return VALID
+    return FORGED_PAYLOAD if (n // forged_every) % 2 else FORGED_MISSING
 
 
 class DataDirLock:
@@ -201,6 +261,18 @@ class Devnet:
         self.batcher: Batcher | None = None
         self.batcher_lock = trio.Lock()
         self.endpoints: list[Endpoint] = []
+        # --interop: chain 902, the supernode and what follows it
+        self.rollup_b: RollupConfig | None = None
+        self.sequencer_b_engine: DevEngine | None = None
+        self.sequencer_b: Any = None
+        self.batcher_b: Batcher | None = None
+        self.supernode: Any = None
+        self.supernode_engines: dict[int, DevEngine] = {}
+        self.route_lights: dict[int, Any] = {}
+        self.route_light_engines: dict[int, DevEngine] = {}
+        self.messages: list[CrossMessage] = []
+        self.blocks_synced = 0
+        """Blocks chain 902's sequencer EL imported from the supernode's (replacements)."""
         self.deposits_sent = 0
         self.txs_sent = 0
         self._next_port = self.config.base_port
@@ -232,10 +304,12 @@ class Devnet:
         await self._start(nursery, f"{name} engine API", engine.serve_auth, self.config.host, self._port())
         await self._start(nursery, f"{name} RPC", engine.serve_rpc, self.config.host, self._port())
 
-    def _new_engine(self, genesis_time: int) -> DevEngine:
-        user = private_key_to_address(USER_KEY)
-        return DevEngine(chain_id=L2_CHAIN_ID, genesis_time=genesis_time, forks=self.config.forks,
-                         alloc={user: Account(balance=FUNDS)}, jwt_secret=JWT_SECRET)
+    def _new_engine(self, genesis_time: int, chain_id: int = L2_CHAIN_ID) -> DevEngine:
+        alloc = {private_key_to_address(USER_KEY): Account(balance=FUNDS)}
+        if self.config.interop:
+            alloc[private_key_to_address(MESSENGER_KEY)] = Account(balance=FUNDS)
+        return DevEngine(chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks,
+                         alloc=alloc, jwt_secret=JWT_SECRET)
 
     # --- running ------------------------------------------------------------------------------------
 
@@ -252,14 +326,24 @@ class Devnet:
                 await trio.to_thread.run_sync(_warm_up_kzg)
                 genesis = await self._start_l1(nursery)
                 await self._prepare_sequencer_engine(nursery, genesis)
+                if cfg.interop:
+                    await self._prepare_chain_b(nursery, genesis)
                 await self._start_sources(nursery)
+                if cfg.interop:
+                    await self._start_supernode(nursery)
                 await self._start_sequencer(nursery)
+                if cfg.interop:
+                    await self._start_sequencer_b(nursery)
                 await self._start_lights(nursery)
+                if cfg.interop:
+                    await self._start_route_lights(nursery)
                 await self._start_batcher(nursery)
                 if cfg.tx_interval:
                     nursery.start_soon(self._generate_txs)
                 if cfg.deposit_interval and (self.anvil is not None or self.l1_chain is not None):
                     nursery.start_soon(self._deposit_now_and_then)
+                if cfg.interop and cfg.message_interval:
+                    nursery.start_soon(self._stream_messages)
                 if cfg.data_dir is not None:
                     self.write_profile(Path(cfg.data_dir) / "fleet.toml")
                 task_status.started(self)
@@ -285,7 +369,7 @@ class Devnet:
                                binary=cfg.anvil_binary)
             await nursery.start(self.anvil.run)
             self.l1_url = self.anvil.url or ""
-            for key in (BATCHER_KEY, DEPOSITOR_KEY):
+            for key in (BATCHER_KEY, DEPOSITOR_KEY, BATCHER_B_KEY):
                 await self.anvil.fund(private_key_to_address(key), FUNDS)
             assert self.anvil.genesis is not None
             l1_genesis = self.anvil.genesis
@@ -302,7 +386,7 @@ class Devnet:
             l1_genesis = BlockID(parse_data(latest["hash"], 32), parse_quantity(latest["number"]))
             now = max(now, parse_quantity(latest["timestamp"]))
         self._l1_genesis = l1_genesis
-        self.endpoints.append(Endpoint("l1", "l1", self.l1_url))
+        self.endpoints.append(Endpoint("l1", "l1", self.l1_url, chain=str(self.l1_chain_id)))
         return now
 
     async def _mine_embedded(self) -> None:
@@ -328,16 +412,39 @@ class Devnet:
                                       system_config=system_config)
         if self._l1_genesis.number:
             rollup = replace(rollup, genesis=replace(rollup.genesis, l1=self._l1_genesis))
+        if cfg.interop:
+            rollup = replace(rollup, interop_time=0)  # interop from genesis
         self.rollup = rollup
 
-    def _light_config(self, engine: DevEngine, sources: tuple[str, ...], **fields: Any) -> Any:
-        from opfleet.node.light import LightConfig
+    async def _prepare_chain_b(self, nursery: trio.Nursery, genesis_time: int) -> None:
+        """Chain 902 (interop): its sequencer's EL and rollup config, on the same L1 with its own
+        batcher, inbox, portal and SystemConfig."""
+        cfg = self.config
+        engine = self.sequencer_b_engine = self._new_engine(genesis_time, L2_CHAIN_B_ID)
+        await self._serve_engine(nursery, engine, "sequencer-902")
+        batcher = private_key_to_address(BATCHER_B_KEY)
+        system_config = SystemConfig(batcher_address=batcher, scalar=encode_scalar(0, 1000),
+                                     gas_limit=engine.config.gas_limit)
+        facts = _L1Facts(_Block(self._l1_genesis.hash), _L1Params(self.l1_chain_id, CHAIN_B_PORTAL_ADDRESS,
+                                                                 CHAIN_B_SYSTEM_CONFIG_ADDRESS))
+        rollup = devnet_rollup_config(facts, engine, batcher=batcher,  # type: ignore[arg-type]
+                                      batch_inbox=CHAIN_B_BATCH_INBOX, block_time=cfg.l2_block_time,
+                                      system_config=system_config)
+        if self._l1_genesis.number:
+            rollup = replace(rollup, genesis=replace(rollup.genesis, l1=self._l1_genesis))
+        self.rollup_b = replace(rollup, interop_time=0)
+
+    def _light_config(self, engine: DevEngine, sources: tuple[str, ...], *, rollup: RollupConfig | None = None,
+                      **fields: Any) -> Any:
+        from opfleet.node.light import DEFAULT_L1_POLL_INTERVAL, LightConfig
 
         cfg = self.config
-        assert self.rollup is not None
-        return LightConfig(rollup_config=self.rollup, sources=sources, l1_url=self.l1_url,
+        rollup = rollup or self.rollup
+        assert rollup is not None
+        return LightConfig(rollup_config=rollup, sources=sources, l1_url=self.l1_url,
                            l2_url=engine.auth_url or "", jwt_secret=JWT_SECRET, poll_interval=cfg.node_poll,
-                           push_wait=1.0, l1_poll_interval=cfg.l1_poll or cfg.node_poll, rpc_addr=cfg.host,
+                           push_wait=1.0, l1_poll_interval=cfg.light_l1_poll_interval or DEFAULT_L1_POLL_INTERVAL,
+                           rpc_addr=cfg.host,
                            rpc_port=self._port(),
                            backoff_base=0.05, backoff_cap=1.0, **fields)
 
@@ -422,32 +529,179 @@ class Devnet:
                                            follows=(source,)))
             self.endpoints.append(Endpoint(f"{name}-el", "engine", engine.rpc_url or ""))
 
-    def _channel_config(self) -> ChannelConfig:
-        assert self.rollup is not None
-        return ChannelConfig(genesis_time=self.rollup.genesis.l2_time, block_time=self.rollup.block_time,
-                             chain_id=self.rollup.l2_chain_id)
+    # --- interop (chain 902 and the supernode) ---------------------------------------------------------
+
+    async def _start_supernode(self, nursery: trio.Nursery) -> None:
+        """The supernode deriving 901 and 902, each into its own DevEngine, serving /<chainID>."""
+        from opfleet.interop.supernode import ChainSettings, Supernode, SupernodeConfig
+
+        cfg = self.config
+        assert self.rollup is not None and self.rollup_b is not None and self.sequencer_engine is not None
+        chains = []
+        for rollup in (self.rollup, self.rollup_b):
+            cid = rollup.l2_chain_id
+            engine = self.supernode_engines[cid] = self._new_engine(self.sequencer_engine.genesis.timestamp, cid)
+            await self._serve_engine(nursery, engine, f"supernode {cid}")
+            chains.append(ChainSettings(rollup_config=rollup, l2_url=engine.auth_url or "", jwt_secret=JWT_SECRET))
+        # The log databases stay in memory: every devnet starts a new chain, so nothing to resume.
+        node = self.supernode = Supernode(SupernodeConfig(
+            chains=tuple(chains), l1_url=self.l1_url, l1_beacon_url=self.l1_url,
+            l1_beacon_seconds_per_slot=cfg.l1_block_time if self.anvil is not None else 0,
+            l1_poll_interval=cfg.l1_poll or cfg.node_poll, rpc_addr=cfg.host, rpc_port=self._port(),
+            gate_timeout=5.0, interop_interval=max(0.05, cfg.node_poll), health_interval=1.0,
+            backoff_base=0.05, backoff_cap=1.0))
+        await self._start(nursery, "supernode", node.run)
+        self.endpoints.append(Endpoint("supernode", "supernode", self.supernode_url, chain=""))
+        for cid, engine in self.supernode_engines.items():
+            self.endpoints.append(Endpoint(f"supernode-{cid}-el", "engine", engine.rpc_url or "", chain=str(cid)))
+
+    @property
+    def supernode_url(self) -> str:
+        """The supernode's root URL; chain routes are ``URL/<chainID>``."""
+        return f"http://{self.config.host}:{self.supernode.rpc_port}" if self.supernode is not None else ""
+
+    async def _start_sequencer_b(self, nursery: trio.Nursery) -> None:
+        """902's light sequencer, following the supernode's /902 route (its cross-safe chain)."""
+        from opfleet.node.light import LightNode
+        from opfleet.node.sequencer import SequencerConfig
+
+        cfg = self.config
+        assert self.sequencer_b_engine is not None and self.rollup_b is not None
+        config = self._light_config(self.sequencer_b_engine, (f"{self.supernode_url}/{L2_CHAIN_B_ID}",),
+                                    rollup=self.rollup_b, sequencer_enabled=True,
+                                    sequencer_config=SequencerConfig(l1_confs=cfg.sequencer_l1_confs,
+                                                                     poll_interval=0.05,
+                                                                     backoff_base=0.05, backoff_cap=1.0))
+        node = self.sequencer_b = LightNode(config)
+        await self._start(nursery, "sequencer-902", node.run)
+        chain = str(L2_CHAIN_B_ID)
+        self.endpoints.append(Endpoint("sequencer-902", "sequencer", f"http://{cfg.host}:{node.rpc_port}",
+                                       follows=("supernode",), chain=chain))
+        self.endpoints.append(Endpoint("sequencer-902-el", "engine", self.sequencer_b_engine.rpc_url or "",
+                                       chain=chain))
+        nursery.start_soon(self._sync_sequencer_b_el)
+
+    async def _start_route_lights(self, nursery: trio.Nursery) -> None:
+        """One light node per supernode route; blocks pulled from the supernode's EL of that chain."""
+        from opfleet.node.light import LightNode
+
+        assert self.rollup is not None and self.rollup_b is not None
+        for rollup in (self.rollup, self.rollup_b):
+            cid = rollup.l2_chain_id
+            name = f"route-light-{cid}"
+            engine = self._new_engine(rollup.genesis.l2_time, cid)
+            await self._serve_engine(nursery, engine, name)
+            node = LightNode(self._light_config(engine, (f"{self.supernode_url}/{cid}",), rollup=rollup,
+                                                payloads_url=self.supernode_engines[cid].rpc_url))
+            await self._start(nursery, name, node.run)
+            self.route_lights[cid] = node
+            self.route_light_engines[cid] = engine
+            self.endpoints.append(Endpoint(name, "light", f"http://{self.config.host}:{node.rpc_port}",
+                                           follows=("supernode",), chain=str(cid)))
+            self.endpoints.append(Endpoint(f"{name}-el", "engine", engine.rpc_url or "", chain=str(cid)))
+
+    async def _sync_sequencer_b_el(self) -> None:
+        """902's sequencer EL imports the supernode's blocks it lacks: a replaced block (and what
+        was derived on it) must be in the EL before the sequencer can reorg onto it. Real ELs do
+        this through p2p sync; the DevEngine cannot sync by itself."""
+        assert self.sequencer_b_engine is not None and self.rollup_b is not None
+        remote_url = self.supernode_engines[L2_CHAIN_B_ID].rpc_url or ""
+        async with JsonRpcClient(remote_url, name="el-sync-remote") as remote, \
+                JsonRpcClient(self.sequencer_b_engine.rpc_url or "", name="el-sync-local") as local, \
+                EngineClient(self.sequencer_b_engine.auth_url or "", JWT_SECRET, forks=self.rollup_b) as engine:
+            while True:
+                try:
+                    self.blocks_synced += await import_missing_blocks(remote, local, engine, self.rollup_b)
+                except Exception as exc:  # noqa: BLE001 - a devnet helper: retried next poll
+                    log.debug("sequencer-902 EL sync: %s", exc)
+                await trio.sleep(self.config.node_poll)
+
+    async def _send_l2(self, rpc: JsonRpcClient, chain_id: int, to: bytes, data: bytes) -> dict[str, Any]:
+        """Send a messenger transaction and wait for its receipt (a reorg may drop it: then a
+        TemporaryError after a few block times)."""
+        sender = private_key_to_address(MESSENGER_KEY)
+        nonce = parse_quantity(await rpc.call("eth_getTransactionCount", "0x" + sender.hex(), "pending"))
+        raw = encode_transaction(sign_transaction(Transaction(
+            type=DYNAMIC_FEE_TX_TYPE, chain_id=chain_id, nonce=nonce, max_fee_per_gas=10**10,
+            max_priority_fee_per_gas=10**6, gas=200_000, to=to, data=data), MESSENGER_KEY))
+        tx_hash = await rpc.call("eth_sendRawTransaction", "0x" + raw.hex())
+        with trio.move_on_after(5 * self.config.l2_block_time + 1):
+            while True:
+                receipt = await rpc.call("eth_getTransactionReceipt", tx_hash)
+                if receipt is not None:
+                    return receipt  # type: ignore[no-any-return]
+                await trio.sleep(0.05)
+        raise TemporaryError(f"chain {chain_id}: transaction {tx_hash} not included")
+
+    async def send_message(self, kind: str = VALID) -> CrossMessage:
+        """One cross-chain message: a log initiated on 901, executed on 902 (forged if ``kind`` says so)."""
+        assert self.sequencer_engine is not None and self.sequencer_b_engine is not None
+        text = b"opfleet devnet message %d" % len(self.messages)
+        async with JsonRpcClient(self.sequencer_engine.rpc_url or "", name="messages-901") as a, \
+                JsonRpcClient(self.sequencer_b_engine.rpc_url or "", name="messages-902") as b:
+            initiated = await self._send_l2(a, L2_CHAIN_ID, DEVNET_LOG_EMITTER, emitter_calldata((MESSAGE_TOPIC,), text))
+            block = await a.call("eth_getBlockByHash", initiated["blockHash"], False)
+            ident = Identifier(DEVNET_LOG_EMITTER, parse_quantity(initiated["blockNumber"]),
+                               parse_quantity(initiated["logs"][0]["logIndex"]), parse_quantity(block["timestamp"]),
+                               L2_CHAIN_ID)
+            claimed = payload_hash((MESSAGE_TOPIC,), text + b" (forged)" if kind == FORGED_PAYLOAD else text)
+            if kind == FORGED_MISSING:
+                ident = replace(ident, log_index=ident.log_index + 7)  # no such log in that block
+            executed = await self._send_l2(b, L2_CHAIN_B_ID, CROSS_L2_INBOX, validate_message_calldata(ident, claimed))
+        message = CrossMessage(kind, ident, parse_data(executed["transactionHash"], 32),
+                               parse_quantity(executed["blockNumber"]), parse_data(executed["blockHash"], 32))
+        self.messages.append(message)
+        log.info("Cross-chain message", extra={"fields": {
+            "kind": kind, "initiated": f"{L2_CHAIN_ID}/{ident.block_number}",
+            "executed": f"{L2_CHAIN_B_ID}/{message.block_number}"}})
+        return message
+
+    async def _stream_messages(self) -> None:
+        cfg = self.config
+        sent = 0
+        while True:
+            await trio.sleep(cfg.message_interval)
+            sent += 1
+            kind = message_kind(sent, cfg.forged_every)
+            try:
+                await self.send_message(kind)
+            except Exception as exc:  # noqa: BLE001 - traffic: log and go on
+                log.debug("message stream: %s", exc)
+
+    # --- batchers -----------------------------------------------------------------------------------
+
+    def _channel_config(self, rollup: RollupConfig | None = None) -> ChannelConfig:
+        rollup = rollup or self.rollup
+        assert rollup is not None
+        return ChannelConfig(genesis_time=rollup.genesis.l2_time, block_time=rollup.block_time,
+                             chain_id=rollup.l2_chain_id)
 
     async def _start_batcher(self, nursery: trio.Nursery) -> None:
+        assert self.sequencer_engine is not None and self.rollup is not None
+        self.batcher = await self._new_batcher(self.rollup, self.sequencer_engine, BATCHER_KEY, "batcher")
+        nursery.start_soon(self._run_batcher, self.batcher, self.batcher_lock)
+        if self.config.interop:
+            assert self.sequencer_b_engine is not None and self.rollup_b is not None
+            self.batcher_b = await self._new_batcher(self.rollup_b, self.sequencer_b_engine, BATCHER_B_KEY,
+                                                     "batcher-902")
+            nursery.start_soon(self._run_batcher, self.batcher_b, trio.Lock())
+
+    async def _new_batcher(self, rollup: RollupConfig, engine: DevEngine, key: bytes, name: str) -> Batcher:
         cfg = self.config
-        assert self.sequencer_engine is not None
         da = BLOBS if cfg.data_availability in (BLOBS, ALTERNATE) else CALLDATA
-        config = BatcherConfig(channel=self._channel_config(), batch_inbox=DEFAULT_BATCH_INBOX,
-                               l1_chain_id=self.l1_chain_id, batcher_key=BATCHER_KEY, data_availability=da,
+        config = BatcherConfig(channel=self._channel_config(rollup), batch_inbox=rollup.batch_inbox_address,
+                               l1_chain_id=self.l1_chain_id, batcher_key=key, data_availability=da,
                                max_channel_duration=cfg.max_channel_duration, poll_interval=cfg.batcher_poll,
                                start_block=1)
         assert self._stack is not None
-        l1 = await self._stack.enter_async_context(JsonRpcClient(self.l1_url, name="batcher-L1"))
-        l2 = await self._stack.enter_async_context(JsonRpcClient(self.sequencer_engine.rpc_url or "",
-                                                                 name="batcher-L2"))
-        self.batcher = Batcher(config, l1, l2)
-        nursery.start_soon(self._run_batcher)
+        l1 = await self._stack.enter_async_context(JsonRpcClient(self.l1_url, name=f"{name}-L1"))
+        l2 = await self._stack.enter_async_context(JsonRpcClient(engine.rpc_url or "", name=f"{name}-L2"))
+        return Batcher(config, l1, l2)
 
-    async def _run_batcher(self) -> None:
-        batcher = self.batcher
-        assert batcher is not None
+    async def _run_batcher(self, batcher: Batcher, lock: trio.Lock) -> None:
         while True:
             try:
-                async with self.batcher_lock:
+                async with lock:
                     closed = batcher.statistics().channels_closed
                     await batcher.step()
                     if self.config.data_availability == ALTERNATE and batcher.statistics().channels_closed != closed:
@@ -541,6 +795,30 @@ async def _cancellable(run: Callable[..., Any], *, task_status: trio.TaskStatus[
             task_status.started(scope)
 
 
+async def import_missing_blocks(remote: JsonRpcClient, local: JsonRpcClient, engine: EngineClient,
+                                rollup: RollupConfig, *, max_depth: int = 64) -> int:
+    """Import into ``engine`` (``engine_newPayload``, no forkchoice change) the blocks of
+    ``remote``'s chain up to its head that ``local`` (the same EL's RPC) lacks; how many."""
+    from opfleet.node.payloads import payload_from_block
+
+    block = await remote.call("eth_getBlockByNumber", "latest", True)
+    missing: list[Any] = []
+    while block is not None and await local.call("eth_getBlockByHash", block["hash"], False) is None:
+        if len(missing) >= max_depth:
+            raise TemporaryError(f"no common block within {max_depth} blocks of {remote.endpoint}'s head")
+        missing.append(block)
+        block = await remote.call("eth_getBlockByHash", block["parentHash"], True)
+    for block in reversed(missing):
+        payload, beacon_root, _ = payload_from_block(block, rollup)
+        status = await engine.new_payload(payload, parent_beacon_block_root=beacon_root)
+        if status.status is not PayloadStatus.VALID:
+            raise TemporaryError(f"L2 block {parse_quantity(block['number'])}: our EL answered {status.status.value}")
+    if missing:
+        log.info("Imported blocks from a peer EL", extra={"fields": {
+            "from": parse_quantity(missing[-1]["number"]), "to": parse_quantity(missing[0]["number"])}})
+    return len(missing)
+
+
 def _address_in_use(exc: BaseException) -> bool:
     if isinstance(exc, BaseExceptionGroup):
         return any(_address_in_use(inner) for inner in exc.exceptions)
@@ -558,7 +836,7 @@ def _warm_up_kzg() -> None:
 def write_fleet_profile(path: Path, endpoints: Sequence[Endpoint]) -> None:
     import tomli_w
 
-    nodes = [{"name": e.name, "url": e.url, "role": e.role, "chain": e.chain,
+    nodes = [{"name": e.name, "url": e.url, "role": e.role, **({"chain": e.chain} if e.chain else {}),
               **({"follows": list(e.follows)} if e.follows else {})}
              for e in endpoints if e.role in ("sequencer", "source", "light", "supernode")]
     path.parent.mkdir(parents=True, exist_ok=True)
