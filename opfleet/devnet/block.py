@@ -430,3 +430,28 @@ def log_json(log: Log, *, block_hash: bytes, block_number: int, block_timestamp:
         "logIndex": q(log_index),
         "removed": removed,
     }
+
+
+def receipt_json(receipt: Any, *, block_hash: bytes, block_number: int, block_timestamp: int, tx_hash: bytes,
+                 tx_index: int, tx_type: int, sender: bytes, to: bytes | None, contract_address: bytes | None,
+                 gas_used: int, effective_gas_price: int, first_log_index: int) -> dict[str, Any]:
+    """A receipt as ``eth_getTransactionReceipt``/``eth_getBlockReceipts`` return it (go-ethereum's
+    fields; callers add their chain's extras: blob gas on L1, deposit fields on L2)."""
+    return {
+        "blockHash": h(block_hash),
+        "blockNumber": q(block_number),
+        "contractAddress": h(contract_address) if contract_address is not None else None,
+        "cumulativeGasUsed": q(receipt.cumulative_gas_used),
+        "effectiveGasPrice": q(effective_gas_price),
+        "from": h(sender),
+        "gasUsed": q(gas_used),
+        "logs": [log_json(entry, block_hash=block_hash, block_number=block_number, block_timestamp=block_timestamp,
+                          tx_hash=tx_hash, tx_index=tx_index, log_index=first_log_index + i)
+                 for i, entry in enumerate(receipt.logs)],
+        "logsBloom": h(receipt.bloom()),
+        "status": q(receipt.status),
+        "to": h(to) if to is not None else None,
+        "transactionHash": h(tx_hash),
+        "transactionIndex": q(tx_index),
+        "type": q(tx_type),
+    }

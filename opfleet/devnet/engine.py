@@ -63,7 +63,7 @@ import trio
 from opfleet.devnet.block import (
     EMPTY_REQUESTS_HASH,
     log_gas,
-    log_json,
+    receipt_json,
     Header,
     ReceiptData,
     block_rlp_size,
@@ -338,24 +338,10 @@ class L2Block:
     def receipt_json(self, t: L2Tx) -> dict[str, Any]:
         to = t.deposit.to if t.deposit is not None else (t.tx.to if t.tx is not None else None)
         tx_type = DEPOSIT_TX_TYPE if t.deposit is not None else t.tx.type  # type: ignore[union-attr]
-        out: dict[str, Any] = {
-            "blockHash": h(self.hash),
-            "blockNumber": q(self.number),
-            "contractAddress": h(t.contract_address) if t.contract_address is not None else None,
-            "cumulativeGasUsed": q(t.receipt.cumulative_gas_used),
-            "effectiveGasPrice": q(t.effective_gas_price),
-            "from": h(t.sender),
-            "gasUsed": q(t.gas_used),
-            "logs": [log_json(entry, block_hash=self.hash, block_number=self.number, block_timestamp=self.timestamp,
-                              tx_hash=t.hash, tx_index=t.index, log_index=t.first_log_index + i)
-                     for i, entry in enumerate(t.receipt.logs)],
-            "logsBloom": h(t.receipt.bloom()),
-            "status": q(t.receipt.status),
-            "to": h(to) if to is not None else None,
-            "transactionHash": h(t.hash),
-            "transactionIndex": q(t.index),
-            "type": q(tx_type),
-        }
+        out = receipt_json(t.receipt, block_hash=self.hash, block_number=self.number,
+                           block_timestamp=self.timestamp, tx_hash=t.hash, tx_index=t.index, tx_type=tx_type,
+                           sender=t.sender, to=to, contract_address=t.contract_address, gas_used=t.gas_used,
+                           effective_gas_price=t.effective_gas_price, first_log_index=t.first_log_index)
         if t.receipt.deposit_nonce is not None:
             out["depositNonce"] = q(t.receipt.deposit_nonce)
         if t.receipt.deposit_receipt_version is not None:

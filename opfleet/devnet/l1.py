@@ -64,6 +64,7 @@ from opfleet.devnet.block import (
     intrinsic_gas,
     log_gas,
     log_json,
+    receipt_json,
     max_gas_price,
     q,
     receipts_root,
@@ -425,24 +426,10 @@ class L1ChainBlock:
                                 block_number=self.number, index=t.index, base_fee=self.header.base_fee_per_gas)
 
     def receipt_json(self, t: IncludedTx) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "blockHash": h(self.hash),
-            "blockNumber": q(self.number),
-            "contractAddress": h(t.contract_address) if t.contract_address is not None else None,
-            "cumulativeGasUsed": q(t.receipt.cumulative_gas_used),
-            "effectiveGasPrice": q(t.effective_gas_price),
-            "from": h(t.sender),
-            "gasUsed": q(t.gas_used),
-            "logs": [log_json(entry, block_hash=self.hash, block_number=self.number, block_timestamp=self.timestamp,
-                              tx_hash=t.hash, tx_index=t.index, log_index=t.first_log_index + i)
-                     for i, entry in enumerate(t.receipt.logs)],
-            "logsBloom": h(t.receipt.bloom()),
-            "status": q(t.receipt.status),
-            "to": h(t.tx.to) if t.tx.to is not None else None,
-            "transactionHash": h(t.hash),
-            "transactionIndex": q(t.index),
-            "type": q(t.tx.type),
-        }
+        out = receipt_json(t.receipt, block_hash=self.hash, block_number=self.number,
+                           block_timestamp=self.timestamp, tx_hash=t.hash, tx_index=t.index, tx_type=t.tx.type,
+                           sender=t.sender, to=t.tx.to, contract_address=t.contract_address, gas_used=t.gas_used,
+                           effective_gas_price=t.effective_gas_price, first_log_index=t.first_log_index)
         if t.tx.type == BLOB_TX_TYPE:
             out["blobGasUsed"] = q(t.blob_gas_used)
             out["blobGasPrice"] = q(t.blob_gas_price or 0)
