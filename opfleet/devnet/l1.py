@@ -1438,14 +1438,18 @@ class L1Server:
             "data": data,
         })
 
-    async def _beacon_blobs(self, request: HttpRequest) -> HttpResponse:
-        """``GET /eth/v1/beacon/blobs/{block_id}?versioned_hashes=...`` (Fulu ``getBlobs``)."""
+    def _beacon_route_block(self, request: HttpRequest) -> Any:
+        """The block a ``.../{block_id}`` blob route names, or the error response to send."""
         if request.method not in ("GET", "HEAD"):
             return HttpResponse.text("method not allowed\n", 405)
         block_id = request.path.strip("/")
         if not block_id or "/" in block_id:
             return _beacon_error(404, "NOT_FOUND: route")
-        found = self._beacon_block(block_id)
+        return self._beacon_block(block_id)
+
+    async def _beacon_blobs(self, request: HttpRequest) -> HttpResponse:
+        """``GET /eth/v1/beacon/blobs/{block_id}?versioned_hashes=...`` (Fulu ``getBlobs``)."""
+        found = self._beacon_route_block(request)
         if isinstance(found, HttpResponse):
             return found
         try:
@@ -1459,12 +1463,7 @@ class L1Server:
 
     async def _beacon_sidecars(self, request: HttpRequest) -> HttpResponse:
         """``GET /eth/v1/beacon/blob_sidecars/{block_id}?indices=...`` (Deneb ``getBlobSidecars``)."""
-        if request.method not in ("GET", "HEAD"):
-            return HttpResponse.text("method not allowed\n", 405)
-        block_id = request.path.strip("/")
-        if not block_id or "/" in block_id:
-            return _beacon_error(404, "NOT_FOUND: route")
-        found = self._beacon_block(block_id)
+        found = self._beacon_route_block(request)
         if isinstance(found, HttpResponse):
             return found
         try:
