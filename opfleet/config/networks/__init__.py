@@ -1,5 +1,9 @@
 """Built-in networks: op-node rollup configs for the public OP Stack chains.
 
+Where they come from is kept here, once: :data:`REGISTRY_COMMIT` (and :data:`FROZEN_REGISTRY_COMMIT`
+for the networks that have since left the registry); ``opfleet version --verbose`` and the
+``--network`` help say it from these constants.
+
 The JSON files next to this module are generated from superchain-registry TOMLs by
 ``python -m opfleet.config.networks._build SRC_DIR`` (see ``_build.py``); a test keeps them
 in step with the generator. They are package data read with :mod:`importlib.resources`, so
@@ -19,8 +23,42 @@ from opfleet.errors import ConfigError
 if TYPE_CHECKING:
     from opfleet.protocol.rollup_config import RollupConfig
 
-NETWORKS: tuple[str, ...] = ("op-mainnet", "op-sepolia", "base-mainnet", "base-sepolia")
+NETWORKS: tuple[str, ...] = (
+    "op-mainnet",
+    "op-sepolia",
+    "unichain-mainnet",
+    "unichain-sepolia",
+    "base-mainnet",
+    "base-sepolia",
+)
 """Names accepted by :func:`load_network` and :func:`network_json`."""
+
+REGISTRY_COMMIT = "8336d2aedd19b87a57b01ae36ba4afef8ea377d0"
+"""The superchain-registry commit the built-in networks were generated from."""
+REGISTRY_DATE = "2026-08-04"
+"""The date of :data:`REGISTRY_COMMIT`."""
+
+FROZEN_NETWORKS: tuple[str, ...] = ("base-mainnet", "base-sepolia")
+"""Networks that left the registry: their files come from :data:`FROZEN_REGISTRY_COMMIT`."""
+FROZEN_REGISTRY_COMMIT = "5b055be4d294ce43814a44c8839d89b2436dc8aa"
+"""The last superchain-registry commit with Base Mainnet and Sepolia (removed on 2026-04-27,
+registry commit 0d9aefc4)."""
+FROZEN_NOTE = "last registry snapshot, reaches Jovian; use --rollup.config for a newer schedule"
+"""What an operator must know about a network in :data:`FROZEN_NETWORKS`."""
+
+
+def registry_commit(name: str) -> str:
+    """The superchain-registry commit the built-in network ``name`` was generated from."""
+    _check_name(name)
+    return FROZEN_REGISTRY_COMMIT if name in FROZEN_NETWORKS else REGISTRY_COMMIT
+
+
+def registry_snapshot() -> str:
+    """One line naming the registry snapshots behind the built-in networks (``version -v``)."""
+    return (
+        f"superchain-registry {REGISTRY_COMMIT} ({REGISTRY_DATE}); "
+        f"{', '.join(FROZEN_NETWORKS)} from {FROZEN_REGISTRY_COMMIT} ({FROZEN_NOTE})"
+    )
 
 
 def _check_name(name: str) -> None:
