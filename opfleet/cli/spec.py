@@ -149,11 +149,18 @@ ROLLUP_CONFIG = _opt(
     "rollup.config", PATH, "Rollup config file in op-node's rollup.json format.", metavar="FILE",
     op_node=True,
 )
-NETWORK = _opt(
-    "network", STR,
-    "Built-in network (op-mainnet, op-sepolia, base-mainnet, base-sepolia); no file needed.",
-    metavar="NAME", op_node=True,
-)
+def _network_help() -> str:
+    """``--network``'s help, from the list in :mod:`opfleet.config.networks`."""
+    from opfleet.config import networks
+
+    return (
+        f"Built-in network, no file needed: {', '.join(networks.NETWORKS)}. "
+        f"{' and '.join(networks.FROZEN_NETWORKS)}: {networks.FROZEN_NOTE}. "
+        "opfleet version --verbose names the superchain-registry commit they come from."
+    )
+
+
+NETWORK = _opt("network", STR, _network_help(), metavar="NAME", op_node=True)
 RPC_ADDR = _opt("rpc.addr", STR, "Address the RPC server listens on.", default="127.0.0.1",
                 metavar="ADDR", op_node=True)
 RPC_PORT = _opt("rpc.port", PORT, "Port the RPC server listens on.", default=9545, metavar="PORT",
@@ -442,10 +449,12 @@ PROFILE_CMD = Command(
 VERSION = Command(
     name="version",
     summary="print the version (with --verbose: dependencies, networks and plugins)",
-    description="Prints opfleet's version; --verbose adds library versions, built-in networks "
+    description="Prints opfleet's version; --verbose adds library versions, the built-in networks "
+                "with the superchain-registry commit their rollup configs were generated from, "
                 "and every plugin found, with what failed to load.",
-    options=(_opt("verbose", BOOL, "Show dependencies, networks and plugins.", default=False,
-                  setting=False, flags=("-v",)),),
+    options=(_opt("verbose", BOOL,
+                  "Also show dependencies, built-in networks and their registry commit, and plugins.",
+                  default=False, setting=False, flags=("-v",)),),
     module="version",
     uses_settings=False,
 )

@@ -30,6 +30,7 @@ def run(ctx: Context) -> ExitStatus:
             ctx.out(f"  {name} (not installed)")
     registry = plugins.load_plugins(plugins.plugin_dirs(ctx.env.config_dir))
     ctx.out("networks: " + ", ".join([*networks.NETWORKS, *sorted(registry.networks)]))
+    ctx.out("built-in networks from: " + networks.registry_snapshot())
     ctx.out("plugins:" if registry.statuses else "plugins: none found (searched: "
             + ", ".join(str(d) for d in plugins.plugin_dirs(ctx.env.config_dir)) + ")")
     for status in registry.statuses:
