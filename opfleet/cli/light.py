@@ -31,6 +31,9 @@ def light_config(settings: Any) -> Any:
     sequencer_config = None
     if settings.get("sequencer.enabled"):
         from opfleet.node.sequencer import SequencerConfig
+        from opfleet.node.source import check_supported
+
+        check_supported(rollup)  # a sequencer builds every activation block itself
 
         sequencer_config = SequencerConfig(max_safe_lag=int(settings.get("sequencer.max-safe-lag") or 0),
                                            l1_confs=int(settings.get("sequencer.l1-confs") or 0))

@@ -93,6 +93,7 @@ def supernode_config(settings: Any, *, profile: Any = None, env: dict[str, str] 
                      passthrough: list[tuple[str, str]] | None = None) -> Any:
     """A :class:`~opfleet.interop.supernode.SupernodeConfig` from ``opfleet supernode``'s settings."""
     from opfleet.interop.supernode import ChainSettings, SupernodeConfig
+    from opfleet.node.source import check_supported
     from opfleet.providers.jwt import load_jwt_secret
 
     refs = settings.get("chain") or ()
@@ -106,6 +107,7 @@ def supernode_config(settings: Any, *, profile: Any = None, env: dict[str, str] 
     seen: set[int] = set()
     for ref in refs:
         rollup = _load_chain(str(ref))
+        check_supported(rollup)
         cid = rollup.l2_chain_id
         if cid in seen:
             raise ConfigError(f"chain {cid} is given twice", key="chain")

@@ -3,7 +3,8 @@
 For each batch, the builder assembles the block's transaction list
 ``[L1-info deposit] ++ [user deposits, first block of an epoch only] ++ [network upgrade
 transactions, activation blocks only] ++ [batch transactions]`` and the fork-dependent
-fields: ``gasLimit`` from the system config; ``withdrawals = []`` from Canyon;
+fields: ``gasLimit`` from the system config (plus the upgrade gas on a NUT fork's activation
+block: Karst adds 55,370,657); ``withdrawals = []`` from Canyon;
 ``parentBeaconBlockRoot`` (the L1 origin's) from Ecotone; ``eip1559Params`` from Holocene
 (all zero on the Holocene activation block, so the execution layer uses the Canyon
 constants); ``minBaseFee`` from Jovian. Fork checks use the new L2 block's timestamp.
@@ -40,7 +41,7 @@ from opfleet.protocol.deposits import user_deposits
 from opfleet.protocol.l1_block_info import BlobSchedule, l1_info_deposit
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.system_config import update_system_config_with_receipts
-from opfleet.protocol.upgrades import upgrade_transactions_for_block
+from opfleet.protocol.upgrades import upgrade_gas, upgrade_transactions_for_block
 from opfleet.providers.engine import PayloadAttributes
 
 SEQUENCER_FEE_VAULT_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000011")
@@ -162,7 +163,7 @@ class AttributesBuilder:
             parent_beacon_block_root=parent_beacon_root,
             transactions=(l1_info.encode(), *deposits, *upgrades),
             no_tx_pool=True,
-            gas_limit=system_config.gas_limit,
+            gas_limit=system_config.gas_limit + upgrade_gas(cfg, timestamp),
             eip1559_params=eip1559_params,
             min_base_fee=system_config.min_base_fee if cfg.is_jovian(timestamp) else None,
         )

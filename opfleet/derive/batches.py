@@ -29,6 +29,7 @@ from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.transactions import SET_CODE_TX_TYPE
+from opfleet.protocol.upgrades import activation_block_must_be_empty
 
 log = logging.getLogger("opfleet.derive")
 
@@ -120,10 +121,7 @@ def _check_transactions(
     rollup_config: RollupConfig, timestamp: int, transactions: Sequence[bytes]
 ) -> BatchCheck | None:
     """The per-transaction rules, and the empty-activation-block rule, for one L2 block."""
-    if transactions and (
-        rollup_config.is_jovian_activation_block(timestamp)
-        or rollup_config.is_interop_activation_block(timestamp)
-    ):
+    if transactions and activation_block_must_be_empty(rollup_config, timestamp):
         return _drop("activation block must have no transactions")
     isthmus = rollup_config.is_isthmus(timestamp)
     for tx in transactions:

@@ -138,7 +138,7 @@ def devnet_logs(to: bytes | None, data: bytes) -> tuple[Log, ...]:
     return ()
 
 
-FORK_NAMES = ("regolith", "canyon", "delta", "ecotone", "fjord", "granite", "holocene", "isthmus", "jovian")
+FORK_NAMES = ("regolith", "canyon", "delta", "ecotone", "fjord", "granite", "holocene", "isthmus", "jovian", "karst")
 
 
 class L2Forks(Protocol):
@@ -150,6 +150,7 @@ class L2Forks(Protocol):
     def is_holocene(self, ts: int) -> bool: ...
     def is_isthmus(self, ts: int) -> bool: ...
     def is_jovian(self, ts: int) -> bool: ...
+    def is_karst(self, ts: int) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,7 @@ class ForkTimes:
     holocene: int | None = 0
     isthmus: int | None = 0
     jovian: int | None = None
+    karst: int | None = None
 
     @classmethod
     def up_to(cls, fork: str, at: int = 0) -> ForkTimes:
@@ -201,6 +203,9 @@ class ForkTimes:
 
     def is_jovian(self, ts: int) -> bool:
         return self.is_active("jovian", ts)
+
+    def is_karst(self, ts: int) -> bool:
+        return self.is_active("karst", ts)
 
     def rollup_config_fields(self) -> dict[str, int | None]:
         """``{fork}_time`` keyword arguments for ``RollupConfig``."""
@@ -950,7 +955,7 @@ class DevEngine:
         if block is None:
             raise RpcError(UNKNOWN_PAYLOAD, "Unknown payload")
         forks, ts = self.config.forks, block.timestamp
-        wanted = 4 if forks.is_isthmus(ts) else 3 if forks.is_ecotone(ts) else 2
+        wanted = 5 if forks.is_karst(ts) else 4 if forks.is_isthmus(ts) else 3 if forks.is_ecotone(ts) else 2
         if version != wanted:
             raise _unsupported(f"engine_getPayloadV{version} for a payload that needs V{wanted}")
         envelope: dict[str, Any] = {"executionPayload": block.payload_json(forks), "blockValue": q(block.block_value())}
@@ -969,7 +974,7 @@ class DevEngine:
             raise InvalidParams("invalid argument 0: payload must be an object")
         forks = self.config.forks
         ts = _quantity(payload.get("timestamp"), "timestamp")
-        wanted = 4 if forks.is_isthmus(ts) else 3 if forks.is_ecotone(ts) else 2
+        wanted = 5 if forks.is_karst(ts) else 4 if forks.is_isthmus(ts) else 3 if forks.is_ecotone(ts) else 2
         if version != wanted:
             raise _unsupported(f"engine_newPayloadV{version} for a payload that needs V{wanted}")
         if version >= 3:
@@ -1044,6 +1049,10 @@ class DevEngine:
 
     async def engine_getPayloadV4(self, payload_id: Any) -> dict[str, Any]:
         return self.get_payload(payload_id, version=4)
+
+    async def engine_getPayloadV5(self, payload_id: Any) -> dict[str, Any]:
+        """Karst (Osaka): the same envelope as V4 (op-node ``GetPayloadVersion``)."""
+        return self.get_payload(payload_id, version=5)
 
     async def engine_newPayloadV2(self, payload: Any) -> dict[str, Any]:
         return self.new_payload(payload, version=2)

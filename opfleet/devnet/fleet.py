@@ -145,7 +145,7 @@ class FleetConfig:
     light_l1_poll_interval: float | None = None
     """How often light nodes poll L1 heads (None: the light node's default, op-node's 12 s)."""
     sequencer_l1_confs: int = 2
-    forks: ForkTimes = field(default_factory=lambda: ForkTimes.up_to("isthmus"))
+    forks: ForkTimes = field(default_factory=lambda: ForkTimes.up_to("karst"))
     anvil_binary: Path | None = None
     interop: bool = False
     """Add chain 902, a supernode deriving both, route light nodes and cross-chain messages."""
@@ -159,8 +159,8 @@ class FleetConfig:
             raise ConfigError(f"data availability must be {BLOBS}, {CALLDATA} or {ALTERNATE}")
         if self.l2_block_time < 1 or self.l1_block_time < 1:
             raise ConfigError("block times must be at least 1 second", key="block-time")
-        if self.interop and self.forks.jovian is None:  # interop implies Jovian in the rollup config
-            object.__setattr__(self, "forks", ForkTimes.up_to("jovian"))
+        if self.interop and self.forks.karst is None:  # interop implies every earlier fork
+            object.__setattr__(self, "forks", ForkTimes.up_to("karst"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,9 +31,9 @@ source node or the devnet can host it the same way. Public API::
    user deposits of a new origin (first block of the epoch only), upgrade transactions on an
    activation block, ``gasLimit``/``eip1559Params``/``minBaseFee`` from the system config.
 3. ``noTxPool``: false (the execution client's tx pool fills the block) except past the
-   sequencer drift, on the activation block of a fork with upgrade transactions (Ecotone,
-   Fjord, Isthmus, Jovian, Interop; Jovian/Interop activation blocks must be empty), and in
-   recover mode. Optional :class:`TxSource` transactions follow the forced ones.
+   sequencer drift, on the activation block of a fork with upgrade transactions
+   (:func:`~opfleet.protocol.upgrades.has_upgrade_transactions`; Jovian, Karst and Interop
+   activation blocks must be empty), and in recover mode. Optional :class:`TxSource` transactions follow the forced ones.
 4. ``engine_forkchoiceUpdated(parent, safe, finalized, attributes)`` -> ``engine_getPayload``
    -> ``engine_newPayload`` -> ``engine_forkchoiceUpdated(head=new)``, method versions by
    timestamp (:class:`~opfleet.providers.engine.EngineClient`).
@@ -81,6 +81,7 @@ from opfleet.node.source import _Outage
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.rollup_config import RollupConfig
+from opfleet.protocol.upgrades import has_upgrade_transactions
 from opfleet.providers.engine import (
     EngineClient,
     ForkchoiceState,
@@ -94,7 +95,6 @@ from opfleet.providers.jsonrpc import BlockNotFoundError, RpcCallError
 from opfleet.providers.l1 import L1Provider
 
 __all__ = [
-    "EMPTY_ACTIVATION_FORKS",
     "Sequencer",
     "SequencerConfig",
     "SequencerHost",
@@ -106,12 +106,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("opfleet.sequencer")
-
-EMPTY_ACTIVATION_FORKS = ("ecotone", "fjord", "isthmus", "jovian", "interop")
-"""Forks whose activation block the sequencer builds without tx-pool transactions (op-node's
-sequencer; the Jovian and Interop activation blocks are also rejected with user txs by
-derivation, ``specs/protocol/jovian/derivation.md``)."""
-
 
 @dataclass(frozen=True, slots=True)
 class SequencerConfig:
@@ -284,7 +278,7 @@ class Sequencer:
     def _no_tx_pool(self, origin: L1BlockRef, timestamp: int) -> bool:
         cfg = self.rollup_config
         return (self.config.recover_mode or must_be_empty(cfg, origin, timestamp)
-                or any(cfg.is_activation_block(fork, timestamp) for fork in EMPTY_ACTIVATION_FORKS))
+                or has_upgrade_transactions(cfg, timestamp))
 
     async def prepare_attributes(self, parent: L2BlockRef) -> tuple[PayloadAttributes, L1BlockRef]:
         """The payload attributes of the block after ``parent``, and its L1 origin."""

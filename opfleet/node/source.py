@@ -41,6 +41,7 @@ from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
 from opfleet.protocol.output_root import OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
+from opfleet.protocol.upgrades import verify_upgrade_bundles
 from opfleet.providers.beacon import BeaconClient
 from opfleet.providers.engine import EngineClient, ForkchoiceState
 from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
@@ -80,20 +81,24 @@ class SourceConfig:
     backoff_cap: float = BACKOFF_CAP
 
 
-def check_supported(rollup_config: RollupConfig) -> None:
+def check_supported(rollup_config: RollupConfig, *, devnet_interop: bool = False) -> None:
     """Refuse, before anything starts, a chain this version cannot derive all the way.
 
-    Karst's network upgrade transactions are not implemented (``opfleet.protocol.upgrades``
-    raises :class:`NotAvailableYet` at its activation block), so a rollup config that
-    schedules ``karst_time`` is refused up front, with one line, rather than deriving up to
-    the fork and then failing mid-derivation.
+    Every fork through Karst is implemented. Lagoon (interop, op-node's ``interop_time``) is not
+    scheduled on any public chain and its final upgrade is not settled, so a rollup config that
+    schedules it is refused with one line (:class:`NotAvailableYet`, exit 7) rather than
+    deriving up to the fork and failing there; ``devnet_interop`` lets the devnet's own interop
+    mode through, whose chains run opfleet's draft interop rules from genesis. The upgrade
+    bundle of every scheduled fork is read and checked here too, so a corrupted install stops
+    at start (:class:`CriticalError`).
     """
-    karst = rollup_config.karst_time
-    if karst is not None:
-        when = datetime.fromtimestamp(karst, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    lagoon = rollup_config.interop_time
+    if lagoon is not None and not devnet_interop:
+        when = datetime.fromtimestamp(lagoon, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         raise NotAvailableYet(
-            f"the rollup config schedules Karst at {karst} ({when}); deriving through Karst "
-            f"(its network upgrade transactions) is not supported by this version of opfleet source")
+            f"the rollup config schedules Lagoon (interop_time/lagoon_time) at {lagoon} ({when}); "
+            "this version of opfleet does not implement Lagoon")
+    verify_upgrade_bundles(rollup_config)
 
 
 def _is_outage(exc: BaseException) -> bool:
@@ -193,7 +198,7 @@ class SourceNode:
                  watch_l1: bool = True, denied: Callable[[L2BlockRef], Sequence[bytes] | None] | None = None,
                  status_view: Callable[[SyncStatus], SyncStatus] | None = None,
                  safe_label: Callable[[L2BlockRef], L2BlockRef | None] | None = None):
-        check_supported(config.rollup_config)
+        verify_upgrade_bundles(config.rollup_config)
         self.config = config
         # A supernode shares one L1 provider (and its cache) and one beacon client across chains,
         # and mounts each chain's RPC under /<chainID> instead of serving it on a port.

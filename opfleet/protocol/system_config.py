@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from opfleet.errors import ConfigError, DecodeError, NotAvailableYet
+from opfleet.errors import ConfigError, DecodeError
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
 from opfleet.protocol.log import Log
 
@@ -384,10 +384,13 @@ def system_config_from_l2_block(
     must match). Otherwise ``l1_info_data`` (calldata of the block's first transaction, the
     L1-info deposit) gives the batcher, the scalars (re-encoded as a version-1 scalar from
     Ecotone), the operator fee (Isthmus) and the DA footprint scalar (Jovian layout), the header
-    gives the gas limit, and ``extra_data`` the EIP-1559 parameters (Holocene: 9 bytes,
+    gives the gas limit (less an activation block's upgrade gas, see
+    :func:`~opfleet.protocol.upgrades.upgrade_gas_to_strip`), and ``extra_data`` the EIP-1559 parameters (Holocene: 9 bytes,
     version 0) and the min base fee (Jovian: 17 bytes, version 1).
     """
-    from opfleet.protocol.l1_block_info import decode_l1_block_info  # lazy: avoids an import cycle
+    # lazy: avoids import cycles
+    from opfleet.protocol.l1_block_info import decode_l1_block_info
+    from opfleet.protocol.upgrades import upgrade_gas_to_strip
 
     genesis = rollup_config.genesis
     if number == genesis.l2.number:
@@ -404,14 +407,11 @@ def system_config_from_l2_block(
         overhead, scalar = info.l1_fee_overhead, info.l1_fee_scalar
     else:
         overhead, scalar = ZERO_HASH, encode_scalar(info.blob_base_fee_scalar, info.base_fee_scalar)
-    karst_block = rollup_config.is_karst_activation_block(timestamp)
-    if karst_block and not rollup_config.keep_karst_upgrade_gas:
-        raise NotAvailableYet("Karst upgrade gas stripping is not implemented")
     fields: dict[str, Any] = {
         "batcher_address": info.batcher_address,
         "overhead": overhead,
         "scalar": scalar,
-        "gas_limit": gas_limit,
+        "gas_limit": gas_limit - upgrade_gas_to_strip(rollup_config, timestamp),
     }
     if rollup_config.is_jovian(timestamp):
         fields.update(_decode_extra_data(extra_data, version=1, size=17))

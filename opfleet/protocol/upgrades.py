@@ -1,269 +1,184 @@
 """Network upgrade transactions: deposits the derivation inserts in a fork's activation block.
 
-Spec: ``specs/protocol/ecotone/derivation.md``, ``fjord/derivation.md``,
-``isthmus/derivation.md``, ``jovian/derivation.md`` ("Network Upgrade Transactions") and
-``specs/interop/derivation.md``; kona ``crates/protocol/hardforks/src/*.rs``; op-node
-``op-node/rollup/derive/*_upgrade_transactions.go``.
+Spec: ``specs/protocol/{ecotone,fjord,isthmus,jovian,karst}/derivation.md`` ("Network Upgrade
+Transactions") and ``specs/interop/derivation.md``; op-node ``op-node/rollup/derive/attributes.go``
+and ``upgrade_transaction.go``; kona ``crates/protocol/hardforks/src/*.rs``.
 
-Every upgrade deposit has mint 0, value 0, ``isSystemTx = false`` and a domain-2 source hash
-over its intent string. Contract deployments go to ``CREATE(deployer, nonce 0)``; the proxy
-updates then call ``upgradeTo(newImplementation)``.
+Every fork's upgrade transactions are data, not code: one JSON file per fork under
+``data/upgrades/`` in op-node's "NUT bundle" shape (``op-core/nuts/bundles/*.json``)::
 
-Jovian intents: the specs text writes "L1Block"/"GasPriceOracle"; kona (and the Base node)
-use the spaced names "L1 Block"/"Gas Price Oracle" like every earlier fork. We follow kona
-(kona ``crates/protocol/hardforks/src/jovian.rs``). Interop follows kona's order
-(CrossL2Inbox first).
+    {"transactions": [{"intent": ..., "from": ..., "to": ... | null, "gasLimit": ..., "data": ...}]}
 
-Deployment bytecode is package data under ``opfleet/protocol/data/upgrades/``, read lazily.
+each locked by its sha256 in :data:`UPGRADE_BUNDLES`, which is checked when a bundle is first
+read: a changed file stops the node (:class:`~opfleet.errors.CriticalError`) instead of deriving a
+different chain. A later fork is a new bundle file plus one line in that table.
+
+Every upgrade deposit has mint 0, value 0, ``isSystemTx = false``, ``gas = gasLimit`` and a
+domain-2 source hash over its intent. Forks before Karst predate NUT bundles: their bundle's
+intent is the whole intent string (Jovian with kona's spaced names "L1 Block"/"Gas Price
+Oracle", Interop in kona's order, CrossL2Inbox first). From Karst on, the intent hashed is
+``"<Fork> <i>: <intent>"`` with ``i`` the zero-based position (op-node
+``upgrade_transaction.go``; the specs' ``"Karst: "`` prefix disagrees with op-node and kona, and
+we follow the code), and the activation block's gas limit grows by the bundle's total gas.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from opfleet.errors import NotAvailableYet
-from opfleet.protocol.crypto import ZERO_ADDRESS, keccak256
-from opfleet.protocol.deposits import L1_INFO_DEPOSITOR, DepositTx, upgrade_source_hash
-from opfleet.protocol.l1_block_info import L1_BLOCK_ADDRESS
+from opfleet.errors import CriticalError
+from opfleet.protocol.deposits import DepositTx, upgrade_source_hash
 
 if TYPE_CHECKING:
     from opfleet.protocol.rollup_config import RollupConfig
 
-GAS_PRICE_ORACLE_ADDRESS = bytes.fromhex("420000000000000000000000000000000000000f")
-OPERATOR_FEE_VAULT_ADDRESS = bytes.fromhex("420000000000000000000000000000000000001b")
-CROSS_L2_INBOX_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000022")
-L2_TO_L2_CROSS_DOMAIN_MESSENGER_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000023")
-
-BEACON_ROOTS_DEPLOYER = bytes.fromhex("0b799c86a49deeb90402691f1041aa3af2d3c875")
-"""EIP-4788's keyless deployer; its nonce-0 contract is 0x000F3df6…Beac02."""
-HISTORY_STORAGE_DEPLOYER = bytes.fromhex("3462413af4609098e1e27a490f554f260213d685")
-"""EIP-2935's keyless deployer; its nonce-0 contract is 0x0000F908…2935."""
-
-UPGRADE_TO_SELECTOR = bytes.fromhex("3659cfe6")  # upgradeTo(address)
-SET_ECOTONE_SELECTOR = bytes.fromhex("22b90ab3")  # setEcotone()
-SET_FJORD_SELECTOR = bytes.fromhex("8e98b106")  # setFjord()
-SET_ISTHMUS_SELECTOR = bytes.fromhex("291b0383")  # setIsthmus()
-SET_JOVIAN_SELECTOR = bytes.fromhex("b3d72079")  # setJovian()
-
-PROXY_UPDATE_GAS = 50_000
-
-UPGRADE_FORKS: tuple[str, ...] = ("ecotone", "fjord", "isthmus", "jovian", "interop")
-"""Forks with upgrade transactions, in the order they are appended to one activation block."""
-
-
-def upgrade_deployer(index: int) -> bytes:
-    """``0x4210…00NN``: the sender of the NN-th predeploy implementation deployment."""
-    return bytes.fromhex("4210") + index.to_bytes(18, "big")
-
-
-def interop_deployer(index: int) -> bytes:
-    """``0x4220…00NN``: the interop predeploy deployers."""
-    return bytes.fromhex("4220") + index.to_bytes(18, "big")
-
-
-def create_address(deployer: bytes, nonce: int = 0) -> bytes:
-    """The address a ``CREATE`` from ``deployer`` at ``nonce`` deploys to.
-
-    Yellow Paper (7): ``keccak256(rlp([deployer, nonce]))[12:]``.
-    """
-    if len(deployer) != 20:
-        raise ValueError("deployer must be 20 bytes")
-    if nonce < 0x80:
-        nonce_rlp = bytes([nonce]) if nonce else b"\x80"
-    else:
-        raw = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
-        nonce_rlp = bytes([0x80 + len(raw)]) + raw
-    payload = b"\x94" + deployer + nonce_rlp
-    return keccak256(bytes([0xC0 + len(payload)]) + payload)[12:]
-
-
-def upgrade_to_calldata(implementation: bytes) -> bytes:
-    """``upgradeTo(address)`` calldata for an ERC-1967 proxy."""
-    if len(implementation) != 20:
-        raise ValueError("implementation must be 20 bytes")
-    return UPGRADE_TO_SELECTOR + bytes(12) + implementation
-
-
-def upgrade_bytecode(name: str) -> bytes:
-    """Deployment bytecode ``name`` (e.g. ``"jovian-l1-block-deployment"``) from package data."""
-    return _bytecode(name)
-
-
-@functools.lru_cache(maxsize=None)
-def _bytecode(name: str) -> bytes:
-    path = resources.files("opfleet.protocol").joinpath("data", "upgrades", f"{name}.bytecode.hex")
-    return bytes.fromhex(path.read_text(encoding="ascii").strip())
-
 
 @dataclass(frozen=True, slots=True)
-class _Upgrade:
-    intent: str
-    from_address: bytes
-    to: bytes | None
-    gas: int
-    data: bytes
+class UpgradeBundle:
+    """One fork's upgrade transactions as shipped: file name, locked sha256 and its rules."""
 
-    def deposit(self) -> DepositTx:
-        return DepositTx(
-            source_hash=upgrade_source_hash(self.intent),
-            from_address=self.from_address,
-            to=self.to,
-            mint=0,
-            value=0,
-            gas=self.gas,
-            is_system_tx=False,
-            data=self.data,
-        )
+    fork: str
+    file: str
+    sha256: str
+    intent_prefix: str | None = None
+    """NUT bundles: the source hash covers ``"<intent_prefix> <i>: <intent>"``; None: the
+    bundle's intent is the whole intent string (bundles written for forks before Karst)."""
+    adds_upgrade_gas: bool = False
+    """Whether the activation block's ``gasLimit`` grows by the bundle's total gas (NUT
+    bundles, op-node ``attributes.go``)."""
 
 
-def _deploy(intent: str, deployer: bytes, gas: int, bytecode: str) -> _Upgrade:
-    return _Upgrade(intent, deployer, None, gas, _bytecode(bytecode))
+UPGRADE_BUNDLES: tuple[UpgradeBundle, ...] = (
+    UpgradeBundle(
+        "ecotone", "ecotone_nut_bundle.json",
+        "0ded467c958437b03dec08fb7cd445c1caaa13a992bce3405b55af0cb659744f",
+    ),
+    UpgradeBundle(
+        "fjord", "fjord_nut_bundle.json",
+        "1bb92364e547c52dc1de23830ba3492c10591fddf66caf3bf2bcb4e09fa30e9e",
+    ),
+    UpgradeBundle(
+        "isthmus", "isthmus_nut_bundle.json",
+        "b50c063cfdd729618a32679d6bf8af8cbee60d7ccc714b13d18350a38aba33fd",
+    ),
+    UpgradeBundle(
+        "jovian", "jovian_nut_bundle.json",
+        "68c9f4badf7d2eb3985c803ade8e29675efca359b119cbc0dd607db445c8f42c",
+    ),
+    # op-core/nuts/bundles/karst_nut_bundle.json, byte for byte; the hash is op-core's
+    # fork_lock.toml entry.
+    UpgradeBundle(
+        "karst", "karst_nut_bundle.json",
+        "08f5df36f7ff29a9421ab84beebe96684a7455df9a5d234a2468613a4008ad91",
+        intent_prefix="Karst", adds_upgrade_gas=True,
+    ),
+    UpgradeBundle(
+        "interop", "interop_nut_bundle.json",
+        "5e2bc8815e6c39f7657a2b742dacdbde773492467579cc28ec2ad5074a1bb665",
+    ),
+)
+"""Every fork with upgrade transactions, in the order they are appended to one block."""
+
+UPGRADE_FORKS: tuple[str, ...] = tuple(bundle.fork for bundle in UPGRADE_BUNDLES)
+
+_BY_FORK: dict[str, UpgradeBundle] = {bundle.fork: bundle for bundle in UPGRADE_BUNDLES}
+
+EMPTY_ACTIVATION_BLOCK_FORKS: tuple[str, ...] = ("jovian", "karst", "interop")
+"""Forks whose activation block carries no sequenced transactions: a batch for it with any
+transaction is dropped (op-node ``batches.go``; ``specs/protocol/jovian/derivation.md``)."""
 
 
-def _proxy_update(intent: str, proxy: bytes, deployer: bytes) -> _Upgrade:
-    calldata = upgrade_to_calldata(create_address(deployer))
-    return _Upgrade(intent, ZERO_ADDRESS, proxy, PROXY_UPDATE_GAS, calldata)
+def _bundle(fork: str) -> UpgradeBundle:
+    try:
+        return _BY_FORK[fork]
+    except KeyError:
+        known = ", ".join(UPGRADE_FORKS)
+        raise ValueError(f"no upgrade transactions for fork {fork!r} (known: {known})") from None
 
 
-def _set_fork(intent: str, gas: int, selector: bytes) -> _Upgrade:
-    return _Upgrade(intent, L1_INFO_DEPOSITOR, GAS_PRICE_ORACLE_ADDRESS, gas, selector)
+def bundle_bytes(fork: str) -> bytes:
+    """The shipped bundle file of ``fork``, checked against its locked sha256.
 
-
-def _ecotone() -> list[_Upgrade]:
-    """Spec: ``specs/protocol/ecotone/derivation.md`` ("Network Upgrade Transactions")."""
-    l1_block, gpo = upgrade_deployer(0), upgrade_deployer(1)
-    return [
-        _deploy("Ecotone: L1 Block Deployment", l1_block, 375_000, "ecotone-l1-block-deployment"),
-        _deploy(
-            "Ecotone: Gas Price Oracle Deployment",
-            gpo,
-            1_000_000,
-            "ecotone-gas-price-oracle-deployment",
-        ),
-        _proxy_update("Ecotone: L1 Block Proxy Update", L1_BLOCK_ADDRESS, l1_block),
-        _proxy_update("Ecotone: Gas Price Oracle Proxy Update", GAS_PRICE_ORACLE_ADDRESS, gpo),
-        _set_fork("Ecotone: Gas Price Oracle Set Ecotone", 80_000, SET_ECOTONE_SELECTOR),
-        _deploy(
-            "Ecotone: beacon block roots contract deployment",
-            BEACON_ROOTS_DEPLOYER,
-            250_000,
-            "ecotone-beacon-block-roots-deployment",
-        ),
-    ]
-
-
-def _fjord() -> list[_Upgrade]:
-    """Spec: ``specs/protocol/fjord/derivation.md`` ("Network Upgrade Automation Transactions")."""
-    gpo = upgrade_deployer(2)
-    return [
-        _deploy(
-            "Fjord: Gas Price Oracle Deployment",
-            gpo,
-            1_450_000,
-            "fjord-gas-price-oracle-deployment",
-        ),
-        _proxy_update("Fjord: Gas Price Oracle Proxy Update", GAS_PRICE_ORACLE_ADDRESS, gpo),
-        _set_fork("Fjord: Gas Price Oracle Set Fjord", 90_000, SET_FJORD_SELECTOR),
-    ]
-
-
-def _isthmus() -> list[_Upgrade]:
-    """Spec: ``specs/protocol/isthmus/derivation.md`` ("Network Upgrade Automation Transactions").
+    Raises :class:`CriticalError` if the file is missing or differs: a corrupted install must
+    not derive a different chain.
     """
-    l1_block, gpo, vault = upgrade_deployer(3), upgrade_deployer(4), upgrade_deployer(5)
-    return [
-        _deploy("Isthmus: L1 Block Deployment", l1_block, 425_000, "isthmus-l1-block-deployment"),
-        _deploy(
-            "Isthmus: Gas Price Oracle Deployment",
-            gpo,
-            1_625_000,
-            "isthmus-gas-price-oracle-deployment",
-        ),
-        _deploy(
-            "Isthmus: Operator Fee Vault Deployment",
-            vault,
-            500_000,
-            "isthmus-operator-fee-vault-deployment",
-        ),
-        _proxy_update("Isthmus: L1 Block Proxy Update", L1_BLOCK_ADDRESS, l1_block),
-        _proxy_update("Isthmus: Gas Price Oracle Proxy Update", GAS_PRICE_ORACLE_ADDRESS, gpo),
-        _proxy_update(
-            "Isthmus: Operator Fee Vault Proxy Update", OPERATOR_FEE_VAULT_ADDRESS, vault
-        ),
-        _set_fork("Isthmus: Gas Price Oracle Set Isthmus", 90_000, SET_ISTHMUS_SELECTOR),
-        _deploy(
-            "Isthmus: EIP-2935 Contract Deployment",
-            HISTORY_STORAGE_DEPLOYER,
-            250_000,
-            "isthmus-eip2935-deployment",
-        ),
-    ]
+    bundle = _bundle(fork)
+    path = resources.files("opfleet.protocol").joinpath("data", "upgrades", bundle.file)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CriticalError(
+            f"the {fork} upgrade bundle {bundle.file} cannot be read ({exc.strerror or exc}): "
+            "reinstall opfleet") from None
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != bundle.sha256:
+        raise CriticalError(
+            f"the {fork} upgrade bundle {bundle.file} is corrupted (sha256 {digest}, expected "
+            f"{bundle.sha256}): reinstall opfleet")
+    return raw
 
 
-def _jovian() -> list[_Upgrade]:
-    """Spec: ``specs/protocol/jovian/derivation.md``, with kona's spaced intent names."""
-    l1_block, gpo = upgrade_deployer(6), upgrade_deployer(7)
-    return [
-        _deploy("Jovian: L1 Block Deployment", l1_block, 447_315, "jovian-l1-block-deployment"),
-        _proxy_update("Jovian: L1 Block Proxy Update", L1_BLOCK_ADDRESS, l1_block),
-        _deploy(
-            "Jovian: Gas Price Oracle Deployment",
-            gpo,
-            1_750_714,
-            "jovian-gas-price-oracle-deployment",
-        ),
-        _proxy_update("Jovian: Gas Price Oracle Proxy Update", GAS_PRICE_ORACLE_ADDRESS, gpo),
-        _set_fork("Jovian: Gas Price Oracle Set Jovian", 90_000, SET_JOVIAN_SELECTOR),
-    ]
+def parse_bundle(raw: bytes, bundle: UpgradeBundle) -> tuple[DepositTx, ...]:
+    """The deposits of a NUT bundle's JSON text, in block order.
+
+    Spec: ``specs/protocol/karst/derivation.md`` ("Network Upgrade Transactions"); op-node
+    ``upgrade_transaction.go`` (``mint``/``value`` 0, ``isSystemTx`` false, ``gas`` =
+    ``gasLimit``). Raises :class:`CriticalError` naming the entry on a malformed file.
+    """
+    try:
+        entries = json.loads(raw)["transactions"]
+        if not isinstance(entries, list) or not entries:
+            raise ValueError("'transactions' must be a non-empty list")
+        return tuple(_deposit(entry, i, bundle) for i, entry in enumerate(entries))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CriticalError(f"the {bundle.fork} upgrade bundle {bundle.file} is malformed: {exc}") from None
 
 
-def _interop() -> list[_Upgrade]:
-    """Spec: ``specs/interop/derivation.md``; kona's order (CrossL2Inbox first)."""
-    inbox, messenger = interop_deployer(0), interop_deployer(1)
-    return [
-        _deploy(
-            "Interop: CrossL2Inbox Deployment", inbox, 420_000, "interop-cross-l2-inbox-deployment"
-        ),
-        _proxy_update("Interop: CrossL2Inbox Proxy Update", CROSS_L2_INBOX_ADDRESS, inbox),
-        _deploy(
-            "Interop: L2ToL2CrossDomainMessenger Deployment",
-            messenger,
-            1_100_000,
-            "interop-l2-to-l2-cross-domain-messenger-deployment",
-        ),
-        _proxy_update(
-            "Interop: L2ToL2CrossDomainMessenger Proxy Update",
-            L2_TO_L2_CROSS_DOMAIN_MESSENGER_ADDRESS,
-            messenger,
-        ),
-    ]
+def _deposit(entry: Any, index: int, bundle: UpgradeBundle) -> DepositTx:
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"transaction {index} is not an object")
+    intent = entry["intent"]
+    gas = entry["gasLimit"]
+    if not isinstance(intent, str) or isinstance(gas, bool) or not isinstance(gas, int) or gas <= 0:
+        raise ValueError(f"transaction {index} needs a string intent and a positive gasLimit")
+    to = entry["to"]
+    if bundle.intent_prefix is not None:
+        intent = f"{bundle.intent_prefix} {index}: {intent}"
+    return DepositTx(
+        source_hash=upgrade_source_hash(intent),
+        from_address=_hex(entry["from"], index, "from", 20),
+        to=None if to is None else _hex(to, index, "to", 20),
+        mint=0,
+        value=0,
+        gas=gas,
+        is_system_tx=False,
+        data=_hex(entry["data"], index, "data", None),
+    )
 
 
-_BUILDERS = {
-    "ecotone": _ecotone,
-    "fjord": _fjord,
-    "isthmus": _isthmus,
-    "jovian": _jovian,
-    "interop": _interop,
-}
+def _hex(value: Any, index: int, key: str, size: int | None) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise ValueError(f"transaction {index} {key!r} must be 0x-hex")
+    out = bytes.fromhex(value[2:])
+    if size is not None and len(out) != size:
+        raise ValueError(f"transaction {index} {key!r} must be {size} bytes")
+    return out
 
 
 @functools.lru_cache(maxsize=None)
 def _deposits(fork: str) -> tuple[DepositTx, ...]:
-    return tuple(upgrade.deposit() for upgrade in _BUILDERS[fork]())
+    return parse_bundle(bundle_bytes(fork), _bundle(fork))
 
 
 def upgrade_deposits(fork: str) -> list[DepositTx]:
-    """The upgrade deposits of ``fork`` (one of :data:`UPGRADE_FORKS`), in block order.
-
-    Spec: the fork's ``derivation.md`` ("Network Upgrade Transactions").
-    """
-    if fork not in _BUILDERS:
-        known = ", ".join(UPGRADE_FORKS)
-        raise ValueError(f"no upgrade transactions for fork {fork!r} (known: {known})")
+    """The upgrade deposits of ``fork`` (one of :data:`UPGRADE_FORKS`), in block order."""
+    _bundle(fork)
     return list(_deposits(fork))
 
 
@@ -272,22 +187,69 @@ def upgrade_transactions(fork: str) -> list[bytes]:
     return [tx.encode() for tx in upgrade_deposits(fork)]
 
 
+def bundle_gas(fork: str) -> int:
+    """The total gas of ``fork``'s upgrade deposits (Karst: 55,370,657)."""
+    return sum(tx.gas for tx in upgrade_deposits(fork))
+
+
+def verify_upgrade_bundles(rollup_config: RollupConfig) -> None:
+    """Read and check, up front, the bundle of every fork ``rollup_config`` schedules, so a
+    corrupted install stops a node at start rather than at an activation block years later."""
+    for bundle in UPGRADE_BUNDLES:
+        if rollup_config.activation_time(bundle.fork) is not None:
+            _deposits(bundle.fork)
+
+
+# --- which block gets what ------------------------------------------------------------------
+
+
+def _activating(rollup_config: RollupConfig, l2_timestamp: int) -> list[UpgradeBundle]:
+    return [bundle for bundle in UPGRADE_BUNDLES
+            if rollup_config.is_activation_block(bundle.fork, l2_timestamp)]
+
+
 def upgrade_transactions_for_block(rollup_config: RollupConfig, l2_timestamp: int) -> list[bytes]:
     """Upgrade transactions for the L2 block at ``l2_timestamp``: those of every fork whose
-    activation block it is, in fork order (placed after the block's user deposits).
+    activation block it is, in :data:`UPGRADE_BUNDLES` order (placed after the block's user
+    deposits).
 
-    Spec: ``specs/protocol/derivation.md`` ("Deriving the Transaction List") and the fork
-    ``derivation.md`` files. Karst's upgrade (JSON "NUT bundles") is not implemented: its
-    activation block raises :class:`NotAvailableYet` rather than derive a wrong block.
+    Spec: ``specs/protocol/derivation.md`` ("Deriving the Transaction List"); op-node
+    ``attributes.go``.
     """
     txs: list[bytes] = []
-    for fork in ("ecotone", "fjord", "isthmus", "jovian"):
-        if rollup_config.is_activation_block(fork, l2_timestamp):
-            txs += upgrade_transactions(fork)
-    if rollup_config.is_karst_activation_block(l2_timestamp):
-        raise NotAvailableYet(
-            "Karst network upgrade transactions (NUT bundles) are not implemented"
-        )
-    if rollup_config.is_interop_activation_block(l2_timestamp):
-        txs += upgrade_transactions("interop")
+    for bundle in _activating(rollup_config, l2_timestamp):
+        txs += upgrade_transactions(bundle.fork)
     return txs
+
+
+def upgrade_gas(rollup_config: RollupConfig, l2_timestamp: int) -> int:
+    """Gas added to the system config's gas limit in the block at ``l2_timestamp``: the bundle
+    gas of every NUT fork activating there (op-node ``attributes.go``; Karst: 55,370,657)."""
+    return sum(bundle_gas(bundle.fork) for bundle in _activating(rollup_config, l2_timestamp)
+               if bundle.adds_upgrade_gas)
+
+
+def upgrade_gas_to_strip(rollup_config: RollupConfig, l2_timestamp: int) -> int:
+    """Gas to take off an activation block's gas limit when its system config is rebuilt.
+
+    op-node ``PayloadToSystemConfig`` / ``StripsKarstUpgradeGas``, kona
+    ``upgrade_gas_to_strip``: every fork's upgrade gas is stripped, except Karst's when the
+    rollup config sets ``keep_karst_upgrade_gas`` (the first Karst release kept it, and the
+    chains that ran it must keep deriving the inflated limit until L1 changes it).
+    """
+    return sum(bundle_gas(bundle.fork) for bundle in _activating(rollup_config, l2_timestamp)
+               if bundle.adds_upgrade_gas
+               and not (bundle.fork == "karst" and rollup_config.keep_karst_upgrade_gas))
+
+
+def activation_block_must_be_empty(rollup_config: RollupConfig, l2_timestamp: int) -> bool:
+    """Whether the block at ``l2_timestamp`` is the activation block of a fork in
+    :data:`EMPTY_ACTIVATION_BLOCK_FORKS` (a batch for it with transactions is dropped)."""
+    return any(rollup_config.is_activation_block(fork, l2_timestamp)
+               for fork in EMPTY_ACTIVATION_BLOCK_FORKS)
+
+
+def has_upgrade_transactions(rollup_config: RollupConfig, l2_timestamp: int) -> bool:
+    """Whether the block at ``l2_timestamp`` activates a fork with upgrade transactions (a
+    sequencer builds it without tx-pool transactions, as op-node's does)."""
+    return bool(_activating(rollup_config, l2_timestamp))

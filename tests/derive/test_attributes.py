@@ -169,3 +169,29 @@ async def test_queue_rejects_a_batch_that_does_not_fit_the_parent_and_keeps_it_o
     queue = AttributesQueue(FakeStage(r.l1.ref(0), [(misfit, True)]), builder, r.cfg)
     with pytest.raises(ResetError, match="parent"):
         await queue.next_attributes(parent)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+async def test_karst_activation_block_carries_the_bundle_and_its_upgrade_gas(keep):
+    """specs/protocol/karst/derivation.md; op-node attributes.go: L1 info, the origin's user
+    deposits, then the 31 bundle deposits; gasLimit + 55,370,657 on the activation block only,
+    and after it the inflated limit is kept or stripped as keep_karst_upgrade_gas says."""
+    from opfleet.protocol.upgrades import upgrade_transactions
+
+    g = L1_GENESIS_TIME
+    r = Rollup(jovian_time=0, karst_time=g + 12, keep_karst_upgrade_gas=keep)
+    r.l1.mine(events=[deposit_log(from_address=b"\x11" * 20, to=None, data=b"\x60\x00")])
+    batches = r.seq.blocks_until(r.epoch(0), g + 10)  # blocks 1-5, epoch 0
+    batches.append(r.seq.block(r.epoch(1), []))  # block 6: Karst activation, first of epoch 1
+    tx = l2_transfer(0)
+    batches.append(r.seq.block(r.epoch(1), [tx]))  # block 7
+    r.post(batches)
+    derived = [a.attributes for a in await r.derive()]
+    b5, b6, b7 = derived[4:7]
+    assert (b5.gas_limit, b5.no_tx_pool) == (30_000_000, True)
+    assert l1_info_selector(b6) == "3db6be2b"  # Karst keeps Jovian's L1-info layout
+    assert decode_deposit_tx(b6.transactions[1]).data == b"\x60\x00"  # the user deposit
+    assert list(b6.transactions[2:]) == upgrade_transactions("karst") and len(b6.transactions) == 33
+    assert b6.gas_limit == 30_000_000 + 55_370_657 and b6.no_tx_pool
+    assert list(b7.transactions[1:]) == [tx]
+    assert b7.gas_limit == (30_000_000 + 55_370_657 if keep else 30_000_000)

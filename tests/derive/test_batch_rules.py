@@ -138,6 +138,14 @@ def test_jovian_activation_block_must_be_empty():
     assert check(batch(), cfg=cfg_later) is ACCEPT
 
 
+@pytest.mark.parametrize("fork", ["karst", "interop"])
+def test_karst_and_interop_activation_blocks_must_be_empty(fork):
+    cfg = config(jovian_time=0, **{f"{fork}_time": T + 12})
+    assert check(batch(), cfg=cfg) is DROP
+    assert check(batch(transactions=()), cfg=cfg) is ACCEPT
+    assert check(batch(), cfg=config(jovian_time=0, **{f"{fork}_time": T + 10})) is ACCEPT
+
+
 # --- span batches ---------------------------------------------------------------------------
 
 

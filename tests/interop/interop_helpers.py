@@ -31,7 +31,7 @@ from opfleet.providers.engine import EngineClient  # noqa: E402
 from opfleet.providers.jsonrpc import JsonRpcClient  # noqa: E402
 
 A, B = 901, 902
-FORKS = ForkTimes.up_to("jovian")  # interop implies Jovian in the rollup config
+FORKS = ForkTimes.up_to("karst")  # interop implies every earlier fork in the rollup config
 TOPIC = keccak256(b"Greeting(string)")
 
 

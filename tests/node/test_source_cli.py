@@ -119,26 +119,60 @@ def test_wrong_jwt_secret_is_one_clear_line(cli, files):
     assert "Traceback" not in result.stderr
 
 
-def test_a_chain_scheduling_karst_is_refused_at_startup_with_one_line(cli, tmp_path, files):
+def test_a_chain_scheduling_lagoon_is_refused_at_startup_with_one_line(cli, tmp_path, files):
     _, jwt = files
-    rollup = tmp_path / "karst.json"
-    rollup.write_text(json.dumps(make_rollup_config(FakeL1Chain(), canyon_time=0, delta_time=0, ecotone_time=0,
-                                                    karst_time=1_800_000_000).to_json()))
+    rollup = tmp_path / "lagoon.json"
+    obj = make_rollup_config(FakeL1Chain(), canyon_time=0, delta_time=0, ecotone_time=0, karst_time=0).to_json()
+    obj["interop_time"] = 1_900_000_000  # op-node's key; the registry's is lagoon_time
+    rollup.write_text(json.dumps(obj))
     result = cli(base_args(rollup, jwt))
     assert result.status == ExitStatus.NOT_AVAILABLE_YET
-    assert result.stderr.count("\n") == 1 and "Karst" in result.stderr and "1800000000" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Lagoon" in result.stderr and "1900000000" in result.stderr
+    assert "2030-03-17" in result.stderr  # when, in UTC
     assert "Traceback" not in result.stderr
 
 
-def test_source_node_refuses_karst_before_it_starts():
-    from opfleet.errors import NotAvailableYet
-    from opfleet.node.source import SourceConfig, SourceNode
+def test_a_chain_scheduling_karst_is_no_longer_refused():
+    from opfleet.node.source import check_supported
 
-    rollup = make_rollup_config(FakeL1Chain(), karst_time=0)
-    config = SourceConfig(rollup_config=rollup, l1_url="http://127.0.0.1:1", l2_url="http://127.0.0.1:1",
-                          jwt_secret=bytes(32))
-    with pytest.raises(NotAvailableYet, match="Karst"):
-        SourceNode(config)
+    check_supported(make_rollup_config(FakeL1Chain(), karst_time=1_800_000_000))
+
+
+def test_lagoon_is_refused_unless_it_is_the_devnets_own_interop_mode():
+    from opfleet.errors import NotAvailableYet
+    from opfleet.node.source import check_supported
+
+    rollup = make_rollup_config(FakeL1Chain(), karst_time=0, interop_time=0)
+    with pytest.raises(NotAvailableYet, match="Lagoon"):
+        check_supported(rollup)
+    check_supported(rollup, devnet_interop=True)
+
+
+def test_a_corrupted_upgrade_bundle_stops_the_cli_with_one_line(tmp_path, files):
+    """A copy of the package whose Karst bundle lost one byte: ``opfleet source`` for a chain
+    that schedules Karst stops at start (exit 6) with one line, deriving nothing."""
+    import shutil
+    import subprocess
+    import sys
+
+    import opfleet
+
+    _, jwt = files
+    package = Path(opfleet.__file__).parent
+    copy = tmp_path / "site" / "opfleet"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "trusted_setup.txt"))
+    bundle = copy / "protocol" / "data" / "upgrades" / "karst_nut_bundle.json"
+    bundle.write_bytes(bundle.read_bytes()[:-2] + b"\n")
+    rollup = tmp_path / "karst.json"
+    rollup.write_text(json.dumps(make_rollup_config(FakeL1Chain(), canyon_time=0, delta_time=0, ecotone_time=0,
+                                                    karst_time=1_800_000_000).to_json()))
+    env = {**os.environ, "PYTHONPATH": str(copy.parent)}
+    result = subprocess.run([sys.executable, "-m", "opfleet", *base_args(rollup, jwt)],
+                            capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+                            cwd=tmp_path)  # not the checkout: -m puts the cwd first on sys.path
+    assert result.returncode == ExitStatus.CRITICAL, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "karst_nut_bundle.json is corrupted" in result.stderr and "reinstall" in result.stderr
 
 
 def test_happy_path_derives_a_safe_head_then_ctrl_c_exits_130(cli, tmp_path):

@@ -260,7 +260,7 @@ def test_later_fork_implies_earlier_ones() -> None:
         assert not config.is_active(fork, 99), fork
     config = minimal_config(interop_time=50)
     assert config.is_canyon(50) and config.is_jovian(50) and config.is_interop(50)
-    assert not config.is_karst(50)  # Karst stands alone
+    assert config.is_karst(50) and not config.is_karst(49)
 
 
 def test_activation_block(op_mainnet: RollupConfig) -> None:

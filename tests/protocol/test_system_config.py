@@ -6,6 +6,8 @@ tests/vectors/l1-info-calldata.json (kona's real OP Mainnet L1-info calldata).
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -425,6 +427,21 @@ def test_from_jovian_block_extra_data() -> None:
     assert out.min_base_fee == 0
     extra = extra[:9] + (7).to_bytes(8, "big")
     assert from_block(1764691203, extra, l1_info_vector("isthmus")).min_base_fee == 7
+
+
+@pytest.mark.parametrize(("keep", "expected"), [(True, 85_370_657), (False, 30_000_000)])
+def test_karst_activation_block_upgrade_gas_kept_or_stripped(keep: bool, expected: int) -> None:
+    """op-node PayloadToSystemConfig / kona upgrade_gas_to_strip: the activation block's header
+    gas limit includes the upgrade gas (55,370,657); keep_karst_upgrade_gas decides."""
+    cfg = dataclasses.replace(op_mainnet(), keep_karst_upgrade_gas=keep)
+    extra = bytes.fromhex("010000beef0000babe0000000000000000")
+    fields = {"number": 1, "extra_data": extra, "l1_info_data": l1_info_vector("isthmus")}
+    karst = 1783526401
+    out = system_config_from_l2_block(cfg, timestamp=karst, gas_limit=85_370_657, **fields)
+    assert out.gas_limit == expected
+    # Any other block's header gas limit is the system config's, kept or not.
+    later = system_config_from_l2_block(cfg, timestamp=karst + 2, gas_limit=85_370_657, **fields)
+    assert later.gas_limit == 85_370_657
 
 
 @pytest.mark.parametrize(

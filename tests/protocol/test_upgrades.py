@@ -1,38 +1,41 @@
-"""Network upgrade transactions (Ecotone, Fjord, Isthmus, Jovian, Interop).
+"""Network upgrade transactions (Ecotone, Fjord, Isthmus, Jovian, Karst, Interop).
 
 Vectors: tests/vectors/upgrade-txs/{ecotone,fjord,isthmus,interop}_tx_N.hex (kona's expected
-encodings, in block order), jovian-*.bytecode.hex (specs/static/bytecode), and
-tests/vectors/source-hashes.json (Jovian: the kona/Base-node intent set).
+encodings, in block order), jovian-*.bytecode.hex (specs/static/bytecode),
+tests/vectors/source-hashes.json (Jovian: the kona/Base-node intent set) and
+tests/vectors/upgrade-txs/nut-bundles/ (op-core's Karst bundle and fork_lock.toml; the check
+values are from specs/protocol/karst and kona's karst.rs test).
+
+The spec formulas (CREATE addresses, ``upgradeTo`` calldata, deployer addresses, selectors)
+are written out here, independently of the shipped bundles, to check what the bundles hold.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import rlp
 
-from opfleet.errors import NotAvailableYet
+from opfleet.errors import CriticalError
 from opfleet.protocol.crypto import keccak256
-from opfleet.protocol.deposits import L1_INFO_DEPOSITOR, decode_deposit_tx
+from opfleet.protocol.deposits import L1_INFO_DEPOSITOR, decode_deposit_tx, upgrade_source_hash
 from opfleet.protocol.rollup_config import RollupConfig
+from opfleet.protocol import upgrades
 from opfleet.protocol.upgrades import (
-    BEACON_ROOTS_DEPLOYER,
-    GAS_PRICE_ORACLE_ADDRESS,
-    HISTORY_STORAGE_DEPLOYER,
-    SET_ECOTONE_SELECTOR,
-    SET_FJORD_SELECTOR,
-    SET_ISTHMUS_SELECTOR,
-    SET_JOVIAN_SELECTOR,
+    UPGRADE_BUNDLES,
     UPGRADE_FORKS,
-    UPGRADE_TO_SELECTOR,
-    create_address,
-    upgrade_bytecode,
-    upgrade_deployer,
+    activation_block_must_be_empty,
+    bundle_gas,
+    has_upgrade_transactions,
+    parse_bundle,
     upgrade_deposits,
-    upgrade_to_calldata,
+    upgrade_gas,
+    upgrade_gas_to_strip,
     upgrade_transactions,
     upgrade_transactions_for_block,
 )
@@ -72,6 +75,41 @@ def test_source_hashes_match_intent_table(fork: str) -> None:
     assert set(hashes) == table
 
 
+# --- spec formulas, written out independently of the bundles -----------------------------------
+
+GAS_PRICE_ORACLE = bytes.fromhex("420000000000000000000000000000000000000f")
+L1_BLOCK = bytes.fromhex("4200000000000000000000000000000000000015")
+BEACON_ROOTS_DEPLOYER = bytes.fromhex("0b799c86a49deeb90402691f1041aa3af2d3c875")
+HISTORY_STORAGE_DEPLOYER = bytes.fromhex("3462413af4609098e1e27a490f554f260213d685")
+
+
+def selector(signature: bytes) -> bytes:
+    return keccak256(signature)[:4]
+
+
+def upgrade_deployer(index: int) -> bytes:
+    """``0x4210…00NN``: the sender of the NN-th predeploy implementation deployment."""
+    return bytes.fromhex("4210") + index.to_bytes(18, "big")
+
+
+def create_address(deployer: bytes, nonce: int = 0) -> bytes:
+    """Yellow Paper (7): ``keccak256(rlp([deployer, nonce]))[12:]``."""
+    return keccak256(rlp.encode([deployer, nonce]))[12:]
+
+
+def upgrade_to_calldata(implementation: bytes) -> bytes:
+    return selector(b"upgradeTo(address)") + bytes(12) + implementation
+
+
+def test_spec_formulas_reproduce_the_specs_addresses() -> None:
+    # EIP-4788 and EIP-2935 system contracts, Ecotone's L1Block and GasPriceOracle.
+    assert create_address(BEACON_ROOTS_DEPLOYER).hex() == "000f3df6d732807ef1319fb7b8bb8522d0beac02"
+    assert create_address(HISTORY_STORAGE_DEPLOYER).hex() == "0000f90827f1c53a10cb7a02335b175320002935"
+    assert create_address(upgrade_deployer(0)).hex() == "07dbe8500fc591d1852b76fee44d5a05e13097ff"
+    assert create_address(upgrade_deployer(1)).hex() == "b528d11cc114e026f138fe568744c6d45ce6da7a"
+    assert selector(b"upgradeTo(address)").hex() == "3659cfe6"
+
+
 # specs/protocol/jovian/derivation.md: `cast compute-address --nonce=0 0x4210...0006` / `...0007`.
 NEW_L1_BLOCK = "3ba4007f5c922fbb33c454b41ea7a1f11e83df2c"
 NEW_GAS_PRICE_ORACLE = "4f1db3c6abd250ba86e0928471a8f7db3afd88f1"
@@ -86,60 +124,135 @@ def test_jovian_uses_spaced_intents_and_spec_parameters() -> None:
     assert (l1_block.from_address, l1_block.to) == (upgrade_deployer(6), None)
     assert l1_block.gas == 447_315
     assert l1_block.data == read_hex(UPGRADE_TXS / "jovian-l1-block-deployment.bytecode.hex")
-    # Proxy updates: upgradeTo(CREATE(0x4210...0006)) = upgradeTo(0x3ba4007f...).
+    assert create_address(upgrade_deployer(6)).hex() == NEW_L1_BLOCK
     assert l1_proxy.data == upgrade_to_calldata(bytes.fromhex(NEW_L1_BLOCK))
-    assert (l1_proxy.from_address, l1_proxy.gas) == (bytes(20), 50_000)
-    assert l1_proxy.to.hex() == "4200000000000000000000000000000000000015"
+    assert (l1_proxy.from_address, l1_proxy.gas, l1_proxy.to) == (bytes(20), 50_000, L1_BLOCK)
     assert (gpo.from_address, gpo.to, gpo.gas) == (upgrade_deployer(7), None, 1_750_714)
     assert gpo.data == read_hex(UPGRADE_TXS / "jovian-gas-price-oracle-deployment.bytecode.hex")
+    assert create_address(upgrade_deployer(7)).hex() == NEW_GAS_PRICE_ORACLE
     assert gpo_proxy.data == upgrade_to_calldata(bytes.fromhex(NEW_GAS_PRICE_ORACLE))
-    assert gpo_proxy.to == GAS_PRICE_ORACLE_ADDRESS
-    assert (set_jovian.from_address, set_jovian.to) == (L1_INFO_DEPOSITOR, GAS_PRICE_ORACLE_ADDRESS)
-    assert (set_jovian.gas, set_jovian.data.hex()) == (90_000, "b3d72079")
+    assert gpo_proxy.to == GAS_PRICE_ORACLE
+    assert (set_jovian.from_address, set_jovian.to) == (L1_INFO_DEPOSITOR, GAS_PRICE_ORACLE)
+    assert (set_jovian.gas, set_jovian.data) == (90_000, selector(b"setJovian()"))
     for tx in upgrade_transactions("jovian"):
-        assert decode_deposit_tx(tx).mint == 0
+        decoded = decode_deposit_tx(tx)
+        assert (decoded.mint, decoded.value, decoded.is_system_tx) == (0, 0, False)
 
 
-def test_selectors_are_signature_hashes() -> None:
-    assert UPGRADE_TO_SELECTOR == keccak256(b"upgradeTo(address)")[:4]
-    assert SET_ECOTONE_SELECTOR == keccak256(b"setEcotone()")[:4]
-    assert SET_FJORD_SELECTOR == keccak256(b"setFjord()")[:4]
-    assert SET_ISTHMUS_SELECTOR == keccak256(b"setIsthmus()")[:4]
-    assert SET_JOVIAN_SELECTOR == keccak256(b"setJovian()")[:4]
+@pytest.mark.parametrize(("fork", "index", "signature"), [
+    ("ecotone", 4, b"setEcotone()"), ("fjord", 2, b"setFjord()"), ("isthmus", 6, b"setIsthmus()"),
+])
+def test_set_fork_calls_carry_the_spec_selectors(fork: str, index: int, signature: bytes) -> None:
+    call = upgrade_deposits(fork)[index]
+    assert (call.to, call.data) == (GAS_PRICE_ORACLE, selector(signature))
 
 
-def test_create_addresses_from_the_specs() -> None:
-    # EIP-4788 and EIP-2935 system contracts, Ecotone's L1Block and GasPriceOracle.
-    beacon_roots = create_address(BEACON_ROOTS_DEPLOYER)
-    history_storage = create_address(HISTORY_STORAGE_DEPLOYER)
-    assert beacon_roots.hex() == "000f3df6d732807ef1319fb7b8bb8522d0beac02"
-    assert history_storage.hex() == "0000f90827f1c53a10cb7a02335b175320002935"
-    assert create_address(upgrade_deployer(0)).hex() == "07dbe8500fc591d1852b76fee44d5a05e13097ff"
-    assert create_address(upgrade_deployer(1)).hex() == "b528d11cc114e026f138fe568744c6d45ce6da7a"
-    # Other nonces: cross-checked against the rlp package's encoding of [deployer, nonce].
-    for nonce in (1, 0x7F, 0x80, 0x1234, 2**64 - 1):
-        expected = keccak256(rlp.encode([b"\x42" * 20, nonce]))[12:]
-        assert create_address(b"\x42" * 20, nonce) == expected
+# --- Karst: op-core's NUT bundle ----------------------------------------------------------------
+
+NUT_BUNDLES = UPGRADE_TXS / "nut-bundles"
+KARST_TX_0_SOURCE_HASH = "7e71ceb6816466ed1bbe59fce31bab86fbb815adbca6d2587fa492f6eb6eba74"
+KARST_TX_30_SOURCE_HASH = "343d18613a55342c09a7be60664cb2e9bce77a17302c41322753e31427f9c543"
+KARST_UPGRADE_GAS = 55_370_657
 
 
-def test_upgrade_to_calldata() -> None:
-    assert upgrade_to_calldata(b"\xab" * 20) == bytes.fromhex("3659cfe6") + bytes(12) + b"\xab" * 20
-    with pytest.raises(ValueError):
-        upgrade_to_calldata(b"\xab" * 19)
+def test_karst_bundle_is_op_cores_file_byte_for_byte() -> None:
+    vector = (NUT_BUNDLES / "karst_nut_bundle.json").read_bytes()
+    assert upgrades.bundle_bytes("karst") == vector
+    lock = tomllib.loads((NUT_BUNDLES / "fork_lock.toml").read_text())
+    assert lock["karst"]["hash"] == "sha256:" + hashlib.sha256(vector).hexdigest()
+    (karst,) = [b for b in UPGRADE_BUNDLES if b.fork == "karst"]
+    assert "sha256:" + karst.sha256 == lock["karst"]["hash"]
 
 
-def test_bytecode_is_shipped_as_package_data() -> None:
-    # Ecotone's L1Block deployment data equals the tx data of ecotone_tx_0 (kona vector).
-    ecotone_tx_0 = decode_deposit_tx(expected_txs("ecotone")[0])
-    assert upgrade_bytecode("ecotone-l1-block-deployment") == ecotone_tx_0.data
-    with pytest.raises(FileNotFoundError):
-        upgrade_bytecode("no-such-contract")
+def test_karst_deposits_follow_the_bundle_with_indexed_intents() -> None:
+    entries = json.loads((NUT_BUNDLES / "karst_nut_bundle.json").read_text())["transactions"]
+    deposits = upgrade_deposits("karst")
+    assert len(deposits) == len(entries) == 31
+    assert deposits[0].source_hash.hex() == KARST_TX_0_SOURCE_HASH
+    assert deposits[30].source_hash.hex() == KARST_TX_30_SOURCE_HASH
+    for i, (deposit, entry) in enumerate(zip(deposits, entries)):
+        assert deposit.source_hash == upgrade_source_hash(f"Karst {i}: {entry['intent']}")
+        assert deposit.from_address == bytes.fromhex(entry["from"][2:])
+        assert deposit.to == bytes.fromhex(entry["to"][2:])
+        assert deposit.data == bytes.fromhex(entry["data"][2:])
+        assert (deposit.gas, deposit.mint, deposit.value) == (entry["gasLimit"], 0, 0)
+        assert deposit.is_system_tx is False
+    assert bundle_gas("karst") == KARST_UPGRADE_GAS
+
+
+def test_older_forks_add_no_upgrade_gas() -> None:
+    cfg = op_mainnet()
+    for activation in (1710374401, 1720627201, 1746806401, 1764691201):  # Ecotone .. Jovian
+        assert upgrade_transactions_for_block(cfg, activation)
+        assert upgrade_gas(cfg, activation) == 0 and upgrade_gas_to_strip(cfg, activation) == 0
+
+
+def test_karst_activation_block_gets_the_bundle_and_its_gas() -> None:
+    cfg = op_mainnet()  # karst_time 1783526401, keep_karst_upgrade_gas true
+    assert upgrade_transactions_for_block(cfg, 1783526401) == upgrade_transactions("karst")
+    assert upgrade_gas(cfg, 1783526401) == KARST_UPGRADE_GAS
+    assert upgrade_transactions_for_block(cfg, 1783526403) == [] and upgrade_gas(cfg, 1783526403) == 0
+    assert upgrade_transactions_for_block(cfg, 1783526399) == []
+
+
+def test_keep_karst_upgrade_gas_decides_whether_it_is_stripped() -> None:
+    keep = op_mainnet()
+    strip = replace(keep, keep_karst_upgrade_gas=False)
+    assert keep.keep_karst_upgrade_gas is True
+    assert upgrade_gas_to_strip(keep, 1783526401) == 0
+    assert upgrade_gas_to_strip(strip, 1783526401) == KARST_UPGRADE_GAS
+    assert upgrade_gas_to_strip(strip, 1783526403) == 0  # only the activation block carries it
+
+
+def test_empty_activation_blocks_and_no_tx_pool_blocks() -> None:
+    cfg = op_mainnet()
+    for empty in (1764691201, 1783526401):  # Jovian, Karst
+        assert activation_block_must_be_empty(cfg, empty) and has_upgrade_transactions(cfg, empty)
+    for not_empty in (1710374401, 1746806401):  # Ecotone, Isthmus: no tx pool, but batches may carry txs
+        assert not activation_block_must_be_empty(cfg, not_empty) and has_upgrade_transactions(cfg, not_empty)
+    assert not has_upgrade_transactions(cfg, 1783526403)
+    assert not activation_block_must_be_empty(cfg, 1783526403)
+
+
+# --- shipped data is checked ---------------------------------------------------------------------
+
+
+def test_every_shipped_bundle_matches_its_locked_hash() -> None:
+    for bundle in UPGRADE_BUNDLES:
+        raw = upgrades.bundle_bytes(bundle.fork)
+        assert hashlib.sha256(raw).hexdigest() == bundle.sha256
+    assert UPGRADE_FORKS == ("ecotone", "fjord", "isthmus", "jovian", "karst", "interop")
+
+
+def test_a_corrupted_bundle_stops_with_one_line(monkeypatch) -> None:
+    (karst,) = [b for b in UPGRADE_BUNDLES if b.fork == "karst"]
+    monkeypatch.setitem(upgrades._BY_FORK, "karst", replace(karst, sha256="00" * 32))
+    with pytest.raises(CriticalError) as excinfo:
+        upgrades.bundle_bytes("karst")
+    message = str(excinfo.value)
+    assert "\n" not in message and "corrupted" in message and karst.sha256 in message
+    assert "karst_nut_bundle.json" in message
+
+
+@pytest.mark.parametrize("raw", [
+    b"", b"not json", b"[]", b'{"transactions": []}', b'{"transactions": [1]}',
+    b'{"transactions": [{"intent": "x", "from": "0x00", "to": null, "gasLimit": 1, "data": "0x"}]}',
+    b'{"transactions": [{"intent": "x", "from": "0x' + b"00" * 20 + b'", "to": null, "gasLimit": -1, "data": "0x"}]}',
+    b'{"transactions": [{"intent": "x", "from": "0x' + b"00" * 20 + b'", "to": null, "gasLimit": true, "data": "0x"}]}',
+    b'{"transactions": [{"intent": "x", "from": "0x' + b"00" * 20 + b'", "to": null, "gasLimit": 1, "data": "zz"}]}',
+    b'{"transactions": [{"intent": 7, "from": "0x' + b"00" * 20 + b'", "to": null, "gasLimit": 1, "data": "0x"}]}',
+    b'{"transactions": [{"from": "0x' + b"00" * 20 + b'", "to": null, "gasLimit": 1, "data": "0x"}]}',
+    b"\xff\xfe garbage",
+])
+def test_malformed_bundles_are_critical_not_a_traceback(raw: bytes) -> None:
+    bundle = upgrades.UpgradeBundle("test", "test.json", "00" * 32, intent_prefix="Test")
+    with pytest.raises(CriticalError, match="test upgrade bundle test.json is malformed"):
+        parse_bundle(raw, bundle)
 
 
 def test_unknown_fork() -> None:
-    with pytest.raises(ValueError, match="karst"):
-        upgrade_transactions("karst")
-    assert UPGRADE_FORKS == ("ecotone", "fjord", "isthmus", "jovian", "interop")
+    with pytest.raises(ValueError, match="lagoon"):
+        upgrade_transactions("lagoon")
 
 
 def test_returned_lists_are_copies() -> None:
@@ -168,15 +281,11 @@ def test_forks_activating_together_append_in_fork_order() -> None:
     cfg = replace(op_mainnet(), fjord_time=1710374401)
     both = expected_txs("ecotone") + expected_txs("fjord")
     assert upgrade_transactions_for_block(cfg, 1710374401) == both
+    cfg = replace(op_mainnet(), jovian_time=1783526401)  # Jovian and Karst in one block
+    assert upgrade_transactions_for_block(cfg, 1783526401) == (
+        upgrade_transactions("jovian") + upgrade_transactions("karst"))
 
 
 def test_interop_activation_block() -> None:
-    cfg = replace(op_mainnet(), karst_time=None, interop_time=1800000001)
+    cfg = replace(op_mainnet(), interop_time=1800000001)
     assert upgrade_transactions_for_block(cfg, 1800000001) == expected_txs("interop")
-
-
-def test_karst_activation_is_not_implemented() -> None:
-    cfg = op_mainnet()
-    with pytest.raises(NotAvailableYet, match="Karst"):
-        upgrade_transactions_for_block(cfg, 1783526401)
-    assert upgrade_transactions_for_block(cfg, 1783526403) == []
