@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from opfleet.errors import ConfigError
 
@@ -11,16 +12,19 @@ if TYPE_CHECKING:
     from opfleet.plugins import PluginRegistry
     from opfleet.protocol.rollup_config import RollupConfig
 
+log = logging.getLogger("opfleet.config")
+
 
 def load_rollup_config(settings: Mapping[str, object], *,
                        plugins: "PluginRegistry | None" = None) -> "RollupConfig":
     """Resolve the node's rollup config from its merged settings.
 
     Exactly one of ``network`` and ``rollup.config`` must be set; every failure is a
-    :class:`ConfigError` naming the setting or file.
+    :class:`ConfigError` naming the setting or file. A rollup.json (file or plugin network) with
+    keys no op-node release writes still loads: the keys are named in one warning and ignored.
     """
     from opfleet.config import networks
-    from opfleet.protocol.rollup_config import RollupConfig
+    from opfleet.protocol.rollup_config import RollupConfig, rollup_json_object
 
     network = settings.get("network")
     path = settings.get("rollup.config")
@@ -35,7 +39,10 @@ def load_rollup_config(settings: Mapping[str, object], *,
         except OSError as exc:
             raise ConfigError(f"cannot read rollup config: {exc.strerror}",
                               source=str(file)) from None
-        return RollupConfig.from_json_text(text, source=str(file))
+        obj = rollup_json_object(text, source=str(file))
+        config = RollupConfig.from_json(obj, source=str(file))
+        warn_unknown_keys(obj, str(file))
+        return config
     name = str(network)
     if name in networks.NETWORKS:
         return networks.load_network(name)
@@ -44,6 +51,23 @@ def load_rollup_config(settings: Mapping[str, object], *,
             obj = plugins.networks[name]()
         except Exception as exc:  # a plugin's failure is the operator's config problem
             raise ConfigError(f"plugin network failed to load: {exc}", key="network") from None
-        return RollupConfig.from_json(obj, source=f"plugin network {name}")
+        config = RollupConfig.from_json(obj, source=f"plugin network {name}")
+        warn_unknown_keys(obj, f"plugin network {name}")
+        return config
     known = [*networks.NETWORKS, *(sorted(plugins.networks) if plugins else [])]
     raise ConfigError(f"unknown network {name!r} (known: {', '.join(known)})", key="network")
+
+
+def warn_unknown_keys(obj: Any, source: str) -> list[str]:
+    """Log one warning naming ``source`` and every key of the rollup.json object ``obj`` that
+    no op-node release writes (a typo, or a newer op-node's key this version would not
+    honour); return those keys."""
+    from opfleet.protocol.rollup_config import unknown_rollup_keys
+
+    unknown = unknown_rollup_keys(obj)
+    if unknown:
+        log.warning(
+            "Rollup config has keys opfleet does not know; ignoring them",
+            extra={"fields": {"file": source, "keys": ",".join(unknown)}},
+        )
+    return unknown

@@ -9,6 +9,8 @@ when unset, numbers as JSON integers, hashes as lowercase 0x-hex and addresses E
 checksummed (how the superchain registry writes them; op-node prints lowercase, and every
 consumer compares case-insensitively). Parsing ignores unknown keys, like op-node's non-strict
 decoder, and accepts ``interop_time`` as an alias of ``lagoon_time`` (the 2026 rename).
+:func:`unknown_rollup_keys` names the keys that no op-node (or kona) release writes, so a caller
+can warn about them; this module itself does no I/O and no logging.
 
 This module is imported at start-up for the built-in networks, so it stays light: no RLP, KZG
 or secp256k1 imports.
@@ -54,13 +56,75 @@ FORKS: tuple[str, ...] = (
 )
 """Post-Bedrock forks in activation order (the order :meth:`RollupConfig.fork_at` ranks them).
 
-A later fork being active implies every earlier one (kona's ``is_*_active``).
+A later fork being active implies every earlier one (kona's ``is_*_active``), except Karst: it
+is active only from its own ``karst_time`` and implies nothing, so a devnet that sets only
+``interop_time`` does not get an implicit Karst activation (whose upgrade is not implemented).
 """
+
+_IMPLIED_ORDER = tuple(fork for fork in FORKS if fork != "karst")
 
 FJORD_MAX_SEQUENCER_DRIFT = 1800
 
 _FORK_KEYS = ("regolith", "canyon", "delta", "ecotone", "fjord", "granite", "holocene")
 _ALT_DA_KEY = "alt_da"
+
+ROLLUP_JSON_KEYS: frozenset[str] = frozenset((
+    # op-node rollup.Config (op-node/rollup/types.go), in its order
+    "genesis", "block_time", "max_sequencer_drift", "seq_window_size", "channel_timeout",
+    "l1_chain_id", "l2_chain_id", "regolith_time", "canyon_time", "delta_time", "ecotone_time",
+    "fjord_time", "granite_time", "holocene_time", "isthmus_time", "jovian_time", "karst_time",
+    "keep_karst_upgrade_gas", "interop_time", "lagoon_time", "batch_inbox_address",
+    "deposit_contract_address", "l1_system_config_address", "protocol_versions_address",
+    "alt_da", "chain_op_config", "pectra_blob_schedule_time",
+    # op-node's Alt-DA keys before ``alt_da`` (2024): still found in deployed rollup.json files
+    "plasma_config", "use_plasma", "da_challenge_contract_address", "da_challenge_window",
+    "da_resolve_window",
+    # kona's RollupConfig (crates/protocol/genesis/src/rollup.rs) writes these too
+    "granite_channel_timeout", "superchain_config_address", "blobs_data", "da_challenge_address",
+    "interop_message_expiry_window",
+))
+"""Every top-level rollup.json key op-node's ``rollup.Config`` writes (and kona's, and op-node's
+legacy Alt-DA keys). Keys outside it are still ignored, but :func:`unknown_rollup_keys` names them."""
+
+_ALT_DA_KEYS = frozenset(
+    ("da_challenge_contract_address", "da_commitment_type", "da_challenge_window", "da_resolve_window")
+)
+_NESTED_KEYS: dict[str, frozenset[str]] = {
+    "genesis": frozenset(("l1", "l2", "l2_time", "system_config")),
+    "genesis.l1": frozenset(("hash", "number")),
+    "genesis.l2": frozenset(("hash", "number")),
+    # op-service eth.SystemConfig
+    "genesis.system_config": frozenset((
+        "batcherAddr", "overhead", "scalar", "gasLimit", "eip1559Params", "operatorFeeParams",
+        "minBaseFee", "daFootprintGasScalar",
+    )),
+    # op-geth params.OptimismConfig
+    "chain_op_config": frozenset(
+        ("eip1559Elasticity", "eip1559Denominator", "eip1559DenominatorCanyon")
+    ),
+    "alt_da": _ALT_DA_KEYS,
+    "plasma_config": _ALT_DA_KEYS,
+}
+
+
+def unknown_rollup_keys(obj: Any) -> list[str]:
+    """The keys of a rollup.json object that no op-node release writes, as sorted dotted paths.
+
+    Checks the top level (against :data:`ROLLUP_JSON_KEYS`) and the objects nested in it whose
+    shape op-node defines (``genesis``, ``genesis.system_config``, ``chain_op_config``,
+    ``alt_da``, ...). Pure: the caller decides how to report them (see
+    :func:`opfleet.config.chain.load_rollup_config`). A non-object gives ``[]``.
+    """
+    if not isinstance(obj, Mapping):
+        return []
+    unknown = [key for key in obj if key not in ROLLUP_JSON_KEYS]
+    for path, known in _NESTED_KEYS.items():
+        inner: Any = obj
+        for part in path.split("."):
+            inner = inner.get(part) if isinstance(inner, Mapping) else None
+        if isinstance(inner, Mapping):
+            unknown += [f"{path}.{key}" for key in inner if key not in known]
+    return sorted(unknown)
 
 
 def _fork_predicate(fork: str) -> Callable[[RollupConfig, int], bool]:
@@ -207,10 +271,13 @@ class RollupConfig:
         """Whether ``fork`` is active at ``timestamp``: its own time or any later fork's has passed.
 
         Spec: ``specs/protocol/superchain-upgrades.md``; kona ``RollupConfig::is_*_active``.
+        Karst stands alone (see :data:`FORKS`).
         """
-        if fork not in FORKS:
+        if fork == "karst":
+            return self.karst_time is not None and timestamp >= self.karst_time
+        if fork not in _IMPLIED_ORDER:
             raise ValueError(f"unknown fork {fork!r}")
-        for later in FORKS[FORKS.index(fork) :]:
+        for later in _IMPLIED_ORDER[_IMPLIED_ORDER.index(fork) :]:
             time = getattr(self, f"{later}_time")
             if time is not None and timestamp >= time:
                 return True
@@ -352,7 +419,9 @@ class RollupConfig:
 
     @classmethod
     def from_json(cls, obj: Any, *, source: str | None = None) -> RollupConfig:
-        """Parse op-node's rollup.json object. Unknown keys are ignored.
+        """Parse op-node's rollup.json object. Unknown keys are ignored (see
+        :func:`unknown_rollup_keys`); keys op-node writes but derivation does not need
+        (``protocol_versions_address``, kona's extras) are accepted and not kept.
 
         Raises :class:`ConfigError` naming ``source`` and the key path (e.g. ``genesis.l2.hash``)
         with the expected type, for a missing required key or an ill-typed value.
@@ -397,9 +466,7 @@ class RollupConfig:
             message = "expected a JSON boolean"
             raise ConfigError(message, source=source, key="keep_karst_upgrade_gas")
 
-        alt_da = root.get(_ALT_DA_KEY)
-        if alt_da is not None:
-            alt_da = copy.deepcopy(dict(json_object(alt_da, _ALT_DA_KEY, source)))
+        alt_da = _alt_da_from_json(root, source)
 
         return cls(
             genesis=genesis,
@@ -435,18 +502,23 @@ class RollupConfig:
     @classmethod
     def from_json_text(cls, text: str | bytes, *, source: str | None = None) -> RollupConfig:
         """Parse rollup.json text; invalid JSON is a :class:`ConfigError` with line and column."""
-        if isinstance(text, (bytes, bytearray)):
-            try:
-                text = bytes(text).decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                message = f"invalid JSON: not UTF-8 (byte {exc.start})"
-                raise ConfigError(message, source=source) from None
+        return cls.from_json(rollup_json_object(text, source=source), source=source)
+
+
+def rollup_json_object(text: str | bytes, *, source: str | None = None) -> Any:
+    """rollup.json text (UTF-8, BOM allowed) as a JSON value; invalid JSON is a
+    :class:`ConfigError` with line and column."""
+    if isinstance(text, (bytes, bytearray)):
         try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            message = f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            message = f"invalid JSON: not UTF-8 (byte {exc.start})"
             raise ConfigError(message, source=source) from None
-        return cls.from_json(obj, source=source)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        raise ConfigError(message, source=source) from None
 
 
 def _put_time(out: dict[str, Any], key: str, value: int | None) -> None:
@@ -460,6 +532,29 @@ def _required(obj: Mapping[str, Any], key: str, source: str | None, where: str =
     if obj.get(key) is None:
         raise ConfigError("missing required key (expected a JSON object)", source=source, key=path)
     return obj[key]
+
+
+def _alt_da_from_json(root: Mapping[str, Any], source: str | None) -> dict[str, Any] | None:
+    """``alt_da``, or what op-node made of its older Alt-DA keys: ``plasma_config``, or the
+    top-level ``use_plasma`` with ``da_challenge_contract_address``, ``da_challenge_window`` and
+    ``da_resolve_window`` (keccak commitments), as op-node's ``validateAltDAConfig`` did."""
+    for key in (_ALT_DA_KEY, "plasma_config"):
+        value = root.get(key)
+        if value is not None:
+            return copy.deepcopy(dict(json_object(value, key, source)))
+    use_plasma = root.get("use_plasma")
+    if use_plasma is not None and not isinstance(use_plasma, bool):
+        raise ConfigError("expected a JSON boolean", source=source, key="use_plasma")
+    if not use_plasma:
+        return None
+    out: dict[str, Any] = {}
+    if root.get("da_challenge_contract_address") is not None:
+        address = json_hex(root, "da_challenge_contract_address", 20, where="", source=source)
+        out["da_challenge_contract_address"] = checksum_address(address)
+    out["da_commitment_type"] = "KeccakCommitment"
+    for key in ("da_challenge_window", "da_resolve_window"):
+        out[key] = json_int(root, key, where="", source=source, default=0)
+    return out
 
 
 def _chain_op_config_from_json(value: Any, source: str | None) -> ChainOpConfig | None:
