@@ -56,12 +56,8 @@ FORKS: tuple[str, ...] = (
 )
 """Post-Bedrock forks in activation order (the order :meth:`RollupConfig.fork_at` ranks them).
 
-A later fork being active implies every earlier one (kona's ``is_*_active``), except Karst: it
-is active only from its own ``karst_time`` and implies nothing, so a devnet that sets only
-``interop_time`` does not get an implicit Karst activation (whose upgrade is not implemented).
+A later fork being active implies every earlier one (kona's ``is_*_active``).
 """
-
-_IMPLIED_ORDER = tuple(fork for fork in FORKS if fork != "karst")
 
 FJORD_MAX_SEQUENCER_DRIFT = 1800
 
@@ -271,13 +267,10 @@ class RollupConfig:
         """Whether ``fork`` is active at ``timestamp``: its own time or any later fork's has passed.
 
         Spec: ``specs/protocol/superchain-upgrades.md``; kona ``RollupConfig::is_*_active``.
-        Karst stands alone (see :data:`FORKS`).
         """
-        if fork == "karst":
-            return self.karst_time is not None and timestamp >= self.karst_time
-        if fork not in _IMPLIED_ORDER:
+        if fork not in FORKS:
             raise ValueError(f"unknown fork {fork!r}")
-        for later in _IMPLIED_ORDER[_IMPLIED_ORDER.index(fork) :]:
+        for later in FORKS[FORKS.index(fork) :]:
             time = getattr(self, f"{later}_time")
             if time is not None and timestamp >= time:
                 return True
