@@ -10,6 +10,8 @@ from opfleet.errors import ConfigError
 
 if TYPE_CHECKING:
     from opfleet.plugins import PluginRegistry
+    from opfleet.protocol.l1_block_info import BlobSchedule
+    from opfleet.protocol.l1_chain_config import L1ChainConfig
     from opfleet.protocol.rollup_config import RollupConfig
 
 log = logging.getLogger("opfleet.config")
@@ -71,3 +73,37 @@ def warn_unknown_keys(obj: Any, source: str) -> list[str]:
             extra={"fields": {"file": source, "keys": ",".join(unknown)}},
         )
     return unknown
+
+
+def l1_blob_schedule(rollup: "RollupConfig", path: object | None, *,
+                     flag: str = "--rollup.l1-chain-config",
+                     key: str | None = "rollup.l1-chain-config") -> "BlobSchedule | None":
+    """The L1's blob schedule, decided as op-node's ``NewL1ChainConfig`` does at start-up.
+
+    A public L1 op-node knows (mainnet, Sepolia, Holesky, Hoodi) uses the built-in schedule and
+    ``path`` is not even read. Any other L1 needs ``path``, an L1 chain config for the rollup
+    config's ``l1_chain_id`` with a blob schedule (:mod:`opfleet.protocol.l1_chain_config`).
+    Every failure is one :class:`ConfigError` naming ``flag`` or the file and key.
+    """
+    from opfleet.protocol.l1_chain_config import known_l1_names, known_l1_schedule
+
+    known = known_l1_schedule(rollup.l1_chain_id)
+    if known is not None:
+        return known
+    if not path:
+        raise ConfigError(f"L1 chain {rollup.l1_chain_id} has no built-in chain config (only {known_l1_names()} "
+                          f"do): set {flag} to its chain config or genesis file (JSON with a blobSchedule)",
+                          key=key)
+    file = Path(str(path)).expanduser()
+    return load_l1_chain_config(file).blob_schedule_for(rollup.l1_chain_id, source=str(file))
+
+
+def load_l1_chain_config(path: Path) -> "L1ChainConfig":
+    """Read an L1 chain config file (geth ``ChainConfig`` or genesis JSON)."""
+    from opfleet.protocol.l1_chain_config import L1ChainConfig
+
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read L1 chain config: {exc.strerror}", source=str(path)) from None
+    return L1ChainConfig.from_json_text(text, source=str(path))

@@ -285,11 +285,32 @@ SEPOLIA_BLOB_SCHEDULE = BlobSchedule(
         (1761607008, BPO2_BLOB_UPDATE_FRACTION),
     )
 )
+HOLESKY_BLOB_SCHEDULE = BlobSchedule(
+    (
+        (1740434112, PRAGUE_BLOB_UPDATE_FRACTION),
+        (1759308480, PRAGUE_BLOB_UPDATE_FRACTION),
+        (1759800000, BPO1_BLOB_UPDATE_FRACTION),
+        (1760389824, BPO2_BLOB_UPDATE_FRACTION),
+    )
+)
+HOODI_BLOB_SCHEDULE = BlobSchedule(
+    (
+        (1742999832, PRAGUE_BLOB_UPDATE_FRACTION),
+        (1761677592, PRAGUE_BLOB_UPDATE_FRACTION),
+        (1762365720, BPO1_BLOB_UPDATE_FRACTION),
+        (1762955544, BPO2_BLOB_UPDATE_FRACTION),
+    )
+)
 KNOWN_BLOB_SCHEDULES: dict[int, BlobSchedule] = {
     1: MAINNET_BLOB_SCHEDULE,
     11155111: SEPOLIA_BLOB_SCHEDULE,
+    17000: HOLESKY_BLOB_SCHEDULE,
+    560048: HOODI_BLOB_SCHEDULE,
 }
-"""Blob schedules of the public L1s, by L1 chain id. Other L1s (devnets) must pass their own."""
+"""Blob schedules of the public L1s op-node has built in (``eth.L1ChainConfigByChainID``; fork
+times from geth's ``params/config.go``), by L1 chain id. Any other L1 (a devnet) brings its own:
+``--rollup.l1-chain-config``, read by :mod:`opfleet.protocol.l1_chain_config`."""
+KNOWN_L1_NAMES: dict[int, str] = {1: "mainnet", 11155111: "Sepolia", 17000: "Holesky", 560048: "Hoodi"}
 
 
 def fake_exponential(factor: int, numerator: int, denominator: int) -> int:
@@ -372,7 +393,7 @@ def l1_blob_base_fee(
             return MIN_BLOB_BASE_FEE  # e**0: the same under every fraction
         raise ConfigError(
             f"no blob schedule known for L1 chain {rollup_config.l1_chain_id}: "
-            "pass the L1's blob base fee update fractions (BlobSchedule)"
+            "give its chain config with a blobSchedule (--rollup.l1-chain-config)"
         )
     return blob_base_fee(excess, schedule.update_fraction(l1_header.timestamp))
 
