@@ -102,3 +102,38 @@ def test_source_on_a_built_in_network_waits_for_its_endpoints_then_ctrl_c_exits_
     assert sum("Derivation failing" in w for w in warnings) == 1
     assert not [line for line in lines if "lvl=error" in line or "lvl=crit" in line]
     assert "Shutting down" in text
+
+
+def test_rollup_config_file_with_an_unknown_key_starts_with_one_warning_naming_it(tmp_path: Path):
+    import json
+
+    from opfleet.config.networks import network_json
+
+    obj = network_json("unichain-mainnet")
+    obj["fusaka_time"] = 1764798551  # not an op-node key: L1 forks come from the L1's config
+    rollup = tmp_path / "rollup.json"
+    rollup.write_text(json.dumps(obj))
+    jwt = tmp_path / "jwt.hex"
+    jwt.write_text(JWT)
+    argv = [sys.executable, "-m", "opfleet", "source", "--rollup.config", str(rollup),
+            "--l1", closed_port_url(), "--l1.beacon", closed_port_url(), "--l2", closed_port_url(),
+            "--l2.jwt-secret", str(jwt), "--rpc.port", "0", "--log.format", "logfmt"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OP_NODE_", "OPFLEET_"))}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path))
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=tmp_path)
+    stderr = Lines(proc.stderr)
+    try:
+        seen = wait_for(lambda s: any("Source node started" in line for line in s), stderr, proc, timeout=30)
+        assert proc.poll() is None, "\n".join(seen)
+        proc.send_signal(signal.SIGINT)
+        status = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    lines = stderr.join()
+    assert status == 130, "\n".join(lines)
+    unknown = [line for line in lines if "does not know" in line]
+    assert len(unknown) == 1, lines
+    assert "lvl=warn" in unknown[0] and f"file={rollup}" in unknown[0] and "keys=fusaka_time" in unknown[0]
