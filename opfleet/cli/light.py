@@ -19,7 +19,7 @@ from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_se
 
 def light_config(settings: Any) -> Any:
     """A :class:`~opfleet.node.light.LightConfig` from ``opfleet light``'s merged settings."""
-    from opfleet.config.chain import load_rollup_config
+    from opfleet.config.chain import l1_blob_schedule, load_rollup_config
     from opfleet.node.light import LightConfig
     from opfleet.providers.jwt import load_jwt_secret
 
@@ -28,6 +28,9 @@ def light_config(settings: Any) -> Any:
     l1 = required(settings, "l1", "the L1 execution RPC endpoint (used to check the source's L1 references)")
     l2 = required(settings, "l2", "the execution client's Engine API endpoint")
     jwt_path = required(settings, "l2.jwt-secret", "the JWT secret file shared with the execution client")
+    # op-node decides the L1 chain config for every node; a light sequencer prices L1 blobs with it.
+    blob_schedule = l1_blob_schedule(rollup, settings.get("rollup.l1-chain-config"))
+
     sequencer_config = None
     if settings.get("sequencer.enabled"):
         from opfleet.node.sequencer import SequencerConfig
@@ -51,6 +54,7 @@ def light_config(settings: Any) -> Any:
         **server_settings(settings),
         sequencer_enabled=bool(settings.get("sequencer.enabled")),
         sequencer_config=sequencer_config,
+        blob_schedule=blob_schedule,
     )
 
 

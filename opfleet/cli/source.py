@@ -21,7 +21,7 @@ from opfleet.errors import ConfigError, NotAvailableYet
 
 def source_config(settings: Any) -> Any:
     """A :class:`~opfleet.node.source.SourceConfig` from ``opfleet source``'s merged settings."""
-    from opfleet.config.chain import load_rollup_config
+    from opfleet.config.chain import l1_blob_schedule, load_rollup_config
     from opfleet.node.source import SourceConfig, check_supported
     from opfleet.providers.jwt import load_jwt_secret
 
@@ -36,8 +36,10 @@ def source_config(settings: Any) -> Any:
     if beacon is None and rollup.ecotone_time is not None:
         raise ConfigError("missing the L1 beacon endpoint (blobs are read from it from Ecotone): set --l1.beacon",
                           key="l1.beacon")
+    blob_schedule = l1_blob_schedule(rollup, settings.get("rollup.l1-chain-config"))
     return SourceConfig(
         rollup_config=rollup,
+        blob_schedule=blob_schedule,
         l1_url=str(l1),
         l2_url=str(l2),
         jwt_secret=load_jwt_secret(str(jwt_path)),

@@ -149,6 +149,13 @@ ROLLUP_CONFIG = _opt(
     "rollup.config", PATH, "Rollup config file in op-node's rollup.json format.", metavar="FILE",
     op_node=True,
 )
+L1_CHAIN_CONFIG = _opt(
+    "rollup.l1-chain-config", PATH,
+    "The L1's chain config (geth ChainConfig JSON or a genesis file, with a blobSchedule), for the "
+    "blob base fee of L1-info deposits. Required when the L1 is not mainnet, Sepolia, Holesky or "
+    "Hoodi (their config is built in and this is ignored).",
+    metavar="FILE", op_node=True,
+)
 def _network_help() -> str:
     """``--network``'s help, from the list in :mod:`opfleet.config.networks`."""
     from opfleet.config import networks
@@ -219,7 +226,7 @@ SOURCE = Command(
         "serves op-node's RPC API, so light nodes (opfleet or op-node with --l2.follow.source) can "
         "follow its safe chain."
     ),
-    options=(PROFILE, *CHAIN, L1, L1_BEACON, L1_BEACON_SECONDS, L1_POLL, L1_BATCH, L1_CONFS, L2,
+    options=(PROFILE, *CHAIN, L1_CHAIN_CONFIG, L1, L1_BEACON, L1_BEACON_SECONDS, L1_POLL, L1_BATCH, L1_CONFS, L2,
              L2_JWT, *RPC, *METRICS, SAFEDB, SEQUENCER, *LOGGING),
     examples=(
         "opfleet source --network op-sepolia --l1 http://l1:8545 --l1.beacon http://beacon:5052 "
@@ -237,7 +244,8 @@ LIGHT = Command(
         "and keeps its execution client moving, like op-node started with --l2.follow.source. "
         "With several sources it only advances as far as a majority agrees."
     ),
-    options=(PROFILE, FOLLOW_SOURCE, FOLLOW_TIMEOUT, FOLLOW_POLL, FOLLOW_PAYLOADS, *CHAIN, L1, L1_POLL, L2,
+    options=(PROFILE, FOLLOW_SOURCE, FOLLOW_TIMEOUT, FOLLOW_POLL, FOLLOW_PAYLOADS, *CHAIN, L1_CHAIN_CONFIG, L1,
+             L1_POLL, L2,
              L2_JWT, *RPC, *METRICS, SEQUENCER,
              _opt("sequencer.max-safe-lag", INT,
                   "Stop building when the unsafe head is this many blocks above the safe head (0 = off).",
@@ -262,8 +270,10 @@ SUPERNODE = Command(
         "For chains in an interop dependency set the source tier is a supernode: one process that "
         "derives every chain of the set with one shared L1 connection, verifies cross-chain "
         "messages, and serves each chain's op-node API under /<chainID>. Per-chain settings "
-        "(execution client URL, JWT) come from the profile's [chains.<chainID>] tables or from "
-        "--vn.<chainID>.<flag> / --vn.all.<flag> arguments."
+        "(execution client URL, JWT, L1 chain config) come from the profile's [chains.<chainID>] "
+        "tables or from --vn.<chainID>.<flag> / --vn.all.<flag> arguments: --vn.all.l2.jwt-secret, "
+        "--vn.<chainID>.l2, --vn.all.rollup.l1-chain-config (required when the L1 is not mainnet, "
+        "Sepolia, Holesky or Hoodi), --vn.<chainID>.verifier.l1-confs."
     ),
     options=(
         PROFILE,

@@ -5,8 +5,8 @@ Chains come from ``--chain NAME|FILE`` (a built-in network or a rollup.json; rep
 execution client comes from, lowest to highest precedence (op-supernode's style,
 ``op-supernode/README.md``, ``op-supernode/flags/flags.go``):
 
-1. the profile's ``[chains.<chainID>]`` table (keys ``l2``, ``l2.jwt-secret``, ``verifier.l1-confs``;
-   relative paths are relative to the profile);
+1. the profile's ``[chains.<chainID>]`` table (keys ``l2``, ``l2.jwt-secret``, ``verifier.l1-confs``,
+   ``rollup.l1-chain-config``; relative paths are relative to the profile);
 2. ``OP_SUPERNODE_VN_ALL_<SUFFIX>`` then ``OP_SUPERNODE_VN_<CHAINID>_<SUFFIX>`` (suffix = the flag
    upper-cased, ``.``/``-`` as ``_``: ``L2``, ``L2_JWT_SECRET``);
 3. ``--vn.all.<flag> VALUE`` then ``--vn.<chainID>.<flag> VALUE``.
@@ -28,8 +28,10 @@ from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_se
 from opfleet.errors import ConfigError
 
 
-CHAIN_KEYS = ("l2", "l2.jwt-secret", "verifier.l1-confs")
+CHAIN_KEYS = ("l2", "l2.jwt-secret", "verifier.l1-confs", "rollup.l1-chain-config")
 """The per-chain settings (``--vn.<chainID>.<key>``)."""
+_PATH_KEYS = ("l2.jwt-secret", "rollup.l1-chain-config")
+"""Per-chain settings naming a file: relative to the profile when they come from it."""
 
 
 def _load_chain(ref: str) -> Any:
@@ -55,7 +57,7 @@ def chain_settings(chain_id: int, *, profile_table: dict[str, Any] | None, profi
         if key is None:
             raise ConfigError(f"unknown per-chain setting {raw_key!r} (known: {', '.join(CHAIN_KEYS)})",
                               source=f"[chains.{chain_id}]")
-        if key == "l2.jwt-secret" and profile_dir is not None and not Path(str(value)).expanduser().is_absolute():
+        if key in _PATH_KEYS and profile_dir is not None and not Path(str(value)).expanduser().is_absolute():
             value = str(profile_dir / str(value))
         out[key] = (value, f"[chains.{chain_id}]")
     for scope in ("ALL", str(chain_id)):
@@ -92,6 +94,7 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def supernode_config(settings: Any, *, profile: Any = None, env: dict[str, str] | None = None,
                      passthrough: list[tuple[str, str]] | None = None) -> Any:
     """A :class:`~opfleet.interop.supernode.SupernodeConfig` from ``opfleet supernode``'s settings."""
+    from opfleet.config.chain import l1_blob_schedule
     from opfleet.interop.supernode import ChainSettings, SupernodeConfig
     from opfleet.node.source import check_supported
     from opfleet.providers.jwt import load_jwt_secret
@@ -128,8 +131,13 @@ def supernode_config(settings: Any, *, profile: Any = None, env: dict[str, str] 
         except (TypeError, ValueError):
             raise ConfigError(f"chain {cid}: verifier.l1-confs must be an integer, not {confs_raw!r}",
                               source=confs_where) from None
+        l1_chain_config, _ = raw.get("rollup.l1-chain-config", (None, "default"))
+        blob_schedule = l1_blob_schedule(
+            rollup, l1_chain_config, key=None,
+            flag=f"--vn.all.rollup.l1-chain-config (or --vn.{cid}.rollup.l1-chain-config)")
         chains.append(ChainSettings(rollup_config=rollup, l2_url=str(raw["l2"][0]),
-                                    jwt_secret=load_jwt_secret(str(raw["l2.jwt-secret"][0])), l1_confs=confs))
+                                    jwt_secret=load_jwt_secret(str(raw["l2.jwt-secret"][0])), l1_confs=confs,
+                                    blob_schedule=blob_schedule))
     for flag, _ in passthrough or []:
         which = flag.split(".")[1] if flag.count(".") >= 2 else ""
         if which.isdigit() and int(which) not in seen:

@@ -55,6 +55,7 @@ from opfleet.node.safedb import SafeHeadDB
 from opfleet.node.source import SourceConfig, SourceNode
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L2BlockRef
 from opfleet.protocol.deposits import invalidated_block_deposit
+from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.log import Log
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
@@ -80,6 +81,9 @@ class ChainSettings:
     l2_url: str
     jwt_secret: bytes
     l1_confs: int = 0
+    blob_schedule: BlobSchedule | None = None
+    """The L1's blob fee schedule (``--vn.all.rollup.l1-chain-config``); None: the built-in one
+    of a public L1."""
 
     @property
     def chain_id(self) -> int:
@@ -258,7 +262,7 @@ class Supernode:
             jwt_secret=settings.jwt_secret, l1_beacon_url=cfg.l1_beacon_url,
             l1_beacon_seconds_per_slot=cfg.l1_beacon_seconds_per_slot, l1_poll_interval=cfg.l1_poll_interval,
             l1_max_batch_size=cfg.l1_max_batch_size, l1_confs=settings.l1_confs, enable_admin=cfg.enable_admin,
-            backoff_base=cfg.backoff_base, backoff_cap=cfg.backoff_cap)
+            backoff_base=cfg.backoff_base, backoff_cap=cfg.backoff_cap, blob_schedule=settings.blob_schedule)
         chain: _Chain
         node = SourceNode(source, safe_db=safe_db, l1=l1, beacon=self._beacon, serve_rpc=False, watch_l1=False,
                           denied=lambda ref: chain.denied(ref), status_view=lambda s: chain.view(s),

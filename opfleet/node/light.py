@@ -77,6 +77,7 @@ from opfleet.node.follow import (
 from opfleet.node.payloads import PayloadPuller
 from opfleet.node.source import SourceMetrics, _Outage
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
+from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.output_root import OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
@@ -131,6 +132,9 @@ class LightConfig:
     """An ``opfleet.node.sequencer.SequencerConfig`` (None: its defaults)."""
     sequencer_clock: Callable[[], float] = time.time
     """The sequencer's wall clock (tests and the devnet inject one)."""
+    blob_schedule: BlobSchedule | None = None
+    """The L1's blob fee schedule for the sequencer's L1-info deposits (``--rollup.l1-chain-config``);
+    None: the built-in one of a public L1."""
     sync_threshold: int = DEFAULT_SYNC_THRESHOLD
     ban_period: float = DEFAULT_BAN_PERIOD
     backoff_base: float = BACKOFF_BASE
@@ -355,7 +359,7 @@ class LightNode:
         await self._heads_ready_event.wait()  # the sequencer builds on the heads read from the EL
         self.sequencer = Sequencer(self.rollup_config, engine=self._engine, l1=self._l1, l2=self._l2,
                                    config=self.config.sequencer_config or SequencerConfig(),
-                                   clock=self.config.sequencer_clock)
+                                   clock=self.config.sequencer_clock, blob_schedule=self.config.blob_schedule)
         await nursery.start(run_sequencer, self.sequencer, self)
 
     # --- heads ------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from opfleet.engine.l2_chain import EngineL2Chain
 from opfleet.errors import AuthenticationError, CriticalError, NotAvailableYet, ResetError, TemporaryError
 from opfleet.node.safedb import SafeHeadDB
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
+from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.output_root import OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
@@ -79,6 +80,9 @@ class SourceConfig:
     safedb_path: str | Path | None = None
     backoff_base: float = BACKOFF_BASE
     backoff_cap: float = BACKOFF_CAP
+    blob_schedule: BlobSchedule | None = None
+    """The L1's blob fee schedule (``--rollup.l1-chain-config``); None: the built-in one of a
+    public L1 (mainnet, Sepolia, Holesky, Hoodi)."""
 
 
 def check_supported(rollup_config: RollupConfig, *, devnet_interop: bool = False) -> None:
@@ -307,7 +311,7 @@ class SourceNode:
             self._clients = {"l1": l1_client, "beacon": beacon, "engine": engine.client}
             l2 = EngineL2Chain(engine.client, self.rollup_config)
             chain = _ConfirmedL1(l1, self, cfg.l1_confs)
-            pipeline = Pipeline(self.rollup_config, chain=chain, l2=l2, blobs=beacon)
+            pipeline = Pipeline(self.rollup_config, chain=chain, l2=l2, blobs=beacon, blob_schedule=cfg.blob_schedule)
             self.driver = EngineDriver(self.rollup_config, engine=engine, l2=l2, l1=l1, pipeline=pipeline,
                                        on_l1_derived=self._l1_derived, denied=self._denied,
                                        safe_label=self._safe_label)

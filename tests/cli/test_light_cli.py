@@ -14,6 +14,7 @@ import trio
 
 from opfleet.cli.exit import ExitStatus
 from opfleet.derive.testing import FakeL1Chain, make_rollup_config
+from opfleet.protocol.l1_chain_config import L1ChainConfig
 from opfleet.rpc.optimism import rollup_config_json
 from opfleet.rpc.server import JsonRpcServer
 
@@ -27,6 +28,7 @@ def files(tmp_path):
     path.write_text(json.dumps(rollup.to_json()))
     jwt = tmp_path / "jwt.hex"
     jwt.write_text(JWT)
+    (tmp_path / "l1-chain-config.json").write_text(json.dumps(L1ChainConfig.at_genesis(900, "prague").to_json()))
     return path, jwt, rollup
 
 
@@ -39,7 +41,8 @@ def dead_url() -> str:
 
 
 def base_args(rollup, jwt, *, follow: str | None = None) -> list[str]:
-    return ["light", "--follow", follow or dead_url(), "--rollup.config", str(rollup), "--l1", dead_url(),
+    return ["light", "--follow", follow or dead_url(), "--rollup.config", str(rollup),
+            "--rollup.l1-chain-config", str(rollup.parent / "l1-chain-config.json"), "--l1", dead_url(),
             "--l2", dead_url(), "--l2.jwt-secret", str(jwt), "--rpc.port", "0",
             "--l1.http-poll-interval", "50ms", "--log.format", "logfmt"]
 

@@ -16,6 +16,7 @@ from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import extract_passthrough
 from opfleet.cli.supernode import chain_settings
 from opfleet.derive.testing import FakeL1Chain, make_rollup_config
+from opfleet.protocol.l1_chain_config import L1ChainConfig
 
 JWT_A, JWT_B = "0x" + "11" * 32, "0x" + "22" * 32
 
@@ -31,6 +32,7 @@ def files(tmp_path):
         paths.append(path)
     (tmp_path / "a.hex").write_text(JWT_A)
     (tmp_path / "b.hex").write_text(JWT_B)
+    (tmp_path / "l1-chain-config.json").write_text(json.dumps(L1ChainConfig.at_genesis(900, "prague").to_json()))
     return paths
 
 
@@ -42,10 +44,11 @@ def dead_url() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def args(files, *extra: str) -> list[str]:
+def args(files, *extra: str, l1_chain_config: bool = True) -> list[str]:
+    l1 = ["--vn.all.rollup.l1-chain-config", str(files[0].parent / "l1-chain-config.json")] if l1_chain_config else []
     return ["supernode", "--chain", str(files[0]), "--chain", str(files[1]), "--l1", dead_url(),
             "--l1.beacon", dead_url(), "--rpc.port", "0", "--l1.http-poll-interval", "50ms",
-            "--log.format", "logfmt", *extra]
+            "--log.format", "logfmt", *l1, *extra]
 
 
 def test_passthrough_flags_are_taken_out_before_parsing():
@@ -87,11 +90,14 @@ def test_missing_and_unknown_per_chain_settings_are_config_errors(cli, files, tm
 def test_profile_chain_tables_run_until_ctrl_c(cli, files, tmp_path):
     profile = tmp_path / "sn.toml"
     profile.write_text(f'[chains.901]\nl2 = "{dead_url()}"\n"l2.jwt-secret" = "a.hex"\n'
-                       f'[chains.902]\nl2 = "{dead_url()}"\nl2_jwt_secret = "b.hex"\n')
+                       '"rollup.l1-chain-config" = "l1-chain-config.json"\n'
+                       f'[chains.902]\nl2 = "{dead_url()}"\nl2_jwt_secret = "b.hex"\n'
+                       'rollup_l1_chain_config = "l1-chain-config.json"\n')
     timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     try:
-        result = cli(args(files, "--profile", str(profile), "--data-dir", str(tmp_path / "data")))
+        result = cli(args(files, "--profile", str(profile), "--data-dir", str(tmp_path / "data"),
+                          l1_chain_config=False))
     finally:
         timer.cancel()
     assert result.status == ExitStatus.INTERRUPTED, result.stderr

@@ -22,6 +22,7 @@ from opfleet.cli.exit import ExitStatus
 from opfleet.devnet.batcher import CALLDATA
 from opfleet.derive.testing import FakeL1Chain, make_rollup_config
 from opfleet.devnet.engine import DevEngine, ForkTimes
+from opfleet.protocol.l1_chain_config import L1ChainConfig
 
 JWT = "0x" + "11" * 32
 
@@ -33,7 +34,15 @@ def files(tmp_path):
                                                     ecotone_time=0).to_json()))
     jwt = tmp_path / "jwt.hex"
     jwt.write_text(JWT)
+    write_l1_chain_config(tmp_path)
     return rollup, jwt
+
+
+def write_l1_chain_config(directory: Path) -> Path:
+    """The devnet L1's chain config (chain 900, Prague), which --rollup.l1-chain-config needs."""
+    path = directory / "l1-chain-config.json"
+    path.write_text(json.dumps(L1ChainConfig.at_genesis(900, "prague").to_json()))
+    return path
 
 
 def dead_url() -> str:
@@ -45,7 +54,8 @@ def dead_url() -> str:
 
 
 def base_args(rollup, jwt, *, l2: str | None = None) -> list[str]:
-    return ["source", "--rollup.config", str(rollup), "--l1", dead_url(), "--l1.beacon", dead_url(),
+    return ["source", "--rollup.config", str(rollup), "--rollup.l1-chain-config", str(rollup.parent / "l1-chain-config.json"),
+            "--l1", dead_url(), "--l1.beacon", dead_url(),
             "--l2", l2 or dead_url(), "--l2.jwt-secret", str(jwt), "--rpc.port", "0",
             "--l1.http-poll-interval", "50ms", "--log.format", "logfmt"]
 
@@ -212,6 +222,7 @@ def test_happy_path_derives_a_safe_head_then_ctrl_c_exits_130(cli, tmp_path):
         watcher = threading.Thread(target=interrupt_once_safe, daemon=True)
         watcher.start()
         result = cli(["source", "--rollup.config", str(rollup), "--l1", net.l1_server.url,
+                      "--rollup.l1-chain-config", str(write_l1_chain_config(tmp_path)),
                       "--l1.beacon", net.l1_server.url, "--l2", ours.auth_url, "--l2.jwt-secret", str(jwt),
                       "--rpc.port", "0", "--l1.http-poll-interval", "50ms", "--log.format", "logfmt"])
         watcher.join(5)
