@@ -974,7 +974,8 @@ class DevEngine:
             raise InvalidParams("invalid argument 0: payload must be an object")
         forks = self.config.forks
         ts = _quantity(payload.get("timestamp"), "timestamp")
-        wanted = 5 if forks.is_karst(ts) else 4 if forks.is_isthmus(ts) else 3 if forks.is_ecotone(ts) else 2
+        # Karst changes only getPayload (V5); newPayload stays V4 (op-node NewPayloadVersion).
+        wanted = 4 if forks.is_isthmus(ts) else 3 if forks.is_ecotone(ts) else 2
         if version != wanted:
             raise _unsupported(f"engine_newPayloadV{version} for a payload that needs V{wanted}")
         if version >= 3:

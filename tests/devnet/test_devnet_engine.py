@@ -1,7 +1,7 @@
 """The dev Engine API server driven by the real Engine API client and read by the L2 provider.
 
 Engine API usage as op-node's (op-node ``op-node/rollup/types.go``, ``op-service/sources/engine_client.go``): FCU V3 (V2 before
-Ecotone), getPayload/newPayload V4 from Isthmus (V3 from Ecotone, V2 before), JWT on every
+Ecotone), getPayload/newPayload V4 from Isthmus (V3 from Ecotone, V2 before; getPayload V5 from Karst), JWT on every
 call. Block hashes are recomputed here from the payload fields with plain RLP; extraData per
 specs/protocol/holocene/exec-engine.md and jovian/exec-engine.md.
 """
@@ -255,6 +255,29 @@ async def test_attribute_and_version_checks(nursery):
     with pytest.raises(UnsupportedFork):
         await client.get_payload(started.payload_id, version=3)
     assert (await client.get_payload(started.payload_id, version=4)).raw["executionRequests"] == []
+
+
+async def test_karst_payloads_are_fetched_with_get_payload_v5_and_imported_with_new_payload_v4(nursery):
+    # op-node GetPayloadVersion / NewPayloadVersion: Karst moves getPayload to V5 only.
+    l1 = L1Chain()
+    engine, rollup, client = await start(nursery, l1, ForkTimes.up_to("karst"))
+    sequencer = MiniSequencer(rollup, l1, client, engine)
+    payload = await sequencer.build()  # the client picks every version from the rollup config
+    calls = client.statistics().requests_by_method
+    assert calls.get("engine_getPayloadV5") == 1 and "engine_getPayloadV4" not in calls
+    assert calls.get("engine_newPayloadV4") == 1 and calls.get("engine_forkchoiceUpdatedV3") == 2
+    state = ForkchoiceState(engine.head.hash, engine.head.hash, engine.genesis.hash)
+    started = await client.forkchoice_updated(state, sequencer.attributes())
+    with pytest.raises(UnsupportedFork):
+        await client.get_payload(started.payload_id, version=4)
+    envelope = await client.get_payload(started.payload_id, version=5)
+    assert envelope.raw["executionRequests"] == [] and envelope.raw["blobsBundle"]["blobs"] == []
+    # A second engine imports the Karst payloads with newPayloadV4 (there is no V5).
+    root = engine.block(d(payload, "blockHash")).header.parent_beacon_block_root
+    verifier = make_engine(l1, ForkTimes.up_to("karst"))
+    assert verifier.new_payload(payload, [], "0x" + root.hex(), [], version=4)["status"] == "VALID"
+    methods = await engine.engine_exchangeCapabilities([])
+    assert "engine_getPayloadV5" in methods and "engine_newPayloadV5" not in methods
 
 
 async def test_holocene_and_jovian_extra_data(nursery):
