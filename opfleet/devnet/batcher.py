@@ -22,6 +22,17 @@ Wire Format"; ``specs/protocol/delta/span-batches.md``; ``specs/protocol/fjord/d
 
 Deposits are never batched: each block contributes its non-deposit transactions, and its L1
 origin and sequence number come from its L1-info deposit (the first transaction).
+
+Given the chain's rollup config (:attr:`BatcherConfig.rollup_config`), the batcher refuses to
+batch a fork activation block that must be empty (Jovian, Karst, Interop:
+:func:`~opfleet.protocol.upgrades.activation_block_must_be_empty`) but carries user
+transactions: derivation would drop that batch without a word, every later batch would then
+fail its parent check, and the safe chain would end up on deposit-only blocks instead of the
+sequencer's. The batcher posts the blocks before it, logs one error naming the block and stops
+batching (:attr:`BatcherStatistics.stopped`): a safe head that stops moving, with the reason
+in the log, is what an operator can act on; a chain that quietly diverges is not (and no L1
+gas goes to batches nobody derives). It resumes, from the safe head, once that block is
+replaced on L2 (the sequencer reorged onto the derived chain).
 """
 
 from __future__ import annotations
@@ -50,6 +61,7 @@ from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
 from opfleet.protocol.frame import CHANNEL_ID_LENGTH, FRAME_V0_OVERHEAD_SIZE, Frame, encode_frames
 from opfleet.protocol.l1_block_info import decode_l1_block_info
+from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.transactions import (
     BLOB_TX_TYPE,
     DYNAMIC_FEE_TX_TYPE,
@@ -57,6 +69,7 @@ from opfleet.protocol.transactions import (
     encode_transaction,
     sign_transaction,
 )
+from opfleet.protocol.upgrades import activation_block_must_be_empty
 from opfleet.providers.ethjson import (
     data as json_data,
     header_from_json,
@@ -389,6 +402,9 @@ class BatcherConfig:
     start_block: int | None = None
     """First L2 block to batch; None: one past the L2 safe head when the batcher starts."""
     max_priority_fee_per_gas: int = GWEI
+    rollup_config: RollupConfig | None = None
+    """The chain's rollup config: with it, an activation block that must be empty but is not
+    stops the batcher (module docstring); None: blocks are batched as they are."""
 
     def __post_init__(self) -> None:
         if self.data_availability not in (CALLDATA, BLOBS):
@@ -418,6 +434,8 @@ class BatcherStatistics:
     next_block: int | None = None
     sent: list[bytes] = field(default_factory=list)
     """Hashes of the batcher transactions sent, in order."""
+    stopped: str | None = None
+    """Why the batcher stopped batching (an activation block with user transactions), or None."""
 
 
 class Batcher:
@@ -443,12 +461,18 @@ class Batcher:
         self._channel_opened_at: int | None = None
         self._next: int | None = config.start_block
         self._last: BatchBlock | None = None
+        self._stopped_at: BatchBlock | None = None
         self._stats = BatcherStatistics()
 
     def statistics(self) -> BatcherStatistics:
         stats = replace(self._stats, sent=list(self._stats.sent))
         stats.next_block = self._next
         return stats
+
+    @property
+    def stopped(self) -> str | None:
+        """Why batching stopped, or None while it runs (see the module docstring)."""
+        return self._stats.stopped
 
     @property
     def channel(self) -> ChannelBuilder | None:
@@ -486,8 +510,11 @@ class Batcher:
             raise TemporaryError(f"L2 block {number}: {exc}") from None
 
     def reset(self, next_block: int) -> None:
-        """Forget the open channel and restart from ``next_block`` (after an L2 reorg)."""
+        """Forget the open channel and restart from ``next_block`` (after an L2 reorg; this also
+        resumes a batcher that :attr:`stopped`)."""
         self._stats.resets += 1
+        self._stats.stopped = None
+        self._stopped_at = None
         self._channel = None
         self._channel_opened_at = None
         self._next = next_block
@@ -495,6 +522,8 @@ class Batcher:
 
     async def load_blocks(self) -> int:
         """Add the unsafe blocks not yet batched to channels; returns how many were added."""
+        if self._stopped_at is not None and not await self._replaced(self._stopped_at):
+            return 0
         if self._next is None:
             self._next = await self._start_block()
         head = parse_quantity(await self.l2.call("eth_blockNumber"), "L2 block number")
@@ -507,12 +536,42 @@ class Batcher:
                 log.warning("L2 reorg at block %d: restarting from the safe head", block.number)
                 self.reset(await self._start_block())
                 return added
+            if self._must_stop_at(block):
+                await self._stop_at(block)
+                return added
             await self._add(block)
             self._last = block
             self._next += 1
             added += 1
             self._stats.blocks_loaded += 1
         return added
+
+    def _must_stop_at(self, block: BatchBlock) -> bool:
+        rollup = self.config.rollup_config
+        return (rollup is not None and bool(block.transactions)
+                and activation_block_must_be_empty(rollup, block.timestamp))
+
+    async def _stop_at(self, block: BatchBlock) -> None:
+        """Post the blocks before ``block`` and stop: its batch would be dropped by derivation."""
+        fork = self.config.rollup_config.fork_at(block.timestamp) if self.config.rollup_config else "?"
+        reason = (f"L2 block {block.number} (0x{block.hash.hex()}) activates {fork} and must hold no user "
+                  f"transactions, but holds {len(block.transactions)}: derivation would drop its batch and "
+                  "every later one")
+        await self._submit_channel()
+        self._stats.stopped = reason
+        self._stopped_at = block
+        log.error("Batcher stopped: %s. The safe head stays below it; batching resumes once the block is "
+                  "replaced on L2", reason, extra={"fields": {"block": block.number, "fork": fork}})
+
+    async def _replaced(self, block: BatchBlock) -> bool:
+        """Whether the L2 chain no longer holds ``block`` (then batching resumes from the safe head)."""
+        current = await self._fetch_block(block.number)
+        if current is None or current.hash == block.hash:
+            return False
+        log.info("Batcher resumed: the activation block it stopped at was replaced",
+                 extra={"fields": {"block": block.number, "hash": "0x" + current.hash.hex()}})
+        self.reset(await self._start_block())
+        return True
 
     async def _add(self, block: BatchBlock) -> None:
         if self._channel is None:
@@ -537,6 +596,8 @@ class Batcher:
         """Load new blocks, close a channel that is full or timed out, post it; the tx hashes sent."""
         before = len(self._stats.sent)
         await self.load_blocks()
+        if self._stats.stopped is not None:
+            return self._stats.sent[before:]
         duration = self.config.max_channel_duration
         if self._channel is not None and duration and self._channel_opened_at is not None:
             if await self._l1_head() >= self._channel_opened_at + duration:

@@ -350,3 +350,37 @@ def test_batcher_config_validation():
         channel_config(max_frame_size=23)
     assert BatcherConfig(channel=channel_config(), batch_inbox=INBOX, l1_chain_id=900,
                          batcher_key=BATCHER_KEY).data_availability == CALLDATA
+
+
+async def test_batcher_stops_before_an_activation_block_with_user_transactions(nursery, caplog):
+    # Karst's activation block must be empty (karst/derivation.md; op-node batches.go): a batch
+    # for it with transactions is dropped, and so is everything after it.
+    l1, l1_server, engine, rollup, sequencer = await devnet(
+        nursery, forks=ForkTimes.up_to("karst", at=GENESIS_TIME + 3 * L2_BLOCK_TIME))
+    rng = random.Random(5)
+    assert rollup.is_karst_activation_block(GENESIS_TIME + 3 * L2_BLOCK_TIME)
+    nonce = await build_blocks(sequencer, 2, rng)
+    await sequencer.build((user_tx(nonce, 4, rng),))  # block 3, activating Karst, with a user tx
+    nonce = await build_blocks(sequencer, 2, rng, nonce + 1)
+    config = BatcherConfig(channel=channel_config(), batch_inbox=INBOX, l1_chain_id=l1.config.chain_id,
+                           batcher_key=BATCHER_KEY, rollup_config=rollup)
+    async with JsonRpcClient(l1_server.url) as l1_rpc, JsonRpcClient(engine.rpc_url) as l2_rpc:
+        batcher = Batcher(config, l1_rpc, l2_rpc)
+        sent = await batcher.step()
+        assert len(sent) == 1  # blocks 1 and 2 are posted
+        assert batcher.stopped is not None and "L2 block 3" in batcher.stopped and "karst" in batcher.stopped
+        assert await batcher.step() == [] and await batcher.flush() == []
+        errors = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and "Batcher stopped" in errors[0].getMessage()
+        l1.mine()
+        assert derived(reassemble([l1.head.transactions[0].tx.data])) == expected_blocks(engine, 1, 2)
+        # The sequencer replaces block 3 by an empty one: batching resumes from the safe head.
+        engine.forkchoice_updated({"headBlockHash": "0x" + engine.by_number(2).hash.hex()})
+        sequencer.rewind()
+        await sequencer.build()
+        await build_blocks(sequencer, 1, rng, engine.head.state.nonce(USER))
+        assert await batcher.step() == [] and batcher.stopped is None
+        sent = await batcher.flush()
+    assert len(sent) == 1 and batcher.statistics().next_block == 5
+    l1.mine()
+    assert derived(reassemble([l1.head.transactions[0].tx.data])) == expected_blocks(engine, 1, 4)
