@@ -179,6 +179,7 @@ class FakeEL:
         self.fcus: list[tuple[str, str, str]] = []
         methods = {
             "eth_getBlockByNumber": self.eth_getBlockByNumber,
+            "eth_getBlockByHash": self.eth_getBlockByHash,
             "eth_getTransactionByBlockNumberAndIndex": self.eth_getTransactionByBlockNumberAndIndex,
             "eth_getTransactionByBlockHashAndIndex": self.eth_getTransactionByBlockHashAndIndex,
             "engine_forkchoiceUpdatedV3": self.engine_forkchoiceUpdatedV3,
@@ -212,12 +213,14 @@ class FakeEL:
         number = int(ident, 16)
         return self.canonical[number] if number < len(self.canonical) else None
 
-    def _json(self, ref: L2BlockRef) -> dict[str, Any]:
+    def _json(self, ref: L2BlockRef, full: bool = False) -> dict[str, Any]:
         zero = H(bytes(32))
+        tx0 = self._tx0(ref)
+        txs: list[Any] = [] if tx0 is None else [tx0 if full else tx0["hash"]]
         return {"hash": H(ref.hash), "number": hex_quantity(ref.number), "parentHash": H(ref.parent_hash),
                 "timestamp": hex_quantity(ref.timestamp), "mixHash": zero, "gasLimit": "0x1c9c380",
                 "gasUsed": "0x0", "stateRoot": zero, "receiptsRoot": zero, "transactionsRoot": zero,
-                "baseFeePerGas": "0x1", "transactions": [H(keccak256(ref.hash))]}
+                "baseFeePerGas": "0x1", "transactions": txs}
 
     def _tx0(self, ref: L2BlockRef | None) -> dict[str, Any] | None:
         if ref is None or ref.number == 0:
@@ -230,7 +233,11 @@ class FakeEL:
 
     async def eth_getBlockByNumber(self, ident: Any, full: bool = False) -> Any:
         ref = self._block(ident)
-        return self._json(ref) if ref is not None else None
+        return self._json(ref, full) if ref is not None else None
+
+    async def eth_getBlockByHash(self, block_hash: Any, full: bool = False) -> Any:
+        ref = self.known.get(bytes.fromhex(block_hash[2:]))
+        return self._json(ref, full) if ref is not None else None
 
     async def eth_getTransactionByBlockNumberAndIndex(self, ident: Any, index: Any) -> Any:
         return self._tx0(self._block(ident))
