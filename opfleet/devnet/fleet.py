@@ -44,6 +44,7 @@ import errno
 import fcntl
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
@@ -56,6 +57,8 @@ import trio
 from opfleet.devnet.anvil import Anvil, AnvilConfig, send_transaction
 from opfleet.devnet.batcher import BLOBS, CALLDATA, Batcher, BatcherConfig, ChannelConfig
 from opfleet.devnet.engine import DEVNET_LOG_EMITTER, DevEngine, ForkTimes, emitter_calldata
+from opfleet.devnet.evm_traffic import traffic_tx
+from opfleet.devnet.opgeth import OpGeth, OpGethConfig, check_forks, find_op_geth, newest_fork, op_geth_version
 from opfleet.devnet.l1 import (
     DEFAULT_PORTAL_ADDRESS,
     DEFAULT_SYSTEM_CONFIG_ADDRESS,
@@ -100,6 +103,8 @@ FORGED_PAYLOAD = "forged-payload"
 FORGED_MISSING = "forged-missing"
 """An executing message naming a log index the initiating block does not have."""
 ALTERNATE = "alternate"
+DEV_ENGINE = "dev"
+OP_GETH = "op-geth"
 FUNDS = 10**24
 
 
@@ -147,6 +152,11 @@ class FleetConfig:
     sequencer_l1_confs: int = 2
     forks: ForkTimes = field(default_factory=lambda: ForkTimes.up_to("karst"))
     anvil_binary: Path | None = None
+    engine: str = DEV_ENGINE
+    """Every L2 node's execution engine: ``dev`` (the embedded dev engine, not an EVM) or
+    ``op-geth`` (one op-geth process per node; the fork schedule must stop where the binary's does)."""
+    engine_binary: Path | None = None
+    """The op-geth binary (None: :func:`~opfleet.devnet.opgeth.find_op_geth` looks for it)."""
     interop: bool = False
     """Add chain 902, a supernode deriving both, route light nodes and cross-chain messages."""
     message_interval: float = 2.0
@@ -159,6 +169,11 @@ class FleetConfig:
             raise ConfigError(f"data availability must be {BLOBS}, {CALLDATA} or {ALTERNATE}")
         if self.l2_block_time < 1 or self.l1_block_time < 1:
             raise ConfigError("block times must be at least 1 second", key="block-time")
+        if self.engine not in (DEV_ENGINE, OP_GETH):
+            raise ConfigError(f"--engine: expected {DEV_ENGINE} or {OP_GETH}[=PATH], got {self.engine!r}", key="engine")
+        if self.engine == OP_GETH and self.interop:
+            raise ConfigError("--interop runs on the dev engine only (interop needs forks op-geth does not run)",
+                              key="engine")
         if self.interop and self.forks.karst is None:  # interop implies every earlier fork
             object.__setattr__(self, "forks", ForkTimes.up_to("karst"))
 
@@ -280,6 +295,7 @@ class Devnet:
         self._stack: AsyncExitStack | None = None
         self._light_scopes: list[trio.CancelScope] = []
         self._lock: DataDirLock | None = None
+        self._op_geth: Path | None = None
 
     # --- ports --------------------------------------------------------------------------------------
 
@@ -301,6 +317,9 @@ class Devnet:
             raise
 
     async def _serve_engine(self, nursery: trio.Nursery, engine: DevEngine, name: str) -> None:
+        if isinstance(engine, OpGeth):
+            await self._start_op_geth(nursery, engine, name)
+            return
         await self._start(nursery, f"{name} engine API", engine.serve_auth, self.config.host, self._port())
         await self._start(nursery, f"{name} RPC", engine.serve_rpc, self.config.host, self._port())
 
@@ -308,8 +327,33 @@ class Devnet:
         alloc = {private_key_to_address(USER_KEY): Account(balance=FUNDS)}
         if self.config.interop:
             alloc[private_key_to_address(MESSENGER_KEY)] = Account(balance=FUNDS)
+        if self.config.engine == OP_GETH:
+            return OpGeth(OpGethConfig(  # type: ignore[return-value] - it serves the same role
+                chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks, jwt_secret=JWT_SECRET,
+                alloc={address: account.balance for address, account in alloc.items()}, host=self.config.host),
+                binary=self._op_geth)
         return DevEngine(chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks,
                          alloc=alloc, jwt_secret=JWT_SECRET)
+
+    def _find_op_geth(self) -> None:
+        """The op-geth binary, checked: op-geth, and able to run the devnet's fork schedule."""
+        binary = find_op_geth(self.config.engine_binary)
+        version = op_geth_version(binary)
+        if version is None:
+            raise ConfigError(f"{binary} is not op-geth (`{binary} version` names no upstream version)", key="engine")
+        check_forks(self.config.forks, newest_fork(version), binary=f"op-geth {version}")
+        self._op_geth = binary
+
+    async def _start_op_geth(self, nursery: trio.Nursery, engine: OpGeth, name: str) -> None:
+        """One op-geth for node ``name``, initialised afresh (every devnet is a new chain) in
+        ``DATA_DIR/op-geth/NAME`` (a temporary directory without a data directory)."""
+        cfg = self.config
+        directory = Path(cfg.data_dir) / "op-geth" / name if cfg.data_dir is not None else None
+        if directory is not None and directory.exists():
+            await trio.to_thread.run_sync(shutil.rmtree, directory)
+        engine.config = replace(engine.config, name=f"{name} op-geth", data_dir=directory,
+                                http_port=self._port(), auth_port=self._port())
+        await self._start(nursery, f"{name} op-geth", engine.run)
 
     # --- running ------------------------------------------------------------------------------------
 
@@ -323,6 +367,8 @@ class Devnet:
             async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
                 self._stack = stack
                 self._nursery = nursery
+                if cfg.engine == OP_GETH:
+                    await trio.to_thread.run_sync(self._find_op_geth)
                 await trio.to_thread.run_sync(_warm_up_kzg)
                 genesis = await self._start_l1(nursery)
                 await self._prepare_sequencer_engine(nursery, genesis)
@@ -714,6 +760,8 @@ class Devnet:
     # --- traffic -------------------------------------------------------------------------------------
 
     def _user_tx(self, nonce: int) -> bytes:
+        if self.config.engine == OP_GETH:  # a real EVM: deploy a contract, then call it
+            return traffic_tx(USER_KEY, nonce, L2_CHAIN_ID)
         return encode_transaction(sign_transaction(Transaction(
             type=DYNAMIC_FEE_TX_TYPE, chain_id=L2_CHAIN_ID, nonce=nonce, max_fee_per_gas=10**10,
             max_priority_fee_per_gas=10**6, gas=21_000, to=b"\x12" * 20, value=1), USER_KEY))

@@ -141,12 +141,12 @@ def newest_fork(version: str) -> str | None:
 def check_forks(forks: ForkTimes, newest: str | None, *, binary: str = "op-geth") -> None:
     """ConfigError (one line) if ``forks`` schedules a fork after ``newest``."""
     last = FORK_NAMES.index(newest) if newest in FORK_NAMES else -1
+    through = (newest or "bedrock").capitalize()
     for i, name in enumerate(FORK_NAMES):
         when = getattr(forks, name)
         if when is not None and i > last:
-            raise ConfigError(f"{binary} runs the OP forks through {newest or 'Bedrock'} only: it cannot run "
-                              f"{name.capitalize()} (schedule no fork after {(newest or 'bedrock').capitalize()} "
-                              "with this engine)", key="fork")
+            raise ConfigError(f"{binary} runs the OP forks through {through} only: it cannot run "
+                              f"{name.capitalize()} (schedule no fork after {through} with this engine)", key="fork")
 
 
 def schedule_through(forks: ForkTimes, newest: str) -> ForkTimes:

@@ -196,9 +196,9 @@ class DriverStatistics:
 class EngineDriver:
     """Drive one execution client with the derivation pipeline's output.
 
-    ``on_safe(l1_origin, safe_head)`` is called whenever the safe head moves (the safe-head
-    database and metrics listen); ``on_l1_derived(l1_block, safe_head)`` once the pipeline
-    has read everything of ``l1_block``.
+    ``on_safe(derived_from, safe_head)`` is called whenever the safe head moves, with the L1
+    block it was derived from, before the forkchoice update that labels it safe (op-node's
+    ``SafeDerivedEvent``; the safe-head database listens).
     """
 
     def __init__(
@@ -209,7 +209,7 @@ class EngineDriver:
         l2: EngineL2Chain,
         l1: ChainProvider,
         pipeline: Pipeline,
-        on_l1_derived: Callable[[L1BlockRef, L2BlockRef], None] | None = None,
+        on_safe: Callable[[L1BlockRef, L2BlockRef], None] | None = None,
         denied: Callable[[L2BlockRef], Sequence[bytes] | None] | None = None,
         safe_label: Callable[[L2BlockRef], L2BlockRef | None] | None = None,
     ):
@@ -224,7 +224,7 @@ class EngineDriver:
         self.l2 = l2
         self.l1 = l1
         self.pipeline = pipeline
-        self.on_l1_derived = on_l1_derived
+        self.on_safe = on_safe
         genesis = rollup_config.genesis
         zero = L2BlockRef(genesis.l2.hash, genesis.l2.number, bytes(32), genesis.l2_time, genesis.l1, 0)
         self.unsafe_head = self.pending_safe_head = self.local_safe_head = zero
@@ -283,14 +283,11 @@ class EngineDriver:
             attributes = self._pending
             await self.process(attributes)
             return StepResult(StepKind.PREPARED_ATTRIBUTES, self.pipeline.origin, attributes)
-        before = self.pipeline.origin
         result = await self.pipeline.step(self.pending_safe_head)
         if result.kind is StepKind.PREPARED_ATTRIBUTES:
             assert result.attributes is not None
             self._pending = result.attributes
             await self.process(result.attributes)
-        elif result.kind is StepKind.ADVANCED_ORIGIN and before is not None and self.on_l1_derived is not None:
-            self.on_l1_derived(before, self.safe_head)
         elif result.kind is StepKind.EOF and result.origin is not None:
             # Idle at the L1 head: everything safe is derived from L1 up to the origin. This also
             # re-creates a finality entry for the safe head after a reset (op-node
@@ -424,6 +421,10 @@ class EngineDriver:
         old_safe = self.safe_head
         unsafe = ref if new_unsafe or self.unsafe_head.number < ref.number else self.unsafe_head
         safe = ref if attributes.is_last_in_span else self.safe_head
+        if safe != old_safe and self.on_safe is not None and not attributes.derived_from.is_zero():
+            # Recorded before the forkchoice update, as op-node does: a restart that finds the
+            # old safe head on the EL truncates the entry (SafeHeadReset) and derives it again.
+            self.on_safe(attributes.derived_from, safe)
         await self._forkchoice(unsafe, safe, self.finalized_head)
         self.unsafe_head, self.pending_safe_head = unsafe, ref
         if attributes.is_last_in_span:

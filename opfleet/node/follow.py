@@ -36,13 +36,14 @@ finalized = ``eF`` in one step (op-node ``forceReset``, PR #21155). Full :class:
 equality is used for "match", as op-node does: a different ``l1origin`` or sequence number is a
 conflict.
 
-L1 economy (not in op-node, same outcomes): :func:`check_status_batch` asks for every L1 number a
-status names in ONE lookup, and :class:`VerifiedL1` remembers the refs our L1 confirmed, so a
-status whose L1 refs did not change since the last tick costs no L1 call at all. The cache only
-ever *confirms*: a ref it does not hold with that exact hash is looked up, so a mismatch or a
-lookup failure is always our L1's fresh answer, as in op-node. It forgets what it knew on any
-sign of a reorg on our L1 (a new ref that does not link to a known neighbour, a height seen with
-another hash, an L1 head below what we knew).
+L1 reads (same outcomes as op-node, fewer requests): op-node reads every L1 number a status
+names from its own L1 on every tick, with no cache (``op-service/sources/eth_client.go``: "can't
+hit the cache when querying by number due to reorgs"), and so do we: :func:`check_status_batch`
+asks for all of a tick's numbers in ONE lookup. The only exception is :class:`FinalizedL1`: refs
+at or below our L1's finalized block, where no reorg can replace them, are read once and then
+known for good. A ref above it, however recently confirmed, is read again at the next tick: a
+reorg between two L1 head polls must fail the next status naming the replaced block, since
+local-safe only moves up and a wrong acceptance is never undone.
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ __all__ = [
     "NOT_FOUND",
     "LOOKUP_FAILED",
     "SanityCheck",
-    "VerifiedL1",
-    "VerifiedL1Statistics",
+    "FinalizedL1",
+    "FinalizedL1Statistics",
     "apply",
     "check_status",
     "check_status_batch",
@@ -245,49 +246,49 @@ async def check_status_batch(status: SyncStatus, lookup: L1Lookup) -> SanityChec
 
 
 @dataclass(frozen=True, slots=True)
-class VerifiedL1Statistics:
-    """A snapshot of a :class:`VerifiedL1`."""
+class FinalizedL1Statistics:
+    """A snapshot of a :class:`FinalizedL1`."""
 
     hits: int
-    """L1 refs confirmed from the cache (no call)."""
+    """L1 refs confirmed from the cache (no call): only ever at or below our L1's finalized block."""
     misses: int
     """L1 refs that had to be looked up."""
     invalidations: int
-    """Times the cache was dropped (whole or above a height) on a sign of a reorg on our L1."""
+    """Times the cache was dropped because our L1's finalized block went back or changed."""
     cached: int
-    tip: int | None
+    finalized: int | None
+    """Our L1's finalized block number as last polled (None before the first poll)."""
 
 
-class VerifiedL1:
-    """L1 refs our own L1 answered as canonical (number -> ref), so unchanged refs cost no call.
+class FinalizedL1:
+    """Our L1's canonical refs at or below its finalized block (number -> ref).
 
-    Filled by sanity-check lookups and L1 head polls (:meth:`add`, :meth:`on_heads`). A ref is
-    *confirmed* (:meth:`confirms`) only if the cache holds that number with that hash; anything
-    else is looked up, so the cache can skip a lookup but never fail a check. Staleness is bounded
-    by reorg detection: :meth:`add` drops everything when a new canonical ref contradicts a known
-    one (same height, other hash; or it does not link by parent hash to a known neighbour), and
-    :meth:`on_heads` when the L1 head moved below what we knew or the height of our previous tip,
-    re-read with the head, now holds another block (the new head's chain does not contain it).
-    A number above the highest known ref (our known head) is never in the cache: always a call.
+    A finalized block cannot be reorged, so a ref our L1 answered at a height at or below its
+    finalized block stays canonical: it is read once and then confirmed without a call. Nothing
+    above the finalized block is ever kept: those numbers are read from our L1 on every tick, as
+    op-node reads them. :meth:`confirms` holds only for that exact ref (same number and hash),
+    so the cache can save a lookup but never fail a check: a mismatch is always our L1's fresh
+    answer. An L1 whose finalized block goes back or changes hash (a dev chain reset) drops
+    everything.
     """
 
     def __init__(self, size: int = 256):
         self.size = size
         self._refs: dict[int, L1BlockRef] = {}
+        self._finalized: L1BlockRef | None = None
         self._hits = 0
         self._misses = 0
         self._invalidations = 0
 
     @property
-    def tip(self) -> L1BlockRef | None:
-        """The highest ref we know canonical (our L1 head as far as we know it)."""
-        return self._refs[max(self._refs)] if self._refs else None
+    def finalized(self) -> L1BlockRef | None:
+        return self._finalized
 
     def get(self, number: int) -> L1BlockRef | None:
         return self._refs.get(number)
 
     def confirms(self, block: BlockID) -> bool:
-        """True if ``block`` is a ref our L1 answered canonical and no reorg was seen since."""
+        """True if ``block`` is at or below our L1's finalized block and our L1 answered it there."""
         ref = self._refs.get(block.number)
         if ref is not None and ref.hash == block.hash:
             self._hits += 1
@@ -296,47 +297,32 @@ class VerifiedL1:
         return False
 
     def add(self, ref: L1BlockRef) -> bool:
-        """Record a ref our L1 just answered as canonical; False (and the cache dropped first) when it
-        contradicts what was known: our L1 reorged."""
-        n = ref.number
-        same, below, above = self._refs.get(n), self._refs.get(n - 1), self._refs.get(n + 1)
-        consistent = not ((same is not None and same.hash != ref.hash)
-                          or (below is not None and below.hash != ref.parent_hash)
-                          or (above is not None and above.parent_hash != ref.hash))
-        if not consistent:
-            self.invalidate()
-        self._refs[n] = ref
+        """Keep a ref our L1 just answered as canonical, if it is at or below the finalized block."""
+        final = self._finalized
+        if final is None or ref.number > final.number:
+            return False
+        self._refs[ref.number] = ref
         while len(self._refs) > self.size:
             del self._refs[min(self._refs)]
-        return consistent
+        return True
 
-    def on_heads(self, head: L1BlockRef, others: Sequence[L1BlockRef] = (), *,
-                 previous_tip: tuple[int, L1BlockRef | None] | None = None) -> None:
-        """An L1 head poll: our L1's ``head`` (and ``others``: safe, finalized), and, when we had a tip,
-        ``previous_tip`` = (its number, what our L1 has at that height now, None if nothing)."""
-        if previous_tip is not None:
-            number, now = previous_tip
-            known = self._refs.get(number)
-            if now is None or (known is not None and known.hash != now.hash):
-                self.invalidate()  # the new head's chain does not go through our previous tip
-            elif known is not None:
-                self.add(now)
-        tip = self.tip
-        if tip is not None and head.number < tip.number:
-            self.invalidate(above=head.number)  # our L1 went back: what was above its head may be gone
-        for ref in sorted((*others, head), key=lambda r: r.number):
-            self.add(ref)
+    def set_finalized(self, finalized: L1BlockRef) -> None:
+        """Our L1's finalized block, from a head poll."""
+        old = self._finalized
+        known = self._refs.get(finalized.number)
+        if (old is not None and finalized.number < old.number) or (known is not None and known.hash != finalized.hash):
+            self.invalidate()
+        self._finalized = finalized
+        self.add(finalized)
 
-    def invalidate(self, *, above: int = -1) -> None:
-        """Forget every ref (or those above a height)."""
+    def invalidate(self) -> None:
         self._invalidations += 1
-        for number in [n for n in self._refs if n > above]:
-            del self._refs[number]
+        self._refs.clear()
 
-    def statistics(self) -> VerifiedL1Statistics:
-        tip = self.tip
-        return VerifiedL1Statistics(self._hits, self._misses, self._invalidations, len(self._refs),
-                                    tip.number if tip is not None else None)
+    def statistics(self) -> FinalizedL1Statistics:
+        final = self._finalized
+        return FinalizedL1Statistics(self._hits, self._misses, self._invalidations, len(self._refs),
+                                     final.number if final is not None else None)
 
 
 # --- the decision table -----------------------------------------------------------------------------

@@ -27,15 +27,17 @@ the sequencer, so engine calls never interleave) and sends ``engine_forkchoiceUp
 head = unsafe, safe = the source's ``safe_l2``, finalized = its ``finalized_l2`` (ref section 1.5),
 skipping one identical to the last sent.
 
-**L1 economy.** A light node derives nothing, so its own L1 serves only the sanity checks and
-the L1 heads it reports (a light sequencer's origin selection makes its own reads). The heads are
-polled at op-node's ``--l1.http-poll-interval`` default, 12 s. The checks go through
-:class:`~opfleet.node.follow.VerifiedL1`: refs our L1 already answered canonical (from earlier
-checks or head polls) cost no call, so a status whose L1 refs did not change (the usual case: a
-safe-head change within one L1 block) is checked for free; the rest of a tick's numbers are read
-in ONE batched request. The cache is dropped when our L1 shows a reorg (each head poll re-reads
-the height of our previous tip in the same batch: another hash there means the new head's chain
-does not link) and only ever confirms: a mismatch or lookup error is our L1's fresh answer.
+**L1 reads.** A light node derives nothing, so its own L1 serves only the sanity checks and the
+L1 heads it reports (a light sequencer's origin selection makes its own reads). The heads are
+polled at op-node's ``--l1.http-poll-interval`` default, 12 s (one batch: latest, safe,
+finalized). The checks read our L1 on every tick, as op-node does: the L1 origins of the
+source's local-safe, safe and finalized heads and its ``current_l1``, each distinct number once,
+all in ONE batched request. Only refs at or below our L1's finalized block are remembered
+(:class:`~opfleet.node.follow.FinalizedL1`): no reorg can replace them. So a tick costs one HTTP
+request carrying one call per distinct L1 number above our L1's finalized block (usually two:
+the safe heads' origin and ``current_l1``; the finalized head's origin is below it), and none
+when every number is finalized. ``statistics().l1_checks`` and the
+``opfleet_follow_l1_check_*_total`` counters count ticks, calls and requests.
 
 Failures: a source that is down or slow (``--l2.follow.source.rpc-timeout``) only stalls the safe
 heads, retried with backoff and logged once per outage; our L1 or EL down likewise. A source on
@@ -65,12 +67,12 @@ from opfleet.engine.l2_chain import EngineL2Chain
 from opfleet.errors import ConfigError, DecodeError, NodeError, TemporaryError
 from opfleet.node.consensus import DEFAULT_BAN_PERIOD, DEFAULT_SYNC_THRESHOLD, agree
 from opfleet.node.follow import (
+    FinalizedL1,
+    FinalizedL1Statistics,
     FollowAction,
     FollowResult,
     FollowTarget,
     Heads,
-    VerifiedL1,
-    VerifiedL1Statistics,
     check_status_batch,
     follow_step,
 )
@@ -172,6 +174,12 @@ class LightMetrics(SourceMetrics):
                                    "1 if the follow source pushes changes (opfleet_waitSyncStatus)", ("source",))
         self.forkchoice_updates = r.counter("opfleet_follow_forkchoice_updates_total",
                                             "Forkchoice updates sent to the execution client")
+        self.l1_check_ticks = r.counter("opfleet_follow_l1_check_ticks_total",
+                                        "Follow-source statuses checked against our L1")
+        self.l1_check_calls = r.counter("opfleet_follow_l1_check_calls_total",
+                                        "L1 JSON-RPC calls made by the follow-source sanity checks")
+        self.l1_check_requests = r.counter("opfleet_follow_l1_check_requests_total",
+                                           "L1 HTTP requests (batches) made by the follow-source sanity checks")
         self.consensus_ok.set(1)
 
 
@@ -195,6 +203,25 @@ class SourceState:
 
 
 @dataclass(frozen=True, slots=True)
+class L1CheckStatistics:
+    """What the sanity checks cost our L1: statuses checked, calls and HTTP requests made."""
+
+    ticks: int = 0
+    calls: int = 0
+    """JSON-RPC calls (one per distinct L1 number not known final)."""
+    requests: int = 0
+    """HTTP requests: at most one per tick (one batch)."""
+
+    @property
+    def calls_per_tick(self) -> float:
+        return self.calls / self.ticks if self.ticks else 0.0
+
+    @property
+    def requests_per_tick(self) -> float:
+        return self.requests / self.ticks if self.ticks else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class LightStatistics:
     """A snapshot of a light node."""
 
@@ -207,8 +234,10 @@ class LightStatistics:
     forkchoice_updates: int
     source_modes: dict[str, str | None]
     no_majority: int
-    verified_l1: VerifiedL1Statistics | None = None
-    """The sanity checks' L1 cache: refs confirmed without a call, lookups, invalidations."""
+    verified_l1: FinalizedL1Statistics | None = None
+    """The sanity checks' cache of finalized L1 refs: refs confirmed without a call, lookups."""
+    l1_checks: L1CheckStatistics = L1CheckStatistics()
+    """What the sanity checks cost our L1, per tick."""
 
 
 class LightNode:
@@ -242,7 +271,8 @@ class LightNode:
         self._sources_changed = trio.Event()
         self._status_event = trio.Event()
         self._set_aside: dict[str, float] = {}
-        self._verified_l1 = VerifiedL1()
+        self._verified_l1 = FinalizedL1()
+        self._l1_checks = L1CheckStatistics()
         self._ref_cache: LRUCache[tuple[str, int, bytes], L2BlockRef] = LRUCache(256)
         self._no_majority = False
         self._counts = {"fcu": 0, "no_majority": 0}
@@ -292,7 +322,7 @@ class LightNode:
     def statistics(self) -> LightStatistics:
         return LightStatistics(self._heads, self.current_l1, dict(self._results), dict(self._actions),
                                self._counts["fcu"], {s.url: s.mode for s in self.sources}, self._counts["no_majority"],
-                               self._verified_l1.statistics())
+                               self._verified_l1.statistics(), self._l1_checks)
 
     # --- SequencerHost ----------------------------------------------------------------------------
 
@@ -421,17 +451,14 @@ class LightNode:
             await trio.sleep(self.config.l1_poll_interval)
 
     async def _poll_l1_heads(self) -> None:
-        """One batched request: ``latest``, ``safe``, ``finalized`` and, when the sanity-check cache
-        has a tip, that height again (does the new head's chain still go through it?)."""
+        """One batched request: ``latest``, ``safe`` and ``finalized``."""
         assert self._l1 is not None
-        tip = self._verified_l1.tip
-        params: list[Any] = ["latest", "safe", "finalized"] + ([hex_quantity(tip.number)] if tip is not None else [])
+        params = ("latest", "safe", "finalized")
         answers = await self._l1.client.batch([("eth_getBlockByNumber", [p, False]) for p in params])
-        head, safe, finalized = (self._parse_l1_ref(raw, label) for raw, label in zip(answers[:3], params))
+        head, safe, finalized = (self._parse_l1_ref(raw, label) for raw, label in zip(answers, params))
         if head is None or safe is None or finalized is None:
             raise BlockNotFoundError(f"{self._l1.client.endpoint}: our L1 has no latest/safe/finalized block yet")
-        previous = (tip.number, self._parse_l1_ref(answers[3], params[3])) if tip is not None else None
-        self._verified_l1.on_heads(head, (safe, finalized), previous_tip=previous)
+        self._verified_l1.set_finalized(finalized)
         self.head_l1, self.safe_l1, self.finalized_l1 = head, safe, finalized
 
     def _parse_l1_ref(self, raw: Any, what: Any) -> L1BlockRef | None:
@@ -447,16 +474,23 @@ class LightNode:
         return ref
 
     async def _lookup_l1(self, blocks: Sequence[BlockID]) -> dict[int, L1BlockRef | BaseException]:
-        """Our L1's canonical refs at the numbers of ``blocks`` for the sanity checks: confirmed
-        from :class:`VerifiedL1` when it holds that exact ref, the rest in ONE batched request."""
+        """Our L1's canonical refs at the numbers of ``blocks`` for one tick's sanity checks: read
+        from our L1 in ONE batched request, except refs at or below its finalized block that it
+        already answered (:class:`FinalizedL1`)."""
         assert self._l1 is not None
         missing = sorted({b.number for b in blocks if not self._verified_l1.confirms(b)})
         found: dict[int, L1BlockRef | BaseException] = {}
         for b in blocks:
             if b.number not in missing:
                 found[b.number] = self._verified_l1.get(b.number) or NodeError("evicted")
+        checks = self._l1_checks
+        self._l1_checks = replace(checks, ticks=checks.ticks + 1, calls=checks.calls + len(missing),
+                                  requests=checks.requests + (1 if missing else 0))
+        self.metrics.l1_check_ticks.inc()
         if not missing:
             return found
+        self.metrics.l1_check_calls.inc(len(missing))
+        self.metrics.l1_check_requests.inc()
         calls = [("eth_getBlockByNumber", [hex_quantity(n), False]) for n in missing]
         try:
             answers = await self._l1.client.batch(calls, return_errors=True)

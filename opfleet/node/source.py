@@ -13,8 +13,9 @@
           CriticalError   -> stop: run() raises it with the message
 
 Only the derivation task touches the driver (the watcher just records L1 heads), so engine
-calls never interleave. After each L1 origin is fully derived the safe head is recorded in
-the safe-head database (``optimism_safeHeadAtL1Block``).
+calls never interleave. Each new safe head is recorded in the safe-head database
+(``optimism_safeHeadAtL1Block``) under the L1 block it was derived from, and every reset
+truncates it to the reset safe head, as op-node's ``SyncDeriver`` does.
 
 Spec: ``specs/protocol/derivation.md``; op-node ``op-node/node``, ``op-node/rollup/driver``.
 Metrics use op-node's names (``op-node/metrics/metrics.go``).
@@ -313,7 +314,7 @@ class SourceNode:
             chain = _ConfirmedL1(l1, self, cfg.l1_confs)
             pipeline = Pipeline(self.rollup_config, chain=chain, l2=l2, blobs=beacon, blob_schedule=cfg.blob_schedule)
             self.driver = EngineDriver(self.rollup_config, engine=engine, l2=l2, l1=l1, pipeline=pipeline,
-                                       on_l1_derived=self._l1_derived, denied=self._denied,
+                                       on_safe=self._safe_derived, denied=self._denied,
                                        safe_label=self._safe_label)
             failure: list[CriticalError] = []
             async with trio.open_nursery() as nursery:
@@ -379,6 +380,10 @@ class SourceNode:
         while True:
             try:
                 start = await driver.start()
+                # The L2 genesis is safe by definition: a reset that far back records it as safe
+                # from L1 block 0 (not the rollup's genesis L1 block: contracts may predate it).
+                l1_genesis = (await driver.l1.block_ref(0) if self.safe_db is not None
+                              and start.safe_head.id == self.rollup_config.genesis.l2 else None)
             except Exception as exc:  # noqa: BLE001 - outages and resets only
                 if not (_is_outage(exc) or isinstance(exc, ResetError)):
                     raise
@@ -387,7 +392,11 @@ class SourceNode:
                 continue
             self.metrics.pipeline_resets.inc()
             if self.safe_db is not None:
-                self.safe_db.reset(start.safe_head.id)
+                # op-node SyncDeriver.onEngineConfirmedReset: entries L1 will yield again go;
+                # re-reading L1 up to the reset safe head records nothing (the head does not move).
+                self.safe_db.reset(start.safe_head)
+                if l1_genesis is not None:
+                    self.safe_db.record(l1_genesis.id, start.safe_head.id)
             self._after_step(driver, "reset")
             return
 
@@ -445,9 +454,9 @@ class SourceNode:
         await self._reset(driver, outage)
         self._rewind_to = None
 
-    def _l1_derived(self, l1_block: L1BlockRef, safe_head: L2BlockRef) -> None:
+    def _safe_derived(self, derived_from: L1BlockRef, safe_head: L2BlockRef) -> None:
         if self.safe_db is not None:
-            self.safe_db.record(l1_block.id, safe_head.id)
+            self.safe_db.record(derived_from.id, safe_head.id)
 
     def _after_step(self, driver: EngineDriver, reason: str) -> None:
         self._status_event.set(); self._status_event = trio.Event()  # wake long-polling followers

@@ -81,6 +81,10 @@ class L2Provider:
             ]
         raw_block, raw_tx = await self.client.batch(calls, return_errors=True)
         if isinstance(raw_block, RpcCallError):
+            # op-geth answers -32000 "safe block not found" ("finalized block not found") for a
+            # label no forkchoice update has set yet; like op-node's L2Client, that is "not found".
+            if kind == "label" and "not found" in raw_block.message.lower():
+                raise BlockNotFoundError(f"{self.client.endpoint}: L2 block {block!r} not found") from None
             raise raw_block
         if raw_block is None:
             raise BlockNotFoundError(f"{self.client.endpoint}: L2 block {block!r} not found")

@@ -95,7 +95,7 @@ def test_a_fork_after_the_binarys_newest_is_refused_in_one_line():
     check_forks(ForkTimes.up_to("granite"), "granite")
     with pytest.raises(ConfigError) as err:
         check_forks(ForkTimes.up_to("karst"), "granite")
-    assert "through granite" in str(err.value) and "Holocene" in str(err.value) and "\n" not in str(err.value)
+    assert "through Granite only" in str(err.value) and "Holocene" in str(err.value) and "\n" not in str(err.value)
     late = ForkTimes(**{**{f: 0 for f in ("regolith", "canyon", "delta", "ecotone", "fjord", "granite")},
                         "holocene": None, "isthmus": 1_800_000_000})
     with pytest.raises(ConfigError, match="Isthmus"):

@@ -10,11 +10,11 @@ from opfleet.errors import TemporaryError
 from opfleet.node.follow import (
     LOOKUP_FAILED,
     NOT_FOUND,
+    FinalizedL1,
     FollowAction,
     FollowResult,
     FollowTarget,
     Heads,
-    VerifiedL1,
     apply,
     check_status,
     check_status_batch,
@@ -243,43 +243,29 @@ async def test_the_batched_check_asks_nothing_for_an_invalid_state_and_each_numb
         "local_safe_l2.l1origin", "safe_l2.l1origin", "finalized_l2.l1origin"]  # zero current_l1 left out
 
 
-def test_verified_l1_confirms_only_the_exact_ref_it_holds():
-    v = VerifiedL1()
+def test_finalized_l1_keeps_only_refs_at_or_below_our_l1s_finalized_block():
+    v = FinalizedL1()
+    assert not v.add(L1[2])  # no finalized block known yet: nothing is kept
+    v.set_finalized(L1[4])
     for n in (2, 3, 5):
-        assert v.add(L1[n])
-    assert v.confirms(L1[3].id) and v.tip == L1[5]
+        v.add(L1[n])
+    assert v.confirms(L1[3].id) and v.confirms(L1[4].id)
+    assert not v.confirms(L1[5].id)  # above the finalized block: read again at every tick
     assert not v.confirms(BlockID(h("fork"), 3))  # another hash: looked up, never failed from the cache
-    assert not v.confirms(L1[4].id) and not v.confirms(L1[6].id)  # never seen / above the tip
+    assert not v.confirms(L1[1].id)  # never seen
     stats = v.statistics()
-    assert (stats.hits, stats.misses, stats.cached, stats.tip) == (1, 3, 3, 5)
+    assert (stats.hits, stats.misses, stats.cached, stats.finalized) == (2, 3, 3, 4)
+    v.set_finalized(L1[6])  # finality moves on: what was kept stays, 5 is not there until read
+    assert v.confirms(L1[2].id) and not v.confirms(L1[5].id) and v.statistics().invalidations == 0
 
 
-def test_verified_l1_drops_everything_on_a_contradicting_ref():
-    v = VerifiedL1()
-    for n in (1, 2, 3):
+def test_finalized_l1_forgets_everything_when_our_l1s_finality_goes_back_or_changes():
+    v = FinalizedL1()
+    v.set_finalized(L1[6])
+    for n in (2, 3):
         v.add(L1[n])
-    fork4 = L1BlockRef(h("fork-4"), 4, h("fork-3"), 48)  # does not link to the 3 we know
-    assert not v.add(fork4)
-    assert v.statistics().cached == 1 and not v.confirms(L1[2].id) and v.confirms(fork4.id)
-    v.add(L1[6])
-    assert not v.add(L1BlockRef(h("other-6"), 6, h("l1-5"), 72))  # same height, another hash
-    assert v.statistics().invalidations == 2 and not v.confirms(fork4.id)
-
-
-def test_verified_l1_head_polls_detect_reorgs_across_a_gap():
-    v = VerifiedL1()
-    for n in (1, 3, 4):
-        v.add(L1[n])
-    # The next head poll sees head 8 (a gap): height 4 re-read in the same batch is still ours.
-    v.on_heads(L1BlockRef(h("l1-8"), 8, h("l1-7"), 96), (L1[2],), previous_tip=(4, L1[4]))
-    assert v.confirms(L1[3].id) and v.tip.number == 8 and v.statistics().invalidations == 0
-    # Height 8 now holds another block: the new head's chain does not go through our tip.
-    v.on_heads(L1BlockRef(h("x-9"), 9, h("x-8"), 108), (), previous_tip=(8, L1BlockRef(h("x-8"), 8, h("x-7"), 96)))
-    assert not v.confirms(L1[3].id) and v.tip.number == 9 and v.statistics().invalidations == 1
-    # The L1 head went back below what we knew (or the node lost the tip): the refs above are dropped.
-    v.add(L1[5])
-    v.on_heads(L1[6], (), previous_tip=(9, None))
-    assert v.tip == L1[6] and not v.confirms(L1[5].id)
-    v.add(L1[5])
-    v.on_heads(L1[3], (), previous_tip=(6, L1[6]))
-    assert v.tip == L1[3] and not v.confirms(L1[5].id) and v.confirms(L1[3].id)
+    v.set_finalized(L1[4])  # finality went back (a dev chain reset)
+    assert not v.confirms(L1[2].id) and v.confirms(L1[4].id) and v.statistics().invalidations == 1
+    v.add(L1[3])
+    v.set_finalized(L1BlockRef(h("other-4"), 4, h("l1-3"), 48))  # same height, another block
+    assert not v.confirms(L1[3].id) and v.statistics().invalidations == 2
