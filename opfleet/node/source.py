@@ -147,7 +147,7 @@ class _Outage:
 
     def failed(self, exc: BaseException) -> float:
         self.failures += 1
-        delay = min(self.cap, self.base * 2 ** (self.failures - 1))
+        delay = min(self.cap, self.base * 2 ** min(self.failures - 1, 62))  # no float overflow on a long outage
         if self.failures == 1:
             self.log.warning(f"{self.what} failing, retrying with backoff: {exc}",
                              extra={"fields": {"retry_in": f"{delay:g}s"}})
