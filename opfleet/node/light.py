@@ -460,6 +460,8 @@ class LightNode:
             raise BlockNotFoundError(f"{self._l1.client.endpoint}: our L1 has no latest/safe/finalized block yet")
         self._verified_l1.set_finalized(finalized)
         self.head_l1, self.safe_l1, self.finalized_l1 = head, safe, finalized
+        if self.current_l1.number > head.number:
+            self.current_l1 = head  # our L1 went back below it: no more than our head is known derived
 
     def _parse_l1_ref(self, raw: Any, what: Any) -> L1BlockRef | None:
         if raw is None:
@@ -706,6 +708,12 @@ class LightNode:
         if not target.current_l1.is_zero():
             self.current_l1 = target.current_l1
             self.metrics.ref("l1", "l1_derived", target.current_l1)
+            if target.current_l1.number > self.head_l1.number:
+                # The sanity check has just read it from our L1: it is the newest block of our L1
+                # we know, so our head moves up to it rather than trail current_l1 until the next
+                # head poll (we never report a current_l1 above our head_l1).
+                self.head_l1 = target.current_l1
+                self.metrics.ref("l1", "l1_head", self.head_l1)
         self._set_heads(heads)
         if self.puller is not None and action.moves_unsafe:
             self.puller.wake()

@@ -12,6 +12,7 @@ import trio
 from light_helpers import FakeEL, FakeSource, Setup, status, wait_for
 from opfleet.node.light import DEFAULT_L1_POLL_INTERVAL, LightNode
 from opfleet.protocol.block_ref import L1BlockRef
+from opfleet.providers.jsonrpc import JsonRpcClient
 
 
 async def start(nursery, **overrides):
@@ -166,3 +167,29 @@ async def test_every_tick_reads_our_l1_except_at_or_below_its_finalized_block(nu
         metrics = (await http.get(f"http://127.0.0.1:{node.metrics_port}/metrics")).text
     assert f"opfleet_follow_l1_check_calls_total {stats.l1_checks.calls}" in metrics
     assert f"opfleet_follow_l1_check_ticks_total {stats.l1_checks.ticks}" in metrics
+
+
+async def test_current_l1_is_never_reported_above_the_l1_head(nursery):
+    setup, source, el, node = await start(nursery, l1_poll_interval=60, enable_admin=True)
+    c, l1 = setup.chains, setup.l1
+    await wait_for(lambda: node.head_l1.number == l1.head.number)  # block 4; next poll in a minute
+    l1.mine_blocks(3)
+    # The source has seen block 7 already: the check reads it from our L1, which has it, so block
+    # 7 is the newest L1 block we know; our head_l1 moves up with it rather than stay below.
+    source.set(status(c["a7"], c["a6"], c["a2"], current_l1=l1.by_number(7).ref))
+    await wait_for(lambda: node.l2_heads.safe == c["a6"])
+    async with JsonRpcClient(f"http://127.0.0.1:{node.rpc_port}") as rpc:
+        st = await rpc.call("optimism_syncStatus")
+    assert st["current_l1"]["number"] == 7 and st["head_l1"]["number"] == 7
+    assert st["head_l1"]["hash"] == "0x" + l1.by_number(7).hash.hex()
+
+
+async def test_current_l1_follows_our_l1_head_down_when_our_l1_goes_back(nursery):
+    setup, source, el, node = await start(nursery, l1_poll_interval=0.05)
+    c, l1 = setup.chains, setup.l1
+    source.set(status(c["a7"], c["a6"], c["a2"], current_l1=l1.head.ref))  # block 4
+    await wait_for(lambda: node.current_l1 == l1.head.ref)
+    l1.reorg(3, 1)  # blocks 2..4 replaced by one: our L1's head is block 2 now
+    await wait_for(lambda: node.head_l1 == l1.head.ref)
+    st = node.sync_status()
+    assert st.head_l1.number == 2 and st.current_l1.number <= 2
