@@ -28,12 +28,14 @@ def devnet_rollup_config(
     channel_timeout: int = 50,
     max_sequencer_drift: int = 600,
     system_config: SystemConfig | None = None,
+    keep_karst_upgrade_gas: bool = False,
 ) -> RollupConfig:
     """A :class:`RollupConfig` for a devnet made of ``l1`` and ``engine``.
 
     ``engine.config.forks`` must be a :class:`ForkTimes` (its times become the ``*_time``
     fields). The genesis system config defaults to ``batcher``, a version-1 scalar (base fee
-    scalar 1000) and the engine's gas limit.
+    scalar 1000) and the engine's gas limit. ``keep_karst_upgrade_gas`` is the rollup config key
+    of that name (keep Karst's upgrade gas in the gas limit after its activation block).
     """
     forks = engine.config.forks
     if not isinstance(forks, ForkTimes):
@@ -53,5 +55,6 @@ def devnet_rollup_config(
         deposit_contract_address=l1.config.portal_address,
         l1_system_config_address=l1.config.system_config_address,
         max_sequencer_drift_pre_fjord=max_sequencer_drift,
+        keep_karst_upgrade_gas=keep_karst_upgrade_gas,
         **forks.rollup_config_fields(),
     )

@@ -43,11 +43,12 @@ L2_BLOCK_TIME = 2
 
 
 def make_rollup_config(l1: L1Chain, engine: DevEngine, forks: ForkTimes, *, gas_limit: int = 30_000_000,
-                       max_sequencer_drift: int = 600) -> RollupConfig:
+                       max_sequencer_drift: int = 600, keep_karst_upgrade_gas: bool = False) -> RollupConfig:
     assert engine.config.forks == forks
     system_config = SystemConfig(batcher_address=BATCHER, scalar=encode_scalar(0, 1000), gas_limit=gas_limit)
     return devnet_rollup_config(l1, engine, batcher=BATCHER, batch_inbox=INBOX, block_time=L2_BLOCK_TIME,
-                                system_config=system_config, max_sequencer_drift=max_sequencer_drift)
+                                system_config=system_config, max_sequencer_drift=max_sequencer_drift,
+                                keep_karst_upgrade_gas=keep_karst_upgrade_gas)
 
 
 def dev_engine(l1: L1Chain, forks: ForkTimes) -> DevEngine:

@@ -72,15 +72,15 @@ class Devnet:
         return JsonRpcClient(engine.rpc_url)
 
 
-async def start_devnet(nursery: Any, forks: ForkTimes = ForkTimes.up_to("isthmus"), *, l1_block_time: int = 12
-                       ) -> Devnet:
+async def start_devnet(nursery: Any, forks: ForkTimes = ForkTimes.up_to("isthmus"), *, l1_block_time: int = 12,
+                       keep_karst_upgrade_gas: bool = False) -> Devnet:
     l1 = L1Chain(block_time=l1_block_time)
     l1_server = L1Server(l1)
     await nursery.start(l1_server.serve, "127.0.0.1", 0)
     engine = new_engine(l1, forks)
     await nursery.start(engine.serve_auth, "127.0.0.1", 0)
     await nursery.start(engine.serve_rpc, "127.0.0.1", 0)
-    rollup = make_rollup_config(l1, engine, forks)
+    rollup = make_rollup_config(l1, engine, forks, keep_karst_upgrade_gas=keep_karst_upgrade_gas)
     sequencer = MiniSequencer(rollup, l1, EngineClient(engine.auth_url, JWT_SECRET, forks=rollup), engine)
     net = Devnet(l1, l1_server, engine, rollup, sequencer)
     original = sequencer.attributes
