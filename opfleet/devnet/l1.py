@@ -100,6 +100,20 @@ DEFAULT_CHAIN_ID = 900
 DEFAULT_GENESIS_TIME = 1_700_000_000
 GWEI = 10**9
 
+UNSAFE_BLOCK_SIGNER_SLOT = bytes.fromhex("65a7ed542fb37fe237fdfbdd70b31598523fe5b32879e307bae27a0bd9581c08")
+"""The SystemConfig's storage slot of the unsafe-block signer, ``keccak256("systemconfig.unsafeblocksigner")``:
+what op-node reads (with a verified ``eth_getProof``) before it starts."""
+
+
+def system_config_account(unsafe_block_signer: bytes) -> Account:
+    """A SystemConfig account for an L1 genesis: the mock contract's code and the unsafe-block
+    signer in its slot, so a rollup node that proves that slot (op-node) finds a real account
+    with real storage. The embedded L1 runs the SystemConfig natively either way."""
+    from opfleet.devnet.contracts import system_config_code
+
+    return Account(code=system_config_code(), storage={UNSAFE_BLOCK_SIGNER_SLOT: int.from_bytes(unsafe_block_signer, "big")})
+
+
 L1_BASE_FEE_DENOMINATOR = 8
 L1_ELASTICITY = 2
 DEPOSIT_CALL_GAS = 50_000
@@ -1141,6 +1155,16 @@ def _beacon_error(status: int, message: str) -> HttpResponse:
     return HttpResponse.json({"code": status, "message": message}, status)
 
 
+def _storage_key(value: Any) -> bytes:
+    """A storage slot as 32 bytes (geth takes shorter hex and left-pads it)."""
+    if not isinstance(value, str) or not value[:2] in ("0x", "0X") or len(value) > 66:
+        raise InvalidParams(f"invalid storage key {value!r}")
+    try:
+        return bytes.fromhex(value[2:].rjust(64, "0"))
+    except ValueError:
+        raise InvalidParams(f"invalid storage key {value!r}") from None
+
+
 class L1Server:
     """Serve an :class:`L1Chain` over JSON-RPC and the beacon API (one port).
 
@@ -1308,6 +1332,34 @@ class L1Server:
         if found is None:
             raise RpcError(-32000, "header not found")
         return h(found.state.get(_parse_data(address, "address", 20)).code)
+
+    async def eth_getStorageAt(self, address: Any, slot: Any, block: Any = "latest") -> str:
+        found = self._block("latest" if block == "pending" else block)
+        if found is None:
+            raise RpcError(-32000, "header not found")
+        value = found.state.get(_parse_data(address, "address", 20)).storage.get(_storage_key(slot), 0)
+        return h(value.to_bytes(32, "big"))
+
+    async def eth_getProof(self, address: Any, slots: Any, block: Any = "latest") -> dict[str, Any]:
+        """EIP-1186 account and storage proofs against the block's state root (what op-node's
+        ``ReadStorageAt`` verifies before it trusts the SystemConfig's unsafe-block signer)."""
+        found = self._block("latest" if block == "pending" else block)
+        if found is None:
+            raise RpcError(-32000, "header not found")
+        if not isinstance(slots, list):
+            raise InvalidParams("invalid argument 1: storage keys must be a list")
+        addr = _parse_data(address, "address", 20)
+        state = found.state
+        account = state.get(addr)
+        storage = []
+        for raw in slots:
+            key = _storage_key(raw)
+            storage.append({"key": raw if isinstance(raw, str) and len(raw) == 66 else h(key),
+                            "value": q(account.storage.get(key, 0)),
+                            "proof": [h(node) for node in state.storage_proof(addr, key)]})
+        return {"address": h(addr), "accountProof": [h(node) for node in state.account_proof(addr)],
+                "balance": q(account.balance), "codeHash": h(account.code_hash), "nonce": q(account.nonce),
+                "storageHash": h(account.storage_root), "storageProof": storage}
 
     async def eth_getLogs(self, criteria: Any) -> list[dict[str, Any]]:
         if not isinstance(criteria, dict):
