@@ -2,14 +2,16 @@
 
 SuperRoot V1 = ``keccak256(0x01 ‖ uint64_be(timestamp) ‖ for each chain, by chain ID:
 uint256_be(chainID) ‖ outputRoot)``. Shapes follow op-service ``eth/super_root.go``,
-``eth/superroot_at_timestamp.go``, ``eth/supernode_status.go`` and ``eth/chain_id.go``:
-chain IDs are decimal strings, block
-numbers and timestamps plain JSON numbers, the super root's own ``timestamp`` a hex quantity.
+``eth/superroot_at_timestamp.go``, ``eth/supernode_status.go`` and ``eth/chain_id.go`` as Go's
+encoding/json writes them: struct fields in declaration order, chain IDs decimal strings (map
+keys sorted as strings), block numbers and timestamps plain JSON numbers, the super root's own
+``timestamp`` a hex quantity and its chains ``ChainIDAndOutput`` (no JSON tags: ``ChainID``,
+``Output``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,10 +61,14 @@ def superroot_response_json(
     local_safe_timestamp: int,
     finalized_timestamp: int,
     outputs: Mapping[int, ChainOutput],
+    chain_ids: Iterable[int] | None = None,
 ) -> dict[str, Any]:
-    """``superroot_atTimestamp``'s result. ``data`` (the super root) is present only when every
-    chain has a verified block at ``timestamp``."""
-    chain_ids = sorted(outputs)
+    """``superroot_atTimestamp``'s result. ``chain_ids`` is the whole interop set (default: the
+    chains in ``outputs``); a chain that has not derived ``timestamp`` yet has no entry in
+    ``outputs`` and is left out of ``optimistic_at_timestamp``. ``data`` (the super root) is
+    present only when every chain has a verified block at ``timestamp`` (op-supernode:
+    ``omitempty``)."""
+    chain_ids = sorted(outputs if chain_ids is None else set(chain_ids))
     out: dict[str, Any] = {
         "current_l1": block_id_to_json(current_l1),
         "safe_timestamp": safe_timestamp,
@@ -75,17 +81,17 @@ def superroot_response_json(
                            "blockHash": _h(o.output.block_hash)},
                 "output_root": _h(o.output.output_root()),
                 "required_l1": block_id_to_json(o.required_l1),
-            } for cid, o in sorted(outputs.items())
+            } for cid, o in sorted(outputs.items(), key=lambda item: str(item[0]))
         },
         "chain_ids": [str(cid) for cid in chain_ids],
     }
-    if chain_ids and all(o.verified for o in outputs.values()):
+    if chain_ids and all(cid in outputs and outputs[cid].verified for cid in chain_ids):
         roots = {cid: o.output.output_root() for cid, o in outputs.items()}
         required = max((o.required_l1 for o in outputs.values()), key=lambda b: b.number)
         out["data"] = {
             "verified_required_l1": block_id_to_json(required),
             "super": {"timestamp": hex(timestamp),
-                      "chains": [{"chainID": str(cid), "canonical": _h(roots[cid])} for cid in chain_ids]},
+                      "chains": [{"ChainID": str(cid), "Output": _h(roots[cid])} for cid in chain_ids]},
             "super_root": _h(super_root_v1(timestamp, roots)),
         }
     return out
@@ -99,7 +105,7 @@ def supernode_status_json(chains: Mapping[int, SyncStatus], *, current_l1: Block
         return min((getattr(chains[c], key).timestamp for c in ids), default=0)
 
     return {
-        "chains": {str(cid): chains[cid].to_json() for cid in ids},
+        "chains": {str(cid): chains[cid].to_json() for cid in sorted(ids, key=str)},  # Go sorts map keys as text
         "chain_ids": [str(cid) for cid in ids],
         "current_l1": block_id_to_json(current_l1),
         "safe_timestamp": lowest("safe_l2"),

@@ -72,3 +72,61 @@ def test_super_root_v1_layout_and_response_shape():
     expected = super_root_v1(100, {k: v.output.output_root() for k, v in out.items()})
     assert data["super_root"] == "0x" + expected.hex() and data["super"]["timestamp"] == "0x64"
     assert data["verified_required_l1"]["number"] == 6
+
+
+def test_superroot_response_is_op_supernodes_json_byte_for_byte():
+    """op-service eth.SuperRootAtTimestampResponse as encoding/json writes it: struct fields in
+    order, map keys (decimal chain IDs) sorted as strings, SuperV1 chains as ChainIDAndOutput
+    (no JSON tags: "ChainID", "Output"), hex timestamp, plain JSON numbers elsewhere."""
+    import json
+
+    out = {9: ChainOutput(OutputV0(b"\x11" * 32, b"\x12" * 32, b"\x13" * 32), BlockID(b"\x21" * 32, 5), True),
+           10: ChainOutput(OutputV0(b"\x14" * 32, b"\x15" * 32, b"\x16" * 32), BlockID(b"\x22" * 32, 6), True)}
+    body = superroot_response_json(timestamp=300, current_l1=BlockID(b"\x31" * 32, 9), safe_timestamp=298,
+                                   local_safe_timestamp=300, finalized_timestamp=290, outputs=out,
+                                   chain_ids=[10, 9])
+
+    def h(b: bytes) -> str:
+        return "0x" + b.hex()
+
+    def entry(o: ChainOutput) -> str:
+        return ('{"output":{"stateRoot":"%s","messagePasserStorageRoot":"%s","blockHash":"%s"},'
+                '"output_root":"%s","required_l1":{"hash":"%s","number":%d}}'
+                % (h(o.output.state_root), h(o.output.message_passer_storage_root), h(o.output.block_hash),
+                   h(o.output.output_root()), h(o.required_l1.hash), o.required_l1.number))
+
+    root = super_root_v1(300, {k: v.output.output_root() for k, v in out.items()})
+    expected = (
+        '{"current_l1":{"hash":"%s","number":9},"safe_timestamp":298,"local_safe_timestamp":300,'
+        '"finalized_timestamp":290,"optimistic_at_timestamp":{"10":%s,"9":%s},"chain_ids":["9","10"],'
+        '"data":{"verified_required_l1":{"hash":"%s","number":6},"super":{"timestamp":"0x12c","chains":['
+        '{"ChainID":"9","Output":"%s"},{"ChainID":"10","Output":"%s"}]},"super_root":"%s"}}'
+        % (h(b"\x31" * 32), entry(out[10]), entry(out[9]), h(b"\x22" * 32), h(out[9].output.output_root()),
+           h(out[10].output.output_root()), h(root)))
+    assert json.dumps(body, separators=(",", ":")) == expected
+
+
+def test_superroot_response_without_every_chain_has_no_data():
+    """A chain that has not derived the timestamp is left out of optimistic_at_timestamp (still in
+    chain_ids) and there is no ``data`` (op-supernode: omitempty), not an error."""
+    import json
+
+    one = {901: ChainOutput(OutputV0(b"\x11" * 32, b"\x12" * 32, b"\x13" * 32), BlockID(b"\x21" * 32, 5), True)}
+    body = superroot_response_json(timestamp=100, current_l1=BlockID(b"\x31" * 32, 9), safe_timestamp=98,
+                                   local_safe_timestamp=98, finalized_timestamp=90, outputs=one,
+                                   chain_ids=[901, 902])
+    assert list(body) == ["current_l1", "safe_timestamp", "local_safe_timestamp", "finalized_timestamp",
+                          "optimistic_at_timestamp", "chain_ids"]
+    assert list(body["optimistic_at_timestamp"]) == ["901"] and body["chain_ids"] == ["901", "902"]
+    none = superroot_response_json(timestamp=100, current_l1=BlockID(b"\x31" * 32, 9), safe_timestamp=98,
+                                   local_safe_timestamp=98, finalized_timestamp=90, outputs={},
+                                   chain_ids=[901, 902])
+    assert json.dumps(none["optimistic_at_timestamp"]) == "{}" and "data" not in none
+
+
+def test_supernode_status_chains_are_keyed_as_go_sorts_map_keys():
+    from opfleet.interop.superroot import supernode_status_json
+    from opfleet.protocol.sync_status import SyncStatus
+
+    body = supernode_status_json({9: SyncStatus(), 10: SyncStatus()}, current_l1=BlockID(b"\x31" * 32, 9))
+    assert list(body["chains"]) == ["10", "9"] and body["chain_ids"] == ["9", "10"]
