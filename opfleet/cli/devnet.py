@@ -94,6 +94,9 @@ async def serve(config: Any, *, out: Any, duration: float = 0.0, tui: bool = Fal
             for line in endpoint_lines(devnet):
                 out(line)
             out(f"  fleet profile: {profile}   (opfleet tui --fleet {profile})")
+            if devnet.l1_chain_config_path is not None:
+                out(f"  L1 chain config: {devnet.l1_chain_config_path}   "
+                    f"(--rollup.l1-chain-config for nodes you attach)")
             if tui:
                 code = await _run_tui(profile, duration)
                 nursery.cancel_scope.cancel()

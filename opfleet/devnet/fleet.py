@@ -62,6 +62,7 @@ from opfleet.devnet.opgeth import OpGeth, OpGethConfig, check_forks, find_op_get
 from opfleet.devnet.l1 import (
     DEFAULT_PORTAL_ADDRESS,
     DEFAULT_SYSTEM_CONFIG_ADDRESS,
+    L1_FORKS,
     L1Chain,
     L1Config,
     L1Server,
@@ -74,12 +75,14 @@ from opfleet.errors import ConfigError, TemporaryError
 from opfleet.interop.messages import CROSS_L2_INBOX, Identifier, payload_hash, validate_message_calldata
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import keccak256, private_key_to_address
+from opfleet.protocol.l1_block_info import KNOWN_BLOB_SCHEDULES, BlobSchedule
+from opfleet.protocol.l1_chain_config import BLOB_FORKS, DEFAULT_BLOB_CONFIGS, BlobConfig, L1ChainConfig
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.system_config import ConfigUpdateType, SystemConfig, encode_scalar
 from opfleet.protocol.transactions import DYNAMIC_FEE_TX_TYPE, Transaction, encode_transaction, sign_transaction
 from opfleet.providers.engine import EngineClient, PayloadStatus
 from opfleet.providers.ethjson import parse_data, parse_quantity
-from opfleet.providers.jsonrpc import JsonRpcClient
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 
 log = logging.getLogger("opfleet.devnet")
 
@@ -106,6 +109,8 @@ ALTERNATE = "alternate"
 DEV_ENGINE = "dev"
 OP_GETH = "op-geth"
 FUNDS = 10**24
+L1_CHAIN_CONFIG_FILE = "l1-chain-config.json"
+"""The L1's chain config in the data directory: what ``--rollup.l1-chain-config`` takes."""
 
 
 def parse_nodes(spec: str) -> dict[str, int]:
@@ -266,6 +271,10 @@ class Devnet:
         self.anvil: Anvil | None = None
         self.l1_url = ""
         self.l1_chain_id = L1_CHAIN_ID
+        self.l1_chain_config: L1ChainConfig | None = None
+        """The L1's chain config (None: an L1 with a built-in one, e.g. Sepolia given as --l1 URL)."""
+        self.l1_chain_config_path: Path | None = None
+        """Where it was written (``DATA_DIR/l1-chain-config.json``), for nodes started by hand."""
         self.rollup: RollupConfig | None = None
         self.sequencer_engine: DevEngine | None = None
         self.sequencer: Any = None
@@ -371,6 +380,9 @@ class Devnet:
                     await trio.to_thread.run_sync(self._find_op_geth)
                 await trio.to_thread.run_sync(_warm_up_kzg)
                 genesis = await self._start_l1(nursery)
+                if cfg.data_dir is not None and self.l1_chain_config is not None:
+                    self.l1_chain_config_path = write_l1_chain_config(
+                        Path(cfg.data_dir) / L1_CHAIN_CONFIG_FILE, self.l1_chain_config)
                 await self._prepare_sequencer_engine(nursery, genesis)
                 if cfg.interop:
                     await self._prepare_chain_b(nursery, genesis)
@@ -408,6 +420,7 @@ class Devnet:
             await self._start(nursery, "embedded L1", self.l1_server.serve, cfg.host, self._port())
             self.l1_url = self.l1_server.url or ""
             nursery.start_soon(self._mine_embedded)
+            self.l1_chain_config = embedded_l1_chain_config(self.l1_chain.config)
             l1_genesis = BlockID(self.l1_chain.genesis.hash, 0)
         elif cfg.l1 == "anvil":
             self.anvil = Anvil(AnvilConfig(chain_id=L1_CHAIN_ID, block_time=cfg.l1_block_time, slots_in_an_epoch=2,
@@ -419,6 +432,7 @@ class Devnet:
                 await self.anvil.fund(private_key_to_address(key), FUNDS)
             assert self.anvil.genesis is not None
             l1_genesis = self.anvil.genesis
+            self.l1_chain_config = anvil_l1_chain_config(self.anvil.config)
         else:
             if not cfg.l1.startswith(("http://", "https://")):
                 raise ConfigError(f"--l1: expected embedded, anvil or an http(s) URL, got {cfg.l1!r}", key="l1")
@@ -427,6 +441,8 @@ class Devnet:
                 try:
                     self.l1_chain_id = parse_quantity(await rpc.call("eth_chainId"))
                     latest = await rpc.call("eth_getBlockByNumber", "latest", False)
+                    if self.l1_chain_id not in KNOWN_BLOB_SCHEDULES:
+                        self.l1_chain_config = await discover_l1_chain_config(rpc, self.l1_chain_id, latest)
                 except TemporaryError as exc:
                     raise ConfigError(f"--l1 {cfg.l1}: {exc}", key="l1") from None
             l1_genesis = BlockID(parse_data(latest["hash"], 32), parse_quantity(latest["number"]))
@@ -487,7 +503,7 @@ class Devnet:
         cfg = self.config
         rollup = rollup or self.rollup
         assert rollup is not None
-        return LightConfig(rollup_config=rollup, sources=sources, l1_url=self.l1_url,
+        return LightConfig(rollup_config=rollup, sources=sources, l1_url=self.l1_url, blob_schedule=self.blob_schedule,
                            l2_url=engine.auth_url or "", jwt_secret=JWT_SECRET, poll_interval=cfg.node_poll,
                            push_wait=1.0, l1_poll_interval=cfg.light_l1_poll_interval or DEFAULT_L1_POLL_INTERVAL,
                            rpc_addr=cfg.host,
@@ -545,6 +561,7 @@ class Devnet:
             rpc_port = self._port()
             node = SourceNode(SourceConfig(
                 rollup_config=self.rollup, l1_url=self.l1_url, l2_url=engine.auth_url or "", jwt_secret=JWT_SECRET,
+                blob_schedule=self.blob_schedule,
                 l1_beacon_url=self.l1_url, l1_poll_interval=cfg.l1_poll or cfg.node_poll, rpc_addr=cfg.host,
                 rpc_port=rpc_port,
                 backoff_base=0.05, backoff_cap=1.0,
@@ -588,7 +605,8 @@ class Devnet:
             cid = rollup.l2_chain_id
             engine = self.supernode_engines[cid] = self._new_engine(self.sequencer_engine.genesis.timestamp, cid)
             await self._serve_engine(nursery, engine, f"supernode {cid}")
-            chains.append(ChainSettings(rollup_config=rollup, l2_url=engine.auth_url or "", jwt_secret=JWT_SECRET))
+            chains.append(ChainSettings(rollup_config=rollup, l2_url=engine.auth_url or "", jwt_secret=JWT_SECRET,
+                                        blob_schedule=self.blob_schedule))
         # The log databases stay in memory: every devnet starts a new chain, so nothing to resume.
         node = self.supernode = Supernode(SupernodeConfig(
             chains=tuple(chains), l1_url=self.l1_url, l1_beacon_url=self.l1_url,
@@ -600,6 +618,11 @@ class Devnet:
         self.endpoints.append(Endpoint("supernode", "supernode", self.supernode_url, chain=""))
         for cid, engine in self.supernode_engines.items():
             self.endpoints.append(Endpoint(f"supernode-{cid}-el", "engine", engine.rpc_url or "", chain=str(cid)))
+
+    @property
+    def blob_schedule(self) -> BlobSchedule | None:
+        """The L1's blob fee schedule every node of the devnet gets (None: the L1's built-in one)."""
+        return self.l1_chain_config.blob_schedule if self.l1_chain_config is not None else None
 
     @property
     def supernode_url(self) -> str:
@@ -889,3 +912,53 @@ def write_fleet_profile(path: Path, endpoints: Sequence[Endpoint]) -> None:
              for e in endpoints if e.role in ("sequencer", "source", "light", "supernode")]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(tomli_w.dumps({"fleet": {"name": "devnet"}, "nodes": nodes}).encode())
+
+
+def embedded_l1_chain_config(config: L1Config) -> L1ChainConfig:
+    """The embedded L1's chain config: its fork (Cancun or Prague) and every earlier blob fork
+    from genesis, with the blob parameters it mines with."""
+    forks = BLOB_FORKS[: BLOB_FORKS.index(config.fork) + 1]
+    return L1ChainConfig.at_genesis(config.chain_id, config.fork, {
+        fork: BlobConfig(L1_FORKS[fork].target_blobs, L1_FORKS[fork].max_blobs, L1_FORKS[fork].update_fraction)
+        for fork in forks})
+
+
+def anvil_l1_chain_config(config: AnvilConfig) -> L1ChainConfig:
+    """The chain config of the anvil the devnet starts: ``--hardfork`` and every earlier blob fork
+    from genesis, with Ethereum's blob parameters (anvil's)."""
+    fork = config.hardfork.lower()
+    if fork not in DEFAULT_BLOB_CONFIGS:
+        raise ConfigError(f"anvil --hardfork {config.hardfork}: no blob parameters known for it "
+                          f"(known: {', '.join(DEFAULT_BLOB_CONFIGS)})")
+    return L1ChainConfig.at_genesis(config.chain_id, fork)
+
+
+async def discover_l1_chain_config(rpc: JsonRpcClient, chain_id: int, latest: dict[str, Any]) -> L1ChainConfig:
+    """The chain config of an operator's L1 (``--l1 URL``) that has no built-in one: geth's
+    ``debug_chainConfig`` when it answers one with a blob schedule, else the fork anvil reports
+    (``anvil_nodeInfo``), else the latest header's: Prague with ``requestsHash``, else Cancun."""
+    try:
+        config = L1ChainConfig.from_json(await rpc.call("debug_chainConfig"), source="debug_chainConfig")
+        if config.has_blob_schedule and config.chain_id == chain_id:
+            return config
+    except (RpcCallError, ConfigError) as exc:
+        log.debug("L1 chain config not from debug_chainConfig: %s", exc)
+    fork = None
+    try:
+        info = await rpc.call("anvil_nodeInfo")
+        fork = str((info or {}).get("hardFork", "")).lower() or None
+    except RpcCallError as exc:
+        log.debug("L1 fork not from anvil_nodeInfo: %s", exc)
+    if fork not in DEFAULT_BLOB_CONFIGS:
+        fork = "prague" if latest.get("requestsHash") else "cancun"
+    log.info("L1 chain config assumed from the L1's current fork", extra={"fields": {"fork": fork}})
+    return L1ChainConfig.at_genesis(chain_id, fork)
+
+
+def write_l1_chain_config(path: Path, config: L1ChainConfig) -> Path:
+    """Write ``config`` as geth chain config JSON (``--rollup.l1-chain-config FILE``)."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config.to_json(), indent=2) + "\n")
+    return path

@@ -135,6 +135,9 @@ class L1ChainConfig:
         if fork not in BLOB_FORKS:
             raise ValueError(f"unknown L1 fork {fork!r} (known: {', '.join(BLOB_FORKS)})")
         active = BLOB_FORKS[: BLOB_FORKS.index(fork) + 1]
+        missing = [f for f in active if f not in blob_configs]
+        if missing:
+            raise ValueError(f"no blob parameters for {', '.join(missing)}")
         return cls(chain_id, tuple((f, 0) for f in active), tuple((f, blob_configs[f]) for f in active))
 
     def to_json(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ Ctrl-C stopping everything within two seconds with exit status 130."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -58,6 +59,10 @@ def test_devnet_prints_endpoints_refuses_a_second_instance_and_stops_on_ctrl_c(t
         assert f"http://127.0.0.1:{base}" in text
         profile = tomllib.loads((tmp_path / "a" / "fleet.toml").read_text())
         assert {n["role"] for n in profile["nodes"]} == {"sequencer", "source", "light"}
+        # The L1 (chain 900) is not one op-node knows: its chain config is written and printed.
+        l1_config = tmp_path / "a" / "l1-chain-config.json"
+        assert f"L1 chain config: {l1_config}" in proc.stdout.readline()
+        assert json.loads(l1_config.read_text())["chainId"] == 900
 
         same_dir = subprocess.run(devnet("--base-port", str(base + 100), "--data-dir", str(tmp_path / "a")),
                                   capture_output=True, text=True, timeout=60)

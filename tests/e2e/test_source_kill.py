@@ -40,9 +40,11 @@ async def test_sigkilled_source_restarts_without_loss_and_lights_hold(nursery, t
     await devnet._serve_engine(nursery, engine, "external source")
     (tmp_path / "rollup.json").write_text(json.dumps(rollup_config_json(devnet.rollup)))
     (tmp_path / "jwt.hex").write_text("0x" + JWT_SECRET.hex())
+    (tmp_path / "l1.json").write_text(json.dumps(devnet.l1_chain_config.to_json()))  # L1 900: not built in
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "opfleet", "source", "--rollup.config", str(tmp_path / "rollup.json"),
+           "--rollup.l1-chain-config", str(tmp_path / "l1.json"),
            "--l1", devnet.l1_url, "--l1.beacon", devnet.l1_url, "--l2", engine.auth_url,
            "--l2.jwt-secret", str(tmp_path / "jwt.hex"), "--l1.http-poll-interval", "50ms",
            "--rpc.port", str(port), "--safedb.path", str(tmp_path / "safedb"), "--log.level", "warn"]
