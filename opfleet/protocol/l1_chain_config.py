@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -83,13 +83,15 @@ class L1ChainConfig:
 
     ``fork_times`` holds the scheduled blob forks, in :data:`BLOB_FORKS` order with
     non-decreasing times; ``blob_configs`` the ``blobSchedule`` entries, or None when the file
-    has no ``blobSchedule``; ``optimism`` whether the L1 is itself an OP Stack chain.
+    has no ``blobSchedule``; ``optimism`` whether the L1 is itself an OP Stack chain;
+    ``where`` the key it was read under (``config`` in a genesis file), for messages.
     """
 
     chain_id: int
     fork_times: tuple[tuple[str, int], ...] = ()
     blob_configs: tuple[tuple[str, BlobConfig], ...] | None = None
     optimism: bool = False
+    where: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         configs = dict(self.blob_configs or ())
@@ -122,10 +124,11 @@ class L1ChainConfig:
         chain (then None: an OP Stack L1's excess blob gas stays 0)."""
         if self.chain_id != l1_chain_id:
             raise ConfigError(f"the L1 chain config is for chain {self.chain_id}, but the rollup config's "
-                              f"l1_chain_id is {l1_chain_id}", source=source, key="chainId")
+                              f"l1_chain_id is {l1_chain_id}", source=source, key=_path(self.where, "chainId"))
         if self.blob_configs is None and not self.optimism:
             raise ConfigError("the L1 chain config has no blob schedule: add its blobSchedule "
-                              "(baseFeeUpdateFraction per fork)", source=source, key="blobSchedule")
+                              "(baseFeeUpdateFraction per fork)", source=source,
+                              key=_path(self.where, "blobSchedule"))
         return self.blob_schedule
 
     @classmethod
@@ -187,6 +190,7 @@ class L1ChainConfig:
             blob_configs=None if configs is None else tuple(
                 (fork, configs[fork]) for fork in BLOB_FORKS if fork in configs),
             optimism=top.get("optimism") is not None,
+            where=where,
         )
 
     @classmethod

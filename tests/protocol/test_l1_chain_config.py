@@ -115,6 +115,11 @@ def test_errors_in_a_genesis_file_name_the_key_under_config() -> None:
     bad = devnet(blobSchedule={"cancun": {"target": 3}})
     refused({"config": bad, "alloc": {}}, key="config.blobSchedule.cancun.baseFeeUpdateFraction",
             match="missing required key")
+    genesis = parse({"config": devnet(blobSchedule=None), "alloc": {}})
+    with pytest.raises(ConfigError, match="key 'config.blobSchedule'"):
+        genesis.blob_schedule_for(900, source=SOURCE)
+    with pytest.raises(ConfigError, match="key 'config.chainId'"):
+        genesis.blob_schedule_for(1, source=SOURCE)
 
 
 def test_bpo_forks_and_values_not_known_to_mainnet_come_from_the_file() -> None:
