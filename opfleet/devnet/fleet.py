@@ -67,6 +67,7 @@ from opfleet.devnet.l1 import (
     L1Config,
     L1Server,
     config_update_calldata,
+    system_config_account,
     deposit_calldata,
 )
 from opfleet.devnet.rollup import DEFAULT_BATCH_INBOX, devnet_rollup_config
@@ -92,6 +93,8 @@ USER_KEY = keccak256(b"opfleet devnet user")
 DEPOSITOR_KEY = keccak256(b"opfleet devnet depositor")
 MESSENGER_KEY = keccak256(b"opfleet devnet messenger")
 BATCHER_B_KEY = keccak256(b"opfleet devnet batcher 902")
+UNSAFE_BLOCK_SIGNER = private_key_to_address(keccak256(b"opfleet devnet unsafe block signer"))
+"""In the embedded L1's SystemConfig storage (op-node proves that slot before it starts)."""
 L2_CHAIN_ID = 901
 L2_CHAIN_B_ID = 902
 L1_CHAIN_ID = 900
@@ -157,6 +160,9 @@ class FleetConfig:
     sequencer_l1_confs: int = 2
     forks: ForkTimes = field(default_factory=lambda: ForkTimes.up_to("karst"))
     anvil_binary: Path | None = None
+    l1_fork: str = "prague"
+    """The embedded L1's (or anvil's) Ethereum fork: ``prague`` or ``cancun`` (what L1 clients
+    from before Pectra, like the reference op-node, can verify headers of)."""
     engine: str = DEV_ENGINE
     """Every L2 node's execution engine: ``dev`` (the embedded dev engine, not an EVM) or
     ``op-geth`` (one op-geth process per node; the fork schedule must stop where the binary's does)."""
@@ -415,7 +421,8 @@ class Devnet:
         now = int(time.time())
         if cfg.l1 == "embedded":
             self.l1_chain = L1Chain(L1Config(chain_id=L1_CHAIN_ID, genesis_time=now, block_time=cfg.l1_block_time,
-                                             safe_lag=2, finalized_lag=4))
+                                             safe_lag=2, finalized_lag=4, fork=cfg.l1_fork, alloc={
+                                                 DEFAULT_SYSTEM_CONFIG_ADDRESS: system_config_account(UNSAFE_BLOCK_SIGNER)}))
             self.l1_server = L1Server(self.l1_chain)
             await self._start(nursery, "embedded L1", self.l1_server.serve, cfg.host, self._port())
             self.l1_url = self.l1_server.url or ""
@@ -424,7 +431,7 @@ class Devnet:
             l1_genesis = BlockID(self.l1_chain.genesis.hash, 0)
         elif cfg.l1 == "anvil":
             self.anvil = Anvil(AnvilConfig(chain_id=L1_CHAIN_ID, block_time=cfg.l1_block_time, slots_in_an_epoch=2,
-                                           genesis_time=now, host=cfg.host, port=self._port()),
+                                           genesis_time=now, host=cfg.host, port=self._port(), hardfork=cfg.l1_fork),
                                binary=cfg.anvil_binary)
             await nursery.start(self.anvil.run)
             self.l1_url = self.anvil.url or ""
@@ -542,6 +549,15 @@ class Devnet:
         self._light_scopes[index] = await self._start(self._nursery, f"light-{index + 1}", _cancellable, node.run)
         self.lights[index] = node
         return node
+
+    async def add_engine(self, name: str) -> Any:
+        """One more execution engine on chain 901's genesis, running in the devnet (for a node
+        started next to the fleet: a reference op-node, a light node started by hand)."""
+        assert self._nursery is not None and self.sequencer_engine is not None
+        engine = self._new_engine(self.sequencer_engine.genesis.timestamp)
+        await self._serve_engine(self._nursery, engine, name)
+        self.endpoints.append(Endpoint(f"{name}-el", "engine", engine.rpc_url or ""))
+        return engine
 
     def endpoint(self, name: str) -> Endpoint:
         for e in self.endpoints:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opfleet.errors import CriticalError, DecodeError, TemporaryError
+from opfleet.protocol.account_proof import verify_account_proof
 from opfleet.protocol.block_ref import BlockID, L2BlockRef
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
 from opfleet.protocol.l1_block_info import decode_l1_block_info
@@ -141,10 +142,11 @@ class L2Provider:
             return header.withdrawals_root
         proof = await self.client.call(
             "eth_getProof", hex_data(L2_TO_L1_MESSAGE_PASSER_ADDRESS), [], hex_data(header.hash))
-        try:
-            return parse_data(json_object(proof, "eth_getProof result").get("storageHash"), 32, "storageHash")
+        try:  # as op-node: the storage root counts only once proven against the block's state root
+            return verify_account_proof(header.state_root, L2_TO_L1_MESSAGE_PASSER_ADDRESS, proof).storage_hash
         except DecodeError as exc:
-            raise TemporaryError(f"{self.client.endpoint}: eth_getProof: {exc}") from None
+            raise TemporaryError(f"{self.client.endpoint}: L2 block {header.number}: the L2ToL1MessagePasser's "
+                                 f"eth_getProof does not check against the state root: {exc}") from None
 
     async def output_v0(self, block: int | str | bytes) -> tuple[OutputV0, L2BlockRef]:
         """The version-0 output of an L2 block and its ref (inputs of ``optimism_outputAtBlock``)."""

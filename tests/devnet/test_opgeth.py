@@ -15,6 +15,7 @@ import pytest
 
 from opfleet.devnet.engine import ForkTimes
 from opfleet.devnet.opgeth import (
+    MESSAGE_PASSER_CODE,
     OpGeth,
     OpGethConfig,
     check_forks,
@@ -26,6 +27,8 @@ from opfleet.devnet.opgeth import (
     schedule_through,
 )
 from opfleet.errors import ConfigError
+from opfleet.protocol.account_proof import verify_account_proof
+from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.providers.engine import EngineClient, PayloadStatus
 from opfleet.providers.jsonrpc import JsonRpcClient
@@ -144,6 +147,11 @@ async def test_op_geth_builds_blocks_over_the_engine_api_and_two_nodes_share_a_g
     assert (tmp_path / "a" / "geth.log").is_file()
     async with JsonRpcClient(a.rpc_url or "") as rpc:
         assert int(await rpc.call("eth_getBalance", "0x" + USER.hex(), "latest"), 16) == 10**24
+        # The message passer exists, so its storage root can be proven (an output root needs it).
+        genesis = await rpc.call("eth_getBlockByNumber", "0x0", False)
+        proof = await rpc.call("eth_getProof", "0x" + L2_TO_L1_MESSAGE_PASSER_ADDRESS.hex(), [], "0x0")
+        account = verify_account_proof(bytes.fromhex(genesis["stateRoot"][2:]), L2_TO_L1_MESSAGE_PASSER_ADDRESS, proof)
+        assert account.code_hash == keccak256(MESSAGE_PASSER_CODE)
     async with EngineClient(a.auth_url or "", JWT) as engine:
         state = {"headBlockHash": "0x" + a.genesis_id.hash.hex(), "safeBlockHash": "0x" + a.genesis_id.hash.hex(),
                  "finalizedBlockHash": "0x" + a.genesis_id.hash.hex()}

@@ -12,16 +12,41 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rlp
 from providers_fakes import FakeNode
 
 from opfleet.errors import CriticalError
 from opfleet.protocol.block_ref import BlockID, L2BlockRef
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.l1_block_info import L1BlockInfo, encode_l1_block_info
-from opfleet.protocol.output_root import OutputV0
+from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS, OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.providers import BlockNotFoundError, JsonRpcClient
 from opfleet.providers.l2 import L2Provider
+
+
+def _state(n: int) -> dict[bytes, bytes]:
+    """Block ``n``'s state trie items: the message passer (storage root PASSER_ROOT) and an
+    account whose nonce is ``n`` (so every block has its own state root)."""
+    from opfleet.devnet.trie import EMPTY_TRIE_ROOT
+
+    return {L2_TO_L1_MESSAGE_PASSER_ADDRESS: rlp.encode([0, 0, PASSER_ROOT, keccak256(b"")]),
+            b"\x01" * 20: rlp.encode([n, 0, EMPTY_TRIE_ROOT, keccak256(b"")])}
+
+
+def state_root(n: int) -> bytes:
+    from opfleet.devnet.trie import secure_trie_root
+
+    return secure_trie_root(_state(n))
+
+
+def passer_proof(n: int) -> dict:
+    """``eth_getProof(message passer, [], block n)`` as op-geth answers it: provable."""
+    from opfleet.devnet.trie import secure_trie_proof
+
+    return {"address": "0x" + L2_TO_L1_MESSAGE_PASSER_ADDRESS.hex(), "nonce": "0x0", "balance": "0x0",
+            "storageHash": h(PASSER_ROOT), "codeHash": h(keccak256(b"")), "storageProof": [],
+            "accountProof": [h(node) for node in secure_trie_proof(_state(n), L2_TO_L1_MESSAGE_PASSER_ADDRESS)]}
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 ECOTONE = next(v for v in json.loads((VECTORS / "l1-info-calldata.json").read_text())["vectors"] if v["fork"] == "ecotone")
@@ -66,7 +91,7 @@ class FakeL2:
             block = {
                 "hash": h(block_hash), "number": hex(n), "parentHash": parent, "timestamp": hex(T0 + 2 * n),
                 "baseFeePerGas": "0x1", "mixHash": h(bytes(32)), "gasLimit": hex(30_000_000), "gasUsed": "0x0",
-                "stateRoot": h(keccak256(b"state %d" % n)), "receiptsRoot": h(bytes(32)),
+                "stateRoot": h(state_root(n)), "receiptsRoot": h(bytes(32)),
                 "transactionsRoot": h(bytes(32)), "withdrawalsRoot": h(PASSER_ROOT if n >= ISTHMUS_BLOCK else keccak256(b"x")),
                 "transactions": [],
             }
@@ -81,8 +106,8 @@ class FakeL2:
             "eth_getBlockByHash": lambda ident, full: self._find(ident),
             "eth_getTransactionByBlockNumberAndIndex": self._first_tx,
             "eth_getTransactionByBlockHashAndIndex": self._first_tx,
-            "eth_getProof": lambda address, keys, block: {"address": address, "storageHash": h(PASSER_ROOT),
-                                                          "accountProof": [], "storageProof": []},
+            "eth_getProof": lambda address, keys, block: passer_proof(
+                next(int(b["number"], 16) for b in self.blocks if b["hash"] == block)),
         })
 
     def _find(self, ident: str) -> dict[str, Any] | None:
@@ -169,7 +194,7 @@ async def test_unknown_block_is_not_found():
 async def test_output_pre_isthmus_uses_eth_get_proof():
     chain = FakeL2()
     output, ref = await provider(chain).output_v0(ISTHMUS_BLOCK - 1)
-    assert output == OutputV0(keccak256(b"state 3"), PASSER_ROOT, ref.hash)
+    assert output == OutputV0(state_root(3), PASSER_ROOT, ref.hash)
     assert chain.node.http_log[-1] == ["eth_getProof"]
     proof_call = [m for m in chain.node.calls if m == "eth_getProof"]
     assert len(proof_call) == 1
@@ -180,7 +205,7 @@ async def test_output_from_isthmus_reads_the_header_withdrawals_root():
     chain.node.methods["eth_getProof"] = lambda *a: pytest.fail("no eth_getProof from Isthmus")
     output, ref = await provider(chain).output_v0(ISTHMUS_BLOCK)
     assert output.message_passer_storage_root == PASSER_ROOT
-    assert output.output_root() == keccak256(bytes(32) + keccak256(b"state 4") + PASSER_ROOT + ref.hash)
+    assert output.output_root() == keccak256(bytes(32) + state_root(4) + PASSER_ROOT + ref.hash)
     del chain.blocks[5]["withdrawalsRoot"]
     with pytest.raises(CriticalError, match="no withdrawalsRoot"):
         await provider(chain).output_v0(5)
