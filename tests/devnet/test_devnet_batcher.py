@@ -8,6 +8,7 @@ batches -> the same L2 transactions. Over calldata and blobs (ecotone/derivation
 
 from __future__ import annotations
 
+import logging
 import random
 
 import pytest
@@ -352,7 +353,24 @@ def test_batcher_config_validation():
                          batcher_key=BATCHER_KEY).data_availability == CALLDATA
 
 
-async def test_batcher_stops_before_an_activation_block_with_user_transactions(nursery, caplog):
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def devnet_log():
+    logger, handler = logging.getLogger("opfleet.devnet"), Records()
+    logger.addHandler(handler)  # not caplog: the CLI tests turn propagation off on "opfleet"
+    yield handler
+    logger.removeHandler(handler)
+
+
+async def test_batcher_stops_before_an_activation_block_with_user_transactions(nursery, devnet_log):
     # Karst's activation block must be empty (karst/derivation.md; op-node batches.go): a batch
     # for it with transactions is dropped, and so is everything after it.
     l1, l1_server, engine, rollup, sequencer = await devnet(
@@ -370,7 +388,7 @@ async def test_batcher_stops_before_an_activation_block_with_user_transactions(n
         assert len(sent) == 1  # blocks 1 and 2 are posted
         assert batcher.stopped is not None and "L2 block 3" in batcher.stopped and "karst" in batcher.stopped
         assert await batcher.step() == [] and await batcher.flush() == []
-        errors = [r for r in caplog.records if r.levelname == "ERROR"]
+        errors = [r for r in devnet_log.records if r.levelname == "ERROR"]
         assert len(errors) == 1 and "Batcher stopped" in errors[0].getMessage()
         l1.mine()
         assert derived(reassemble([l1.head.transactions[0].tx.data])) == expected_blocks(engine, 1, 2)
