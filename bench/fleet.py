@@ -14,9 +14,9 @@ counts as one) and HTTP requests (a batch is one). Each is split by purpose:
 
 - ``derivation``: what a deriving node reads to derive (blocks with transactions, receipts,
   blobs, headers by number or hash for resets), by method;
-- ``head_polling``: L1 ``latest``/``safe``/``finalized`` reads (and, for a light node, the re-read
-  of its last known L1 tip in the same batch, its reorg check);
-- ``sanity_checks``: a light node's op-node checks of the source's L1 refs (headers by number).
+- ``head_polling``: L1 ``latest``/``safe``/``finalized`` reads;
+- ``sanity_checks``: a light node's op-node checks of the source's L1 refs (headers by number,
+  read on every tick except those at or below the L1's finalized block).
 
 Settings: L2 block time 1 s, L1 block time 2 s, source nodes poll L1 heads every L2 block time,
 light nodes run with their defaults (L1 heads every 12 s, op-node's ``--l1.http-poll-interval``;
