@@ -835,6 +835,8 @@ class DevEngine:
     def _is_ancestor(self, ancestor: L2Block, block: L2Block) -> bool:
         cursor: L2Block | None = block
         while cursor is not None and cursor.number > ancestor.number:
+            if self.is_canonical(cursor):  # from here down the chain is the canonical one
+                return self.is_canonical(ancestor)
             cursor = self._blocks.get(cursor.parent_hash)
         return cursor is not None and cursor.hash == ancestor.hash
 
