@@ -24,6 +24,7 @@ bench:
 	$(VENV)/bin/python bench/protocol.py
 	$(VENV)/bin/python bench/derive.py
 	$(VENV)/bin/python bench/follow.py
+	$(VENV)/bin/python bench/catchup.py
 	$(VENV)/bin/python bench/supernode.py
 	$(VENV)/bin/python bench/tui.py
 	$(VENV)/bin/python bench/fleet.py

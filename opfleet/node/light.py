@@ -266,6 +266,7 @@ class LightNode:
         self._l1: L1Provider | None = None
         self._l2: EngineL2Chain | None = None
         self._last_fcu: ForkchoiceState | None = None
+        self._fcu_syncing = False  # the EL answered SYNCING to _last_fcu: it lacks our unsafe head
         self._retry_in: float | None = None
         self._el_error: BaseException | None = None
         self._sources_changed = trio.Event()
@@ -722,13 +723,15 @@ class LightNode:
                 "safe": heads.safe.number, "local_safe": heads.local_safe.number,
                 "finalized": heads.finalized.number, "unsafe": heads.unsafe.number, "row": action.value}})
 
-    async def _sync_forkchoice(self) -> None:
-        """``engine_forkchoiceUpdatedV3`` with our heads, unless identical to the last one sent."""
+    async def _sync_forkchoice(self, *, resend_syncing: bool = False) -> None:
+        """``engine_forkchoiceUpdatedV3`` with our heads, unless identical to the last one sent
+        (sent again with ``resend_syncing`` if the EL answered that one SYNCING: it may have the
+        head now)."""
         if not self._heads_ready or self._engine is None:
             return
         h = self._heads
         state = ForkchoiceState(h.unsafe.hash, h.safe.hash, h.finalized.hash)
-        if state == self._last_fcu:
+        if state == self._last_fcu and not (resend_syncing and self._fcu_syncing):
             if self._el_outage.failures == 0:
                 self._retry_in = None
             return
@@ -737,6 +740,7 @@ class LightNode:
         except InvalidForkchoiceState as exc:
             log.warning(f"Execution client refused the forkchoice state (retried when the heads change): {exc}")
             self._last_fcu = state
+            self._fcu_syncing = False
             self._retry_in = None
             return
         except NodeError as exc:
@@ -745,6 +749,7 @@ class LightNode:
         self._el_outage.ok()
         self._retry_in = None
         self._last_fcu = state
+        self._fcu_syncing = result.payload_status.status is PayloadStatus.SYNCING
         self._counts["fcu"] += 1
         self.metrics.forkchoice_updates.inc()
         if result.payload_status.status in (PayloadStatus.INVALID, PayloadStatus.INVALID_BLOCK_HASH):
@@ -754,19 +759,40 @@ class LightNode:
     async def _on_pulled_head(self, ref: L2BlockRef) -> None:
         """The puller imported blocks up to ``ref``: make it the unsafe head, like a gossiped payload.
 
-        It replaces an unsafe head above it only when the EL lacks that head (a jump to the source's
-        local-safe the EL could not follow): the puller is how the EL gets there."""
+        Our unsafe head is never moved down to it. Below our unsafe head, ``ref`` is a step of a
+        catch-up: our unsafe head is the source's local-safe block (the "source ahead" row), which
+        the EL answered SYNCING to, and the puller is how the EL gets there. Our heads stay as they
+        are (so the safe head is never reported above the unsafe one, and the decision table sees
+        the block it is syncing to); the EL's head alone moves to ``ref``, with safe and finalized
+        labels only where they are at or below it, so the EL grows its canonical chain block by
+        block as in any sync, and a restart resumes from there."""
         async with self.engine_lock:
             unsafe = self._heads.unsafe
-            take = ref.number >= unsafe.number
-            if not take:
-                try:
-                    take = await self._el_block_at(unsafe.number) != unsafe
-                except NodeError:
-                    take = True
-            if take and ref != unsafe:
-                self._set_heads(replace(self._heads, unsafe=ref))
-            await self._sync_forkchoice()
+            if ref.number >= unsafe.number:
+                if ref != unsafe:
+                    self._set_heads(replace(self._heads, unsafe=ref))
+                await self._sync_forkchoice(resend_syncing=True)
+            elif self._fcu_syncing:
+                await self._forkchoice_catching_up(ref)
+
+    async def _forkchoice_catching_up(self, ref: L2BlockRef) -> None:
+        """Move the EL's head to ``ref``, a block below our unsafe head it has just imported."""
+        assert self._engine is not None
+        h = self._heads
+        zero = bytes(32)
+        state = ForkchoiceState(ref.hash, h.safe.hash if h.safe.number <= ref.number else zero,
+                                h.finalized.hash if h.finalized.number <= ref.number else zero)
+        try:
+            await self._engine.forkchoice_updated(state, version=3)
+        except InvalidForkchoiceState as exc:
+            log.debug(f"Execution client refused a catch-up forkchoice state: {exc}")
+            return
+        except NodeError as exc:
+            self._retry_in = self._el_outage.failed(exc)
+            return
+        self._el_outage.ok()
+        self._counts["fcu"] += 1
+        self.metrics.forkchoice_updates.inc()
 
 
 class _LookupFailed(Exception):

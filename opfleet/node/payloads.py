@@ -5,17 +5,31 @@ update names a block it lacks (``op-acceptance-tests/tests/sync/follow_l2/sync_t
 without L2 p2p (and an EL that cannot sync by itself, like the dev engine) needs another way:
 copy the blocks from an L2 execution RPC that has them (the sequencer's EL, another node's EL).
 
-Each round (every ``interval``, or sooner when woken):
+The puller keeps its own cursor: the last block it imported (at the first round, our EL's head).
+It does not go by our EL's head, because the forkchoice may leave that behind what was imported:
+a light node that starts behind makes the source's local-safe block its unsafe head at once (the
+decision table's "source ahead" row, as op-node), a block its EL does not have yet, so the EL's
+head stays where it was until the puller has imported up to that block (op-node's EL sync works
+the same way, the EL fetching the blocks itself).
 
-1. one ``eth_getBlockByNumber("latest", false)`` on the payloads endpoint, and our EL's head;
-2. same hash: nothing to do. Otherwise find where the chains meet: our head if the remote chain
-   has it at that height, else walk back (a reorg on the remote side), at most ``max_reorg_depth``;
+Each round (every ``interval``, or sooner when woken; at once while blocks are waiting):
+
+1. one batched request to the payloads endpoint: its ``latest`` header and its header at the
+   cursor's height;
+2. same hash as the cursor: nothing to do. Otherwise find where the chains meet: the cursor if
+   the remote chain has it at that height, else walk back (a reorg on the remote side), at most
+   ``max_reorg_depth``, comparing with the blocks imported recently or, below them, our EL's;
 3. fetch the missing blocks with full transactions, batched (``max_batch`` per request), turn
    each into an execution payload (raw transactions rebuilt from JSON and checked against their
    hashes, :func:`opfleet.engine.l2_chain.raw_transaction`) and ``engine_newPayload`` it (version
-   by timestamp, parent beacon root from the header);
+   by timestamp, parent beacon root from the header); the next batch is fetched while this one
+   is imported;
 4. hand the new tip to the node (``on_head``), which makes it the unsafe head with a forkchoice
-   update under its engine lock, as op-node does for a gossiped payload.
+   update under its engine lock, as op-node does for a gossiped payload, unless the node's unsafe
+   head is further on (the block the EL is catching up to).
+
+Our EL answering SYNCING to the first block of a batch (it lost the parent: restarted empty)
+sends the cursor back to its head.
 """
 
 from __future__ import annotations
@@ -85,6 +99,7 @@ class PullerStatistics:
     reorgs: int
     invalid: int
     head: L2BlockRef | None
+    """The last block imported (the cursor)."""
 
 
 class PayloadPuller:
@@ -101,6 +116,10 @@ class PayloadPuller:
         self._wake = trio.Event()
         self._counts = {"rounds": 0, "imported": 0, "reorgs": 0, "invalid": 0}
         self._head: L2BlockRef | None = None
+        self._cursor: tuple[int, bytes] | None = None
+        """(number, hash) of the last block imported, or our EL's head at the first round."""
+        self._recent: dict[int, bytes] = {}
+        """number -> hash of the blocks imported lately (where a remote reorg is looked for)."""
 
     def statistics(self) -> PullerStatistics:
         c = self._counts
@@ -132,39 +151,95 @@ class PayloadPuller:
             raise BlockNotFoundError(f"{self.remote.endpoint}: L2 block {number} not found")
         return header_from_json(raw)
 
-    async def _meeting_point(self, local: L2BlockRef, remote_number: int) -> int:
-        """The highest height where our chain and the remote one have the same block."""
-        height = min(local.number, remote_number)
+    async def _ours(self, height: int) -> bytes | None:
+        """The hash of the block we hold at ``height`` on the cursor's chain (None: none known)."""
+        cursor = self._cursor
+        if cursor is not None and height == cursor[0]:
+            return cursor[1]
+        known = self._recent.get(height)
+        if known is not None:
+            return known
+        try:
+            return (await self.l2.l2_block_ref(height)).hash
+        except BlockNotFoundError:
+            return None
+
+    async def _meeting_point(self, height: int, theirs: bytes | None) -> int:
+        """The highest height at or below ``height`` where our chain and the remote one have the
+        same block (``theirs``: the remote's hash at ``height``, if already read)."""
         for _ in range(self.max_reorg_depth + 1):
-            ours = await self.l2.l2_block_ref(height)
-            theirs = await self._remote_header(height)
-            if ours.hash == theirs.hash:
+            if theirs is None:
+                theirs = (await self._remote_header(height)).hash
+            if await self._ours(height) == theirs:
                 return height
             if height == 0:
                 break
             height -= 1
+            theirs = None
         raise TemporaryError(f"{self.remote.endpoint}: no common block within {self.max_reorg_depth} blocks "
                              "of our EL's head (another chain?)")
 
+    async def _fetch(self, start: int, end: int) -> list[Any]:
+        return await self.remote.batch([("eth_getBlockByNumber", [hex_quantity(n), True])
+                                        for n in range(start, end + 1)])
+
     async def pull_once(self) -> bool:
-        """One round; returns True when more blocks are waiting (a full batch was imported)."""
+        """One round; returns True when more blocks are waiting (the remote head is not reached)."""
         self._counts["rounds"] += 1
-        remote_head = await self._remote_header("latest")
-        local = await self.l2.l2_block_ref("latest")
-        if remote_head.hash == local.hash:
+        if self._cursor is None:
+            local = await self.l2.l2_block_ref("latest")
+            self._cursor = (local.number, local.hash)
+        number, cursor_hash = self._cursor
+        latest, at_cursor = await self.remote.batch([("eth_getBlockByNumber", ["latest", False]),
+                                                     ("eth_getBlockByNumber", [hex_quantity(number), False])])
+        if latest is None:
+            raise BlockNotFoundError(f"{self.remote.endpoint}: no latest L2 block")
+        remote_head = header_from_json(latest)
+        if remote_head.hash == cursor_hash:
             return False
-        start = await self._meeting_point(local, remote_head.number) + 1
-        if start <= local.number:
+        theirs = header_from_json(at_cursor).hash if at_cursor is not None else None
+        height = min(number, remote_head.number)
+        start = await self._meeting_point(height, theirs if height == number else None) + 1
+        if start <= number:
             self._counts["reorgs"] += 1
             log.info("Payloads source reorged: re-importing", extra={"fields": {
-                "from": start, "local_head": local.number, "remote_head": remote_head.number}})
-        end = min(remote_head.number, start + self.max_batch - 1)
-        if end < start:
+                "from": start, "local_head": number, "remote_head": remote_head.number}})
+        if remote_head.number < start:
             return False
-        blocks = await self.remote.batch([("eth_getBlockByNumber", [hex_quantity(n), True])
-                                          for n in range(start, end + 1)])
+        end = min(remote_head.number, start + self.max_batch - 1)
+        blocks = await self._fetch(start, end)
+        async with trio.open_nursery() as nursery:
+            while True:
+                # The next batch is fetched while this one is imported (the remote answers while
+                # our EL re-executes); it is used only if this batch went in whole.
+                pending: _Pending | None = None
+                if end < remote_head.number:
+                    pending = _Pending(end + 1, min(remote_head.number, end + self.max_batch))
+                    nursery.start_soon(self._fetch_into, pending)
+                imported = await self._import(start, blocks)
+                if imported is not None:
+                    await self.on_head(imported)
+                if pending is None or imported is None or imported.number < end:
+                    nursery.cancel_scope.cancel()
+                    break
+                await pending.done.wait()
+                if pending.error is not None:
+                    raise pending.error
+                start, end, blocks = pending.start, pending.end, pending.blocks
+        return self._head is not None and self._head.number < remote_head.number
+
+    async def _fetch_into(self, pending: _Pending) -> None:
+        try:
+            pending.blocks = await self._fetch(pending.start, pending.end)
+        except (NodeError, DecodeError) as exc:
+            pending.error = exc
+        finally:
+            pending.done.set()
+
+    async def _import(self, start: int, blocks: list[Any]) -> L2BlockRef | None:
+        """``engine_newPayload`` each block in order; the last imported, None if none was."""
         head: L2BlockRef | None = None
-        for number, block in zip(range(start, end + 1), blocks):
+        for number, block in zip(range(start, start + len(blocks)), blocks):
             if block is None:
                 break  # the remote chain moved under us; the next round sorts it out
             payload, beacon_root, raw = payload_from_block(block, self.rollup_config)
@@ -174,12 +249,25 @@ class PayloadPuller:
                 raise TemporaryError(f"our EL refused L2 block {number} from {self.remote.endpoint}: "
                                      f"{status.validation_error or status.status.value}")
             if status.status is not PayloadStatus.VALID:
+                if number == start:
+                    self._cursor = None  # our EL lacks the parent: start again from its head
                 raise TemporaryError(f"our EL answered {status.status.value} to L2 block {number}")
             header = header_from_json(block)
             head = ref_from_transactions(self.rollup_config, header.hash, header.number, header.parent_hash,
                                          header.timestamp, raw)
             self._counts["imported"] += 1
-        if head is not None:
+            self._cursor = (head.number, head.hash)
             self._head = head
-            await self.on_head(head)
-        return head is not None and end < remote_head.number
+            self._recent[head.number] = head.hash
+            self._recent.pop(head.number - self.max_reorg_depth - self.max_batch, None)
+        return head
+
+
+class _Pending:
+    """A batch of remote blocks being fetched in the background."""
+
+    def __init__(self, start: int, end: int):
+        self.start, self.end = start, end
+        self.blocks: list[Any] = []
+        self.error: BaseException | None = None
+        self.done = trio.Event()

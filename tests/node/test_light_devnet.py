@@ -125,3 +125,71 @@ async def test_light_sequencer_builds_and_follows_the_safe_chain_derived_from_it
     async with JsonRpcClient(f"http://127.0.0.1:{light.rpc_port}") as rpc:
         assert await rpc.call("admin_sequencerActive") is True
         assert (await rpc.call("optimism_syncStatus"))["unsafe_l2"]["number"] == 14
+
+
+def engine_ref(net, number: int):
+    """The L2BlockRef of the sequencer's block ``number`` (L1 origin from its L1-info deposit)."""
+    from opfleet.engine.driver import ref_from_transactions
+
+    b = net.sequencer_engine.by_number(number)
+    return ref_from_transactions(net.rollup, b.hash, b.number, b.parent_hash, b.timestamp,
+                                 [t.raw for t in b.transactions])
+
+
+async def test_a_light_node_started_behind_catches_up_to_the_tip_with_payloads(nursery):
+    from light_helpers import FakeSource, status
+
+    net = await start_devnet(nursery)
+    await grow(net, 150)
+    source = await FakeSource(net.rollup).start(nursery)
+    source.set(status(engine_ref(net, 130), engine_ref(net, 128), engine_ref(net, 100)))
+    light_engine = new_engine(net.l1, ForkTimes.up_to("isthmus"))  # a fresh engine: genesis only
+    await net.serve_engine(nursery, light_engine)
+    light = await nursery.start(LightNode(light_config(net, light_engine, [source.url])).run)
+    seen: list[tuple[int, int, int]] = []
+
+    async def watch() -> None:  # what the node reports, every few milliseconds of the catch-up
+        while True:
+            st = light.sync_status()
+            seen.append((st.unsafe_l2.number, st.local_safe_l2.number, st.safe_l2.number))
+            await trio.sleep(0.002)
+
+    nursery.start_soon(watch)
+    await wait_for(lambda: light_engine.head.number == 150 and light.l2_heads.unsafe.number == 150, timeout=30)
+    await wait_for(lambda: light_engine.safe.number == 128 and light_engine.finalized.number == 100)
+    for n in (1, 100, 128, 150):
+        assert light_engine.by_number(n).hash == net.sequencer_engine.by_number(n).hash
+    assert not [s for s in seen if s[2] > s[0] or s[1] > s[0]], "safe reported above unsafe"
+    puller = light.puller.statistics()
+    assert puller.blocks_imported == 150 and puller.invalid == 0  # each block once: no re-import loop
+    # The chain moves on: the light node keeps up from the tip.
+    await grow(net, 4)
+    await wait_for(lambda: light_engine.head.number == 154 and light.l2_heads.unsafe.number == 154)
+
+
+async def test_the_puller_follows_a_reorg_of_the_payloads_source(nursery):
+    from light_helpers import FakeSource, status
+
+    net = await start_devnet(nursery)
+    await grow(net, 10)
+    source = await FakeSource(net.rollup).start(nursery)
+    source.set(status(engine_ref(net, 2)))
+    light_engine = new_engine(net.l1, ForkTimes.up_to("isthmus"))
+    await net.serve_engine(nursery, light_engine)
+    light = await nursery.start(LightNode(light_config(net, light_engine, [source.url])).run)
+    await wait_for(lambda: light_engine.head.number == 10 and light.l2_heads.unsafe.number == 10)
+    old_10 = light_engine.head.hash
+    # The sequencer goes back to block 7 and builds another branch, one block longer.
+    seq = net.sequencer_engine
+    h = lambda b: "0x" + b.hash.hex()  # noqa: E731
+    seq.forkchoice_updated({"headBlockHash": h(seq.by_number(7)), "safeBlockHash": h(seq.safe),
+                            "finalizedBlockHash": h(seq.finalized)})
+    net.sequencer.rewind()
+    net.nonce -= 6  # blocks 8..10 held two transfers each
+    await net.build(4, txs_per_block=1)
+    assert seq.head.number == 11 and seq.by_number(10).hash != old_10
+    await wait_for(lambda: light_engine.head.hash == seq.head.hash and light.l2_heads.unsafe.hash == seq.head.hash)
+    for n in range(12):
+        assert light_engine.by_number(n).hash == seq.by_number(n).hash
+    stats = light.puller.statistics()
+    assert stats.reorgs == 1 and stats.blocks_imported == 10 + 4
