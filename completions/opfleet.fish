@@ -100,6 +100,8 @@ complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l duration -x -d 'S
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l base-port -x -d 'First port of the range the devnet listens on'
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l block-time -x -d 'L2 block time in seconds'
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l data-dir -r -F -d 'Directory for the devnet\'s state and fleet profile'
+complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l fork -x -d 'Schedule a fork relative to the devnet\'s start to watch it activate, e.g'
+complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l keep-karst-upgrade-gas -d 'After Karst\'s activation block keep its upgrade gas (55,370,657) in the gas l...'
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l log.level -x -a 'trace debug info warn error crit' -d 'Lowest log level to print'
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l log.format -x -a 'text logfmt json' -d 'Log format: text (coloured on a terminal), logfmt, or json (one object per line)'
 complete -c opfleet -n '__fish_seen_subcommand_from decode; and not __fish_seen_subcommand_from blob calldata channel batcher-tx' -a blob -d 'decode an OP-encoded 4844 blob (131072 bytes)'

@@ -9,6 +9,11 @@ second devnet on the same data directory is a one-line ConfigError (exit 3). ``-
 chain 902, a supernode deriving both chains (routes ``/901`` and ``/902``), a light node on each
 route and a stream of cross-chain messages, some forged (their blocks get replaced).
 
+Every fork, Karst included, runs from genesis unless ``--fork NAME=+DURATION`` (or
+``NAME=off``, repeatable) schedules it relative to the start (:mod:`opfleet.devnet.schedule`;
+an impossible schedule is a one-line ConfigError, exit 3); ``--keep-karst-upgrade-gas`` sets the
+rollup config's ``keep_karst_upgrade_gas``.
+
 The L2 execution engine is the dev engine: real blocks and hashes, **not an EVM**.
 """
 
@@ -33,6 +38,7 @@ log = logging.getLogger("opfleet.devnet")
 def fleet_config(settings: Any) -> Any:
     """A :class:`~opfleet.devnet.fleet.FleetConfig` from ``opfleet devnet``'s merged settings."""
     from opfleet.devnet.fleet import FleetConfig, parse_nodes
+    from opfleet.devnet.schedule import parse_fork_schedule
 
     counts = parse_nodes(str(settings.get("nodes") or "source=1,light=2"))
     block_time = int(settings.get("block-time") or 2)
@@ -50,6 +56,8 @@ def fleet_config(settings: Any) -> Any:
         node_poll=min(0.5, block_time / 4),
         interop=bool(settings.get("interop")),
         message_interval=2.0 * block_time,
+        forks=parse_fork_schedule(list(settings.get("fork") or [])),
+        keep_karst_upgrade_gas=bool(settings.get("keep-karst-upgrade-gas")),
     )
 
 
@@ -69,6 +77,21 @@ def endpoint_lines(devnet: Any) -> list[str]:
             notes.append("routes " + " ".join(f"{e.url}/{cid}" for cid in sorted(devnet.supernode.chains)))
         suffix = f"  ({'; '.join(notes)})" if notes else ""
         lines.append(f"  {e.role:<9} {e.name:<{width}} {e.url}{suffix}")
+    return lines
+
+
+def fork_lines(config: Any) -> list[str]:
+    """What ``--fork`` moved off genesis (nothing by default), and the Karst gas rule."""
+    from opfleet.devnet.schedule import describe_schedule
+
+    scheduled = describe_schedule(config.forks, config.l2_block_time)
+    if not scheduled:
+        return []
+    lines = [f"  forks: {', '.join(scheduled)}; every other fork from genesis"]
+    if config.forks.karst is not None:
+        kept = "kept" if config.keep_karst_upgrade_gas else "stripped"
+        lines.append(f"  karst upgrade gas: {kept} after the activation block (keep_karst_upgrade_gas="
+                     f"{str(config.keep_karst_upgrade_gas).lower()})")
     return lines
 
 
@@ -94,6 +117,8 @@ async def serve(config: Any, *, out: Any, duration: float = 0.0, tui: bool = Fal
             for line in endpoint_lines(devnet):
                 out(line)
             out(f"  fleet profile: {profile}   (opfleet tui --fleet {profile})")
+            for line in fork_lines(config):
+                out(line)
             if devnet.l1_chain_config_path is not None:
                 out(f"  L1 chain config: {devnet.l1_chain_config_path}   "
                     f"(--rollup.l1-chain-config for nodes you attach)")

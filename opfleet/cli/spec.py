@@ -374,9 +374,18 @@ DEVNET = Command(
         _opt("block-time", INT, "L2 block time in seconds.", default=2, metavar="SECONDS"),
         _opt("data-dir", PATH, "Directory for the devnet's state and fleet profile.",
              default="opfleet-devnet", metavar="DIR"),
+        _opt("fork", LIST, "Schedule a fork relative to the devnet's start to watch it activate, "
+             "e.g. karst=+60s, or switch it off with NAME=off (repeatable). Every fork not named "
+             "runs from genesis, but a later fork never comes before an earlier one: it follows "
+             "it, or is off with it. An impossible schedule is refused.",
+             metavar="NAME=+DURATION|NAME=off"),
+        _opt("keep-karst-upgrade-gas", BOOL, "After Karst's activation block keep its upgrade gas "
+             "(55,370,657) in the gas limit, as OP Mainnet and OP Sepolia do (the rollup config's "
+             "keep_karst_upgrade_gas); without it the gas limit drops back.", default=False),
         *LOGGING,
     ),
-    examples=("opfleet devnet", "opfleet devnet --interop --tui", "opfleet devnet --nodes source=2,light=10"),
+    examples=("opfleet devnet", "opfleet devnet --interop --tui", "opfleet devnet --nodes source=2,light=10",
+              "opfleet devnet --fork karst=+60s --keep-karst-upgrade-gas"),
     module="devnet",
 )
 

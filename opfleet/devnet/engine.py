@@ -207,6 +207,10 @@ class ForkTimes:
     def is_karst(self, ts: int) -> bool:
         return self.is_active("karst", ts)
 
+    def shifted(self, by: int) -> ForkTimes:
+        """These times moved by ``by`` seconds (offsets from a genesis -> timestamps); off stays off."""
+        return ForkTimes(**{name: None if (t := getattr(self, name)) is None else t + by for name in FORK_NAMES})
+
     def rollup_config_fields(self) -> dict[str, int | None]:
         """``{fork}_time`` keyword arguments for ``RollupConfig``."""
         return {f"{name}_time": getattr(self, name) for name in FORK_NAMES}

@@ -33,6 +33,12 @@ fleet benchmark drive.
 The execution engine is :class:`~opfleet.devnet.engine.DevEngine`: real blocks and hashes from
 payload attributes, **not an EVM**. Real deployments point ``--l2`` at op-geth or op-reth.
 
+Forks: every fork, Karst included, from genesis; ``FleetConfig.forks`` holds offsets from the
+L2 genesis (``opfleet devnet --fork karst=+60s``, :mod:`opfleet.devnet.schedule`), so a fork's
+activation block can be watched live: the light sequencer builds it with the attributes
+builder derivation runs, the source nodes derive it, the light nodes follow it, and the batcher
+refuses to post it should it ever carry user transactions.
+
 ``base_port`` 0 binds every service to an ephemeral port (tests); otherwise services take
 consecutive ports from it, and a busy port or a second devnet on the same data directory is a
 :class:`~opfleet.errors.ConfigError` (one line, exit status 3).
@@ -159,6 +165,11 @@ class FleetConfig:
     """How often light nodes poll L1 heads (None: the light node's default, op-node's 12 s)."""
     sequencer_l1_confs: int = 2
     forks: ForkTimes = field(default_factory=lambda: ForkTimes.up_to("karst"))
+    """Fork times as offsets in seconds from the L2 genesis (the devnet's start); default: every
+    fork from genesis."""
+    keep_karst_upgrade_gas: bool = False
+    """The rollup config's ``keep_karst_upgrade_gas``: after Karst's activation block the gas
+    limit keeps its upgrade gas (True, as OP Mainnet and Sepolia) or drops it again (False)."""
     anvil_binary: Path | None = None
     l1_fork: str = "prague"
     """The embedded L1's (or anvil's) Ethereum fork: ``prague`` or ``cancun`` (what L1 clients
@@ -185,8 +196,8 @@ class FleetConfig:
         if self.engine == OP_GETH and self.interop:
             raise ConfigError("--interop runs on the dev engine only (interop needs forks op-geth does not run)",
                               key="engine")
-        if self.interop and self.forks.karst is None:  # interop implies every earlier fork
-            object.__setattr__(self, "forks", ForkTimes.up_to("karst"))
+        if self.interop and self.forks != ForkTimes.up_to("karst"):  # interop implies every earlier fork
+            raise ConfigError("--interop runs every fork from genesis; drop --fork or --interop", source="--fork")
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +358,7 @@ class Devnet:
                 chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks, jwt_secret=JWT_SECRET,
                 alloc={address: account.balance for address, account in alloc.items()}, host=self.config.host),
                 binary=self._op_geth)
-        return DevEngine(chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks,
+        return DevEngine(chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks.shifted(genesis_time),
                          alloc=alloc, jwt_secret=JWT_SECRET)
 
     def _find_op_geth(self) -> None:
@@ -478,11 +489,13 @@ class Devnet:
         facts = _L1Facts(_Block(self._l1_genesis.hash), _L1Params(self.l1_chain_id))
         rollup = devnet_rollup_config(facts, engine, batcher=batcher,  # type: ignore[arg-type]
                                       batch_inbox=DEFAULT_BATCH_INBOX, block_time=cfg.l2_block_time,
-                                      system_config=system_config)
+                                      system_config=system_config,
+                                      keep_karst_upgrade_gas=cfg.keep_karst_upgrade_gas)
         if self._l1_genesis.number:
             rollup = replace(rollup, genesis=replace(rollup.genesis, l1=self._l1_genesis))
         if cfg.interop:
             rollup = replace(rollup, interop_time=0)  # interop from genesis
+        _check_supported(rollup, cfg.interop)
         self.rollup = rollup
 
     async def _prepare_chain_b(self, nursery: trio.Nursery, genesis_time: int) -> None:
@@ -498,10 +511,12 @@ class Devnet:
                                                                  CHAIN_B_SYSTEM_CONFIG_ADDRESS))
         rollup = devnet_rollup_config(facts, engine, batcher=batcher,  # type: ignore[arg-type]
                                       batch_inbox=CHAIN_B_BATCH_INBOX, block_time=cfg.l2_block_time,
-                                      system_config=system_config)
+                                      system_config=system_config,
+                                      keep_karst_upgrade_gas=cfg.keep_karst_upgrade_gas)
         if self._l1_genesis.number:
             rollup = replace(rollup, genesis=replace(rollup.genesis, l1=self._l1_genesis))
         self.rollup_b = replace(rollup, interop_time=0)
+        _check_supported(self.rollup_b, cfg.interop)
 
     def _light_config(self, engine: DevEngine, sources: tuple[str, ...], *, rollup: RollupConfig | None = None,
                       **fields: Any) -> Any:
@@ -777,7 +792,7 @@ class Devnet:
         config = BatcherConfig(channel=self._channel_config(rollup), batch_inbox=rollup.batch_inbox_address,
                                l1_chain_id=self.l1_chain_id, batcher_key=key, data_availability=da,
                                max_channel_duration=cfg.max_channel_duration, poll_interval=cfg.batcher_poll,
-                               start_block=1)
+                               start_block=1, rollup_config=rollup)
         assert self._stack is not None
         l1 = await self._stack.enter_async_context(JsonRpcClient(self.l1_url, name=f"{name}-L1"))
         l2 = await self._stack.enter_async_context(JsonRpcClient(engine.rpc_url or "", name=f"{name}-L2"))
@@ -904,6 +919,14 @@ async def import_missing_blocks(remote: JsonRpcClient, local: JsonRpcClient, eng
         log.info("Imported blocks from a peer EL", extra={"fields": {
             "from": parse_quantity(missing[-1]["number"]), "to": parse_quantity(missing[0]["number"])}})
     return len(missing)
+
+
+def _check_supported(rollup: RollupConfig, interop: bool) -> None:
+    """What ``opfleet source`` checks at start (every scheduled fork's upgrade bundle intact;
+    Lagoon only as the devnet's own interop mode), before anything is built on the chain."""
+    from opfleet.node.source import check_supported
+
+    check_supported(rollup, devnet_interop=interop)
 
 
 def _address_in_use(exc: BaseException) -> bool:

@@ -42,7 +42,7 @@ from typing import Any
 
 import trio
 
-from opfleet.devnet.engine import FORK_NAMES, ForkTimes
+from opfleet.devnet.engine import FORK_NAMES, MESSAGE_PASSER_CODE, ForkTimes
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
@@ -64,11 +64,6 @@ RELEASES: tuple[tuple[tuple[int, int, int], str], ...] = (
 """op-geth versions from which a fork's final rules are in (newest last). Release candidates of a
 version count as the version before it. A newer op-geth than the last entry is taken to run that
 entry's fork (and no later one) until this table knows better."""
-
-MESSAGE_PASSER_CODE = bytes.fromhex("60006000fd")
-"""``PUSH1 0 PUSH1 0 REVERT``: the devnet's stand-in at the L2ToL1MessagePasser address. The account
-must exist, since an output root needs its storage root proven against the state root (op-node
-refuses an absent account); withdrawals are not a devnet feature, so a call reverts."""
 
 GETH_FORK_FIELDS = {
     "regolith": "regolithTime", "canyon": "canyonTime", "ecotone": "ecotoneTime", "fjord": "fjordTime",
@@ -232,7 +227,7 @@ class OpGethConfig:
     def genesis(self) -> dict[str, Any]:
         return genesis_json(chain_id=self.chain_id, timestamp=self.genesis_time, forks=self.forks,
                             alloc=self.alloc, gas_limit=self.gas_limit, base_fee=self.genesis_base_fee,
-                            codes={L2_TO_L1_MESSAGE_PASSER_ADDRESS: MESSAGE_PASSER_CODE})
+                            codes={L2_TO_L1_MESSAGE_PASSER_ADDRESS: MESSAGE_PASSER_CODE})  # as the dev engine
 
 
 @dataclass(frozen=True, slots=True)

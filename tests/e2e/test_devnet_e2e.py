@@ -1,16 +1,22 @@
 """The whole devnet end to end on the embedded L1: the source derives the sequencer's chain from
 batches posted as blobs and as calldata, light nodes follow it hash for hash, an L1 deposit
 lands on L2, a batcher key rotation through SystemConfig is honoured, an L1 reorg is survived,
-and a light node stopped and restarted catches up."""
+a light node stopped and restarted catches up, and Karst activates live (``--fork karst=+4s``):
+the light sequencer builds the activation block, the source derives it hash for hash, the light
+node follows across it, and the gas limit after it keeps or drops the upgrade gas per
+``keep_karst_upgrade_gas``."""
 
 from __future__ import annotations
 
+import pytest
 import trio
 
 from e2e_helpers import all_safe_at_least, assert_converged, light_safe, source_safe, start_fleet, wait_for
 from opfleet.devnet.batcher import BLOBS
+from opfleet.devnet.schedule import parse_fork_schedule
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.transactions import BLOB_TX_TYPE, DYNAMIC_FEE_TX_TYPE
+from opfleet.protocol.upgrades import bundle_gas, upgrade_transactions
 from opfleet.providers.jsonrpc import JsonRpcClient
 
 
@@ -89,3 +95,36 @@ async def test_a_stopped_light_node_catches_up_after_restart(nursery):
     target = source_safe(devnet)
     await wait_for(lambda: all_safe_at_least(devnet, target), what="the restarted light node catching up")
     assert_converged(devnet, target)
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["strip", "keep"])
+async def test_karst_activates_live_and_the_whole_fleet_crosses_it(nursery, keep):
+    devnet = await start_fleet(nursery, lights=1, forks=parse_fork_schedule(["karst=+4s"]),
+                               keep_karst_upgrade_gas=keep)
+    rollup, seq = devnet.rollup, devnet.sequencer_engine
+    activation = (rollup.karst_time - rollup.genesis.l2_time) // rollup.block_time
+    assert activation == 4 and rollup.keep_karst_upgrade_gas is keep
+    await wait_for(lambda: all_safe_at_least(devnet, activation + 2), what="safe heads past Karst's activation")
+    assert_converged(devnet, activation + 2)  # the source derived it hash for hash, the light node followed
+
+    # The activation block: L1 info, the origin's deposits, the 31 upgrade deposits, no user
+    # transaction although the pool had some; gasLimit = system gas limit + 55,370,657.
+    block = seq.by_number(activation)
+    assert rollup.is_karst_activation_block(block.timestamp)
+    assert all(t.is_deposit for t in block.transactions)
+    assert block.raw_transactions[-31:] == upgrade_transactions("karst")
+    system_gas = rollup.genesis.system_config.gas_limit
+    assert seq.by_number(activation - 1).header.gas_limit == system_gas
+    assert block.header.gas_limit == system_gas + bundle_gas("karst") == system_gas + 55_370_657
+    after = system_gas + (55_370_657 if keep else 0)
+    assert [seq.by_number(n).header.gas_limit for n in (activation + 1, activation + 2)] == [after, after]
+    assert any(not t.is_deposit for n in (activation + 1, activation + 2) for t in seq.by_number(n).transactions)
+    derived = await devnet.sources[0].driver.l2.system_config_by_number(activation)
+    assert derived.gas_limit == after
+
+    # Karst payloads were fetched with engine_getPayloadV5 (the dev engine refuses V4 for them),
+    # earlier ones with V4, by the light sequencer and by the source's engine driver alike.
+    for engine in (seq, devnet.source_engines[0]):
+        calls = engine.auth_rpc.statistics().requests_by_method
+        assert calls.get("engine_getPayloadV4", 0) >= activation - 1 and calls.get("engine_getPayloadV5", 0) >= 3
+    assert devnet.batcher.stopped is None

@@ -9,6 +9,8 @@ Skips (saying why) only when no op-geth or op-node binary is found; CI installs 
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any
 
 import pytest
@@ -123,3 +125,47 @@ async def test_op_node_and_opfleet_source_derive_the_same_chain(nursery, tmp_pat
     async with JsonRpcClient(reference.engine.rpc_url) as rpc:
         block = await rpc.call("eth_getBlockByNumber", hex(upto), False)
     assert int(block["gasLimit"], 16) == 40_000_000
+
+
+async def test_opfleet_light_follows_a_real_op_node_and_status_checks_it(nursery, tmp_path):
+    """The reverse direction: op-node is the source, an opfleet light node (its own op-geth,
+    blocks pulled from the sequencer's) follows its safe chain; ``opfleet status --check-follow``
+    compares the two, output root by output root."""
+    from opfleet.monitor.check import check_follow
+    from opfleet.node.light import LightNode
+
+    binaries_or_skip()
+    config = fast_config(engine=OP_GETH, forks=ForkTimes.up_to("granite"), lights=0, data_dir=tmp_path / "devnet",
+                         tx_interval=0.3, l1_block_time=2, l2_block_time=1, l1_fork="cancun")
+    devnet = await nursery.start(Devnet(config).run)
+    reference = await start_reference(nursery, devnet, tmp_path)
+    engine = await devnet.add_engine("light-of-op-node")
+    light = LightNode(devnet._light_config(engine, (reference.rpc_url,), payloads_url=devnet.sequencer_engine.rpc_url))
+    await nursery.start(light.run)
+    light_url = f"http://127.0.0.1:{light.rpc_port}"
+
+    await devnet.deposit(b"\x79" * 20, mint=10**15)
+    async with JsonRpcClient(devnet.sequencer_engine.rpc_url) as rpc:
+        head = int(await rpc.call("eth_blockNumber"), 16) + 3
+    await wait_safe({"op-node": reference.rpc_url, "light": light_url}, head, timeout=120)
+    with trio.fail_after(60):  # the light node's EL holds what it calls safe
+        while True:
+            async with JsonRpcClient(engine.rpc_url) as rpc:
+                try:
+                    safe = int((await rpc.call("eth_getBlockByNumber", "safe", False))["number"], 16)
+                except Exception:  # noqa: BLE001 - no safe label yet
+                    safe = 0
+            if safe >= head:
+                break
+            await trio.sleep(0.2)
+    assert await chain_hashes(engine.rpc_url, head) == await chain_hashes(reference.engine.rpc_url, head)
+
+    result = await check_follow(light_url, reference.rpc_url)
+    assert result.reachable and not result.divergent and result.compared, result.lines()
+    done = await trio.run_process([sys.executable, "-m", "opfleet", "status", "--check-follow", light_url,
+                                   reference.rpc_url, "--json"], capture_stdout=True, capture_stderr=True,
+                                  check=False)
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    report = json.loads(done.stdout)
+    assert report["ok"] and not report["divergent"] and report["heights"], report
+    assert all(h["hash_match"] and h["output_root_match"] for h in report["heights"]), report
