@@ -138,6 +138,10 @@ def devnet_logs(to: bytes | None, data: bytes) -> tuple[Log, ...]:
     return ()
 
 
+MESSAGE_PASSER_CODE = bytes.fromhex("60006000fd")
+"""``PUSH1 0 PUSH1 0 REVERT``: the stand-in code at the L2ToL1MessagePasser address (withdrawals are
+not a devnet feature; the account exists so its storage root can be proven)."""
+
 FORK_NAMES = ("regolith", "canyon", "delta", "ecotone", "fjord", "granite", "holocene", "isthmus", "jovian", "karst")
 
 
@@ -711,7 +715,9 @@ class DevEngine:
 
     def _make_genesis(self) -> L2Block:
         config, forks, ts = self.config, self.config.forks, self.config.genesis_time
-        state = WorldState(config.alloc)
+        # The L2ToL1MessagePasser predeploy exists from genesis, as on every OP chain: output roots
+        # take its storage root from a proof that must check against the state root.
+        state = WorldState({L2_TO_L1_MESSAGE_PASSER_ADDRESS: Account(code=MESSAGE_PASSER_CODE), **config.alloc})
         extra = config.genesis_extra_data
         if extra is None:
             extra = b""
