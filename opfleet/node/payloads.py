@@ -164,14 +164,14 @@ class PayloadPuller:
         except BlockNotFoundError:
             return None
 
-    async def _meeting_point(self, height: int, theirs: bytes | None) -> int:
+    async def _meeting_point(self, height: int, theirs: bytes | None) -> tuple[int, bytes]:
         """The highest height at or below ``height`` where our chain and the remote one have the
-        same block (``theirs``: the remote's hash at ``height``, if already read)."""
+        same block, and that block's hash (``theirs``: the remote's hash at ``height``, if read)."""
         for _ in range(self.max_reorg_depth + 1):
             if theirs is None:
                 theirs = (await self._remote_header(height)).hash
             if await self._ours(height) == theirs:
-                return height
+                return height, theirs
             if height == 0:
                 break
             height -= 1
@@ -199,11 +199,13 @@ class PayloadPuller:
             return False
         theirs = header_from_json(at_cursor).hash if at_cursor is not None else None
         height = min(number, remote_head.number)
-        start = await self._meeting_point(height, theirs if height == number else None) + 1
+        meeting, meeting_hash = await self._meeting_point(height, theirs if height == number else None)
+        start = meeting + 1
         if start <= number:
             self._counts["reorgs"] += 1
             log.info("Payloads source reorged: re-importing", extra={"fields": {
                 "from": start, "local_head": number, "remote_head": remote_head.number}})
+            self._cursor = (meeting, meeting_hash)  # the remote chain's blocks from here on
         if remote_head.number < start:
             return False
         end = min(remote_head.number, start + self.max_batch - 1)
