@@ -67,6 +67,7 @@ __all__ = [
     "SanityCheck",
     "FinalizedL1",
     "FinalizedL1Statistics",
+    "all_zero",
     "apply",
     "check_status",
     "check_status_batch",
@@ -158,6 +159,13 @@ L1Lookup = Callable[[Sequence[BlockID]], Awaitable[Mapping[int, L1BlockRef | Bas
 
 
 # --- sanity checks ----------------------------------------------------------------------------------
+
+
+def all_zero(status: SyncStatus) -> bool:
+    """True when the local-safe, safe and finalized heads are all the zero value: a source that has
+    not read its chain yet (op-node answers so between its RPC server starting and its first
+    engine reset). There is nothing to follow: the source is not ready, rather than lying."""
+    return status.local_safe_l2.is_zero() and status.safe_l2.is_zero() and status.finalized_l2.is_zero()
 
 
 def shape_problem(status: SyncStatus) -> str | None:

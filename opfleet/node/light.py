@@ -73,11 +73,12 @@ from opfleet.node.follow import (
     FollowResult,
     FollowTarget,
     Heads,
+    all_zero,
     check_status_batch,
     follow_step,
 )
 from opfleet.node.payloads import PayloadPuller
-from opfleet.node.source import SourceMetrics, _Outage
+from opfleet.node.source import EL_HEADS_AT_START_TIMEOUT, SourceMetrics, _Outage
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.output_root import OutputV0
@@ -194,6 +195,8 @@ class SourceState:
     status: SyncStatus | None = None
     """The last status that passed the sanity checks; None while down or insane."""
     last_result: FollowResult | None = None
+    not_ready: SyncStatus | None = None
+    """Its last status, while that one had all-zero heads (it has not read its chain yet)."""
     chain_checked: bool = False
     results: dict[str, int] = field(default_factory=dict)
 
@@ -292,6 +295,12 @@ class LightNode:
                           finalized_l2=h.finalized, pending_safe_l2=h.local_safe, cross_unsafe_l2=h.unsafe,
                           local_safe_l2=h.local_safe)
 
+    def status_not_ready(self) -> str | None:
+        """Why ``optimism_syncStatus`` cannot be answered yet (None: it can): until our heads are
+        read from the EL it answers this error, never all-zero heads (see
+        :meth:`opfleet.node.source.SourceNode.status_not_ready` for op-node's start order)."""
+        return None if self._heads_ready else "not ready: the execution client's heads have not been read yet"
+
     async def output_at(self, number: int) -> tuple[OutputV0, L2BlockRef, SyncStatus]:
         status = self.sync_status()
         if self._l2 is None or number > status.unsafe_l2.number:
@@ -361,6 +370,11 @@ class LightNode:
             for source in self.sources:
                 clients[f"follow_source_{source.label}"] = source.client
             self._clients = clients
+            with trio.move_on_after(EL_HEADS_AT_START_TIMEOUT):
+                try:  # before the RPC server answers (see status_not_ready); retried by the follow loop
+                    await self._read_heads()
+                except NodeError as exc:
+                    log.debug(f"Execution client heads not read at start: {exc}")
             async with trio.open_nursery() as nursery:
                 self.rpc_port = await nursery.start(self.rpc_server().serve, cfg.rpc_addr, cfg.rpc_port)
                 if cfg.metrics_enabled:
@@ -407,24 +421,30 @@ class LightNode:
         self._status_event = trio.Event()
 
     async def _init_heads(self) -> None:
-        """Start from what the EL has (a restart resumes), as op-node's engine controller does."""
-        assert self._l2 is not None
-        while True:
+        """Start from what the EL has (a restart resumes), as op-node's engine controller does
+        (unless :meth:`run` read them already, before serving RPC)."""
+        while not self._heads_ready:
             try:
-                unsafe = await self._l2.l2_block_ref("latest")
-                genesis = await self._l2.l2_block_ref(self.rollup_config.genesis.l2.number)
-                safe = await self._label("safe", genesis)
-                finalized = await self._label("finalized", genesis)
+                await self._read_heads()
             except NodeError as exc:
                 await trio.sleep(self._el_outage.failed(exc))
                 continue
             self._el_outage.ok()
-            self._set_heads(Heads(unsafe=unsafe, local_safe=safe, safe=safe, finalized=finalized))
-            self._heads_ready = True
-            self._heads_ready_event.set()
-            log.info("Heads read from the execution client", extra={"fields": {
-                "unsafe": unsafe.number, "safe": safe.number, "finalized": finalized.number}})
+
+    async def _read_heads(self) -> None:
+        """One attempt at reading our heads from the EL; raises NodeError."""
+        assert self._l2 is not None
+        unsafe = await self._l2.l2_block_ref("latest")
+        genesis = await self._l2.l2_block_ref(self.rollup_config.genesis.l2.number)
+        safe = await self._label("safe", genesis)
+        finalized = await self._label("finalized", genesis)
+        if self._heads_ready:
             return
+        self._set_heads(Heads(unsafe=unsafe, local_safe=safe, safe=safe, finalized=finalized))
+        self._heads_ready = True
+        self._heads_ready_event.set()
+        log.info("Heads read from the execution client", extra={"fields": {
+            "unsafe": unsafe.number, "safe": safe.number, "finalized": finalized.number}})
 
     async def _label(self, label: str, fallback: L2BlockRef) -> L2BlockRef:
         assert self._l2 is not None
@@ -544,8 +564,9 @@ class LightNode:
         if source.mode != POLL:
             known: dict[str, str] = {}
             wait_ms = 0
-            if source.mode == PUSH and source.status is not None:
-                status_json = source.status.to_json()
+            basis = source.status or source.not_ready
+            if source.mode == PUSH and basis is not None:
+                status_json = basis.to_json()
                 known = {key: status_json[key]["hash"] for key in
                          ("local_safe_l2", "safe_l2", "finalized_l2", "current_l1")}
                 wait_ms = int(self.config.effective_push_wait * 1000)
@@ -589,6 +610,21 @@ class LightNode:
                 await trio.sleep(outage.failed(exc))
                 continue
             outage.ok()
+            if all_zero(status):
+                # Not ready (it answered before reading its chain): nothing to check or follow.
+                # Counted like a failed fetch, logged once; a pushing source is asked to answer
+                # as soon as its heads change, a polled one is polled again at the interval.
+                self._count(source, FollowResult.ERROR_FETCH_STATUS)
+                self._source_result(source, None, FollowResult.ERROR_FETCH_STATUS)
+                if source.not_ready is None:
+                    log.info("Follow source not ready: its heads are all zero (it has not read its chain yet); "
+                             "waiting for it", extra={"fields": {"source": source.label}})
+                source.not_ready = status
+                await trio.sleep(cfg.effective_poll_interval if source.mode == POLL else cfg.backoff_base)
+                continue
+            if source.not_ready is not None:
+                source.not_ready = None
+                log.debug("Follow source ready", extra={"fields": {"source": source.label}})
             check = await check_status_batch(status, self._lookup_l1)
             self._count(source, check.result)
             if not check.ok:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -161,6 +161,10 @@ class _Outage:
             self.failures = 0
 
 
+EL_HEADS_AT_START_TIMEOUT = 2.0
+"""How long the start waits for the EL's heads before serving RPC anyway (answering "not ready")."""
+
+
 class SourceMetrics:
     """op-node's metric names for what a source node does."""
 
@@ -230,14 +234,35 @@ class SourceNode:
         self._last_logged: tuple[Any, ...] | None = None
         self._clients: dict[str, Any] = {}
         self._status_event = trio.Event()  # set after every step: wakes opfleet_waitSyncStatus
+        self._el_heads: SyncStatus | None = None  # read from the EL before derivation has started
 
     # --- the SourceView the RPC reads -------------------------------------------------------------
 
     def sync_status(self) -> SyncStatus:
+        """Before derivation has started (the reset needs L1), the heads read from the EL; all zero
+        only while those are unknown too (:meth:`status_not_ready` says so: the RPC answers an error)."""
         if self.driver is None or not self.driver.started:
-            return SyncStatus(head_l1=self.head_l1, safe_l1=self.safe_l1, finalized_l1=self.finalized_l1)
-        status = self.driver.sync_status(head_l1=self.head_l1, safe_l1=self.safe_l1, finalized_l1=self.finalized_l1)
+            status = self._el_heads or SyncStatus()
+            status = replace(status, head_l1=self.head_l1, safe_l1=self.safe_l1, finalized_l1=self.finalized_l1)
+        else:
+            status = self.driver.sync_status(head_l1=self.head_l1, safe_l1=self.safe_l1,
+                                             finalized_l1=self.finalized_l1)
         return self._status_view(status) if self._status_view is not None else status
+
+    def status_not_ready(self) -> str | None:
+        """Why ``optimism_syncStatus`` cannot be answered yet: the EL's heads are not known (None:
+        they are).
+
+        op-node starts its RPC server in its init (``initRPCServer``), after ``initL2`` has read the
+        L2 genesis block from the execution client (``ValidateL2Config``) but before ``Start`` runs
+        the driver, whose first engine reset fills the heads it reports (``rollup/driver``: the
+        status tracker starts empty): in between it answers all-zero heads, which op-node light
+        nodes then fail as an L1 mismatch and proxyd's CL consensus rejects. We read the EL's heads
+        before our RPC server starts instead (:meth:`run`; one attempt, so an EL that is down does
+        not hold the server up), and until they are known we answer an error, never zero heads."""
+        if self._el_heads is None and (self.driver is None or not self.driver.started):
+            return "not ready: the execution client's heads have not been read yet"
+        return None
 
     def set_l1_heads(self, head: L1BlockRef, safe: L1BlockRef, finalized: L1BlockRef) -> None:
         """L1 heads from a shared watcher (``watch_l1=False``); wakes derivation on a change."""
@@ -317,6 +342,13 @@ class SourceNode:
                                        on_safe=self._safe_derived, denied=self._denied,
                                        safe_label=self._safe_label)
             failure: list[CriticalError] = []
+            with trio.move_on_after(EL_HEADS_AT_START_TIMEOUT):
+                try:  # before the RPC server answers (see status_not_ready); retried by _reset
+                    await self._read_el_heads(l2)
+                except Exception as exc:  # noqa: BLE001 - outages only, see _is_outage
+                    if not _is_outage(exc):
+                        raise
+                    log.debug(f"Execution client heads not read at start: {exc}")
             async with trio.open_nursery() as nursery:
                 if self._serve_rpc:
                     server = self.rpc_server()
@@ -379,6 +411,8 @@ class SourceNode:
     async def _reset(self, driver: EngineDriver, outage: _Outage) -> None:
         while True:
             try:
+                if self._el_heads is None:
+                    await self._read_el_heads(driver.l2)
                 start = await driver.start()
                 # The L2 genesis is safe by definition: a reset that far back records it as safe
                 # from L1 block 0 (not the rollup's genesis L1 block: contracts may predate it).
@@ -399,6 +433,25 @@ class SourceNode:
                     self.safe_db.record(l1_genesis.id, start.safe_head.id)
             self._after_step(driver, "reset")
             return
+
+    async def _read_el_heads(self, l2: EngineL2Chain) -> None:
+        """The heads the EL has (unsafe = latest, safe and finalized labels, the genesis block where
+        it has none), reported until derivation has started."""
+        unsafe = await l2.l2_block_ref("latest")
+        genesis = await l2.l2_block_ref(self.rollup_config.genesis.l2.number)
+        labels = []
+        for label in ("safe", "finalized"):
+            try:
+                labels.append(await l2.l2_block_ref(label))
+            except BlockNotFoundError:
+                labels.append(genesis)
+        safe, finalized = labels
+        if finalized.number > safe.number:
+            finalized = safe
+        self._el_heads = SyncStatus(unsafe_l2=unsafe, safe_l2=safe, finalized_l2=finalized, pending_safe_l2=safe,
+                                    cross_unsafe_l2=unsafe, local_safe_l2=safe)
+        self._status_event.set()
+        self._status_event = trio.Event()
 
     async def _derive(self) -> None:
         driver = self.driver

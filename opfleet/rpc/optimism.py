@@ -84,6 +84,9 @@ class SourceView(Protocol):
 
     def sync_status(self) -> SyncStatus: ...
 
+    # Optional: ``status_not_ready() -> str | None``, why the heads are not known yet (the status
+    # methods then answer that error rather than all-zero heads).
+
     async def output_at(self, number: int) -> tuple[OutputV0, L2BlockRef, SyncStatus]:
         """The output of canonical L2 block ``number``; BlockNotFoundError when unknown."""
         ...
@@ -94,8 +97,17 @@ class SourceView(Protocol):
 def optimism_methods(node: SourceView, *, enable_admin: bool = False) -> dict[str, Callable[..., Awaitable[Any]]]:
     """The JSON-RPC methods of a source node."""
 
+    not_ready = getattr(node, "status_not_ready", None)
+
+    def sync_status() -> SyncStatus:
+        """The node's status; an error while it does not know its heads (never all-zero heads)."""
+        reason = not_ready() if not_ready is not None else None
+        if reason is not None:
+            raise RpcError(DEFAULT_ERROR, reason)
+        return node.sync_status()
+
     async def optimism_syncStatus() -> dict[str, Any]:
-        return node.sync_status().to_json()
+        return sync_status().to_json()
 
     async def optimism_outputAtBlock(block_number: Any) -> dict[str, Any]:
         number = parse_hex_uint64(block_number)
@@ -131,7 +143,7 @@ def optimism_methods(node: SourceView, *, enable_admin: bool = False) -> dict[st
     }
     waiter = getattr(node, "wait_status_change", None)
     if waiter is not None:
-        methods[WAIT_SYNC_STATUS] = wait_sync_status_method(node.sync_status, waiter)
+        methods[WAIT_SYNC_STATUS] = wait_sync_status_method(sync_status, waiter)
     if not enable_admin:
         return methods
 

@@ -5,6 +5,8 @@ issue 5 item 7."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 import trio
@@ -12,8 +14,8 @@ import trio
 from light_helpers import FakeEL, FakeSource, Records, Setup, dead_url, status, wait_for
 from opfleet.errors import ConfigError
 from opfleet.node.light import LightNode
-from opfleet.protocol.sync_status import L1_KEYS, L2_KEYS
-from opfleet.providers.jsonrpc import JsonRpcClient
+from opfleet.protocol.sync_status import L1_KEYS, L2_KEYS, SyncStatus
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 
 
 async def start(nursery, *, push=True, el_chain=10, **overrides):
@@ -320,3 +322,57 @@ async def test_several_sources_follow_the_majority_and_set_a_liar_aside(nursery)
         liar.set(status(c["a11"], c["a11"], c["a4"]), honest_chain)
         await wait_for(lambda: node.l2_heads.safe == c["a11"], timeout=5)
         assert node.metrics.consensus_ok.get() == 1
+
+
+@pytest.mark.parametrize("push", [True, False])
+async def test_a_source_answering_all_zero_heads_is_not_ready_not_lying(nursery, push):
+    # op-node answers optimism_syncStatus with all-zero heads between its RPC server starting and
+    # its first engine reset: nothing to follow yet, not an L1 mismatch.
+    setup = await Setup().start(nursery)
+    source = await FakeSource(setup.rollup, push=push).start(nursery)
+    el = await FakeEL(setup.chains).start(nursery)
+    c = setup.chains
+    c.extend("a", c.genesis, 10)
+    el.have([c[f"a{n}"] for n in range(1, 11)])
+    source.set(SyncStatus())  # all zero
+    with Records() as logs:
+        node = await nursery.start(LightNode(setup.config([source.url], el, poll_interval=0.05)).run)
+        await wait_for(lambda: node.statistics().results.get("error_fetch_status", 0) >= 3)
+        assert node.statistics().l1_checks.ticks == 0  # no L1 check of a zero ref
+        await trio.sleep(0.2)
+        source.set(status(c["a6"], c["a5"], c["a2"]))  # ready
+        await wait_for(lambda: node.l2_heads.safe == c["a5"])
+    results = node.statistics().results
+    assert "error_l1_mismatch" not in results and "error_l1_lookup" not in results
+    lines = [r.getMessage() for r in logs.records if r.levelno >= logging.INFO and "not ready" in r.getMessage()]
+    assert len(lines) == 1, lines  # one line for the outage
+    assert not logs.warnings("Follow source")
+
+
+async def test_own_sync_status_is_an_error_until_the_el_heads_are_read_never_zero_heads(nursery):
+    setup = await Setup().start(nursery)
+    source = await FakeSource(setup.rollup).start(nursery)
+    source.set(status(setup.chains.genesis))
+    el = await FakeEL(setup.chains).start(nursery)
+    setup.chains.extend("a", setup.chains.genesis, 5)
+    el.have([setup.chains[f"a{n}"] for n in range(1, 6)])
+    el.switch.down = True
+    node = await nursery.start(LightNode(setup.config([source.url], el)).run)
+    async with JsonRpcClient(f"http://127.0.0.1:{node.rpc_port}") as rpc:
+        with pytest.raises(RpcCallError, match="not ready"):
+            await rpc.call("optimism_syncStatus")
+        el.switch.down = False
+        await wait_for(lambda: node.statistics().forkchoice_updates >= 1)
+        st = await rpc.call("optimism_syncStatus")
+    assert st["unsafe_l2"]["number"] == 5 and st["safe_l2"]["hash"] == "0x" + setup.chains.genesis.hash.hex()
+
+
+async def test_own_sync_status_has_the_el_heads_from_the_first_answer(nursery):
+    setup = await Setup().start(nursery)
+    el = await FakeEL(setup.chains).start(nursery)
+    setup.chains.extend("a", setup.chains.genesis, 5)
+    el.have([setup.chains[f"a{n}"] for n in range(1, 6)])
+    node = await nursery.start(LightNode(setup.config([dead_url()], el)).run)
+    async with JsonRpcClient(f"http://127.0.0.1:{node.rpc_port}") as rpc:
+        st = await rpc.call("optimism_syncStatus")  # at once: the heads were read before serving
+    assert st["unsafe_l2"]["number"] == 5

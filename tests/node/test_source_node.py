@@ -186,3 +186,40 @@ async def test_l1_confs_keeps_derivation_behind_the_head(nursery):
     net.l1.mine_blocks(2)
     await wait_for(lambda: node.driver.safe_head.number == 6)
     assert node.sync_status().current_l1.number == batch_l1
+
+
+async def test_sync_status_never_answers_all_zero_heads_once_the_el_has_a_chain(nursery):
+    net = await start_devnet(nursery)
+    await grow(net, 12)
+    await post_batches(net, CALLDATA, 1)
+    ours = new_engine(net.l1, ForkTimes.up_to("isthmus"))
+    await net.serve_engine(nursery, ours)
+    async with trio.open_nursery() as first:
+        node = await first.start(SourceNode(source_config(net, ours, metrics_enabled=False)).run)
+        await wait_for(lambda: node.driver is not None and node.driver.safe_head.number >= 12)
+        first.cancel_scope.cancel()
+    with trio.socket.socket() as sock:  # a port nobody listens on
+        await sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    # Restarted with its L1 unreachable: derivation cannot start, but the EL's heads are known and
+    # are what the node answers from its first answer on.
+    config = source_config(net, ours, l1_url=dead, l1_beacon_url=dead, metrics_enabled=False)
+    async with trio.open_nursery() as second:
+        node = await second.start(SourceNode(config).run)
+        async with JsonRpcClient(f"http://127.0.0.1:{node.rpc_port}") as rpc:
+            status = await rpc.call("optimism_syncStatus")
+        assert not node.driver.started
+        assert status["unsafe_l2"]["hash"] == "0x" + ours.head.hash.hex()
+        assert status["safe_l2"]["number"] == status["local_safe_l2"]["number"] == 12
+        assert status["safe_l2"]["hash"] == "0x" + ours.by_number(12).hash.hex()
+        second.cancel_scope.cancel()
+    # Its EL unreachable as well: nothing is known, and the node says so instead of zero heads.
+    config = source_config(net, ours, l1_url=dead, l1_beacon_url=dead, l2_url=dead, metrics_enabled=False)
+    async with trio.open_nursery() as third:
+        node = await third.start(SourceNode(config).run)
+        async with JsonRpcClient(f"http://127.0.0.1:{node.rpc_port}") as rpc:
+            with pytest.raises(RpcCallError, match="not ready"):
+                await rpc.call("optimism_syncStatus")
+            with pytest.raises(RpcCallError, match="not ready"):
+                await rpc.call("opfleet_waitSyncStatus", None, 0)
+        third.cancel_scope.cancel()
