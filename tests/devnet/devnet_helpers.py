@@ -142,6 +142,7 @@ async def sequencing_devnet(
     l1_block_time: int = 12,
     tx_source: TxSource | None = None,
     engine_transport: object | None = None,
+    keep_karst_upgrade_gas: bool = False,
 ) -> AsyncIterator[SequencingDevnet]:
     """Start an L1Server and a DevEngine (both on 127.0.0.1, port 0) and a :class:`Sequencer` on
     them; everything stops when the block exits. ``clock`` defaults to a clock frozen at the L2
@@ -149,7 +150,8 @@ async def sequencing_devnet(
     ``engine_transport`` wraps the engine's httpx transport (outage tests)."""
     l1 = L1Chain(L1Config(block_time=l1_block_time))
     engine = dev_engine(l1, forks)
-    rollup = make_rollup_config(l1, engine, forks, max_sequencer_drift=max_sequencer_drift)
+    rollup = make_rollup_config(l1, engine, forks, max_sequencer_drift=max_sequencer_drift,
+                                keep_karst_upgrade_gas=keep_karst_upgrade_gas)
     l1_server = L1Server(l1)
     async with trio.open_nursery() as nursery:
         await nursery.start(l1_server.serve, "127.0.0.1", 0)

@@ -46,7 +46,7 @@ from opfleet.node.sequencer import (  # noqa: E402
 from opfleet.node.source import SourceConfig, SourceNode  # noqa: E402
 from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef  # noqa: E402
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, decode_deposit_tx  # noqa: E402
-from opfleet.protocol.upgrades import upgrade_transactions  # noqa: E402
+from opfleet.protocol.upgrades import bundle_gas, upgrade_transactions  # noqa: E402
 
 T = DEFAULT_GENESIS_TIME
 """L1 and L2 genesis time of the devnet."""
@@ -234,6 +234,37 @@ async def test_upgrade_transactions_on_activation_blocks_without_pool_txs():
         (b6,) = await net.build(1)
         assert len(net.block_txs(b6)) == 1
         assert net.sequencer.statistics().empty_blocks == 2
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["strip", "keep"])
+async def test_karst_activation_block_and_the_gas_limit_after_it(nursery, keep):
+    # karst/derivation.md: L1 info, the origin's deposits, the 31 upgrade deposits, no sequenced
+    # transaction (noTxPool, no TxSource), gasLimit + 55,370,657; getPayloadV5 from Karst on.
+    forks = dataclasses.replace(ForkTimes.up_to("jovian"), karst=T + 6)
+    async with sequencing_devnet(forks, keep_karst_upgrade_gas=keep) as net:
+        net.sequencer.tx_source = extra = Extra([])
+        await net.send(1)
+        b1, b2 = await net.build(2)
+        await net.send(2)
+        extra.txs = [transfer(3)]
+        (b3,) = await net.build(1)  # T + 6: Karst activation
+        assert net.rollup.is_karst_activation_block(b3.timestamp)
+        assert net.block_txs(b3)[1:] == upgrade_transactions("karst")
+        assert extra.txs and [ts for _, ts in extra.asked] == [T + 2, T + 4]  # not asked for it
+        gas = net.rollup.genesis.system_config.gas_limit
+        assert net.engine.block(b3.hash).header.gas_limit == gas + bundle_gas("karst") == gas + 55_370_657
+        extra.txs = []
+        (b4,) = await net.build(1)
+        assert len(net.block_txs(b4)) == 1 + 2  # L1 info and the two waiting pool txs
+        after = gas + (55_370_657 if keep else 0)
+        assert net.engine.block(b4.hash).header.gas_limit == after
+        assert (await net.sequencer.l2.system_config_by_number(b3.number)).gas_limit == after
+        calls = net.sequencer.engine.statistics().requests_by_method
+        assert (calls.get("engine_getPayloadV4"), calls.get("engine_getPayloadV5")) == (2, 2)
+        assert net.sequencer.statistics().empty_blocks == 1
+        await post_batches(net, CALLDATA, 1)
+        await derive_and_compare(net, nursery, 4)
+        nursery.cancel_scope.cancel()
 
 
 async def test_recover_mode_builds_empty_blocks_and_adopts_origins_asap():
