@@ -17,6 +17,7 @@ _opfleet() {
         --check-follow) return ;;
         --data-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --duration) return ;;
+        --engine) return ;;
         --fleet) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --follow) return ;;
         --for) COMPREPLY=($(compgen -W "source light supernode tui status devnet" -- "$cur")); return ;;
@@ -62,7 +63,7 @@ _opfleet() {
         supernode) COMPREPLY=($(compgen -W "--profile --chain --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --data-dir --interop.gate-timeout --interop.dependency-set --log.level --log.format --help" -- "$cur")) ;;
         tui) COMPREPLY=($(compgen -W "--profile --fleet --interval --timeout --log.level --log.format --help" -- "$cur")) ;;
         status) COMPREPLY=($(compgen -W "--profile --fleet --json --watch --max-safe-lag --max-unsafe-lag --timeout --discover --check-follow --log.level --log.format --help" -- "$cur")) ;;
-        devnet) COMPREPLY=($(compgen -W "--profile --l1 --nodes --interop --tui --duration --base-port --block-time --data-dir --fork --keep-karst-upgrade-gas --log.level --log.format --help" -- "$cur")) ;;
+        devnet) COMPREPLY=($(compgen -W "--profile --l1 --nodes --interop --tui --duration --base-port --block-time --data-dir --engine --fork --keep-karst-upgrade-gas --log.level --log.format --help" -- "$cur")) ;;
         decode)
             case "$sub" in
                 "") COMPREPLY=($(compgen -W "blob calldata channel batcher-tx --help" -- "$cur")) ;;

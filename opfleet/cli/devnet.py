@@ -14,7 +14,9 @@ Every fork, Karst included, runs from genesis unless ``--fork NAME=+DURATION`` (
 an impossible schedule is a one-line ConfigError, exit 3); ``--keep-karst-upgrade-gas`` sets the
 rollup config's ``keep_karst_upgrade_gas``.
 
-The L2 execution engine is the dev engine: real blocks and hashes, **not an EVM**.
+The L2 execution engine is the dev engine (real blocks and hashes, **not an EVM**) unless
+``--engine op-geth[=PATH]`` runs one op-geth per node (:mod:`opfleet.devnet.opgeth`); then the
+default schedule stops at the newest fork that binary runs and a later ``--fork`` is refused.
 """
 
 from __future__ import annotations
@@ -38,13 +40,20 @@ log = logging.getLogger("opfleet.devnet")
 def fleet_config(settings: Any) -> Any:
     """A :class:`~opfleet.devnet.fleet.FleetConfig` from ``opfleet devnet``'s merged settings."""
     from opfleet.devnet.fleet import FleetConfig, parse_nodes
-    from opfleet.devnet.schedule import parse_fork_schedule
+    from opfleet.devnet.schedule import DEFAULT_FORKS, parse_fork_schedule
 
     counts = parse_nodes(str(settings.get("nodes") or "source=1,light=2"))
     block_time = int(settings.get("block-time") or 2)
     if block_time < 1:
         raise ConfigError("--block-time must be at least 1 second", key="block-time")
     base_port = int(settings.get("base-port") if settings.get("base-port") is not None else 19545)
+    engine, binary, newest = engine_setting(str(settings.get("engine") or "dev"))
+    forks = parse_fork_schedule(list(settings.get("fork") or []),
+                                base=DEFAULT_FORKS if newest is None else _through(newest))
+    if binary is not None:
+        from opfleet.devnet.opgeth import check_forks
+
+        check_forks(forks, newest, binary=f"op-geth {binary[1]}")
     return FleetConfig(
         l1=str(settings.get("l1") or "embedded"),
         sources=counts["source"],
@@ -56,9 +65,54 @@ def fleet_config(settings: Any) -> Any:
         node_poll=min(0.5, block_time / 4),
         interop=bool(settings.get("interop")),
         message_interval=2.0 * block_time,
-        forks=parse_fork_schedule(list(settings.get("fork") or [])),
+        forks=forks,
+        engine=engine,
+        engine_binary=binary[0] if binary is not None else None,
         keep_karst_upgrade_gas=bool(settings.get("keep-karst-upgrade-gas")),
     )
+
+
+def engine_setting(value: str) -> tuple[str, tuple[Path, str] | None, str | None]:
+    """``--engine dev|op-geth[=PATH]`` -> (engine, (op-geth binary, its version) or None, the newest
+    fork that binary runs or None). A missing or unusable op-geth is a one-line ConfigError."""
+    name, sep, path = value.partition("=")
+    name = name.strip().lower()
+    if name == "dev" and not sep:
+        return "dev", None, None
+    if name != "op-geth" or (sep and not path.strip()):
+        raise ConfigError(f"--engine: expected dev, op-geth or op-geth=PATH, got {value!r}", key="engine")
+    from opfleet.devnet.opgeth import find_op_geth, newest_fork, op_geth_version
+
+    binary = find_op_geth(path.strip() or None)
+    version = op_geth_version(binary)
+    if version is None:
+        raise ConfigError(f"--engine op-geth: {binary} is not op-geth (its `version` names no upstream version)",
+                          key="engine")
+    newest = newest_fork(version)
+    if newest is None:
+        raise ConfigError(f"--engine op-geth: op-geth {version} ({binary}) predates every fork this devnet knows "
+                          "to run; use op-geth 1.101408.0 or newer", key="engine")
+    return "op-geth", (binary, version), newest
+
+
+def _through(newest: str) -> Any:
+    """The default schedule with an engine that stops at ``newest``: every fork through it from
+    genesis, later ones off."""
+    from opfleet.devnet.engine import ForkTimes
+
+    return ForkTimes.up_to(newest)
+
+
+def engine_line(config: Any) -> str:
+    """What runs the L2: the dev engine, or op-geth (which binary, which forks)."""
+    if getattr(config, "engine", "dev") != "op-geth":
+        return "opfleet devnet is running (L2 engine: the dev engine, real blocks but not an EVM)"
+    from opfleet.devnet.engine import FORK_NAMES
+
+    active = [name for name in FORK_NAMES if getattr(config.forks, name) is not None]
+    through = active[-1].capitalize() if active else "Bedrock"
+    return (f"opfleet devnet is running (L2 engine: op-geth, one per node, {config.engine_binary}; "
+            f"forks through {through})")
 
 
 def endpoint_lines(devnet: Any) -> list[str]:
@@ -113,7 +167,7 @@ async def serve(config: Any, *, out: Any, duration: float = 0.0, tui: bool = Fal
             nursery.start_soon(watch_signals)
             await nursery.start(devnet.run)
             profile = Path(config.data_dir) / "fleet.toml"
-            out("opfleet devnet is running (L2 engine: the dev engine, real blocks but not an EVM)")
+            out(engine_line(config))
             for line in endpoint_lines(devnet):
                 out(line)
             out(f"  fleet profile: {profile}   (opfleet tui --fleet {profile})")

@@ -355,7 +355,8 @@ DEVNET = Command(
         "following it (with --interop a second chain and a supernode), prints every endpoint and "
         "writes a fleet profile for opfleet tui/status. The embedded L2 execution engine (the dev "
         "engine) builds real blocks with real hashes but is NOT an EVM: it moves value and runs no "
-        "contract code. Real deployments point --l2 at op-geth or op-reth. --l1 anvil installs "
+        "contract code. Real deployments point --l2 at op-geth or op-reth; --engine op-geth runs "
+        "one op-geth per node instead. --l1 anvil installs "
         "Foundry's anvil from npm (pinned) on first use."
     ),
     options=(
@@ -374,6 +375,11 @@ DEVNET = Command(
         _opt("block-time", INT, "L2 block time in seconds.", default=2, metavar="SECONDS"),
         _opt("data-dir", PATH, "Directory for the devnet's state and fleet profile.",
              default="opfleet-devnet", metavar="DIR"),
+        _opt("engine", STR, "L2 execution engine of every node: 'dev' (opfleet's dev engine, not an "
+             "EVM) or 'op-geth' (one op-geth per node, a real EVM; found on PATH or in the reference "
+             "binaries' cache, or named as op-geth=PATH). With op-geth the forks stop where that "
+             "binary's do (the reference op-geth: Granite); a later --fork is refused.",
+             default="dev", metavar="dev|op-geth[=PATH]"),
         _opt("fork", LIST, "Schedule a fork relative to the devnet's start to watch it activate, "
              "e.g. karst=+60s, or switch it off with NAME=off (repeatable). Every fork not named "
              "runs from genesis, but a later fork never comes before an earlier one: it follows "
@@ -385,7 +391,7 @@ DEVNET = Command(
         *LOGGING,
     ),
     examples=("opfleet devnet", "opfleet devnet --interop --tui", "opfleet devnet --nodes source=2,light=10",
-              "opfleet devnet --fork karst=+60s --keep-karst-upgrade-gas"),
+              "opfleet devnet --fork karst=+60s --keep-karst-upgrade-gas", "opfleet devnet --engine op-geth"),
     module="devnet",
 )
 

@@ -31,7 +31,10 @@ fleet benchmark drive.
                 version; a valid one's block stays.
 
 The execution engine is :class:`~opfleet.devnet.engine.DevEngine`: real blocks and hashes from
-payload attributes, **not an EVM**. Real deployments point ``--l2`` at op-geth or op-reth.
+payload attributes, **not an EVM**. Real deployments point ``--l2`` at op-geth or op-reth; with
+``engine="op-geth"`` every node gets its own op-geth (:class:`~opfleet.devnet.opgeth.OpGeth`,
+``DATA_DIR/op-geth/NAME``), the fork schedule must stop where the binary's does, and the
+transaction generator also deploys and calls a contract (:mod:`opfleet.devnet.evm_traffic`).
 
 Forks: every fork, Karst included, from genesis; ``FleetConfig.forks`` holds offsets from the
 L2 genesis (``opfleet devnet --fork karst=+60s``, :mod:`opfleet.devnet.schedule`), so a fork's
@@ -355,7 +358,8 @@ class Devnet:
             alloc[private_key_to_address(MESSENGER_KEY)] = Account(balance=FUNDS)
         if self.config.engine == OP_GETH:
             return OpGeth(OpGethConfig(  # type: ignore[return-value] - it serves the same role
-                chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks, jwt_secret=JWT_SECRET,
+                chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks.shifted(genesis_time),
+                jwt_secret=JWT_SECRET,
                 alloc={address: account.balance for address, account in alloc.items()}, host=self.config.host),
                 binary=self._op_geth)
         return DevEngine(chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks.shifted(genesis_time),

@@ -8,12 +8,19 @@ when no op-geth binary is found; CI installs the reference binary.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from typing import Any
 
 import pytest
 import trio
 
 from e2e_helpers import fast_config, source_safe, wait_for
+from opfleet.cli.exit import ExitStatus
 from opfleet.devnet.engine import ForkTimes
 from opfleet.devnet.evm_traffic import COUNTED_TOPIC, counter_runtime, create_address
 from opfleet.devnet.fleet import OP_GETH, USER_KEY, Devnet
@@ -111,3 +118,70 @@ async def test_a_fork_op_geth_cannot_run_is_refused_in_one_line():
         await trio.to_thread.run_sync(devnet._find_op_geth)  # what run() checks first
     assert "through Granite only" in str(err.value) and "Holocene" in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def _devnet_cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "opfleet", "devnet", "--block-time", "1", "--nodes", "source=1,light=1",
+            "--log.level", "warn", "--base-port", "0", *args]
+
+
+def _processes_under(directory) -> list[int]:
+    """Our processes whose command line names ``directory`` (op-geth runs with --datadir there)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if str(directory).encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def test_cli_engine_op_geth_runs_through_granite_and_stops_its_op_geths(tmp_path):
+    op_geth_or_skip()
+    data = tmp_path / "devnet"
+    proc = subprocess.Popen(_devnet_cli("--engine", "op-geth", "--data-dir", str(data)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, f"devnet exited early: {proc.stderr.read()[-800:]}"
+            lines.append(line)
+            if "fleet profile" in line:
+                break
+        text = "".join(lines)
+        assert "L2 engine: op-geth" in text and "forks through Granite" in text and "not an EVM" not in text
+        # One op-geth per node: sequencer, source-1, light-1; each from the same genesis.
+        names = sorted(p.name for p in (data / "op-geth").iterdir())
+        assert names == ["light-1", "sequencer", "source-1"]
+        genesis = json.loads((data / "op-geth" / "sequencer" / "genesis.json").read_text())
+        assert genesis["config"]["graniteTime"] == genesis["config"]["ecotoneTime"] == int(genesis["timestamp"], 16)
+        assert "holoceneTime" not in genesis["config"]
+        assert len(_processes_under(data)) >= 3
+        status = subprocess.run([sys.executable, "-m", "opfleet", "status", "--fleet", str(data / "fleet.toml"),
+                                 "--json"], capture_output=True, text=True, timeout=60)
+        assert status.returncode in (0, 1), status.stderr  # reachable (lagging right after start is fine)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == ExitStatus.INTERRUPTED
+        assert _processes_under(data) == []
+    finally:
+        proc.kill()
+
+
+def test_cli_refuses_a_fork_op_geth_cannot_run_and_a_missing_binary(tmp_path):
+    op_geth_or_skip()
+    later = subprocess.run(_devnet_cli("--engine", "op-geth", "--fork", "holocene=+10s", "--data-dir",
+                                       str(tmp_path / "a")), capture_output=True, text=True, timeout=60)
+    assert later.returncode == ExitStatus.CONFIG, later.stderr
+    assert "Holocene" in later.stderr and "through Granite" in later.stderr
+    assert len(later.stderr.strip().splitlines()) == 1
+    missing = subprocess.run(_devnet_cli("--engine", f"op-geth={tmp_path / 'nope'}", "--data-dir",
+                                         str(tmp_path / "b")), capture_output=True, text=True, timeout=60)
+    assert missing.returncode == ExitStatus.CONFIG and "no executable" in missing.stderr
+    bad = subprocess.run(_devnet_cli("--engine", "reth", "--data-dir", str(tmp_path / "c")),
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == ExitStatus.CONFIG and "--engine" in bad.stderr
