@@ -45,9 +45,9 @@ from opfleet.derive.pipeline import Pipeline, StepKind, StepResult
 from opfleet.derive.reset import SyncStart, find_sync_start
 from opfleet.engine.l2_chain import EngineL2Chain, FullL2Block
 from opfleet.errors import CriticalError, DecodeError, ResetError, TemporaryError
-from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
+from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, decode_deposit_tx
-from opfleet.protocol.l1_block_info import decode_l1_block_info
+from opfleet.protocol.l1_block_info import l2_block_ref
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.engine import (
@@ -91,24 +91,27 @@ def ref_from_transactions(
     timestamp: int,
     transactions: Sequence[bytes],
 ) -> L2BlockRef:
-    """The :class:`L2BlockRef` of a block: L1 origin and sequence number from its L1-info
-    deposit; the genesis block takes the rollup config's (op-node ``L2BlockToBlockRef``)."""
-    genesis = rollup_config.genesis
-    if number == genesis.l2.number:
-        if block_hash != genesis.l2.hash:
-            raise CriticalError(
-                f"L2 block {number} has hash {hex_data(block_hash)}, but the rollup config's L2 "
-                f"genesis is {hex_data(genesis.l2.hash)} (wrong chain or rollup config?)"
-            )
-        return L2BlockRef(block_hash, number, parent_hash, timestamp, genesis.l1, 0)
-    if not transactions or transactions[0][:1] != _DEPOSIT_PREFIX:
-        raise CriticalError(f"L2 block {number} ({hex_data(block_hash)}) has no L1-info deposit")
+    """The :class:`L2BlockRef` of a block from its EIP-2718 transactions
+    (:func:`~opfleet.protocol.l1_block_info.l2_block_ref`); a block that breaks the rule is critical."""
+    first = transactions[0] if transactions else None
     try:
-        info = decode_l1_block_info(decode_deposit_tx(transactions[0]).data)
+        data = b""
+        if first is not None and first[:1] == _DEPOSIT_PREFIX and number != rollup_config.genesis.l2.number:
+            try:
+                data = decode_deposit_tx(first).data
+            except DecodeError as exc:
+                raise DecodeError(f"L2 block {number} ({hex_data(block_hash)}): cannot decode the L1-info "
+                                  f"deposit: {exc}") from None
+        return l2_block_ref(rollup_config, block_hash=block_hash, number=number, parent_hash=parent_hash,
+                            timestamp=timestamp, first_tx_type=None if first is None else _tx_type(first),
+                            first_tx_data=data)
     except DecodeError as exc:
-        raise CriticalError(f"L2 block {number}: cannot decode its L1-info deposit: {exc}") from None
-    return L2BlockRef(block_hash, number, parent_hash, timestamp,
-                      BlockID(info.block_hash, info.number), info.sequence_number)
+        raise CriticalError(str(exc)) from None
+
+
+def _tx_type(raw: bytes) -> int:
+    """The EIP-2718 type of raw transaction bytes (legacy for an RLP list)."""
+    return raw[0] if raw and raw[0] < 0x80 else 0
 
 
 def expected_extra_data(rollup_config: RollupConfig, attributes: PayloadAttributes) -> bytes | None:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from opfleet.errors import ConfigError, DecodeError
+from opfleet.protocol.block_ref import BlockID, L2BlockRef
 from opfleet.protocol.crypto import ZERO_HASH
-from opfleet.protocol.deposits import L1_INFO_DEPOSITOR, DepositTx, l1_info_source_hash
+from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, L1_INFO_DEPOSITOR, DepositTx, l1_info_source_hash
 from opfleet.protocol.system_config import SystemConfig, batcher_from_hash, batcher_hash
 
 if TYPE_CHECKING:
@@ -244,6 +245,50 @@ def _batcher(data: bytes, offset: int) -> bytes:
         return batcher_from_hash(data[offset : offset + 32])
     except DecodeError as exc:
         raise exc.at(offset) from None
+
+
+# --- the L2 block ref ---------------------------------------------------------------------------
+
+
+def l2_block_ref(
+    rollup_config: RollupConfig,
+    *,
+    block_hash: bytes,
+    number: int,
+    parent_hash: bytes,
+    timestamp: int,
+    first_tx_type: int | None,
+    first_tx_data: bytes = b"",
+) -> L2BlockRef:
+    """The :class:`~opfleet.protocol.block_ref.L2BlockRef` of an L2 block (op-node
+    ``derive.L2BlockToBlockRef``): its L1 origin and sequence number come from the L1-info
+    deposit, which must be transaction 0. ``first_tx_type`` is that transaction's EIP-2718 type
+    (None for a block without transactions) and ``first_tx_data`` its calldata.
+
+    The rollup's genesis block carries no deposit: its origin is the rollup config's
+    ``genesis.l1``, its sequence number 0, and its hash must be ``genesis.l2.hash``.
+    Raises :class:`DecodeError` naming the block when any of this does not hold.
+    """
+    genesis = rollup_config.genesis
+    if number == genesis.l2.number:
+        if block_hash != genesis.l2.hash:
+            raise DecodeError(
+                f"L2 block {number} has hash 0x{block_hash.hex()}, but the rollup config's L2 genesis is "
+                f"0x{genesis.l2.hash.hex()} (wrong chain or rollup config?)"
+            )
+        return L2BlockRef(block_hash, number, parent_hash, timestamp, genesis.l1, 0)
+    where = f"L2 block {number} (0x{block_hash.hex()})"
+    if first_tx_type is None:
+        raise DecodeError(f"{where} has no transactions: it is missing the L1-info deposit")
+    if first_tx_type != DEPOSIT_TX_TYPE:
+        raise DecodeError(
+            f"{where}: first transaction is not a deposit (type {first_tx_type:#x}), so not the L1-info deposit")
+    try:
+        info = decode_l1_block_info(first_tx_data)
+    except DecodeError as exc:
+        raise DecodeError(f"{where}: cannot decode the L1-info deposit: {exc}") from None
+    return L2BlockRef(block_hash, number, parent_hash, timestamp,
+                      BlockID(info.block_hash, info.number), info.sequence_number)
 
 
 # --- blob base fee ----------------------------------------------------------------------------
