@@ -46,6 +46,27 @@ INVALID_PAYLOAD_ATTRIBUTES = -38003
 TOO_LARGE_REQUEST = -38004
 UNSUPPORTED_FORK = -38005
 
+ENGINE_ETH_METHODS: tuple[str, ...] = (
+    "eth_blockNumber",
+    "eth_call",
+    "eth_chainId",
+    "eth_getCode",
+    "eth_getBlockByHash",
+    "eth_getBlockByNumber",
+    "eth_getLogs",
+    "eth_sendRawTransaction",
+    "eth_syncing",
+)
+"""The ``eth_`` methods the Engine API specification guarantees on the authenticated port
+(execution-apis ``src/engine/common.md``, "Underlying protocol"), next to ``engine_*``. A rollup
+node reads the engine endpoint with these only: op-geth serves the whole ``eth`` namespace
+there, op-reth little more than this list."""
+
+ENGINE_ETH_PROOF_METHOD = "eth_getProof"
+"""The one read beyond :data:`ENGINE_ETH_METHODS`: the L2ToL1MessagePasser storage root of a
+pre-Isthmus output root comes from nowhere else (op-node reads it on the engine endpoint too;
+op-geth and op-reth serve it there)."""
+
 
 class ForkSchedule(Protocol):
     """The fork predicates version selection needs (``RollupConfig`` provides them)."""

@@ -2,17 +2,22 @@
 
 An :class:`~opfleet.protocol.block_ref.L2BlockRef` needs more than the header: its L1 origin
 and sequence number are decoded from the block's first transaction, the L1-info deposit
-(``specs/protocol/deposits.md``, "L1 Attributes Deposited Transaction"). The rollup's genesis
-block has no such deposit: its origin is the rollup config's ``genesis.l1`` and its sequence
-number 0, and its hash must be ``genesis.l2.hash`` (op-node ``derive.L2BlockToBlockRef``).
+(:func:`opfleet.protocol.l1_block_info.l2_block_ref`; the rollup's genesis block has none).
 
-Rather than download every transaction of the block, one HTTP request carries a batch of two
-small calls: the header with transaction hashes, and transaction 0 alone. The transaction's
-``blockHash`` must name the same block, which catches a reorg between the two calls.
+Every read goes to the execution client's engine (authenticated) endpoint, which the Engine
+API specification guarantees to serve only ``eth_blockNumber``, ``eth_call``, ``eth_chainId``,
+``eth_getCode``, ``eth_getBlockByHash``, ``eth_getBlockByNumber``, ``eth_getLogs``,
+``eth_sendRawTransaction`` and ``eth_syncing`` (:data:`opfleet.providers.engine.ENGINE_ETH_METHODS`).
+So, as op-node's ``L2Client``, a ref is read with one ``eth_getBlockByNumber(n, true)`` (or
+``eth_getBlockByHash(h, true)``) and transaction 0 taken from the full block: header and
+deposit always belong to the same block. Refs are cached by hash only (a number can be
+reorged onto another block; a hash cannot).
 
 Output roots (op-node ``L2Client.outputV0``): the message-passer storage root is the header's
 ``withdrawalsRoot`` from Isthmus, and before Isthmus ``eth_getProof(0x4200..0016, [], block)``
-``.storageHash`` (the spec forbids reading a pre-Isthmus header's ``withdrawalsRoot``).
+``.storageHash`` (the spec forbids reading a pre-Isthmus header's ``withdrawalsRoot``). That is
+the one read beyond the specification's list: nothing else gives the storage root, and op-geth
+and op-reth both serve it on the engine endpoint.
 """
 
 from __future__ import annotations
@@ -22,9 +27,9 @@ from typing import Any
 
 from opfleet.errors import CriticalError, DecodeError, TemporaryError
 from opfleet.protocol.account_proof import verify_account_proof
-from opfleet.protocol.block_ref import BlockID, L2BlockRef
+from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
-from opfleet.protocol.l1_block_info import decode_l1_block_info
+from opfleet.protocol.l1_block_info import l2_block_ref
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS, OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.providers.ethjson import (
@@ -64,72 +69,59 @@ class L2Provider:
         return (await self.l2_block(block)).ref
 
     async def l2_block(self, block: int | str | bytes) -> L2Block:
-        """Header and ref of an L2 block (one HTTP request; cached by hash)."""
+        """Header and ref of an L2 block (one ``eth_getBlockBy*(…, true)`` call; cached by hash)."""
         kind, value = normalize_block_id(block)
         if kind == "hash":
             cached = self._by_hash.get(value)
             if cached is not None:
                 return cached
-            calls = [
-                ("eth_getBlockByHash", [hex_data(value), False]),
-                ("eth_getTransactionByBlockHashAndIndex", [hex_data(value), "0x0"]),
-            ]
+            raw_block = await self.client.call("eth_getBlockByHash", hex_data(value), True)
         else:
             param = hex_quantity(value) if kind == "number" else value
-            calls = [
-                ("eth_getBlockByNumber", [param, False]),
-                ("eth_getTransactionByBlockNumberAndIndex", [param, "0x0"]),
-            ]
-        raw_block, raw_tx = await self.client.batch(calls, return_errors=True)
-        if isinstance(raw_block, RpcCallError):
-            # op-geth answers -32000 "safe block not found" ("finalized block not found") for a
-            # label no forkchoice update has set yet; like op-node's L2Client, that is "not found".
-            if kind == "label" and "not found" in raw_block.message.lower():
-                raise BlockNotFoundError(f"{self.client.endpoint}: L2 block {block!r} not found") from None
-            raise raw_block
+            try:
+                raw_block = await self.client.call("eth_getBlockByNumber", param, True)
+            except RpcCallError as exc:
+                # op-geth answers -32000 "safe block not found" ("finalized block not found") for a
+                # label no forkchoice update has set yet; like op-node's L2Client, that is "not found".
+                if kind == "label" and "not found" in exc.message.lower():
+                    raise BlockNotFoundError(f"{self.client.endpoint}: L2 block {block!r} not found") from None
+                raise
         if raw_block is None:
             raise BlockNotFoundError(f"{self.client.endpoint}: L2 block {block!r} not found")
         try:
             header = header_from_json(raw_block)
+            transactions = raw_block.get("transactions")
+            if not isinstance(transactions, list):
+                raise DecodeError("transactions: expected a list of transaction objects")
         except DecodeError as exc:
             raise TemporaryError(f"{self.client.endpoint}: malformed L2 block {block!r}: {exc}") from None
         if kind == "hash" and header.hash != value:
             raise TemporaryError(f"{self.client.endpoint}: asked for L2 block {hex_data(value)}, got {hex_data(header.hash)}")
-        if isinstance(raw_tx, RpcCallError):
-            raise raw_tx
-        if not self._is_genesis(header) and (raw_tx is None or _tx_block_hash(raw_tx) != header.hash):
-            # The chain moved between the two calls (by number/label): ask for tx 0 by hash.
-            raw_tx = await self.client.call("eth_getTransactionByBlockHashAndIndex", hex_data(header.hash), "0x0")
-        result = L2Block(header, self._ref(header, raw_tx))
+        result = L2Block(header, self._ref(header, transactions))
         self._by_hash.put(header.hash, result)
         return result
 
-    def _is_genesis(self, header: BlockHeader) -> bool:
-        return header.number == self.rollup_config.genesis.l2.number
-
-    def _ref(self, header: BlockHeader, raw_tx: Any) -> L2BlockRef:
-        genesis = self.rollup_config.genesis
-        if self._is_genesis(header):
-            if header.hash != genesis.l2.hash:
-                raise CriticalError(
-                    f"{self.client.endpoint}: L2 block {header.number} has hash {hex_data(header.hash)}, "
-                    f"but the rollup config's L2 genesis is {hex_data(genesis.l2.hash)} (wrong chain or rollup config?)"
-                )
-            return L2BlockRef(header.hash, header.number, header.parent_hash, header.timestamp, genesis.l1, 0)
+    def _ref(self, header: BlockHeader, transactions: list[Any]) -> L2BlockRef:
         where = f"{self.client.endpoint}: L2 block {header.number} ({hex_data(header.hash)})"
-        if raw_tx is None:
-            raise CriticalError(f"{where} has no transactions: it is missing the L1-info deposit")
+        first_type: int | None = None
+        first_data = b""
+        if transactions and header.number != self.rollup_config.genesis.l2.number:
+            first = transactions[0]
+            if not isinstance(first, dict):
+                raise CriticalError(f"{where}: transaction 0 is a {type(first).__name__}, not a transaction "
+                                    "object (the node ignored the request for full transactions)")
+            try:
+                first_type = transaction_type(first)
+                if first_type == DEPOSIT_TX_TYPE:
+                    first_data = data(first, "input")
+            except DecodeError as exc:
+                raise CriticalError(f"{where}: malformed transaction 0: {exc}") from None
         try:
-            tx = json_object(raw_tx, "transaction 0")
-            if transaction_type(tx) != DEPOSIT_TX_TYPE:
-                raise CriticalError(f"{where}: first transaction is not a deposit, so not the L1-info deposit")
-            info = decode_l1_block_info(data(tx, "input"))
+            return l2_block_ref(self.rollup_config, block_hash=header.hash, number=header.number,
+                                parent_hash=header.parent_hash, timestamp=header.timestamp,
+                                first_tx_type=first_type, first_tx_data=first_data)
         except DecodeError as exc:
-            raise CriticalError(f"{where}: cannot decode the L1-info deposit: {exc}") from None
-        return L2BlockRef(
-            header.hash, header.number, header.parent_hash, header.timestamp,
-            BlockID(info.block_hash, info.number), info.sequence_number,
-        )
+            raise CriticalError(f"{self.client.endpoint}: {exc}") from None
 
     # --- outputs --------------------------------------------------------------------------------
 
@@ -154,11 +146,3 @@ class L2Provider:
         root = await self.message_passer_storage_root(found.header)
         return OutputV0(found.header.state_root, root, found.header.hash), found.ref
 
-
-def _tx_block_hash(raw_tx: Any) -> bytes | None:
-    if not isinstance(raw_tx, dict) or not isinstance(raw_tx.get("blockHash"), str):
-        return None
-    try:
-        return parse_data(raw_tx["blockHash"], 32, "blockHash")
-    except DecodeError:
-        return None

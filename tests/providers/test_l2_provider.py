@@ -1,4 +1,5 @@
-"""L2Provider: refs with L1 origin and sequence number from the L1-info deposit; genesis; output pieces.
+"""L2Provider: refs with L1 origin and sequence number from the L1-info deposit of a full block
+(``eth_getBlockBy*(…, true)``, what the engine endpoint guarantees); genesis; bad blocks; output pieces.
 
 Vectors: tests/vectors/l1-info-calldata.json (OP Mainnet Ecotone L1-info calldata and its decoded
 fields) and tests/vectors/rollup-configs/op-mainnet.rollup.json (adapted to a test genesis).
@@ -15,13 +16,16 @@ import pytest
 import rlp
 from providers_fakes import FakeNode
 
-from opfleet.errors import CriticalError
+from opfleet.engine.driver import ref_from_transactions
+from opfleet.errors import CriticalError, TemporaryError
 from opfleet.protocol.block_ref import BlockID, L2BlockRef
 from opfleet.protocol.crypto import keccak256
+from opfleet.protocol.deposits import DepositTx
 from opfleet.protocol.l1_block_info import L1BlockInfo, encode_l1_block_info
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS, OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.providers import BlockNotFoundError, JsonRpcClient
+from opfleet.providers.engine import ENGINE_ETH_METHODS
 from opfleet.providers.l2 import L2Provider
 
 
@@ -81,10 +85,13 @@ def l1_info(n: int) -> bytes:
 
 
 class FakeL2:
+    """An L2 engine endpoint serving only what the Engine API specification lists (and
+    ``eth_getProof``): blocks carry full transaction objects when asked for them."""
+
     def __init__(self, length: int = 6, *, genesis_hash: bytes = L2_GENESIS, first_tx_type: str = "0x7e"):
         self.blocks: list[dict[str, Any]] = []
-        self.first_txs: dict[str, dict[str, Any] | None] = {}
-        self.race_once = False
+        self.txs: dict[str, list[dict[str, Any]]] = {}
+        self.full_flags: list[bool] = []
         for n in range(length):
             block_hash = genesis_hash if n == 0 else keccak256(b"l2 %d" % n)
             parent = self.blocks[-1]["hash"] if self.blocks else h(bytes(32))
@@ -93,38 +100,36 @@ class FakeL2:
                 "baseFeePerGas": "0x1", "mixHash": h(bytes(32)), "gasLimit": hex(30_000_000), "gasUsed": "0x0",
                 "stateRoot": h(state_root(n)), "receiptsRoot": h(bytes(32)),
                 "transactionsRoot": h(bytes(32)), "withdrawalsRoot": h(PASSER_ROOT if n >= ISTHMUS_BLOCK else keccak256(b"x")),
-                "transactions": [],
             }
             self.blocks.append(block)
-            self.first_txs[block["hash"]] = None if n == 0 else {
+            self.txs[block["hash"]] = [] if n == 0 else [{
                 "type": first_tx_type, "hash": h(keccak256(b"tx %d" % n)), "blockHash": block["hash"],
                 "blockNumber": hex(n), "transactionIndex": "0x0", "input": h(l1_info(n)),
                 "from": "0xdeaddeaddeaddeaddeaddeaddeaddeaddead0001", "to": "0x4200000000000000000000000000000000000015",
-            }
+            }, {
+                "type": "0x2", "hash": h(keccak256(b"user tx %d" % n)), "blockHash": block["hash"],
+                "blockNumber": hex(n), "transactionIndex": "0x1", "input": "0x",
+            }]
         self.node = FakeNode({
-            "eth_getBlockByNumber": lambda ident, full: self._find(ident),
-            "eth_getBlockByHash": lambda ident, full: self._find(ident),
-            "eth_getTransactionByBlockNumberAndIndex": self._first_tx,
-            "eth_getTransactionByBlockHashAndIndex": self._first_tx,
+            "eth_getBlockByNumber": self._find,
+            "eth_getBlockByHash": self._find,
             "eth_getProof": lambda address, keys, block: passer_proof(
                 next(int(b["number"], 16) for b in self.blocks if b["hash"] == block)),
         })
 
-    def _find(self, ident: str) -> dict[str, Any] | None:
+    def _find(self, ident: str, full: bool) -> dict[str, Any] | None:
+        self.full_flags.append(full)
         if ident == "latest":
-            return self.blocks[-1]
-        if len(ident) == 66:
-            return next((b for b in self.blocks if b["hash"] == ident), None)
-        n = int(ident, 16)
-        return self.blocks[n] if n < len(self.blocks) else None
-
-    def _first_tx(self, ident: str, index: str) -> dict[str, Any] | None:
-        assert index == "0x0"
-        if self.race_once and len(ident) != 66:
-            self.race_once = False
-            return self.first_txs[self.blocks[1]["hash"]]  # the tx of another block
-        block = self._find(ident)
-        return None if block is None else self.first_txs[block["hash"]]
+            block = self.blocks[-1]
+        elif len(ident) == 66:
+            block = next((b for b in self.blocks if b["hash"] == ident), None)
+        else:
+            n = int(ident, 16)
+            block = self.blocks[n] if n < len(self.blocks) else None
+        if block is None:
+            return None
+        txs = self.txs[block["hash"]]
+        return {**block, "transactions": txs if full else [t["hash"] for t in txs]}
 
 
 def provider(chain: FakeL2) -> L2Provider:
@@ -141,7 +146,24 @@ async def test_ref_from_a_real_ecotone_l1_info_deposit():
         "hash": chain.blocks[3]["hash"], "number": 3, "parentHash": chain.blocks[2]["hash"], "timestamp": T0 + 6,
         "l1origin": {"hash": decoded["block_hash"], "number": decoded["number"]}, "sequenceNumber": 5,
     }
-    assert chain.node.http_log == [["eth_getBlockByNumber", "eth_getTransactionByBlockNumberAndIndex"]]
+    # One call, with full transactions: transaction 0 comes from the block itself.
+    assert chain.node.http_log == [["eth_getBlockByNumber"]] and chain.full_flags == [True]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+async def test_the_ref_is_the_one_the_raw_deposit_gives(n):
+    """The JSON path (engine endpoint) and the raw-bytes path (full blocks the driver compares)
+    apply the same rule: same ref from the same L1-info deposit."""
+    chain = FakeL2()
+    ref = await provider(chain).l2_block_ref(n)
+    block = chain.blocks[n]
+    deposit = DepositTx(source_hash=keccak256(b"src"), from_address=b"\xde" * 20, to=b"\x42" * 20, mint=0, value=0,
+                        gas=1_000_000, is_system_tx=False, data=l1_info(n))
+    assert ref == ref_from_transactions(
+        rollup_config(), bytes.fromhex(block["hash"][2:]), n, bytes.fromhex(block["parentHash"][2:]), T0 + 2 * n,
+        [deposit.encode(), b"\x02user"])
+    if n != 3:  # block 3 carries the OP Mainnet vector
+        assert (ref.l1_origin, ref.sequence_number) == (BlockID(keccak256(b"l1 %d" % (n // 2)), 50 + n // 2), n % 2)
 
 
 async def test_refs_by_number_label_and_hash_agree_and_hash_is_cached():
@@ -156,6 +178,29 @@ async def test_refs_by_number_label_and_hash_agree_and_hash_is_cached():
     assert L2BlockRef.from_json(by_number.to_json()) == by_number
 
 
+async def test_a_number_is_asked_again_and_follows_a_reorg():
+    chain = FakeL2()
+    l2 = provider(chain)
+    before = await l2.l2_block_ref(4)
+    chain.blocks[4] = {**chain.blocks[4], "hash": h(keccak256(b"reorged 4"))}
+    chain.txs[chain.blocks[4]["hash"]] = chain.txs[h(before.hash)]
+    after = await l2.l2_block_ref(4)
+    assert after.hash == keccak256(b"reorged 4") != before.hash
+    assert await l2.l2_block_ref(before.hash) == before  # a hash still names its own block (cached)
+    assert chain.node.calls == ["eth_getBlockByNumber", "eth_getBlockByNumber"]
+
+
+async def test_only_methods_the_engine_api_guarantees_are_used():
+    chain = FakeL2()
+    l2 = provider(chain)
+    ref = await l2.l2_block_ref(2)
+    await l2.l2_block_ref("latest")
+    await l2.l2_block_ref(keccak256(b"l2 3"))
+    await l2.output_v0(ISTHMUS_BLOCK)
+    assert ref.number == 2
+    assert set(chain.node.calls) <= set(ENGINE_ETH_METHODS)
+
+
 async def test_genesis_uses_the_rollup_config_origin():
     chain = FakeL2()
     ref = await provider(chain).l2_block_ref(0)
@@ -168,22 +213,56 @@ async def test_genesis_hash_mismatch_is_critical():
         await provider(chain).l2_block_ref(0)
 
 
-async def test_a_block_without_l1_info_deposit_is_critical():
+async def test_a_block_without_transactions_after_genesis_is_critical():
+    chain = FakeL2()
+    chain.txs[chain.blocks[2]["hash"]] = []
+    with pytest.raises(CriticalError, match=r"http://l2.test.*: L2 block 2 \(0x[0-9a-f]{64}\) has no transactions: "
+                                            "it is missing the L1-info deposit"):
+        await provider(chain).l2_block_ref(2)
+
+
+async def test_a_block_whose_first_transaction_is_not_a_deposit_is_critical():
     chain = FakeL2(first_tx_type="0x2")
-    with pytest.raises(CriticalError, match="first transaction is not a deposit"):
-        await provider(chain).l2_block_ref(2)
-    chain = FakeL2()
-    chain.first_txs[chain.blocks[2]["hash"]]["input"] = "0x12345678"
-    with pytest.raises(CriticalError, match="cannot decode the L1-info deposit"):
+    with pytest.raises(CriticalError, match=r"L2 block 2 .*first transaction is not a deposit \(type 0x2\)"):
         await provider(chain).l2_block_ref(2)
 
 
-async def test_tx_from_another_block_is_refetched_by_hash():
+@pytest.mark.parametrize("calldata, reason", [
+    ("0x12345678", "unknown L1-info selector 0x12345678"),
+    (lambda n: h(l1_info(n)[:100]), "ecotone L1-info calldata must be 164 bytes, got 100"),
+    ("0x", "too short for a selector"),
+])
+async def test_a_bad_l1_info_deposit_is_critical(calldata, reason):
     chain = FakeL2()
-    chain.race_once = True
-    ref = await provider(chain).l2_block_ref(4)
-    assert ref.l1_origin == BlockID(keccak256(b"l1 2"), 52) and ref.sequence_number == 0
-    assert chain.node.http_log[-1] == ["eth_getTransactionByBlockHashAndIndex"]
+    chain.txs[chain.blocks[2]["hash"]][0]["input"] = calldata(2) if callable(calldata) else calldata
+    with pytest.raises(CriticalError, match=r"L2 block 2 .*cannot decode the L1-info deposit: .*" + reason):
+        await provider(chain).l2_block_ref(2)
+
+
+@pytest.mark.parametrize("spoil, reason", [
+    (lambda tx: tx.pop("input"), "malformed transaction 0: input: missing"),
+    (lambda tx: tx.update(type="seven"), "malformed transaction 0: transaction type"),
+])
+async def test_a_malformed_first_transaction_is_critical(spoil, reason):
+    chain = FakeL2()
+    spoil(chain.txs[chain.blocks[2]["hash"]][0])
+    with pytest.raises(CriticalError, match=r"L2 block 2 .*" + reason):
+        await provider(chain).l2_block_ref(2)
+
+
+async def test_transaction_hashes_instead_of_objects_is_a_clear_error():
+    chain = FakeL2()
+    chain.node.methods["eth_getBlockByNumber"] = lambda ident, full: chain._find(ident, False)
+    with pytest.raises(CriticalError, match="transaction 0 is a str, not a transaction object"):
+        await provider(chain).l2_block_ref(2)
+
+
+async def test_a_block_without_a_transactions_list_is_malformed():
+    chain = FakeL2()
+    chain.node.methods["eth_getBlockByNumber"] = lambda ident, full: {
+        k: v for k, v in chain._find(ident, full).items() if k != "transactions"}
+    with pytest.raises(TemporaryError, match="malformed L2 block 2: transactions: expected a list"):
+        await provider(chain).l2_block_ref(2)
 
 
 async def test_unknown_block_is_not_found():
