@@ -359,8 +359,9 @@ class Supernode:
                 log.warning(f"Chain {chain.chain_id}: log indexing failing, retrying: {exc}")
 
     async def _append(self, chain: _Chain, ref: L2BlockRef) -> None:
-        receipts = await chain.node.driver.l2.client.call("eth_getBlockReceipts", hex_data(ref.hash))  # type: ignore[union-attr]
-        chain.logdb.add_block(ref, _indexed_logs(receipts or [], chain.chain_id, ref.number))
+        # eth_getLogs by block hash: the engine endpoint guarantees it (not eth_getBlockReceipts).
+        logs = await chain.node.driver.l2.client.call("eth_getLogs", {"blockHash": hex_data(ref.hash)})  # type: ignore[union-attr]
+        chain.logdb.add_block(ref, _indexed_logs(logs or [], chain.chain_id, ref.number))
         chain.indexed += 1
 
     async def _rewind_index(self, chain: _Chain) -> None:
@@ -528,24 +529,23 @@ class Supernode:
             outputs=outputs, chain_ids=self.chains)
 
 
-def _indexed_logs(receipts: Sequence[Any], chain_id: int, number: int) -> list[IndexedLog]:
-    """The logs of a block's receipts (``eth_getBlockReceipts``), in log-index order."""
+def _indexed_logs(logs: Sequence[Any], chain_id: int, number: int) -> list[IndexedLog]:
+    """A block's logs (``eth_getLogs`` by block hash), in log-index order."""
     out = []
-    for receipt in receipts:
-        for raw in receipt.get("logs") or ():
-            try:
-                entry = Log(parse_data(raw.get("address"), 20, "address"),
-                            tuple(parse_data(t, 32, "topic") for t in raw.get("topics") or ()),
-                            parse_data(raw.get("data"), None, "data"))
-                index = parse_quantity(raw.get("logIndex"), "logIndex")
-            except (DecodeError, ValueError, AttributeError) as exc:
-                raise DecodeError(f"chain {chain_id} block {number}: malformed log: {exc}") from None
-            try:
-                executing = decode_executing_message(entry)
-            except DecodeError as exc:
-                log.warning(f"Chain {chain_id} block {number}: malformed ExecutingMessage log ignored: {exc}")
-                executing = None
-            out.append(IndexedLog(index, entry.address, payload_hash(entry.topics, entry.data), executing))
+    for raw in logs:
+        try:
+            entry = Log(parse_data(raw.get("address"), 20, "address"),
+                        tuple(parse_data(t, 32, "topic") for t in raw.get("topics") or ()),
+                        parse_data(raw.get("data"), None, "data"))
+            index = parse_quantity(raw.get("logIndex"), "logIndex")
+        except (DecodeError, ValueError, AttributeError) as exc:
+            raise DecodeError(f"chain {chain_id} block {number}: malformed log: {exc}") from None
+        try:
+            executing = decode_executing_message(entry)
+        except DecodeError as exc:
+            log.warning(f"Chain {chain_id} block {number}: malformed ExecutingMessage log ignored: {exc}")
+            executing = None
+        out.append(IndexedLog(index, entry.address, payload_hash(entry.topics, entry.data), executing))
     out.sort(key=lambda entry: entry.log_index)
     return out
 
