@@ -63,6 +63,7 @@ import trio
 from opfleet.devnet.block import (
     EMPTY_REQUESTS_HASH,
     log_gas,
+    log_json,
     receipt_json,
     Header,
     ReceiptData,
@@ -96,6 +97,7 @@ from opfleet.protocol.transactions import (
     decode_transaction,
     recover_sender,
 )
+from opfleet.providers.engine import ENGINE_ETH_METHODS, ENGINE_ETH_PROOF_METHOD
 from opfleet.providers.jwt import require_jwt
 from opfleet.rpc.server import HttpServer, InvalidParams, JsonRpcServer, RpcError
 
@@ -143,6 +145,11 @@ MESSAGE_PASSER_CODE = bytes.fromhex("60006000fd")
 not a devnet feature; the account exists so its storage root can be proven)."""
 
 FORK_NAMES = ("regolith", "canyon", "delta", "ecotone", "fjord", "granite", "holocene", "isthmus", "jovian", "karst")
+
+
+AUTH_ETH_METHODS: tuple[str, ...] = (*ENGINE_ETH_METHODS, ENGINE_ETH_PROOF_METHOD)
+"""The ``eth_`` methods of the authenticated port: the Engine API specification's list, plus
+``eth_getProof`` for pre-Isthmus output roots (op-geth and op-reth serve it there too)."""
 
 
 class L2Forks(Protocol):
@@ -597,6 +604,17 @@ class _PoolEntry:
     nonce: int
 
 
+def _one_or_list(value: Any, name: str) -> list[Any]:
+    """A filter field that is absent, one value, or a list of values."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise InvalidParams(f"invalid argument 0: {name}: expected a string or a list")
+    return value
+
+
 def _data(value: Any, name: str, size: int | None = None) -> bytes:
     if not isinstance(value, str) or not value.startswith(("0x", "0X")):
         raise InvalidParams(f"invalid argument: {name}: hex string without 0x prefix")
@@ -681,8 +699,9 @@ def header_from_payload(payload: Mapping[str, Any], beacon_root: Any, forks: L2F
 class DevEngine:
     """A dev L2 execution client; see the module docstring. One instance is one chain.
 
-    ``auth_rpc`` holds the Engine API plus ``eth_`` methods (serve it with :meth:`serve_auth`,
-    JWT-checked); ``rpc`` holds only the ``eth_`` methods (:meth:`serve_rpc`). The sync methods
+    ``auth_rpc`` holds the Engine API plus :data:`AUTH_ETH_METHODS` and nothing else, as a client
+    that keeps to the specification would (serve it with :meth:`serve_auth`, JWT-checked; any other
+    method is -32601); ``rpc`` holds every ``eth_`` method (:meth:`serve_rpc`). The sync methods
     (:meth:`forkchoice_updated`, :meth:`get_payload`, :meth:`new_payload`) take and return the
     Engine API JSON, so tests can drive the engine without HTTP too.
     """
@@ -709,7 +728,7 @@ class DevEngine:
         eth = {name: getattr(self, name) for name in dir(self) if name.startswith(("eth_", "net_", "web3_"))}
         engine = {name: getattr(self, name) for name in dir(self) if name.startswith("engine_")}
         self.rpc = JsonRpcServer(eth, name="devnet-l2")
-        self.auth_rpc = JsonRpcServer({**eth, **engine}, name="devnet-engine")
+        self.auth_rpc = JsonRpcServer({**{name: eth[name] for name in AUTH_ETH_METHODS}, **engine}, name="devnet-engine")
 
     # --- genesis and state ---------------------------------------------------------------------
 
@@ -1195,6 +1214,56 @@ class DevEngine:
         account = self._state_at(block).get(_data(address, "address", 20))
         key = _quantity(slot, "slot").to_bytes(32, "big")
         return h(account.storage.get(key, 0).to_bytes(32, "big"))
+
+    async def eth_call(self, call: Any, block: Any = "latest") -> str:
+        """No EVM: a call to an account without code returns nothing, as on any client; a call
+        into code is refused."""
+        if not isinstance(call, dict):
+            raise InvalidParams("invalid argument 0: call must be an object")
+        state = self._state_at(block)
+        to = call.get("to")
+        if to is not None and state.get(_data(to, "to", 20)).code:
+            raise RpcError(-32000, "the devnet engine runs no contract code (it is not an EVM)")
+        return "0x"
+
+    async def eth_getLogs(self, criteria: Any) -> list[dict[str, Any]]:
+        """Logs by ``blockHash`` or a ``fromBlock``..``toBlock`` range of the canonical chain,
+        filtered by ``address`` (any of) and ``topics`` (per position: any of; null matches all)."""
+        if not isinstance(criteria, dict):
+            raise InvalidParams("invalid argument 0: filter must be an object")
+        addresses = {_data(a, "address", 20) for a in _one_or_list(criteria.get("address"), "address")}
+        topics: list[set[bytes] | None] = []
+        for entry in _one_or_list(criteria.get("topics"), "topics"):
+            topics.append(None if entry is None else {_data(t, "topic", 32) for t in _one_or_list(entry, "topic")})
+        if criteria.get("blockHash") is not None:
+            if "fromBlock" in criteria or "toBlock" in criteria:
+                raise InvalidParams("invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock")
+            found = self._blocks.get(_data(criteria["blockHash"], "blockHash", 32))
+            if found is None:
+                raise RpcError(-32000, "unknown block")
+            blocks = [found]
+        else:
+            start = self._block_param(criteria.get("fromBlock", "latest"))
+            end = self._block_param(criteria.get("toBlock", "latest"))
+            if start is None or end is None:
+                return []
+            if start.number > end.number:
+                raise RpcError(-32000, "invalid block range params")
+            blocks = self._canonical[start.number : end.number + 1]
+        out = []
+        for block in blocks:
+            for t in block.transactions:
+                for i, entry in enumerate(t.receipt.logs):
+                    if addresses and entry.address not in addresses:
+                        continue
+                    # a filter with more topics than the log never matches (go-ethereum)
+                    if len(topics) > len(entry.topics) or not all(
+                            options is None or entry.topics[k] in options for k, options in enumerate(topics)):
+                        continue
+                    out.append(log_json(entry, block_hash=block.hash, block_number=block.number,
+                                        block_timestamp=block.timestamp, tx_hash=t.hash, tx_index=t.index,
+                                        log_index=t.first_log_index + i))
+        return out
 
     async def eth_getProof(self, address: Any, keys: Any, block: Any = "latest") -> dict[str, Any]:
         """EIP-1186: the account proof against the state root, and storage proofs against its storage root."""
