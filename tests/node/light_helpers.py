@@ -167,9 +167,10 @@ class FakeSource:
 
 
 class FakeEL:
-    """An execution client over a set of L2 refs: ``eth_getBlockByNumber`` and transaction 0 (the
-    L1-info deposit) for the refs it has, ``engine_forkchoiceUpdatedV3`` recorded in ``fcus`` as
-    (head, safe, finalized) names; a known head becomes canonical, an unknown one answers SYNCING."""
+    """An execution client over a set of L2 refs: ``eth_getBlockByNumber``/``eth_getBlockByHash``
+    (with transaction 0, the L1-info deposit, for the refs it has), ``engine_forkchoiceUpdatedV3``
+    recorded in ``fcus`` as (head, safe, finalized) names; a known head becomes canonical, an
+    unknown one answers SYNCING. Nothing beyond the Engine API's guaranteed methods."""
 
     def __init__(self, chains: Chains):
         self.chains = chains
@@ -180,8 +181,6 @@ class FakeEL:
         methods = {
             "eth_getBlockByNumber": self.eth_getBlockByNumber,
             "eth_getBlockByHash": self.eth_getBlockByHash,
-            "eth_getTransactionByBlockNumberAndIndex": self.eth_getTransactionByBlockNumberAndIndex,
-            "eth_getTransactionByBlockHashAndIndex": self.eth_getTransactionByBlockHashAndIndex,
             "engine_forkchoiceUpdatedV3": self.engine_forkchoiceUpdatedV3,
         }
         self.switch = Switch(JsonRpcServer(methods, name="fake-el"))
@@ -238,12 +237,6 @@ class FakeEL:
     async def eth_getBlockByHash(self, block_hash: Any, full: bool = False) -> Any:
         ref = self.known.get(bytes.fromhex(block_hash[2:]))
         return self._json(ref, full) if ref is not None else None
-
-    async def eth_getTransactionByBlockNumberAndIndex(self, ident: Any, index: Any) -> Any:
-        return self._tx0(self._block(ident))
-
-    async def eth_getTransactionByBlockHashAndIndex(self, block_hash: Any, index: Any) -> Any:
-        return self._tx0(self.known.get(bytes.fromhex(block_hash[2:])))
 
     async def engine_forkchoiceUpdatedV3(self, state: Any, attributes: Any = None) -> Any:
         names = tuple(self.chains.name(bytes.fromhex(state[k][2:]))
