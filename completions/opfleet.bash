@@ -26,6 +26,7 @@ _opfleet() {
         --interop.gate-timeout) return ;;
         --interval) return ;;
         --l1) return ;;
+        --l1-fork) COMPREPLY=($(compgen -W "prague cancun" -- "$cur")); return ;;
         --l1.beacon) return ;;
         --l1.beacon.seconds-per-slot) return ;;
         --l1.http-poll-interval) return ;;
@@ -63,7 +64,7 @@ _opfleet() {
         supernode) COMPREPLY=($(compgen -W "--profile --chain --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --data-dir --interop.gate-timeout --interop.dependency-set --log.level --log.format --help" -- "$cur")) ;;
         tui) COMPREPLY=($(compgen -W "--profile --fleet --interval --timeout --log.level --log.format --help" -- "$cur")) ;;
         status) COMPREPLY=($(compgen -W "--profile --fleet --json --watch --max-safe-lag --max-unsafe-lag --timeout --discover --check-follow --log.level --log.format --help" -- "$cur")) ;;
-        devnet) COMPREPLY=($(compgen -W "--profile --l1 --nodes --interop --tui --duration --base-port --block-time --data-dir --engine --fork --keep-karst-upgrade-gas --log.level --log.format --help" -- "$cur")) ;;
+        devnet) COMPREPLY=($(compgen -W "--profile --l1 --nodes --interop --tui --duration --base-port --block-time --data-dir --l1-fork --engine --fork --keep-karst-upgrade-gas --log.level --log.format --help" -- "$cur")) ;;
         decode)
             case "$sub" in
                 "") COMPREPLY=($(compgen -W "blob calldata channel batcher-tx --help" -- "$cur")) ;;

@@ -100,6 +100,7 @@ complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l duration -x -d 'S
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l base-port -x -d 'First port of the range the devnet listens on'
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l block-time -x -d 'L2 block time in seconds'
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l data-dir -r -F -d 'Directory for the devnet\'s state and fleet profile'
+complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l l1-fork -x -a 'prague cancun' -d 'Ethereum fork of the embedded L1 (or anvil): prague, or cancun for L1 clients...'
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l engine -x -d 'L2 execution engine of every node: \'dev\' (opfleet\'s dev engine, not an EVM) o...'
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l fork -x -d 'Schedule a fork relative to the devnet\'s start to watch it activate, e.g'
 complete -c opfleet -n '__fish_seen_subcommand_from devnet' -l keep-karst-upgrade-gas -d 'After Karst\'s activation block keep its upgrade gas (55,370,657) in the gas l...'

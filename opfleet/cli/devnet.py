@@ -66,6 +66,7 @@ def fleet_config(settings: Any) -> Any:
         interop=bool(settings.get("interop")),
         message_interval=2.0 * block_time,
         forks=forks,
+        l1_fork=str(settings.get("l1-fork") or "prague"),
         engine=engine,
         engine_binary=binary[0] if binary is not None else None,
         keep_karst_upgrade_gas=bool(settings.get("keep-karst-upgrade-gas")),

@@ -375,6 +375,9 @@ DEVNET = Command(
         _opt("block-time", INT, "L2 block time in seconds.", default=2, metavar="SECONDS"),
         _opt("data-dir", PATH, "Directory for the devnet's state and fleet profile.",
              default="opfleet-devnet", metavar="DIR"),
+        _opt("l1-fork", CHOICE, "Ethereum fork of the embedded L1 (or anvil): prague, or cancun for "
+             "L1 clients from before Pectra (the reference op-node cannot verify Prague headers).",
+             default="prague", choices=("prague", "cancun")),
         _opt("engine", STR, "L2 execution engine of every node: 'dev' (opfleet's dev engine, not an "
              "EVM) or 'op-geth' (one op-geth per node, a real EVM; found on PATH or in the reference "
              "binaries' cache, or named as op-geth=PATH). With op-geth the forks stop where that "

@@ -142,7 +142,7 @@ def _processes_under(directory) -> list[int]:
 def test_cli_engine_op_geth_runs_through_granite_and_stops_its_op_geths(tmp_path):
     op_geth_or_skip()
     data = tmp_path / "devnet"
-    proc = subprocess.Popen(_devnet_cli("--engine", "op-geth", "--data-dir", str(data)),
+    proc = subprocess.Popen(_devnet_cli("--engine", "op-geth", "--l1-fork", "cancun", "--data-dir", str(data)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = []
@@ -162,6 +162,13 @@ def test_cli_engine_op_geth_runs_through_granite_and_stops_its_op_geths(tmp_path
         assert genesis["config"]["graniteTime"] == genesis["config"]["ecotoneTime"] == int(genesis["timestamp"], 16)
         assert "holoceneTime" not in genesis["config"]
         assert len(_processes_under(data)) >= 3
+        # --l1-fork cancun: L1 headers without Prague's requestsHash (what pre-Pectra clients verify).
+        l1_url = next(line.split()[2] for line in lines if line.startswith("  l1 "))
+        l1_block = json.loads(subprocess.run(
+            [sys.executable, "-c", "import httpx,sys; print(httpx.post(sys.argv[1], json={'jsonrpc': '2.0', 'id': 1, "
+             "'method': 'eth_getBlockByNumber', 'params': ['0x0', False]}).text)", l1_url],
+            capture_output=True, text=True, timeout=30).stdout)["result"]
+        assert "requestsHash" not in l1_block and "parentBeaconBlockRoot" in l1_block
         status = subprocess.run([sys.executable, "-m", "opfleet", "status", "--fleet", str(data / "fleet.toml"),
                                  "--json"], capture_output=True, text=True, timeout=60)
         assert status.returncode in (0, 1), status.stderr  # reachable (lagging right after start is fine)
