@@ -145,7 +145,7 @@ class BeaconClient:
             raise AuthenticationError(f"{self.endpoint}: authentication failed (HTTP {response.status_code})")
         try:
             body = response.json() if response.content else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             body = None
         return response.status_code, body
 

@@ -268,7 +268,7 @@ class JsonRpcClient:
             raise AuthenticationError(f"{self.endpoint}: authentication failed (HTTP {status}; {self.auth_hint})")
         try:
             body = response.json() if response.content else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             body = None
         if not 200 <= status < 300:
             # Some nodes put a JSON-RPC error in a 4xx/5xx body; the status still says "retry".

@@ -567,7 +567,10 @@ class JsonRpcServer:
         """Answer one JSON-RPC message or batch; ``None`` when nothing is owed (notifications)."""
         try:
             message = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: nesting deeper than the parser goes ("[" x 100,000). A client's
+            # mistake, not ours: answered like any other parse error, logged at debug at most.
+            log.debug("JSON-RPC body does not parse", extra={"fields": {"bytes": len(body)}})
             return self._error_response(None, RpcError(PARSE_ERROR, "parse error"))
         if isinstance(message, list):
             return await self._handle_batch(message)
@@ -603,7 +606,7 @@ class JsonRpcServer:
             return None  # notifications get no answer
         try:
             return _dumps({"jsonrpc": "2.0", "id": msg_id, "result": result})
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             log.error("JSON-RPC method %s returned a value that is not JSON: %s", method, exc)
             return self._error_response(msg_id, RpcError(INTERNAL_ERROR, "internal error: result is not JSON"))
 

@@ -146,6 +146,8 @@ async def test_auth_failures_are_critical(status):
         (httpx.Response(200, json={"jsonrpc": "2.0", "id": 999, "result": 1}), "does not match request"),
         (httpx.Response(200, json={"jsonrpc": "2.0", "id": 1}), "neither result nor error"),
         (httpx.Response(200, json=[1, 2]), "expected a JSON-RPC response object"),
+        # nested deeper than the JSON parser goes: garbage like any other, not a crash
+        (httpx.Response(200, content=b"[" * 100_000), "response is not JSON"),
     ],
 )
 async def test_garbage_responses_are_temporary(response, fragment):

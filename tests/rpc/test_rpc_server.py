@@ -413,3 +413,33 @@ async def test_malformed_http_gets_400_and_the_server_keeps_going(nursery):
     await stream.aclose()
     async with httpx.AsyncClient() as client:
         assert (await client.post(url, json=call("test_add", [1]))).json()["result"] == 1
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 100_000, b"[" * 100_000 + b"]" * 100_000],
+                         ids=["open-arrays", "open-objects", "closed-arrays"])
+async def test_deeply_nested_json_is_a_parse_error_and_logs_nothing_above_debug(rpc, opfleet_logs, body):
+    # A log-flooding lever otherwise: HTTP 500 and an ERROR line with a traceback per request.
+    _, client = rpc
+    opfleet_logs.clear()  # the "listening" line
+    for _ in range(3):
+        response = await client.post("/", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 200
+        assert response.json() == {"jsonrpc": "2.0", "id": None,
+                                   "error": {"code": -32700, "message": "parse error"}}
+    assert [r for r in opfleet_logs.records if r.levelno > logging.DEBUG] == []
+    assert (await client.post("/", json=call("test_add", [1]))).json()["result"] == 1
+
+
+async def test_a_result_nested_too_deep_to_serialise_is_an_internal_error(rpc, opfleet_logs):
+    _, client = rpc
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    server, _ = rpc
+
+    async def nested():
+        return deep
+
+    server.register("test_nested", nested)
+    error = (await client.post("/", json=call("test_nested"))).json()["error"]
+    assert error == {"code": -32603, "message": "internal error: result is not JSON"}
