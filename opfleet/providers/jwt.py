@@ -8,7 +8,8 @@ with a random secret (``0x`` hex, mode 0600), as op-node does.
 Token: header ``{"alg":"HS256","typ":"JWT"}``, claims exactly ``{"iat": <unix seconds>}``, sent as
 ``Authorization: Bearer <jwt>`` and made fresh for every request. go-ethereum
 (``node/jwt_handler.go``) rejects a token whose ``iat`` is missing or more than 60 s from its own
-clock ("stale token" / "future token") with HTTP 401. :func:`require_jwt` applies the same
+clock ("stale token" / "future token") with HTTP 401; we also refuse an ``iat`` that is not an
+integer (a NaN would never go stale). :func:`require_jwt` applies the same
 check in front of any of our HTTP handlers (a fake engine in tests, an authenticated RPC).
 
 Only hmac/hashlib/base64 from the standard library; no JWT dependency.
@@ -116,19 +117,24 @@ def encode_jwt(secret: bytes, *, iat: int) -> str:
     return f"{header}.{claims}.{_b64url(_sign(secret, signing_input))}"
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def decode_jwt(token: str, secret: bytes, *, now: float, max_drift: float = JWT_MAX_DRIFT) -> dict[str, Any]:
     """Verify an HS256 token as go-ethereum does and return its claims.
 
-    Raises :class:`JwtError` ("stale token", "future token", "missing issued-at", a bad
-    signature or a malformed token).
+    Raises :class:`JwtError` ("stale token", "future token", "missing issued-at", an ``iat``
+    that is not an integer, a bad signature or a malformed token).
     """
     parts = token.split(".")
     if len(parts) != 3:
         raise JwtError("token is malformed")
     try:
-        header = json.loads(_b64url_decode(parts[0]))
-        claims = json.loads(_b64url_decode(parts[1]))
-    except (ValueError, UnicodeDecodeError):
+        # NaN and Infinity are not JSON; Python's parser takes them unless told not to.
+        header = json.loads(_b64url_decode(parts[0]), parse_constant=_no_constant)
+        claims = json.loads(_b64url_decode(parts[1]), parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise JwtError("token is malformed") from None
     if not isinstance(header, dict) or header.get("alg") != "HS256":
         raise JwtError("signing method is not HS256")
@@ -140,8 +146,10 @@ def decode_jwt(token: str, secret: bytes, *, now: float, max_drift: float = JWT_
     iat = claims.get("iat")
     if iat is None:
         raise JwtError("missing issued-at")
-    if isinstance(iat, bool) or not isinstance(iat, (int, float)):
-        raise JwtError("issued-at is not a number")
+    # An integer only: a NaN compares false both ways and so would never go stale, and
+    # op-node and geth's own clients send whole seconds.
+    if isinstance(iat, bool) or not isinstance(iat, int):
+        raise JwtError("issued-at is not an integer")
     if iat < now - max_drift:
         raise JwtError("stale token")
     if iat > now + max_drift:

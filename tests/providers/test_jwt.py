@@ -161,3 +161,34 @@ async def test_fake_engine_rejects_wrong_or_expired_tokens(nursery, secret, clie
     async with JsonRpcClient(url, headers_factory=JwtAuth(secret, clock=lambda: client_time), name="L2 engine") as client:
         with pytest.raises(CriticalError, match=r"authentication failed \(HTTP 401; check --l2.jwt-secret\)"):
             await client.call("engine_exchangeCapabilities", [])
+
+
+def _signed(claims: bytes, header: bytes = b'{"alg":"HS256","typ":"JWT"}') -> str:
+    head, body = _b64(header), _b64(claims)
+    return f"{head}.{body}.{_b64(hmac.new(SECRET, f'{head}.{body}'.encode(), hashlib.sha256).digest())}"
+
+
+@pytest.mark.parametrize("iat", [b"NaN", b"Infinity", b"-Infinity", b"1750000000.5", b"1750000000.0",
+                                 b"1.75e9", b'"1750000000"', b"true", b"null", b"[1750000000]"])
+def test_decode_accepts_only_an_integer_iat(iat):
+    # A NaN iat compares false with every bound, so it never went stale: a token valid forever.
+    token = _signed(b'{"iat":' + iat + b"}")
+    with pytest.raises(JwtError, match="not an integer|malformed|missing issued-at"):
+        decode_jwt(token, SECRET, now=NOW)
+    assert decode_jwt(_signed(b'{"iat":%d}' % NOW), SECRET, now=NOW) == {"iat": NOW}
+
+
+def test_decode_refuses_a_header_nested_too_deep():
+    with pytest.raises(JwtError, match="malformed"):
+        decode_jwt(_signed(b'{"iat":%d}' % NOW, header=b"[" * 20_000), SECRET, now=NOW)
+
+
+async def test_fake_engine_refuses_a_nan_iat_with_401(nursery):
+    url = await _fake_engine(nursery, server_clock=lambda: NOW + 10**9)  # any clock at all
+    async with httpx.AsyncClient() as raw:
+        for iat in (b"NaN", b"1750000000.5"):
+            response = await raw.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "engine_exchangeCapabilities",
+                                                 "params": [[]]},
+                                      headers={"authorization": "Bearer " + _signed(b'{"iat":' + iat + b"}")})
+            assert response.status_code == 401
+            assert response.text in ("issued-at is not an integer\n", "token is malformed\n")
