@@ -1,0 +1,585 @@
+"""op-node's unsafe-block gossip: topics, message format, message ids, signatures, validation.
+
+Pure (no I/O). The wire rules, each from op-node at the October-2024 release line and the spec:
+
+- topics ``/optimism/<chainID>/<n>/blocks``, one per payload version: n=0 ``ExecutionPayloadV1``
+  (pre-Canyon), 1 V2 (Canyon: empty withdrawals), 2 V3 (Ecotone: blob gas fields and the parent
+  beacon block root), 3 V4 (Isthmus: ``withdrawalsRoot``). op-node ``op-node/p2p/gossip.go``
+  (``blocksTopicV1..V3``, ``PublishL2Payload`` picks by fork); ``specs/protocol/rollup-node-p2p.md``
+  "Topic validation"; V4 from the Isthmus spec and ``op-service/eth/ssz.go`` (``blockV4FixedPart``).
+- a message is ``snappy_block(signature(65) ++ payload)``, the payload the SSZ
+  ``ExecutionPayload`` (V1, V2) or ``parentBeaconBlockRoot(32) ++ ExecutionPayload`` (V3, V4);
+  ``op-service/eth/ssz.go``.
+- the message id is ``sha256(domain ++ le64(len(topic)) ++ topic ++ data)[:20]`` with domain
+  ``01000000`` and the decompressed data when the snappy block is valid and at most 10 MiB,
+  ``00000000`` and the raw data otherwise; ``gossip.go`` ``BuildMsgIdFn``.
+- the signature is secp256k1 ``r ++ s ++ v`` over
+  ``keccak256(domain(32 zero bytes) ++ chainID(32) ++ keccak256(payload))``;
+  ``op-node/p2p/signer.go`` ``SigningHash``/``BlockSigningHash``.
+- validation, in op-node's order: ``gossip.go`` ``BuildBlocksValidator`` (see :func:`validate`).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import struct
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import rlp
+
+from opfleet.protocol.crypto import SECP256K1_N, keccak256
+
+MAX_GOSSIP_SIZE = 10 * (1 << 20)
+"""``maxGossipSize``: the largest RPC frame and the largest decompressed message."""
+MIN_GOSSIP_SIZE = 66
+"""``minGossipSize``: a signature and at least one payload byte."""
+SIGNING_DOMAIN_BLOCKS_V1 = bytes(32)
+MESSAGE_DOMAIN_INVALID_SNAPPY = bytes(4)
+MESSAGE_DOMAIN_VALID_SNAPPY = b"\x01\x00\x00\x00"
+TIMESTAMP_PAST_LIMIT = 60
+TIMESTAMP_FUTURE_LIMIT = 5
+MAX_BLOCKS_PER_HEIGHT = 5
+"""More than this many different blocks seen at one height rejects the next (``count > 5``)."""
+SEEN_HEIGHTS = 1000
+"""op-node's ``blockHeightLRU`` size."""
+MAX_TRANSACTIONS_PER_PAYLOAD = 1 << 20
+MAX_WITHDRAWALS_PER_PAYLOAD = 1 << 4
+
+EMPTY_TRIE_ROOT = keccak256(rlp.encode(b""))
+EMPTY_OMMERS_HASH = keccak256(rlp.encode([]))
+EMPTY_REQUESTS_HASH = hashlib.sha256(b"").digest()
+
+
+class GossipError(ValueError):
+    """A message that cannot be decoded (op-node rejects it)."""
+
+
+# --- versions and topics --------------------------------------------------------------------------
+
+
+class BlockVersion(enum.IntEnum):
+    """The payload version of a block topic (op-service ``eth.BlockVersion`` + 1)."""
+
+    V1 = 1
+    V2 = 2
+    V3 = 3
+    V4 = 4
+
+    @property
+    def topic_index(self) -> int:
+        return self.value - 1
+
+    @property
+    def has_withdrawals(self) -> bool:
+        return self >= BlockVersion.V2
+
+    @property
+    def has_blob_properties(self) -> bool:
+        return self >= BlockVersion.V3
+
+    @property
+    def has_parent_beacon_block_root(self) -> bool:
+        return self >= BlockVersion.V3
+
+    @property
+    def has_withdrawals_root(self) -> bool:
+        return self >= BlockVersion.V4
+
+
+_FIXED_V1 = 32 + 20 + 32 + 32 + 256 + 32 + 8 + 8 + 8 + 8 + 4 + 32 + 32 + 4
+_FIXED = {BlockVersion.V1: _FIXED_V1, BlockVersion.V2: _FIXED_V1 + 4,
+          BlockVersion.V3: _FIXED_V1 + 4 + 16, BlockVersion.V4: _FIXED_V1 + 4 + 16 + 32}
+_WITHDRAWAL_SIZE = 8 + 8 + 20 + 8
+
+
+def block_version(forks: Any, timestamp: int) -> BlockVersion:
+    """The payload version a block at ``timestamp`` is gossiped with (``PublishL2Payload``)."""
+    if forks.is_isthmus(timestamp):
+        return BlockVersion.V4
+    if forks.is_ecotone(timestamp):
+        return BlockVersion.V3
+    if forks.is_canyon(timestamp):
+        return BlockVersion.V2
+    return BlockVersion.V1
+
+
+def blocks_topic(chain_id: int, version: BlockVersion) -> str:
+    """``/optimism/<chainID>/<version-1>/blocks``."""
+    return f"/optimism/{chain_id}/{version.topic_index}/blocks"
+
+
+def block_topics(chain_id: int, *, max_version: BlockVersion = BlockVersion.V4) -> dict[str, BlockVersion]:
+    """Every block topic of a chain (the subscription allowlist) to its payload version."""
+    return {blocks_topic(chain_id, v): v for v in BlockVersion if v <= max_version}
+
+
+# --- snappy (block format, as golang/snappy Encode/Decode) ----------------------------------------
+
+
+def snappy_decoded_len(data: bytes) -> int:
+    """The decoded length in a snappy block's uvarint header (``snappy.DecodedLen``)."""
+    value = shift = 0
+    for i, byte in enumerate(data[:10]):
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            if i == 4 and byte > 0x0F or value > 0xFFFFFFFF:
+                raise GossipError("snappy: decoded length too large")
+            return value
+        shift += 7
+        if i >= 4:
+            break
+    raise GossipError("snappy: corrupt input (bad length header)")
+
+
+def snappy_decode(data: bytes, *, limit: int = MAX_GOSSIP_SIZE) -> bytes:
+    """Decompress a snappy block of at most ``limit`` decoded bytes (checked before decoding)."""
+    import cramjam  # a compiled codec, imported where used
+
+    if snappy_decoded_len(data) > limit:
+        raise GossipError("snappy: decoded length too large")
+    try:
+        return bytes(cramjam.snappy.decompress_raw(data))
+    except Exception as exc:  # cramjam raises its own DecompressionError
+        raise GossipError(f"snappy: corrupt input ({exc})") from None
+
+
+def snappy_encode(data: bytes) -> bytes:
+    import cramjam
+
+    return bytes(cramjam.snappy.compress_raw(data))
+
+
+# --- message id and signing -----------------------------------------------------------------------
+
+
+def message_id(topic: str, data: bytes) -> bytes:
+    """op-node's gossipsub message id (``BuildMsgIdFn``): 20 bytes."""
+    domain, body = MESSAGE_DOMAIN_INVALID_SNAPPY, data
+    try:
+        body = snappy_decode(data)
+        domain = MESSAGE_DOMAIN_VALID_SNAPPY
+    except GossipError:
+        body = data
+    t = topic.encode()
+    return hashlib.sha256(domain + struct.pack("<Q", len(t)) + t + body).digest()[:20]
+
+
+def signing_hash(chain_id: int, payload_bytes: bytes, domain: bytes = SIGNING_DOMAIN_BLOCKS_V1) -> bytes:
+    """``SigningHash(domain, chainID, payload)`` from op-node ``p2p/signer.go``."""
+    if chain_id < 0 or chain_id.bit_length() > 256:
+        raise GossipError("chain_id is too large")
+    return keccak256(domain + chain_id.to_bytes(32, "big") + keccak256(payload_bytes))
+
+
+def sign_payload(chain_id: int, payload_bytes: bytes, private_key: bytes) -> bytes:
+    """The 65-byte ``r ++ s ++ v`` (v 0/1) signature op-node's ``LocalSigner`` makes."""
+    from coincurve import PrivateKey
+
+    return PrivateKey(private_key).sign_recoverable(signing_hash(chain_id, payload_bytes), hasher=None)
+
+
+def recover_signer(chain_id: int, signature: bytes, payload_bytes: bytes) -> bytes:
+    """The address that signed ``payload_bytes`` (go-ethereum ``crypto.SigToPub`` rules)."""
+    from coincurve import PublicKey
+
+    if len(signature) != 65:
+        raise GossipError("signature must be 65 bytes")
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:64], "big")
+    if signature[64] > 1 or not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
+        raise GossipError("invalid signature values")
+    try:
+        pub = PublicKey.from_signature_and_message(signature, signing_hash(chain_id, payload_bytes), hasher=None)
+    except Exception:
+        raise GossipError("signature does not recover to a public key") from None
+    return keccak256(pub.format(compressed=False)[1:])[12:]
+
+
+# --- SSZ of the execution payload -----------------------------------------------------------------
+
+
+def _hx(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def _q(v: int) -> str:
+    return hex(v)
+
+
+def _data(payload: Mapping[str, Any], key: str, size: int | None = None) -> bytes:
+    value = payload.get(key)
+    if isinstance(value, (bytes, bytearray)):
+        raw = bytes(value)
+    elif isinstance(value, str) and value[:2] in ("0x", "0X"):
+        try:
+            raw = bytes.fromhex(value[2:])
+        except ValueError:
+            raise GossipError(f"payload {key}: invalid hex") from None
+    else:
+        raise GossipError(f"payload {key}: missing or not 0x-hex")
+    if size is not None and len(raw) != size:
+        raise GossipError(f"payload {key}: want {size} bytes, got {len(raw)}")
+    return raw
+
+
+def _quantity(payload: Mapping[str, Any], key: str, bits: int = 64) -> int:
+    value = payload.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        out = value
+    elif isinstance(value, str) and value[:2] in ("0x", "0X"):
+        try:
+            out = int(value, 16)
+        except ValueError:
+            raise GossipError(f"payload {key}: invalid quantity") from None
+    else:
+        raise GossipError(f"payload {key}: missing or not a quantity")
+    if not 0 <= out < (1 << bits):
+        raise GossipError(f"payload {key}: out of range")
+    return out
+
+
+def encode_payload(payload: Mapping[str, Any], version: BlockVersion) -> bytes:
+    """SSZ ``ExecutionPayload`` of ``version`` from Engine API JSON (``ExecutionPayload.MarshalSSZ``)."""
+    fixed = _FIXED[version]
+    extra = _data(payload, "extraData")
+    if len(extra) > 32:
+        raise GossipError("payload extraData: more than 32 bytes")
+    txs = [_data({"t": t}, "t") for t in payload.get("transactions") or []]
+    withdrawals = payload.get("withdrawals")
+    if version.has_withdrawals != (withdrawals is not None):
+        raise GossipError(f"payload withdrawals: {'required' if version.has_withdrawals else 'not allowed'} in {version.name}")
+    tx_part = b"".join(struct.pack("<I", 4 * len(txs) + sum(len(t) for t in txs[:i])) for i in range(len(txs)))
+    tx_part += b"".join(txs)
+    out = [
+        _data(payload, "parentHash", 32), _data(payload, "feeRecipient", 20), _data(payload, "stateRoot", 32),
+        _data(payload, "receiptsRoot", 32), _data(payload, "logsBloom", 256), _data(payload, "prevRandao", 32),
+        struct.pack("<QQQQ", _quantity(payload, "blockNumber"), _quantity(payload, "gasLimit"),
+                    _quantity(payload, "gasUsed"), _quantity(payload, "timestamp")),
+        struct.pack("<I", fixed),
+        _quantity(payload, "baseFeePerGas", 256).to_bytes(32, "little"),
+        _data(payload, "blockHash", 32),
+        struct.pack("<I", fixed + len(extra)),
+    ]
+    if version.has_withdrawals:
+        out.append(struct.pack("<I", fixed + len(extra) + len(tx_part)))
+    if version.has_blob_properties:
+        out.append(struct.pack("<QQ", _quantity(payload, "blobGasUsed"), _quantity(payload, "excessBlobGas")))
+    if version.has_withdrawals_root:
+        out.append(_data(payload, "withdrawalsRoot", 32))
+    out += [extra, tx_part]
+    for w in withdrawals or []:
+        if not isinstance(w, Mapping):
+            raise GossipError("payload withdrawals: not an object")
+        out.append(struct.pack("<QQ", _quantity(w, "index"), _quantity(w, "validatorIndex")))
+        out.append(_data(w, "address", 20) + struct.pack("<Q", _quantity(w, "amount")))
+    return b"".join(out)
+
+
+def decode_payload(data: bytes, version: BlockVersion) -> dict[str, Any]:
+    """Engine API JSON from SSZ (``ExecutionPayload.UnmarshalSSZ``, with its offset checks)."""
+    fixed = _FIXED[version]
+    scope = len(data)
+    if scope < fixed:
+        raise GossipError(f"scope too small to decode execution payload: {scope}, version {version.name}")
+    u32 = lambda o: struct.unpack_from("<I", data, o)[0]  # noqa: E731
+    u64 = lambda o: struct.unpack_from("<Q", data, o)[0]  # noqa: E731
+    p: dict[str, Any] = {
+        "parentHash": _hx(data[0:32]), "feeRecipient": _hx(data[32:52]), "stateRoot": _hx(data[52:84]),
+        "receiptsRoot": _hx(data[84:116]), "logsBloom": _hx(data[116:372]), "prevRandao": _hx(data[372:404]),
+        "blockNumber": _q(u64(404)), "gasLimit": _q(u64(412)), "gasUsed": _q(u64(420)), "timestamp": _q(u64(428)),
+    }
+    extra_off = u32(436)
+    if extra_off != fixed:
+        raise GossipError(f"unexpected extra data offset: {extra_off} <> {fixed}")
+    p["baseFeePerGas"] = _q(int.from_bytes(data[440:472], "little"))
+    p["blockHash"] = _hx(data[472:504])
+    tx_off = u32(504)
+    if tx_off < extra_off:
+        raise GossipError("transactions offset is smaller than extra data offset")
+    off = 508
+    w_off = scope
+    if version.has_withdrawals:
+        w_off = u32(off)
+        off += 4
+        if w_off < tx_off:
+            raise GossipError("withdrawals offset is smaller than transaction offset")
+        if w_off > scope:
+            raise GossipError(f"withdrawals offset is too large: {w_off}")
+    if version.has_blob_properties:
+        p["blobGasUsed"] = _q(u64(off))
+        p["excessBlobGas"] = _q(u64(off + 8))
+        off += 16
+    if version.has_withdrawals_root:
+        p["withdrawalsRoot"] = _hx(data[off:off + 32])
+    if tx_off > extra_off + 32 or tx_off > scope:
+        raise GossipError(f"extra-data is too large: {tx_off - extra_off}")
+    p["extraData"] = _hx(data[extra_off:tx_off])
+    p["transactions"] = [_hx(t) for t in _decode_transactions(data[tx_off:w_off])]
+    if version.has_withdrawals:
+        body = data[w_off:]
+        if len(body) % _WITHDRAWAL_SIZE:
+            raise GossipError("invalid withdrawals data")
+        if len(body) // _WITHDRAWAL_SIZE > MAX_WITHDRAWALS_PER_PAYLOAD:
+            raise GossipError("too many withdrawals")
+        p["withdrawals"] = [
+            {"index": _q(u64(w_off + o)), "validatorIndex": _q(u64(w_off + o + 8)),
+             "address": _hx(body[o + 16:o + 36]), "amount": _q(struct.unpack_from("<Q", body, o + 36)[0])}
+            for o in range(0, len(body), _WITHDRAWAL_SIZE)
+        ]
+    return p
+
+
+def _decode_transactions(data: bytes) -> list[bytes]:
+    scope = len(data)
+    if scope == 0:
+        return []
+    if scope < 4:
+        raise GossipError(f"not enough scope to read first tx offset: {scope}")
+    first = struct.unpack_from("<I", data, 0)[0]
+    if first % 4:
+        raise GossipError(f"invalid first tx offset: {first}, not a multiple of offset size")
+    if first > scope:
+        raise GossipError(f"invalid first tx offset: {first}, out of scope {scope}")
+    count = first // 4
+    if count > MAX_TRANSACTIONS_PER_PAYLOAD:
+        raise GossipError("too many transactions")
+    offsets = [struct.unpack_from("<I", data, 4 * i)[0] for i in range(count)] + [scope]
+    txs = []
+    for i in range(count):
+        start, end = offsets[i], offsets[i + 1]
+        if end < start or end > scope:
+            raise GossipError(f"tx {i} has bad next offset: {end}, current is {start}, scope is {scope}")
+        txs.append(data[start:end])
+    return txs
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """An execution payload (Engine API JSON) and, from V3, its parent beacon block root."""
+
+    payload: dict[str, Any]
+    parent_beacon_block_root: bytes | None = None
+
+    @property
+    def number(self) -> int:
+        return int(self.payload["blockNumber"], 16)
+
+    @property
+    def timestamp(self) -> int:
+        return int(self.payload["timestamp"], 16)
+
+    @property
+    def block_hash(self) -> bytes:
+        return bytes.fromhex(self.payload["blockHash"][2:])
+
+
+def encode_envelope(envelope: Envelope, version: BlockVersion) -> bytes:
+    """The signed part of a gossip message (``PublishL2Payload``)."""
+    body = encode_payload(envelope.payload, version)
+    if version.has_parent_beacon_block_root:
+        root = envelope.parent_beacon_block_root
+        if root is None or len(root) != 32:
+            raise GossipError("execution payload envelope is missing data (parent beacon block root)")
+        return root + body
+    return body
+
+
+def decode_envelope(data: bytes, version: BlockVersion) -> Envelope:
+    if version.has_parent_beacon_block_root:
+        if len(data) < 32:
+            raise GossipError(f"scope too small to decode execution payload envelope: {len(data)}")
+        return Envelope(decode_payload(data[32:], version), data[:32])
+    return Envelope(decode_payload(data, version))
+
+
+def encode_message(envelope: Envelope, version: BlockVersion, chain_id: int, private_key: bytes) -> bytes:
+    """A complete signed, compressed gossip message."""
+    body = encode_envelope(envelope, version)
+    return snappy_encode(sign_payload(chain_id, body, private_key) + body)
+
+
+# --- block hash -----------------------------------------------------------------------------------
+
+
+def _nibbles(key: bytes) -> bytes:
+    return bytes(n for b in key for n in (b >> 4, b & 0x0F))
+
+
+def _hex_prefix(nibbles: bytes, leaf: bool) -> bytes:
+    flag = 2 if leaf else 0
+    if len(nibbles) % 2:
+        nibbles = bytes([flag + 1]) + nibbles
+    else:
+        nibbles = bytes([flag, 0]) + nibbles
+    return bytes(nibbles[i] << 4 | nibbles[i + 1] for i in range(0, len(nibbles), 2))
+
+
+def _node(items: list[tuple[bytes, bytes]], depth: int) -> Any:
+    if len(items) == 1:
+        key, value = items[0]
+        return [_hex_prefix(key[depth:], True), value]
+    prefix = depth
+    first, last = items[0][0], items[-1][0]  # sorted: the common prefix of all is that of the ends
+    while prefix < len(first) and prefix < len(last) and first[prefix] == last[prefix]:
+        prefix += 1
+    if prefix > depth:
+        return [_hex_prefix(first[depth:prefix], False), _ref(_node(items, prefix))]
+    branch: list[Any] = [b""] * 17
+    for nib in range(16):
+        group = [kv for kv in items if len(kv[0]) > depth and kv[0][depth] == nib]
+        if group:
+            branch[nib] = _ref(_node(group, depth + 1))
+    for key, value in items:
+        if len(key) == depth:
+            branch[16] = value
+    return branch
+
+
+def _ref(node: Any) -> Any:
+    encoded = rlp.encode(node)
+    return node if len(encoded) < 32 else keccak256(encoded)
+
+
+def ordered_trie_root(values: Sequence[bytes]) -> bytes:
+    """The Merkle-Patricia root of ``rlp(index) -> value`` (``types.DeriveSha``)."""
+    if not values:
+        return EMPTY_TRIE_ROOT
+    items = sorted((_nibbles(rlp.encode(i)), v) for i, v in enumerate(values))
+    return keccak256(rlp.encode(_node(items, 0)))
+
+
+def _int(v: int) -> bytes:
+    return v.to_bytes((v.bit_length() + 7) // 8, "big")
+
+
+def payload_block_hash(envelope: Envelope, version: BlockVersion) -> bytes:
+    """The hash of the header the payload commits to (op-service ``CheckBlockHash``)."""
+    p = envelope.payload
+    fields: list[Any] = [
+        _data(p, "parentHash", 32), EMPTY_OMMERS_HASH, _data(p, "feeRecipient", 20), _data(p, "stateRoot", 32),
+        ordered_trie_root([_data({"t": t}, "t") for t in p.get("transactions") or []]),
+        _data(p, "receiptsRoot", 32), _data(p, "logsBloom", 256), b"", _int(_quantity(p, "blockNumber")),
+        _int(_quantity(p, "gasLimit")), _int(_quantity(p, "gasUsed")), _int(_quantity(p, "timestamp")),
+        _data(p, "extraData"), _data(p, "prevRandao", 32), bytes(8), _int(_quantity(p, "baseFeePerGas", 256)),
+    ]
+    if version.has_withdrawals:
+        if version.has_withdrawals_root:
+            fields.append(_data(p, "withdrawalsRoot", 32))
+        elif p.get("withdrawals"):
+            raise GossipError("non-empty withdrawals")
+        else:
+            fields.append(EMPTY_TRIE_ROOT)
+    if version.has_blob_properties:
+        if envelope.parent_beacon_block_root is None:
+            raise GossipError("missing parent beacon block root")
+        fields += [_int(_quantity(p, "blobGasUsed")), _int(_quantity(p, "excessBlobGas")),
+                   envelope.parent_beacon_block_root]
+    if version.has_withdrawals_root:
+        fields.append(EMPTY_REQUESTS_HASH)
+    return keccak256(rlp.encode(fields))
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+class Verdict(enum.Enum):
+    """gossipsub's validation results: ACCEPT forwards, IGNORE drops, REJECT drops and penalises."""
+
+    ACCEPT = "accept"
+    IGNORE = "ignore"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    verdict: Verdict
+    reason: str = ""
+    envelope: Envelope | None = None
+    signer: bytes | None = None
+
+
+class SeenBlocks:
+    """Block hashes seen per height, the last :data:`SEEN_HEIGHTS` heights (op-node's LRU)."""
+
+    def __init__(self, heights: int = SEEN_HEIGHTS):
+        self._heights = heights
+        self._seen: OrderedDict[int, list[bytes]] = OrderedDict()
+
+    def check(self, number: int, block_hash: bytes) -> tuple[int, bool]:
+        """``(count seen at this height, whether this hash is one)``; refreshes the height."""
+        seen = self._seen.get(number)
+        if seen is None:
+            seen = self._seen[number] = []
+            if len(self._seen) > self._heights:
+                self._seen.popitem(last=False)
+        else:
+            self._seen.move_to_end(number)
+        return len(seen), block_hash in seen
+
+    def mark(self, number: int, block_hash: bytes) -> None:
+        self._seen.setdefault(number, []).append(block_hash)
+
+
+def validate(data: bytes, *, version: BlockVersion, chain_id: int, signer: bytes | None, now: float,
+             seen: SeenBlocks) -> Validation:
+    """op-node's ``BuildBlocksValidator`` for one topic, check by check, in its order.
+
+    ``signer`` is the chain's unsafe-block signer (the L1 SystemConfig's); None or the zero address
+    IGNOREs every block, as op-node does without one. ``seen`` is this topic's
+    :class:`SeenBlocks` and is updated on ACCEPT.
+    """
+    try:
+        size = snappy_decoded_len(data)
+    except GossipError as exc:
+        return Validation(Verdict.REJECT, f"invalid snappy compression length data: {exc}")
+    if size > MAX_GOSSIP_SIZE:
+        return Validation(Verdict.REJECT, f"possible snappy zip bomb, decoded length {size} is too large")
+    if size < MIN_GOSSIP_SIZE:
+        return Validation(Verdict.REJECT, "undersized gossip payload")
+    try:
+        raw = snappy_decode(data)
+    except GossipError as exc:
+        return Validation(Verdict.REJECT, f"invalid snappy compression: {exc}")
+    signature, body = raw[:65], raw[65:]
+    try:
+        author = recover_signer(chain_id, signature, body)
+    except GossipError as exc:
+        return Validation(Verdict.REJECT, f"invalid block signature: {exc}")
+    if not signer or signer == bytes(20):
+        return Validation(Verdict.IGNORE, "no configured p2p sequencer address", signer=author)
+    if author != signer:
+        return Validation(Verdict.REJECT, f"unexpected block author 0x{author.hex()}, expected 0x{signer.hex()}",
+                          signer=author)
+    try:
+        envelope = decode_envelope(body, version)
+    except GossipError as exc:
+        return Validation(Verdict.REJECT, f"invalid execution payload: {exc}", signer=author)
+    ts = envelope.timestamp
+    if ts < int(now) - TIMESTAMP_PAST_LIMIT:
+        return Validation(Verdict.REJECT, f"payload is too old (timestamp {ts})", envelope, author)
+    if ts > int(now) + TIMESTAMP_FUTURE_LIMIT:
+        return Validation(Verdict.REJECT, f"payload is too new (timestamp {ts})", envelope, author)
+    p = envelope.payload
+    if version.has_withdrawals and p.get("withdrawals"):
+        return Validation(Verdict.REJECT, "payload has non-empty withdrawals", envelope, author)
+    try:
+        actual = payload_block_hash(envelope, version)
+    except GossipError as exc:
+        return Validation(Verdict.REJECT, f"payload has bad block hash: {exc}", envelope, author)
+    if actual != envelope.block_hash:
+        return Validation(Verdict.REJECT, f"payload has bad block hash {p['blockHash']}, actual 0x{actual.hex()}",
+                          envelope, author)
+    if version.has_blob_properties and (int(p["blobGasUsed"], 16) != 0 or int(p["excessBlobGas"], 16) != 0):
+        return Validation(Verdict.REJECT, "payload has non-zero blob gas used or excess blob gas", envelope, author)
+    count, has_seen = seen.check(envelope.number, envelope.block_hash)
+    if count > MAX_BLOCKS_PER_HEIGHT:
+        return Validation(Verdict.REJECT, f"seen too many different blocks at height {envelope.number}",
+                          envelope, author)
+    if has_seen:
+        return Validation(Verdict.IGNORE, "block already seen", envelope, author)
+    seen.mark(envelope.number, envelope.block_hash)
+    return Validation(Verdict.ACCEPT, "", envelope, author)
