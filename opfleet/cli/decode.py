@@ -127,10 +127,10 @@ _DECODERS: dict[str, Callable[[bytes, Context], dict[str, Any]]] = {
 
 
 def _console(ctx: Context) -> Any:
-    from rich.console import Console
+    from opfleet.cli.env import rich_console
 
-    return Console(file=ctx.env.stdout, force_terminal=ctx.env.stdout_isatty,
-                   no_color=not ctx.env.stdout_isatty, width=None if ctx.env.stdout_isatty else 120)
+    return rich_console(ctx.env.stdout, force_terminal=ctx.env.stdout_isatty,
+                        no_color=not ctx.env.stdout_isatty, width=None if ctx.env.stdout_isatty else 120)
 
 
 def _short_hex(value: str, keep: int = 24) -> str:

@@ -6,7 +6,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Mapping
+from typing import IO, Any, Mapping
 
 
 @dataclass
@@ -40,6 +40,28 @@ class Environment:
     def stdin_bytes(self) -> bytes:
         buffer = getattr(self.stdin, "buffer", None)
         return buffer.read() if buffer is not None else self.stdin.read().encode()
+
+
+_CONSOLE_CLASS: Any = None
+
+
+def rich_console(file: IO, **kw: Any) -> Any:
+    """A ``rich.console.Console`` writing to ``file``, for the commands' printed views.
+
+    rich answers a closed pipe by exiting 1 itself; this one lets the ``BrokenPipeError`` reach
+    ``main()``, which ends quietly as a Unix tool does (exit 141). rich is imported only here.
+    """
+    global _CONSOLE_CLASS
+    if _CONSOLE_CLASS is None:
+        from rich.console import Console
+
+        class _Console(Console):
+            def on_broken_pipe(self) -> None:
+                self.quiet = True
+                raise BrokenPipeError(32, "Broken pipe")
+
+        _CONSOLE_CLASS = _Console
+    return _CONSOLE_CLASS(file=file, **kw)
 
 
 def _isatty(stream: IO) -> bool:

@@ -24,6 +24,7 @@ class ExitStatus(IntEnum):
     UNREACHABLE = 12
     DIVERGENT = 13
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+    BROKEN_PIPE = 141  # our output was closed early (| head): quiet, as shells report SIGPIPE
 
 
 DESCRIPTIONS: dict[ExitStatus, str] = {
@@ -40,6 +41,7 @@ DESCRIPTIONS: dict[ExitStatus, str] = {
     ExitStatus.UNREACHABLE: "status: a node cannot be reached",
     ExitStatus.DIVERGENT: "status: two nodes disagree on a block hash",
     ExitStatus.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitStatus.BROKEN_PIPE: "the output was closed early (e.g. piped into head); nothing is reported",
 }
 
 _BY_ERROR: tuple[tuple[type[BaseException], ExitStatus], ...] = (

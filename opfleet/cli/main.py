@@ -214,6 +214,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         env.stderr.write(f"opfleet: error: {exc}\n")
         return exit_status_for(exc)
     except Exception as exc:  # a bug: one line, plus the traceback only when asked for
+        if _is_broken_pipe(exc):
+            return _broken_pipe(env)
         if env.vars.get("OPFLEET_DEBUG"):
             import traceback
 
@@ -296,6 +298,45 @@ def _configure_logging(ctx: Context) -> None:
     log.configure(level=ctx.settings["log.level"], fmt=ctx.settings["log.format"], env=ctx.env)
 
 
+def _is_broken_pipe(exc: BaseException) -> bool:
+    """Whether ``exc`` is only a closed pipe, also when a trio nursery wrapped it in a group."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_is_broken_pipe(inner) for inner in exc.exceptions)
+    return isinstance(exc, BrokenPipeError)
+
+
+def _broken_pipe(env: Environment) -> ExitStatus:
+    """Whoever read our output stopped reading (``opfleet … | head``): say nothing and stop, as
+    a Unix tool killed by SIGPIPE does (the shell reports 141)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(env, name)
+        if stream is getattr(sys, name):
+            _silence(stream)
+    return ExitStatus.BROKEN_PIPE
+
+
+def _silence(stream: Any) -> None:
+    """Point ``stream``'s descriptor at /dev/null, so what is still buffered in it cannot fail
+    again when the interpreter flushes it on the way out."""
+    import os
+
+    try:
+        fd = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def console_main() -> NoReturn:
     """The installed ``opfleet`` script."""
-    sys.exit(main())
+    env = Environment()
+    status = main(env=env)
+    try:
+        env.stdout.flush()  # here, not at interpreter exit, where a closed pipe cannot be handled
+    except BrokenPipeError:
+        status = _broken_pipe(env)
+    except (OSError, ValueError):
+        pass
+    sys.exit(status)

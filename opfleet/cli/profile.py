@@ -42,8 +42,9 @@ def _show(ctx: Context) -> ExitStatus:
                             "profile": str(profile.path) if profile else None,
                             "settings": rows}, indent=2))
         return ExitStatus.OK
-    from rich.console import Console
     from rich.table import Table
+
+    from opfleet.cli.env import rich_console
 
     table = Table(title=f"opfleet {command.name}: merged settings"
                   + (f" (profile {profile.path})" if profile else ""))
@@ -53,7 +54,7 @@ def _show(ctx: Context) -> ExitStatus:
         shown = _display(row["kind"], row["value"])
         source = row["source"] if row["origin"] != "default" else ""
         table.add_row(row["key"], shown, row["origin"], source or "")
-    Console(file=ctx.env.stdout, force_terminal=ctx.env.stdout_isatty, width=120).print(table)
+    rich_console(ctx.env.stdout, force_terminal=ctx.env.stdout_isatty, width=120).print(table)
     return ExitStatus.OK
 
 

@@ -73,10 +73,10 @@ def _thresholds(ctx: Context) -> Any:
 
 
 def _console(ctx: Context) -> Any:
-    from rich.console import Console
+    from opfleet.cli.env import rich_console
 
-    return Console(file=ctx.env.stdout, force_terminal=ctx.env.stdout_isatty,
-                   no_color=not ctx.env.stdout_isatty, width=None if ctx.env.stdout_isatty else 160)
+    return rich_console(ctx.env.stdout, force_terminal=ctx.env.stdout_isatty,
+                        no_color=not ctx.env.stdout_isatty, width=None if ctx.env.stdout_isatty else 160)
 
 
 def _lag(lag: Any) -> str:

@@ -140,3 +140,61 @@ def test_help_does_not_import_heavy_modules():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in done.stdout, done.stdout[-500:] + done.stderr
+
+
+# --- a closed pipe (opfleet … | head) --------------------------------------------------------------
+
+
+def _run_into_closed_pipe(argv: list[str], tmp_path) -> tuple[int, str]:
+    """Run ``opfleet ARGV`` with its standard output a pipe nobody reads (``| true``)."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # closed before the child writes a byte: every write fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "opfleet", *argv], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60,
+                              env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "HOME": str(tmp_path)})
+    finally:
+        os.close(write_end)
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["--help"],
+    ["source", "--help"],
+    ["version", "--verbose"],
+    ["completion", "bash"],
+    ["profile", "show", "--for", "light"],  # a rich table
+    ["status", "--json", "--timeout", "0.2s", "http://127.0.0.1:1"],
+    ["status", "--timeout", "0.2s", "http://127.0.0.1:1"],  # a rich table
+], ids=lambda argv: " ".join(argv))
+def test_a_closed_pipe_ends_quietly_like_a_unix_tool(argv, tmp_path):
+    status, stderr = _run_into_closed_pipe(argv, tmp_path)
+    assert stderr == ""  # no "unexpected error: BrokenPipeError … please report it"
+    assert status == ExitStatus.BROKEN_PIPE == 141  # what a shell reports for a tool killed by SIGPIPE
+
+
+class _ClosedPipe:
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def isatty(self):
+        return False
+
+
+def test_a_closed_pipe_in_process_is_not_reported_as_a_bug():
+    import io
+
+    from opfleet.cli.env import Environment
+    from opfleet.cli.main import main
+
+    stderr = io.StringIO()
+    env = Environment(stdin=io.StringIO(""), stdout=_ClosedPipe(), stderr=stderr, vars={})
+    assert main(["completion", "fish"], env) == ExitStatus.BROKEN_PIPE
+    assert stderr.getvalue() == ""
