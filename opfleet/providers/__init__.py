@@ -14,6 +14,7 @@ from opfleet.providers.jsonrpc import ClientStatistics as ClientStatistics
 from opfleet.providers.jsonrpc import JsonRpcClient as JsonRpcClient
 from opfleet.providers.jsonrpc import RpcCallError as RpcCallError
 from opfleet.providers.jsonrpc import RpcHttpError as RpcHttpError
+from opfleet.providers.jsonrpc import RpcTimeoutError as RpcTimeoutError
 from opfleet.providers.jsonrpc import retry_with_backoff as retry_with_backoff
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "JsonRpcClient",
     "RpcCallError",
     "RpcHttpError",
+    "RpcTimeoutError",
     "retry_with_backoff",
 ]

@@ -2,7 +2,8 @@
 
 ::
 
-    httpx failure (connect, timeout, reset)  -> TemporaryError     retry later
+    httpx failure (connect, reset)           -> TemporaryError     retry later
+    no answer within the timeout             -> RpcTimeoutError    (a TemporaryError)
     HTTP 5xx / 429 / other non-2xx           -> RpcHttpError       (a TemporaryError, .status)
     HTTP 401 / 403                           -> AuthenticationError credentials are wrong (a CriticalError)
     body is not a JSON-RPC response          -> TemporaryError
@@ -72,6 +73,13 @@ class RpcHttpError(TemporaryError):
     def __init__(self, message: str, *, status: int):
         self.status = status
         super().__init__(message)
+
+
+class RpcTimeoutError(TemporaryError):
+    """The endpoint did not answer within the client's timeout (a :class:`TemporaryError`).
+
+    Told apart from other outages where a slow answer means something of its own (proxyd bans a
+    backend after repeated ``optimism_outputAtBlock`` timeouts)."""
 
 
 class BlockNotFoundError(TemporaryError):
@@ -254,7 +262,7 @@ class JsonRpcClient:
             response = await self._client.post(self.url, content=content, headers=headers)
         except httpx.TimeoutException:
             self._errors += 1
-            raise TemporaryError(f"{self.endpoint}: {what} timed out after {self.timeout:g}s") from None
+            raise RpcTimeoutError(f"{self.endpoint}: {what} timed out after {self.timeout:g}s") from None
         except httpx.HTTPError as exc:
             self._errors += 1
             detail = _short((str(exc) or type(exc).__name__).replace(self.url, mask_url(self.url)))
