@@ -109,6 +109,10 @@ class OpNodeConfig:
     data_dir: Path | None = None
     """Where rollup.json, the JWT, the safe-head DB and op-node's log go (None: a temporary one)."""
     log_level: str = "info"
+    p2p_args: tuple[str, ...] = ()
+    """op-node p2p flags (``--p2p.static …``, ``--p2p.sequencer.key …``); empty: ``--p2p.disable``."""
+    extra_args: tuple[str, ...] = ()
+    """More op-node flags, e.g. ``--sequencer.enabled``."""
 
 
 class OpNode:
@@ -162,9 +166,9 @@ class OpNode:
         args = ["--l1", cfg.l1_url, "--l1.beacon", cfg.l1_beacon_url, "--l1.rpckind", cfg.l1_rpckind,
                 "--l1.http-poll-interval", cfg.l1_poll_interval, "--l2", cfg.l2_auth_url,
                 "--l2.jwt-secret", str(directory / "jwt.hex"), "--rollup.config", str(directory / "rollup.json"),
-                "--rpc.addr", cfg.host, "--rpc.port", str(port), "--p2p.disable",
+                "--rpc.addr", cfg.host, "--rpc.port", str(port), *(cfg.p2p_args or ("--p2p.disable",)),
                 "--verifier.l1-confs", str(cfg.verifier_l1_confs), "--safedb.path", str(directory / "safedb"),
-                "--log.level", cfg.log_level, "--log.format", "logfmt"]
+                "--log.level", cfg.log_level, "--log.format", "logfmt", *cfg.extra_args]
         if cfg.trust_rpc:
             args.append("--l1.trustrpc")
         return args
