@@ -10,11 +10,17 @@ _opfleet() {
         esac
     done
     case "$prev" in
+        --backend) return ;;
+        --backend.timeout) return ;;
         --base-port) return ;;
         --block-time) return ;;
         --chain) return ;;
         --chain-id) return ;;
         --check-follow) return ;;
+        --config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --consensus.ban-period) return ;;
+        --consensus.min-peer-count) return ;;
+        --consensus.poller-interval) return ;;
         --data-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --duration) return ;;
         --engine) return ;;
@@ -58,10 +64,11 @@ _opfleet() {
         --watch) return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "source light supernode tui status devnet decode profile version completion --help --version" -- "$cur")); return ;;
+        "") COMPREPLY=($(compgen -W "source light supernode proxy tui status devnet decode profile version completion --help --version" -- "$cur")); return ;;
         source) COMPREPLY=($(compgen -W "--profile --network --rollup.config --rollup.l1-chain-config --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --verifier.l1-confs --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --safedb.path --sequencer.enabled --log.level --log.format --help" -- "$cur")) ;;
         light) COMPREPLY=($(compgen -W "--profile --l2.follow.source --follow --l2.follow.source.rpc-timeout --l2.follow.source.poll-interval --l2.follow.payloads --network --rollup.config --rollup.l1-chain-config --l1 --l1.http-poll-interval --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --sequencer.enabled --sequencer.max-safe-lag --sequencer.l1-confs --log.level --log.format --help" -- "$cur")) ;;
         supernode) COMPREPLY=($(compgen -W "--profile --chain --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --data-dir --interop.gate-timeout --interop.dependency-set --log.level --log.format --help" -- "$cur")) ;;
+        proxy) COMPREPLY=($(compgen -W "--profile --config --backend --rpc.addr --rpc.port --consensus.poller-interval --consensus.ban-period --consensus.min-peer-count --backend.timeout --metrics.enabled --metrics.addr --metrics.port --log.level --log.format --help" -- "$cur")) ;;
         tui) COMPREPLY=($(compgen -W "--profile --fleet --interval --timeout --log.level --log.format --help" -- "$cur")) ;;
         status) COMPREPLY=($(compgen -W "--profile --fleet --json --watch --max-safe-lag --max-unsafe-lag --timeout --discover --check-follow --log.level --log.format --help" -- "$cur")) ;;
         devnet) COMPREPLY=($(compgen -W "--profile --l1 --nodes --interop --tui --duration --base-port --block-time --data-dir --l1-fork --engine --fork --keep-karst-upgrade-gas --log.level --log.format --help" -- "$cur")) ;;

@@ -297,6 +297,48 @@ SUPERNODE = Command(
     passthrough="vn.",
 )
 
+PROXY = Command(
+    name="proxy",
+    summary="run a consensus-aware proxy in front of the source tier (proxyd's CL mode)",
+    description=(
+        "A drop-in for proxyd with routing_strategy = \"consensus_aware_consensus_layer\": it polls "
+        "every source (opp2p_peerStats, optimism_syncStatus), keeps the ones in sync and sane, checks "
+        "their output roots at the lowest safe height (a minority is banned; no majority halts), and "
+        "serves one optimism_syncStatus, the raw answer of the consensus member furthest behind on "
+        "L1, so light nodes behind it see one highly available source. --config reads proxyd's own "
+        "TOML file; keys of proxyd's other modes are refused. --backend URL (repeat or comma-separate) "
+        "runs the same with proxyd's defaults and the op-node methods a light node reads. Light "
+        "nodes (opfleet, or op-node with --l2.follow.source) point at it; opfleet light nodes also "
+        "get pushed changes (opfleet_waitSyncStatus)."
+    ),
+    options=(
+        PROFILE,
+        _opt("config", PATH, "proxyd TOML file (a consensus_aware_consensus_layer backend group).",
+             metavar="FILE"),
+        _opt("backend", LIST, "Source RPC to put behind the proxy, instead of --config (repeat or "
+             "comma-separate).", metavar="URL"),
+        _opt("rpc.addr", STR, "Address to listen on (default 127.0.0.1; with --config, [server] rpc_host).",
+             metavar="ADDR"),
+        _opt("rpc.port", PORT, "Port to listen on (default 9545; with --config, [server] rpc_port).",
+             metavar="PORT"),
+        _opt("consensus.poller-interval", DURATION, "How often each backend and the group are polled "
+             "(proxyd's consensus_poller_interval; --backend only).", default=1.0, metavar="DURATION"),
+        _opt("consensus.ban-period", DURATION, "How long a banned backend is left out (consensus_ban_period; "
+             "--backend only).", default=300.0, metavar="DURATION"),
+        _opt("consensus.min-peer-count", INT, "Fewest p2p peers (opp2p_peerStats) a backend needs; 0 skips "
+             "the check, for sources without p2p (--backend only).", default=0, metavar="N"),
+        _opt("backend.timeout", DURATION, "Timeout of each call to a backend (--backend only).", default=5.0,
+             metavar="DURATION"),
+        METRICS_ENABLED, METRICS_ADDR, METRICS_PORT,
+        *LOGGING,
+    ),
+    examples=(
+        "opfleet proxy --config proxyd.toml",
+        "opfleet proxy --backend http://source-a:9545,http://source-b:9545,http://source-c:9545 --rpc.port 8545",
+    ),
+    module="proxy",
+)
+
 FLEET = _opt("fleet", PATH, "Fleet profile (TOML) listing the nodes to watch.", metavar="FILE")
 NODE_URLS = _opt("urls", LIST, "Node RPC URLs to watch (op-node, opfleet or supernode routes).",
                  positional=True, nargs="*", setting=False, metavar="URL")
@@ -498,7 +540,7 @@ COMPLETION = Command(
     uses_settings=False,
 )
 
-COMMANDS: tuple[Command, ...] = (SOURCE, LIGHT, SUPERNODE, TUI, STATUS, DEVNET, DECODE,
+COMMANDS: tuple[Command, ...] = (SOURCE, LIGHT, SUPERNODE, PROXY, TUI, STATUS, DEVNET, DECODE,
                                  PROFILE_CMD, VERSION, COMPLETION)
 
 PROGRAM = "opfleet"
