@@ -6,7 +6,8 @@ status is the worst problem found, in this precedence: divergent (13) > unreacha
 stalled (11) > lagging (10); 0 when healthy. ``--json`` prints the stable schema documented in
 :mod:`opfleet.monitor.model`. ``--watch DURATION`` repeats until Ctrl-C (exit 130).
 ``--discover URL...`` prints a fleet profile; ``--check-follow LIGHT SOURCE`` compares a light
-node with its source (exit 0, or 13 when they differ).
+node with its source (exit 0, 13 when they differ, 3 when they are not even the same chain).
+Each role is judged by the heads it owns (:func:`opfleet.monitor.analysis.owned_heads`).
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ def _thresholds(ctx: Context) -> Any:
 
     unsafe = int(_number(ctx.settings, "max-unsafe-lag", 10))
     safe = int(_number(ctx.settings, "max-safe-lag", 30))
-    if unsafe < 0 or safe < 0:
-        raise UsageError("--max-unsafe-lag and --max-safe-lag must not be negative")
-    return Thresholds(max_unsafe_lag=unsafe, max_safe_lag=safe)
+    derivation = int(_number(ctx.settings, "max-derivation-lag", 10))
+    if unsafe < 0 or safe < 0 or derivation < 0:
+        raise UsageError("--max-unsafe-lag, --max-safe-lag and --max-derivation-lag must not be negative")
+    return Thresholds(max_unsafe_lag=unsafe, max_safe_lag=safe, max_derivation_lag=derivation)
 
 
 # --- rendering ------------------------------------------------------------------------------------
@@ -81,6 +83,13 @@ def _console(ctx: Context) -> Any:
 
 def _lag(lag: Any) -> str:
     return "-" if lag is None or lag.blocks is None else str(lag.blocks)
+
+
+def _upstream(node: Any) -> str:
+    """A light node's safe lag behind its source; a deriving node's L1 blocks behind its L1 head."""
+    if node.derivation_lag is not None:
+        return f"{_lag(node.derivation_lag)} L1"
+    return _lag(node.source_lag_safe)
 
 
 def _head(node: Any, head: str) -> str:
@@ -117,7 +126,7 @@ def render_table(snapshot: Any, *, title: str = "") -> Any:
                     node.name, node.role.value, _head(node, "unsafe"), _head(node, "safe"),
                     _head(node, "finalized"), _head(node, "current_l1"),
                     f"{_lag(node.lag_unsafe)}/{_lag(node.lag_safe)}" if node.reachable else "-",
-                    _lag(node.source_lag_safe),
+                    _upstream(node),
                     "-" if node.latency is None else f"{node.latency * 1000:.0f}",
                     Text(health, style=_COLOUR.get(state, "")),
                 )
@@ -189,6 +198,8 @@ def _check_follow(ctx: Context, timeout: float) -> ExitStatus:
     else:
         for line in result.lines():
             ctx.out(line)
+    if result.different_chains is not None:
+        return ExitStatus.CONFIG  # a wrong pair of URLs, not a divergence
     if not result.reachable:
         return ExitStatus.UNREACHABLE
     if result.divergent:

@@ -28,15 +28,21 @@ from opfleet.protocol.sync_status import SyncStatus
 
 __all__ = [
     "DEFAULT_BLOCK_TIME",
+    "DERIVING_ROLES",
     "FOLLOW_METRIC",
+    "LAG_HEADS",
     "SOURCE_ROLES",
     "Thresholds",
     "best_heads",
+    "derivation_alarm",
+    "derivation_lag",
     "divergences",
     "follow_failures",
     "known_blocks",
     "lag_alarm",
     "lag_behind",
+    "not_ready_reason",
+    "owned_heads",
     "parse_prometheus",
     "source_tier_alarms",
     "stalled_by_age",
@@ -47,6 +53,11 @@ DEFAULT_BLOCK_TIME = 2
 FOLLOW_METRIC = "op_node_follow_source_requests_total"
 SOURCE_ROLES = frozenset({Role.SOURCE, Role.SUPERNODE, Role.PROXY})
 """Tiers a light node may follow (op-node ``flags/flags.go``: the source must be a CL)."""
+DERIVING_ROLES = frozenset({Role.SOURCE, Role.PROXY})
+"""Judged by their safe head and derivation lag: a derive-only source's unsafe head is its safe
+head, so comparing it with the sequencer's tip says nothing (a proxy serves a source's status)."""
+LAG_HEADS = ("unsafe", "local_safe", "safe")
+"""The L2 heads whose lag behind the chain's best is measured."""
 
 # Heads compared across nodes for divergence: every L2 head a node reports.
 _L2_FIELDS = (("unsafe", "unsafe_l2"), ("cross_unsafe", "cross_unsafe_l2"),
@@ -63,6 +74,68 @@ class Thresholds:
     """Unsafe head unchanged for this many block times: stalled (a sequencer makes one per block)."""
     stall_safe_blocks: int = 600
     """Safe head unchanged this long: stalled (it moves once per batch, minutes apart)."""
+    max_derivation_lag: int = 10
+    """L1 blocks a deriving node's ``current_l1`` may trail its ``head_l1`` (op-node keeps it
+    within its ``--verifier.l1-confs``, 0 by default)."""
+
+
+# --- what each role is judged by ------------------------------------------------------------------
+
+
+def owned_heads(role: Role) -> tuple[str, ...]:
+    """The L2 heads a role answers for, i.e. the ones whose lag and stalls raise alarms.
+
+    A source derives and nothing else: its unsafe head is its safe head (``derivation.md``; no
+    gossip on a derive-only node), so it is judged by safe (plus :func:`derivation_lag`). A light
+    node keeps the unsafe chain (gossip, or ``--l2.follow.payloads``) and mirrors its source's safe
+    chain (``opnode-rpc.md`` 1.6); a sequencer makes the unsafe chain. A supernode route owns
+    local-safe (its own derivation) and safe (cross-verified, op-supernode ``super_authority.go``).
+    A node of unknown role is judged by unsafe and safe, as op-node's own dashboards do.
+    """
+    if role in DERIVING_ROLES:
+        return ("safe",)
+    if role is Role.SUPERNODE:
+        return ("local_safe", "safe")
+    return ("unsafe", "safe")
+
+
+def derivation_lag(status: SyncStatus) -> Lag | None:
+    """How far derivation (``current_l1``) trails the node's L1 head, in L1 blocks and seconds;
+    None while either is unknown (zero)."""
+    current, head = status.current_l1, status.head_l1
+    if current.is_zero() or head.is_zero():
+        return None
+    return Lag(max(0, head.number - current.number), float(max(0, head.timestamp - current.timestamp)))
+
+
+def derivation_alarm(name: str, lag: Lag | None, status: SyncStatus, thresholds: Thresholds) -> Alarm | None:
+    """A LAGGING alarm when derivation trails the L1 head by more than ``max_derivation_lag``."""
+    if lag is None or lag.blocks is None or lag.blocks <= thresholds.max_derivation_lag:
+        return None
+    return Alarm(AlarmKind.LAGGING, name,
+                 f"{name}: derivation {lag.blocks} L1 blocks behind its L1 head "
+                 f"(current_l1 #{status.current_l1.number}, head_l1 #{status.head_l1.number})")
+
+
+def not_ready_reason(status: SyncStatus, role: Role) -> str | None:
+    """Why a status that parsed is still no chain to serve (None: it is one).
+
+    Zero refs are op-node's "unknown" (``sync_status.go``): a node answering them has not read
+    its chain, its L1, or (a light node) a single status of its source, so nothing it says can
+    be lagging or healthy. A node at genesis reports block 0 with the real hash, which is a chain.
+    """
+    l2 = (status.unsafe_l2, status.local_safe_l2, status.safe_l2, status.finalized_l2)
+    if all(ref.is_zero() for ref in l2):
+        return "not ready: it reports all-zero heads (it has not read its chain)"
+    if status.unsafe_l2.is_zero() or status.safe_l2.is_zero():
+        head = "unsafe" if status.unsafe_l2.is_zero() else "safe"
+        return f"not ready: its {head} head is the zero block"
+    if status.head_l1.is_zero():
+        return "not ready: it knows no L1 head (its L1 is not answering)"
+    if status.current_l1.is_zero() and role is not Role.SUPERNODE:
+        what = "followed any source" if role is Role.LIGHT else "derived or followed anything"
+        return f"not ready: current_l1 is the zero block (it has not {what} yet)"
+    return None
 
 
 # --- lag ----------------------------------------------------------------------------------------
@@ -75,27 +148,33 @@ def lag_behind(ref: L2BlockRef | None, best: L2BlockRef | None) -> Lag:
     return Lag(max(0, best.number - ref.number), float(max(0, best.timestamp - ref.timestamp)))
 
 
-def best_heads(statuses: Iterable[tuple[str | None, SyncStatus]]) -> dict[str | None, tuple[L2BlockRef, L2BlockRef]]:
-    """Per chain, the highest unsafe and the highest safe head any node reports."""
-    best: dict[str | None, tuple[L2BlockRef, L2BlockRef]] = {}
+def head_ref(status: SyncStatus, head: str) -> L2BlockRef:
+    """The L2 head named ``head`` (one of :data:`LAG_HEADS`)."""
+    return getattr(status, f"{head}_l2")
+
+
+def best_heads(statuses: Iterable[tuple[str | None, SyncStatus]]) -> dict[str | None, dict[str, L2BlockRef]]:
+    """Per chain, the highest of each of :data:`LAG_HEADS` any node reports."""
+    best: dict[str | None, dict[str, L2BlockRef]] = {}
     for chain, status in statuses:
-        unsafe, safe = best.get(chain, (status.unsafe_l2, status.safe_l2))
-        if status.unsafe_l2.number > unsafe.number:
-            unsafe = status.unsafe_l2
-        if status.safe_l2.number > safe.number:
-            safe = status.safe_l2
-        best[chain] = (unsafe, safe)
+        tops = best.setdefault(chain, {})
+        for head in LAG_HEADS:
+            ref = head_ref(status, head)
+            if head not in tops or ref.number > tops[head].number:
+                tops[head] = ref
     return best
 
 
-def lag_alarm(name: str, what: str, unsafe: Lag | None, safe: Lag | None,
-              thresholds: Thresholds) -> Alarm | None:
-    """A LAGGING alarm when ``unsafe``/``safe`` exceed the thresholds (``what``: "the fleet's best")."""
+def lag_alarm(name: str, what: str, lags: Mapping[str, Lag | None], thresholds: Thresholds) -> Alarm | None:
+    """A LAGGING alarm when a head's lag exceeds its threshold (``--max-unsafe-lag`` for unsafe,
+    ``--max-safe-lag`` for local-safe and safe); ``what``: "the fleet's best". Pass only the
+    heads the node owns (:func:`owned_heads`)."""
     parts = []
-    if unsafe is not None and unsafe.blocks is not None and unsafe.blocks > thresholds.max_unsafe_lag:
-        parts.append(f"unsafe {unsafe.blocks} blocks")
-    if safe is not None and safe.blocks is not None and safe.blocks > thresholds.max_safe_lag:
-        parts.append(f"safe {safe.blocks} blocks")
+    for head in LAG_HEADS:
+        lag = lags.get(head)
+        limit = thresholds.max_unsafe_lag if head == "unsafe" else thresholds.max_safe_lag
+        if lag is not None and lag.blocks is not None and lag.blocks > limit:
+            parts.append(f"{head.replace('_', '-')} {lag.blocks} blocks")
     if not parts:
         return None
     return Alarm(AlarmKind.LAGGING, name, f"{name}: {' and '.join(parts)} behind {what}")
@@ -150,16 +229,17 @@ _HEAD_RANK = {head: i for i, (head, _) in enumerate(reversed(_L2_FIELDS))}  # fi
 
 
 def stalled_heads(since: Mapping[str, float], observed_since: float, now: float, block_time: float,
-                  thresholds: Thresholds) -> tuple[str, ...]:
-    """Heads unchanged for too many block times, by observation.
+                  thresholds: Thresholds, heads: Iterable[str] = ("unsafe", "safe")) -> tuple[str, ...]:
+    """``heads`` (the node's :func:`owned_heads`) unchanged for too many block times, by observation.
 
     ``since[head]`` is when the head was first seen at its current value; ``observed_since`` is
     when this node was first polled successfully (a head is only called stalled once we watched
-    it for the whole window).
+    it for the whole window). Unsafe gets ``stall_unsafe_blocks``; local-safe and safe move once
+    per batch and get ``stall_safe_blocks``.
     """
-    windows = {"unsafe": thresholds.stall_unsafe_blocks, "safe": thresholds.stall_safe_blocks}
     out = []
-    for head, blocks in windows.items():
+    for head in heads:
+        blocks = thresholds.stall_unsafe_blocks if head == "unsafe" else thresholds.stall_safe_blocks
         window = blocks * block_time
         if head in since and now - observed_since >= window and now - since[head] >= window:
             out.append(head)

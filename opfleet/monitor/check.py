@@ -7,6 +7,10 @@ gives the heads; at the shared finalized, safe and unsafe heights (and a few bet
 asked ``optimism_outputAtBlock`` (``op-service/eth/output.go``) and must
 agree on the block hash and the output root. A node that does not serve ``optimism_outputAtBlock``
 is compared on block hashes from the heads alone, and the report says so.
+
+First of all both are asked ``optimism_rollupConfig`` (``op-node/rollup/types.go``): two nodes of
+different chains (L2 chain id, or L2/L1 genesis) are not a divergence but a wrong pair of URLs,
+reported as such (``status`` exits 3, a setting is wrong) before any block is compared.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 
-__all__ = ["FollowCheck", "HeightCheck", "check_follow"]
+__all__ = ["FollowCheck", "HeightCheck", "chain_difference", "check_follow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,8 @@ class FollowCheck:
     source_status: SyncStatus | None = None
     heights: tuple[HeightCheck, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    different_chains: str | None = None
+    """Why the two are not the same chain (from their rollup configs); None: same, or unknown."""
 
     @property
     def reachable(self) -> bool:
@@ -80,7 +86,7 @@ class FollowCheck:
 
     @property
     def divergent(self) -> bool:
-        return any(h.mismatch for h in self.heights)
+        return self.different_chains is None and any(h.mismatch for h in self.heights)
 
     @property
     def compared(self) -> int:
@@ -88,7 +94,8 @@ class FollowCheck:
 
     @property
     def ok(self) -> bool:
-        return self.reachable and not self.divergent and self.compared > 0
+        return (self.reachable and self.different_chains is None and not self.divergent
+                and self.compared > 0)
 
     def lines(self) -> list[str]:
         """The short human report."""
@@ -107,7 +114,10 @@ class FollowCheck:
                          None: "output root n/a"}[h.output_match]
             out.append(f"  block {h.number:>10} ({h.label}): {hash_text}, {root_text}")
         out.extend(f"  note: {n}" for n in self.notes)
-        if not self.reachable:
+        if self.different_chains is not None:
+            out.append(f"result: DIFFERENT CHAINS: {self.different_chains}; nothing compared "
+                       "(check the two URLs)")
+        elif not self.reachable:
             out.append("result: cannot compare (a node is unreachable)")
         elif self.divergent:
             out.append("result: DIVERGENT: the light node does not follow this source's chain")
@@ -120,8 +130,38 @@ class FollowCheck:
     def to_json(self) -> dict[str, Any]:
         return {"light": self.light_url, "source": self.source_url, "ok": self.ok,
                 "reachable": self.reachable, "divergent": self.divergent,
+                "different_chains": self.different_chains,
                 "light_error": self.light_error, "source_error": self.source_error,
                 "heights": [h.to_json() for h in self.heights], "notes": list(self.notes)}
+
+
+def chain_difference(light: Any, source: Any) -> str | None:
+    """Why two ``optimism_rollupConfig`` answers are different chains: L2 chain id, then the L2
+    and L1 genesis blocks. None when they agree or either answer is not a config (unknown)."""
+    if not isinstance(light, dict) or not isinstance(source, dict):
+        return None
+    a, b = light.get("l2_chain_id"), source.get("l2_chain_id")
+    if a is not None and b is not None and a != b:
+        return f"the light node is on chain {a}, the source on chain {b}"
+    for layer in ("l2", "l1"):
+        a, b = _genesis_hash(light, layer), _genesis_hash(source, layer)
+        if a is not None and b is not None and a != b:
+            return f"their {layer.upper()} genesis blocks differ (light {a[:10]}…, source {b[:10]}…)"
+    return None
+
+
+def _genesis_hash(config: dict[str, Any], layer: str) -> str | None:
+    genesis = config.get("genesis")
+    block = genesis.get(layer) if isinstance(genesis, dict) else None
+    value = block.get("hash") if isinstance(block, dict) else None
+    return value.lower() if isinstance(value, str) else None
+
+
+async def _config(client: JsonRpcClient) -> Any:
+    try:
+        return await client.call("optimism_rollupConfig")
+    except OpfleetError:
+        return None  # not served, or down (the status call reports that)
 
 
 def _shared_heights(light: SyncStatus, source: SyncStatus, samples: int) -> list[tuple[int, str]]:
@@ -181,14 +221,21 @@ async def check_follow(light_url: str, source_url: str, *, timeout: float = 5.0,
     async with JsonRpcClient(light_url, transport=transport, timeout=timeout, name="light") as light, \
             JsonRpcClient(source_url, transport=transport, timeout=timeout, name="source") as source:
         statuses: dict[str, tuple[SyncStatus | None, str | None]] = {}
+        configs: dict[str, Any] = {}
 
         async def read(key: str, client: JsonRpcClient) -> None:
             statuses[key] = await _status(client)
+            # an unreachable node is not asked twice (the check reports it as unreachable)
+            configs[key] = await _config(client) if statuses[key][0] is not None else None
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(read, "light", light)
             nursery.start_soon(read, "source", source)
         (light_status, light_error), (source_status, source_error) = statuses["light"], statuses["source"]
+        different = chain_difference(configs["light"], configs["source"])
+        if different is not None:
+            return FollowCheck(light_url, source_url, light_error, source_error, light_status, source_status,
+                               different_chains=different)
         if light_status is None or source_status is None:
             return FollowCheck(light_url, source_url, light_error, source_error, light_status, source_status)
         checks: list[HeightCheck] = []

@@ -12,6 +12,11 @@ Textual's asyncio loop with ``trio.lowlevel.start_guest_run``). What it asks eac
   time;
 - the metrics URL, when given, for ``op_node_follow_source_requests_total{result}``
   (``op-node/metrics/metrics.go``);
+- ``GET <url>/healthz``: a 503 there (an opfleet node's readiness: no chain yet, or no follow
+  source answering) makes the node NOT READY; op-node answers 200 and anything else is ignored;
+- once per URL of a node without a role, what it is (:func:`~opfleet.monitor.fleet.probe_role`:
+  ``opfleet_nodeInfo``, ``admin_sequencerActive``), else its role is read from its heads
+  (:func:`~opfleet.monitor.fleet.role_from_status`), so bare URLs are judged by their role too;
 - for divergence, the block at the fleet's lowest heads (compared at the lower node's heads):
   ``eth_getBlockByNumber`` on the node's EL when known, else ``optimism_outputAtBlock``
   (``op-service/eth/output.go``).
@@ -31,6 +36,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import trio
@@ -38,7 +44,7 @@ import trio
 from opfleet.errors import DecodeError, OpfleetError
 from opfleet.monitor import analysis
 from opfleet.monitor.analysis import Thresholds
-from opfleet.monitor.fleet import route_chain
+from opfleet.monitor.fleet import probe_role, role_from_status, route_chain
 from opfleet.monitor.model import (
     HEADS,
     Alarm,
@@ -89,6 +95,7 @@ class _Reading:
     latency: float | None = None
     polled_at: float = 0.0
     follow_results: dict[str, float] | None = None
+    not_ready: str | None = None  # the node said it is not ready (RPC error or /healthz 503)
 
 
 @dataclass(slots=True)
@@ -111,6 +118,9 @@ class _UrlInfo:
     block_time: float | None = None
     supernode_root: bool = False
     lookup: str | None = None  # "el", "cl" or "none" (no way to look blocks up)
+    role: Role | None = None  # what the node says it is (probe_role), for specs without a role
+    sequencing: bool | None = None
+    role_probed: bool = False
 
 
 class FleetMonitor:
@@ -363,10 +373,14 @@ class FleetMonitor:
             async with trio.open_nursery() as nursery:
                 if spec.metrics_url:
                     nursery.start_soon(self._scrape, spec.metrics_url, reading)
+                nursery.start_soon(self._readiness, spec.url, reading)
                 try:
                     raw = await client.call("optimism_syncStatus")
                 except RpcCallError as exc:
-                    if not exc.is_method_not_found:
+                    if _says_not_ready(exc):
+                        reading.not_ready = _one_line(exc.message)
+                        raw = None
+                    elif not exc.is_method_not_found:
                         _fail(reading, exc, garbage=True)
                         raw = None
                     else:  # not an op-node API: maybe a supernode root
@@ -382,7 +396,7 @@ class FleetMonitor:
             if not info.supernode_root:
                 reading.polled_at = self._clock()
                 if reading.status is not None:
-                    await self._learn(spec.url, info, client)
+                    await self._learn(spec.url, info, client, spec)
                     await self._lookup_targets(reading, info)
                 return [reading]
         return await self._read_supernode(spec, client)
@@ -423,8 +437,13 @@ class FleetMonitor:
         return NodeSpec(name=f"{root.name}/{chain}", url=f"{root.url.rstrip('/')}/{chain}",
                         role=Role.SUPERNODE, chain=chain, el_url=None, metrics_url=None, follows=())
 
-    async def _learn(self, url: str, info: _UrlInfo, client: JsonRpcClient) -> None:
-        """Chain ID and block time from ``optimism_rollupConfig``, once per URL (best effort)."""
+    async def _learn(self, url: str, info: _UrlInfo, client: JsonRpcClient, spec: NodeSpec | None = None) -> None:
+        """Chain ID and block time from ``optimism_rollupConfig``, and (for a spec without a role)
+        what the node says it is, once per URL (best effort)."""
+        if spec is not None and spec.role is Role.UNKNOWN and not info.role_probed:
+            info.role_probed = True
+            identity = await probe_role(client)
+            info.role, info.sequencing = identity.role, identity.sequencing
         if info.block_time is not None:
             return
         try:
@@ -441,6 +460,25 @@ class FleetMonitor:
                 info.block_time = float(block_time)
         if info.block_time is None:
             info.block_time = float(analysis.DEFAULT_BLOCK_TIME)
+
+    async def _readiness(self, url: str, reading: _Reading) -> None:
+        """``GET <url>/healthz``: only a 503 says something (an opfleet node not ready, and why)."""
+        parts = urlsplit(url)
+        health = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/healthz", "", ""))
+        try:
+            response = await self._http_client().get(health)
+        except httpx.HTTPError:
+            return  # the RPC call reports the node being down
+        if response.status_code != 503:
+            return
+        reason = None
+        try:
+            body = response.json()
+            reason = body.get("reason") if isinstance(body, dict) else None
+        except ValueError:
+            pass
+        reading.not_ready = _one_line(reason if isinstance(reason, str) and reason
+                                      else "not ready: its /healthz answers 503")
 
     async def _scrape(self, url: str, reading: _Reading) -> None:
         try:
@@ -540,6 +578,8 @@ class FleetMonitor:
     def _build(self, now: float) -> FleetSnapshot:
         """Assemble a snapshot from the latest reading of every row (pure bookkeeping, no I/O)."""
         rows = [self._rows[name] for name in self._row_order() if name in self._rows]
+        for state in rows:  # a spec without a role is judged (and grouped) by what it is
+            state.reading.spec = self._with_role(state.reading)
         readings = [s.reading for s in rows]
         chains = {r.spec.name: self._chain_of(r) for r in readings}
         ok = [(chains[r.spec.name], r.status) for r in readings if r.status is not None]
@@ -562,6 +602,8 @@ class FleetMonitor:
         targets: dict[str | None, set[int]] = {}
         lowest: dict[str | None, list[int]] = {}
         for chain, status in ok:
+            if status.unsafe_l2.is_zero():
+                continue  # not ready: nothing to compare at
             pair = lowest.setdefault(chain, [status.unsafe_l2.number, status.safe_l2.number])
             pair[0] = min(pair[0], status.unsafe_l2.number)
             pair[1] = min(pair[1], status.safe_l2.number)
@@ -586,28 +628,43 @@ class FleetMonitor:
             chain = chains[name]
             alarms: list[Alarm] = [Alarm(AlarmKind.DIVERGENT, name, m) for m in divergent.get(name, ())]
             lag_u = lag_s = analysis.UNKNOWN_LAG
-            src_u = src_s = None
+            src_u = src_s = derivation = None
             stalled: tuple[str, ...] = ()
-            if r.status is None:
+            not_ready = r.not_ready or (None if r.status is None
+                                        else analysis.not_ready_reason(r.status, r.spec.role))
+            if not_ready is not None:
+                # nothing it reports is a chain yet: neither lagging nor healthy
+                alarms.append(Alarm(AlarmKind.NOT_READY, name, f"{name}: {not_ready}"))
+            elif r.status is None:
                 kind = AlarmKind.GARBAGE if r.garbage else AlarmKind.UNREACHABLE
                 alarms.append(Alarm(kind, name, f"{name}: {r.error}"))
-            else:
-                best_u, best_s = best[chain]
-                lag_u = analysis.lag_behind(r.status.unsafe_l2, best_u)
-                lag_s = analysis.lag_behind(r.status.safe_l2, best_s)
-                lagging = analysis.lag_alarm(name, "the fleet's best", lag_u, lag_s, thresholds)
+            if r.status is not None:
+                owned = analysis.owned_heads(r.spec.role)
+                lags = {head: analysis.lag_behind(analysis.head_ref(r.status, head), best[chain][head])
+                        for head in analysis.LAG_HEADS}
+                lag_u, lag_s = lags["unsafe"], lags["safe"]
                 source = _best_source(resolved[name], by_name)
                 if source is not None:
                     src_u = analysis.lag_behind(r.status.unsafe_l2, source.status.unsafe_l2)
                     src_s = analysis.lag_behind(r.status.safe_l2, source.status.safe_l2)
+                if r.spec.role in analysis.DERIVING_ROLES:
+                    derivation = analysis.derivation_lag(r.status)
+            if r.status is not None and not_ready is None:
+                lagging = analysis.lag_alarm(name, "the fleet's best", {h: lags[h] for h in owned}, thresholds)
+                if source is not None:
                     lagging = lagging or analysis.lag_alarm(
-                        name, f"its source {source.spec.name}", src_u, src_s, thresholds)
+                        name, f"its source {source.spec.name}",
+                        {h: lag for h, lag in (("unsafe", src_u), ("safe", src_s)) if h in owned}, thresholds)
                 if lagging is not None:
                     alarms.append(lagging)
+                behind_l1 = analysis.derivation_alarm(name, derivation, r.status, thresholds)
+                if behind_l1 is not None:
+                    alarms.append(behind_l1)
                 block_time = self._block_time(r)
                 since = {h: t for h, (_, t) in state.head_since.items()}
-                stalled = analysis.stalled_heads(since, state.first_ok or now, now, block_time, thresholds)
-                if ("unsafe" not in stalled and now - (state.first_ok or now)
+                stalled = analysis.stalled_heads(since, state.first_ok or now, now, block_time, thresholds,
+                                                 owned)
+                if ("unsafe" in owned and "unsafe" not in stalled and now - (state.first_ok or now)
                         < thresholds.stall_unsafe_blocks * block_time
                         and analysis.stalled_by_age(r.status, block_time, thresholds)):
                     stalled = ("unsafe", *stalled)
@@ -628,7 +685,7 @@ class FleetMonitor:
             nodes.append(NodeSnapshot(
                 spec=r.spec, status=r.status, error=r.error, latency=r.latency, polled_at=r.polled_at,
                 chain=chain, lag_unsafe=lag_u, lag_safe=lag_s, source_lag_unsafe=src_u,
-                source_lag_safe=src_s, stalled_heads=stalled, history=tuple(state.history),
+                source_lag_safe=src_s, derivation_lag=derivation, stalled_heads=stalled, history=tuple(state.history),
                 changes=tuple(state.changes),
                 follow_results=None if r.follow_results is None else dict(r.follow_results),
                 alarms=tuple(alarms), garbage=r.garbage,
@@ -636,6 +693,18 @@ class FleetMonitor:
         all_alarms = [a for n in nodes for a in n.alarms] + by_node.get(None, [])
         return FleetSnapshot(taken_at=now, nodes=tuple(nodes), alarms=tuple(all_alarms),
                              divergences=tuple(found))
+
+    def _with_role(self, reading: _Reading) -> NodeSpec:
+        """The spec with a role: the profile's, else what the node said it is, else what its heads
+        show (re-read every poll: a sequencer's unsafe head only runs ahead once it sequences)."""
+        spec = reading.spec
+        if spec.role is not Role.UNKNOWN:
+            return spec
+        info = self._info.get(spec.url)
+        role = info.role if info is not None else None
+        if role is None and reading.status is not None:
+            role = role_from_status(reading.status, sequencing=info.sequencing if info else None)
+        return spec if role is None else replace(spec, role=role)
 
     def _row_order(self) -> list[str]:
         """Rows in profile order, a supernode root's routes in chain order where the root was."""
@@ -666,6 +735,11 @@ class FleetMonitor:
 def _best_source(sources: tuple[str, ...], by_name: dict[str, _Reading]) -> _Reading | None:
     up = [by_name[s] for s in sources if s in by_name and by_name[s].status is not None]
     return max(up, key=lambda r: r.status.safe_l2.number, default=None)  # type: ignore[union-attr]
+
+
+def _says_not_ready(exc: RpcCallError) -> bool:
+    """opfleet (and op-node's follow clients) answer -32000 "not ready…" while the heads are unknown."""
+    return exc.code == -32000 and "not ready" in exc.message.lower()
 
 
 def _fail(reading: _Reading, exc: BaseException, *, garbage: bool = False) -> None:

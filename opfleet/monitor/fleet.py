@@ -27,16 +27,25 @@ and ``role``::
     follows = ["source-a"]                     # a supernode root name means its route on this chain
 
 Without a profile, bare URLs become specs (:func:`specs_from_urls`). :func:`discover` asks
-nodes what they are (``op-node/rollup/types.go`` ``optimism_rollupConfig``,
-``op-service/eth/supernode_status.go`` ``supernode_syncStatus``, ``op-node/node/api.go``
-``admin_sequencerActive``, ``op-node/rollup/status/status.go`` what a light node reports) and
-:func:`dumps_profile` writes the result as a profile.
+nodes what they are and :func:`dumps_profile` writes the result as a profile. In this order:
+
+1. a URL ``…/<chainID>`` whose root answers ``supernode_syncStatus``
+   (``op-service/eth/supernode_status.go``) is a supernode route; a URL without
+   ``optimism_syncStatus`` that answers it is a supernode root;
+2. an opfleet node says what it is: ``opfleet_nodeInfo`` -> ``{"role", "follows"}``
+   (:func:`probe_role`);
+3. ``admin_sequencerActive`` true (``op-node/node/api.go``, admin API enabled) is a sequencer;
+4. otherwise the heads tell (:func:`role_from_status`): a light node follows, it does not derive,
+   so op-node never drives its pending-safe head (``op-node/rollup/status/status.go``); a node
+   whose unsafe head runs ahead of its local-safe head receives blocks nobody derived yet, which
+   in a specialized fleet (derive-only sources) is the sequencer; the rest derive: sources.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,10 +61,13 @@ from opfleet.protocol.sync_status import SyncStatus
 
 __all__ = [
     "Fleet",
+    "Identity",
     "discover",
     "dumps_profile",
     "load_profile",
     "parse_profile",
+    "probe_role",
+    "role_from_status",
     "route_chain",
     "specs_from_urls",
     "write_profile",
@@ -248,21 +260,27 @@ async def _probe(url: str, *, timeout: float, transport: httpx.AsyncBaseTranspor
                 config = await _try(client, "optimism_rollupConfig")
                 if isinstance(config, dict) and isinstance(config.get("l2_chain_id"), int):
                     found["chain"] = str(config["l2_chain_id"])
-                sequencing = await _try(client, "admin_sequencerActive")
-                if sequencing is True:
-                    found["role"] = Role.SEQUENCER
-                elif route_chain(url) is not None and await _try(client, "supernode_syncStatus") is _MISSING:
-                    found["role"] = _role_from_status(sync)
-                elif route_chain(url) is not None:
+                if route_chain(url) is not None and await _is_supernode_root(_root_of(url), timeout, transport):
                     found["role"] = Role.SUPERNODE
-                else:
-                    found["role"] = _role_from_status(sync)
+                    return found
+                identity = await probe_role(client)
+                found["follows"] = identity.follows
+                found["role"] = identity.role or role_from_status(sync, sequencing=identity.sequencing)
         except (OpfleetError, trio.TooSlowError) as exc:
             found["error"] = str(exc) or "no answer in time"
     return found
 
 
 _MISSING = object()
+
+
+async def _is_supernode_root(url: str, timeout: float, transport: httpx.AsyncBaseTransport | None) -> bool:
+    async with JsonRpcClient(url, transport=transport, timeout=timeout) as root:
+        try:
+            answer = await root.call("supernode_syncStatus")
+        except OpfleetError:
+            return False
+    return isinstance(answer, dict) and isinstance(answer.get("chains"), dict)
 
 
 async def _try(client: JsonRpcClient, method: str) -> Any:
@@ -275,13 +293,70 @@ async def _try(client: JsonRpcClient, method: str) -> Any:
         raise
 
 
-def _role_from_status(status: SyncStatus) -> Role:
-    """A light node runs no derivation, so its pending-safe head is not driven
-    (op-node ``rollup/status/status.go``): a safe head
-    above pending-safe means light; otherwise it derives (a source)."""
+def role_from_status(status: SyncStatus, *, sequencing: bool | None = None) -> Role:
+    """The role a node's heads show (module docstring, step 4). ``sequencing``: what
+    ``admin_sequencerActive`` said (None: not asked, or not served)."""
     if not status.safe_l2.is_zero() and status.pending_safe_l2.number < status.safe_l2.number:
         return Role.LIGHT
+    if sequencing is None and status.unsafe_l2.number > status.local_safe_l2.number:
+        return Role.SEQUENCER
     return Role.SOURCE
+
+
+NODE_INFO = "opfleet_nodeInfo"
+_INFO_ROLES = {"source": Role.SOURCE, "light": Role.LIGHT, "sequencer": Role.SEQUENCER,
+               "supernode": Role.SUPERNODE}
+
+
+@dataclass(slots=True)
+class Identity:
+    """What a node says it is: ``role`` (None: it does not say), ``sequencing`` (its
+    ``admin_sequencerActive``, None when not served) and the URLs it follows (opfleet nodes)."""
+
+    role: Role | None = None
+    sequencing: bool | None = None
+    follows: tuple[str, ...] = ()
+
+
+async def probe_role(client: JsonRpcClient) -> Identity:
+    """Ask a node what it is: ``opfleet_nodeInfo`` (opfleet nodes), then ``admin_sequencerActive``
+    (op-node with its admin API). Never raises: a node that answers neither says nothing."""
+    found = Identity()
+    try:
+        info = await _try(client, NODE_INFO)
+    except OpfleetError:
+        info = _MISSING
+    if isinstance(info, dict):
+        found.role = _INFO_ROLES.get(str(info.get("role")))
+        follows = info.get("follows")
+        if isinstance(follows, list):
+            found.follows = tuple(f for f in follows if isinstance(f, str) and f)
+        if found.role is not None:
+            return found
+    try:
+        active = await _try(client, "admin_sequencerActive")
+    except OpfleetError:
+        return found
+    if isinstance(active, bool):
+        found.sequencing = active
+        if active:
+            found.role = Role.SEQUENCER
+    return found
+
+
+def _root_of(url: str) -> str:
+    """``http://host:port/prefix`` of a route ``http://host:port/prefix/<chainID>``."""
+    parts = urlsplit(url)
+    path = _ROUTE.sub("", parts.path)
+    return parts._replace(path=path, query="", fragment="").geturl()
+
+
+def _same_url(a: str, b: str) -> bool:
+    def key(url: str) -> tuple[str, str, str]:
+        parts = urlsplit(mask_url(url))
+        return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/")
+
+    return key(a) == key(b)
 
 
 async def discover(urls: Sequence[str], *, timeout: float = 2.0,
@@ -289,8 +364,9 @@ async def discover(urls: Sequence[str], *, timeout: float = 2.0,
     """Ask every URL what it is, concurrently. Returns (specs, one-line problems).
 
     Names are ``<role>-<n>``; a supernode root keeps its root URL (its routes appear as rows when
-    polled). Light nodes are listed without ``follows``: which source they follow is not visible
-    over RPC, so the operator fills it in (the profile says so in a comment).
+    polled). ``follows`` is filled in where an opfleet node names a source that is among the
+    URLs; otherwise which source a light node follows is not visible over RPC, and the operator
+    fills it in (the profile says so in a comment).
     """
     for i, url in enumerate(urls):
         _check_url(url, "command line", f"URL {i + 1}")
@@ -314,4 +390,10 @@ async def discover(urls: Sequence[str], *, timeout: float = 2.0,
         chain = None if role is Role.SUPERNODE and route_chain(found["url"]) is None else (
             found.get("chain") or route_chain(found["url"]))
         specs.append(NodeSpec(name=name, url=found["url"], role=role, chain=chain))
+    for i, found in enumerate(results):
+        follows = tuple(other.name for url in found.get("follows", ()) for other in specs
+                        if other is not specs[i] and _same_url(url, other.url))
+        if follows:
+            specs[i] = NodeSpec(name=specs[i].name, url=specs[i].url, role=specs[i].role,
+                                chain=specs[i].chain, follows=follows)
     return specs, problems

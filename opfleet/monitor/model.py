@@ -27,12 +27,18 @@ and ``local_safe`` the chain's own derivation (op-supernode ``chain_container/su
                   "finalized": .., "current_l1": L1BlockRef, "head_l1": ..},
         "lag": {"unsafe": {"blocks": 0, "seconds": 0}, "safe": {...}},        # behind fleet best
         "source_lag": {"unsafe": {...}, "safe": {...}} | null,                # behind its source
+        "derivation_lag": {"blocks": 2, "seconds": 24} | null,  # L1 blocks current_l1 -> head_l1
         "stalled": ["safe"],                                                  # heads not moving
         "follow_source": {"success": 120.0, "error_fetch_status": 2.0} | null,
         "alarms": [...],
         "sync_status": <optimism_syncStatus exactly as served> | null
       }]
     }
+
+Each role is judged by the heads it owns (:func:`opfleet.monitor.analysis.owned_heads`): a
+source (or a proxy in front of the source tier) by its safe head and its derivation lag
+(``current_l1`` behind ``head_l1``), a light node and a sequencer by unsafe and safe, a supernode
+route by local-safe and safe. ``lag`` is always reported; only owned heads raise alarms.
 
 Block refs use op-node's JSON (``hash``, ``number``, ``parentHash``, ``timestamp``, and for L2
 ``l1origin``, ``sequenceNumber``). A lag field is ``null`` when it cannot be computed (node down,
@@ -112,6 +118,7 @@ class AlarmKind(str, enum.Enum):
     DIVERGENT = "divergent"  # two nodes, same chain, same height, different hashes
     UNREACHABLE = "unreachable"  # RPC failed or timed out
     GARBAGE = "garbage"  # answered, but not with a sync status we can read
+    NOT_READY = "not_ready"  # answered "not ready", zero heads, or its /healthz says 503
     SOURCE_DOWN = "source_down"  # a light node's sources are all down: light tier at risk
     FOLLOW_FAILING = "follow_failing"  # op_node_follow_source_requests_total{result!="success"} grew
     STALLED = "stalled"  # a head has not moved for N block times
@@ -139,6 +146,7 @@ _VERDICT_OF = {
     AlarmKind.DIVERGENT: Verdict.DIVERGENT,
     AlarmKind.UNREACHABLE: Verdict.UNREACHABLE,
     AlarmKind.GARBAGE: Verdict.UNREACHABLE,
+    AlarmKind.NOT_READY: Verdict.UNREACHABLE,
     AlarmKind.SOURCE_DOWN: Verdict.UNREACHABLE,
     AlarmKind.STALLED: Verdict.STALLED,
     AlarmKind.FOLLOW_FAILING: Verdict.LAGGING,
@@ -261,6 +269,7 @@ class NodeSnapshot:
     lag_safe: Lag = UNKNOWN_LAG
     source_lag_unsafe: Lag | None = None  # behind its own source (light nodes); None: n/a
     source_lag_safe: Lag | None = None
+    derivation_lag: Lag | None = None  # current_l1 behind head_l1 (deriving roles); None: n/a
     stalled_heads: tuple[str, ...] = ()
     history: tuple[HistoryPoint, ...] = ()
     changes: tuple[HeadChange, ...] = ()  # most recent last
@@ -313,6 +322,7 @@ class NodeSnapshot:
             "heads": {head: ref.to_json() for head, ref in self.heads.items()},
             "lag": lag_pair(self.lag_unsafe, self.lag_safe),
             "source_lag": lag_pair(self.source_lag_unsafe, self.source_lag_safe),
+            "derivation_lag": None if self.derivation_lag is None else self.derivation_lag.to_json(),
             "stalled": list(self.stalled_heads),
             "follow_source": None if self.follow_results is None else dict(self.follow_results),
             "alarms": [alarm.to_json() for alarm in self.alarms],

@@ -53,7 +53,9 @@ class FakeNode:
     """A scripted op-node: heads by number on branch ``fork`` (diverging at ``fork_from``)."""
 
     def __init__(self, unsafe: int = 100, safe: int | None = None, finalized: int | None = None, *,
-                 chain_id: int = 10, fork: int = 0, fork_from: int = 0, l1_head: int | None = None):
+                 chain_id: int = 10, fork: int = 0, fork_from: int = 0, l1_head: int | None = None,
+                 current_l1: int | None = None, local_safe: int | None = None,
+                 pending_safe: int | None = None, genesis: str | None = None):
         self.unsafe = unsafe
         self.safe = unsafe - 10 if safe is None else safe
         self.finalized = max(0, self.safe - 20) if finalized is None else finalized
@@ -61,6 +63,11 @@ class FakeNode:
         self.fork = fork
         self.fork_from = fork_from
         self.l1_head = l1_head
+        self.current_l1 = current_l1  # None: right after the safe head's L1 origin
+        self.local_safe = local_safe  # None: the safe head (no interop)
+        self.pending_safe = pending_safe  # None: the local-safe head (a deriving node)
+        self.genesis = genesis  # the L2 genesis hash optimism_rollupConfig names (None: none)
+        self.health: tuple[int, Any] | None = None  # when set, GET /healthz answers (status, JSON)
         self.delay = 0.0
         self.garbage: Any = None  # when set, optimism_syncStatus answers this
         self.follow_results: dict[str, float] | None = None
@@ -69,19 +76,22 @@ class FakeNode:
             "optimism_syncStatus": self._sync_status,
             "optimism_rollupConfig": self._rollup_config,
             "optimism_outputAtBlock": self._output_at_block,
-        }, extra_routes={"/metrics": self._metrics})
+        }, extra_routes={"/metrics": self._metrics, "/healthz": self._healthz})
 
     def ref(self, number: int) -> L2BlockRef:
         return l2_ref(max(0, number), self.fork, self.fork_from)
 
     def status(self) -> SyncStatus:
         safe = self.ref(self.safe)
+        local_safe = safe if self.local_safe is None else self.ref(self.local_safe)
+        pending = local_safe if self.pending_safe is None else self.ref(self.pending_safe)
         l1_head = self.l1_head if self.l1_head is not None else self.unsafe // 6 + 2
+        current = self.safe // 6 + 1 if self.current_l1 is None else self.current_l1
         return SyncStatus(
-            current_l1=l1_ref(self.safe // 6 + 1), head_l1=l1_ref(l1_head), safe_l1=l1_ref(l1_head - 1),
+            current_l1=l1_ref(current), head_l1=l1_ref(l1_head), safe_l1=l1_ref(l1_head - 1),
             finalized_l1=l1_ref(self.finalized // 6), unsafe_l2=self.ref(self.unsafe),
-            safe_l2=safe, finalized_l2=self.ref(self.finalized), pending_safe_l2=safe,
-            cross_unsafe_l2=self.ref(self.unsafe), local_safe_l2=safe,
+            safe_l2=safe, finalized_l2=self.ref(self.finalized), pending_safe_l2=pending,
+            cross_unsafe_l2=self.ref(self.unsafe), local_safe_l2=local_safe,
         )
 
     def advance(self, blocks: int = 1, *, safe: bool = True) -> None:
@@ -100,7 +110,16 @@ class FakeNode:
 
     async def _rollup_config(self) -> Any:
         self.calls.append("optimism_rollupConfig")
-        return {"l2_chain_id": self.chain_id, "block_time": BLOCK_TIME}
+        config: dict[str, Any] = {"l2_chain_id": self.chain_id, "block_time": BLOCK_TIME}
+        if self.genesis is not None:
+            config["genesis"] = {"l2": {"hash": self.genesis, "number": 0}}
+        return config
+
+    async def _healthz(self, request: Any) -> HttpResponse:
+        if self.health is None:
+            return HttpResponse.json({"version": "v0.0.0-fake"})
+        code, body = self.health
+        return HttpResponse.json(body, code)
 
     async def _output_at_block(self, number: Any) -> Any:
         self.calls.append("optimism_outputAtBlock")

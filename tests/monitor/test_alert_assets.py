@@ -15,7 +15,7 @@ from opfleet.monitor.alerts import DASHBOARD, RULES
 # Prometheus' own per-target ``up``.
 KNOWN_METRICS = {"up", "op_node_up", "op_node_refs_number", "op_node_refs_time",
                  "op_node_follow_source_requests_total", "opfleet_follow_source_up",
-                 "opfleet_follow_consensus_ok"}
+                 "opfleet_follow_consensus_ok", "op_supernode_refs_number"}
 PROMQL_WORDS = {"sum", "by", "max", "min", "count", "on", "and", "or", "group_right", "rate",
                 "increase", "changes", "time", "bool", "unless"}
 
@@ -121,3 +121,49 @@ def test_grafana_dashboard():
     for p in dash["panels"]:
         g = p["gridPos"]
         assert 0 <= g["x"] and g["x"] + g["w"] <= 24
+
+
+def _selectors(expr: str, metric: str) -> list[str]:
+    """The label matchers of every use of ``metric`` in ``expr``."""
+    return re.findall(re.escape(metric) + r"\{([^}]*)\}", expr)
+
+
+def _unsafe_uses(expr: str) -> list[str]:
+    return [sel for sel in _selectors(expr, "op_node_refs_number") + _selectors(expr, "op_node_refs_time")
+            if 'type="l2_unsafe"' in sel]
+
+
+def test_rules_judge_each_role_by_what_it_owns():
+    """A derive-only source's unsafe head is its safe head: no rule may alarm on a source's
+    unsafe head (lag or stall); sources get a derivation-lag rule; supernodes local-safe and safe."""
+    doc = parse_yaml_subset(RULES.read_text())
+    alerts = {r["alert"]: r for g in doc["groups"] for r in g["rules"]}
+    for name, rule in alerts.items():
+        expr = rule["expr"]
+        uses = _unsafe_uses(expr)
+        if not uses:
+            continue
+        # the reference side of a lag (max by chain) may span every role; what is alarmed on
+        # (the right-hand side, or the only selector) must be light nodes and sequencers only
+        alarmed = uses[-1]
+        assert 'role=~"light|sequencer"' in alarmed, f"{name} alarms on a source's unsafe head: {expr}"
+    derivation = alerts["OpfleetDerivationLagHigh"]["expr"]
+    assert 'type="l1_head",role="source"' in derivation and 'type="l1_derived",role="source"' in derivation
+    assert derivation.endswith("> 10")  # opfleet status --max-derivation-lag's default
+    assert 'type="l2_local_safe"' in alerts["OpfleetSupernodeLocalSafeLagHigh"]["expr"]
+    held = alerts["OpfleetSupernodeSafeHeld"]["expr"]
+    assert 'type="l2_local_safe"' in held and 'type="l2_safe"' in held
+    assert "role" not in alerts["OpfleetSafeLagHigh"]["expr"]  # every role owns its safe head
+
+
+def test_dashboard_shows_unsafe_lag_for_light_nodes_and_sequencers_only():
+    dash = json.loads(DASHBOARD.read_text())
+    exprs = {p["title"]: [t["expr"] for t in p.get("targets", [])] for p in dash["panels"]}
+    for title, targets in exprs.items():
+        for expr in targets:
+            uses = _unsafe_uses(expr)
+            if uses and ("lag" in title.lower() or "age" in title.lower()):
+                assert 'role=~"light|sequencer"' in uses[-1], f"{title}: {expr}"
+    (derivation,) = exprs["Derivation lag (L1 blocks behind the L1 head; sources)"]
+    assert 'type="l1_derived",role="source"' in derivation
+    assert any("op_supernode_refs_number" in e for t in exprs.values() for e in t)

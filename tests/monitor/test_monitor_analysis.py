@@ -78,3 +78,49 @@ def test_verdict_precedence_and_groups():
     div = FleetSnapshot(1.0, nodes, (Alarm(AlarmKind.DIVERGENT, "s", "d"),) + snap.alarms)
     assert div.verdict is Verdict.DIVERGENT and div.to_json()["verdict"] == "divergent"
     assert snap.node("q") is nodes[3] and snap.node("nope") is None
+
+
+def test_each_role_is_judged_by_the_heads_it_owns():
+    assert analysis.owned_heads(Role.SOURCE) == ("safe",)
+    assert analysis.owned_heads(Role.PROXY) == ("safe",)
+    assert analysis.owned_heads(Role.SUPERNODE) == ("local_safe", "safe")
+    assert analysis.owned_heads(Role.LIGHT) == analysis.owned_heads(Role.SEQUENCER) == ("unsafe", "safe")
+    t = Thresholds(max_unsafe_lag=10, max_safe_lag=30)
+    lags = {"unsafe": analysis.Lag(150, 300.0), "local_safe": analysis.Lag(40, 80.0), "safe": analysis.Lag(0, 0.0)}
+    assert analysis.lag_alarm("s", "x", {h: lags[h] for h in analysis.owned_heads(Role.SOURCE)}, t) is None
+    route = analysis.lag_alarm("r", "the fleet's best", {h: lags[h] for h in ("local_safe", "safe")}, t)
+    assert route.message == "r: local-safe 40 blocks behind the fleet's best"
+    assert "unsafe 150 blocks" in analysis.lag_alarm("l", "x", lags, t).message
+
+
+def test_derivation_lag_is_current_l1_behind_head_l1():
+    status = FakeNode(250, safe=250, l1_head=68, current_l1=66).status()
+    assert analysis.derivation_lag(status) == analysis.Lag(2, 24.0)
+    t = Thresholds(max_derivation_lag=10)
+    assert analysis.derivation_alarm("s", analysis.derivation_lag(status), status, t) is None
+    behind = FakeNode(250, safe=250, l1_head=68, current_l1=57).status()
+    alarm = analysis.derivation_alarm("s", analysis.derivation_lag(behind), behind, t)
+    assert alarm.kind is AlarmKind.LAGGING and "derivation 11 L1 blocks" in alarm.message
+    from dataclasses import replace
+
+    from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF
+
+    assert analysis.derivation_lag(replace(status, current_l1=ZERO_L1_BLOCK_REF)) is None
+
+
+def test_zero_heads_are_not_ready_but_genesis_is_a_chain():
+    from dataclasses import replace
+
+    from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, ZERO_L2_BLOCK_REF
+    from opfleet.protocol.sync_status import SyncStatus
+
+    assert "all-zero heads" in analysis.not_ready_reason(SyncStatus(), Role.UNKNOWN)
+    ok = FakeNode(10).status()
+    assert analysis.not_ready_reason(ok, Role.LIGHT) is None
+    genesis = FakeNode(0, safe=0).status()
+    assert genesis.unsafe_l2.number == 0 and analysis.not_ready_reason(genesis, Role.SOURCE) is None
+    assert "unsafe head" in analysis.not_ready_reason(replace(ok, unsafe_l2=ZERO_L2_BLOCK_REF), Role.SOURCE)
+    assert "no L1 head" in analysis.not_ready_reason(replace(ok, head_l1=ZERO_L1_BLOCK_REF), Role.SOURCE)
+    no_current = replace(ok, current_l1=ZERO_L1_BLOCK_REF)
+    assert "followed any source" in analysis.not_ready_reason(no_current, Role.LIGHT)
+    assert analysis.not_ready_reason(no_current, Role.SUPERNODE) is None  # a route reports no current_l1

@@ -264,3 +264,63 @@ def test_engine_runs_as_a_trio_guest_of_asyncio():
         got = asyncio.run(host())
     assert got[0].node("a").heads["unsafe"].number == 100
     assert got[1].node("a").heads["unsafe"].number == 103
+
+
+async def test_a_derive_only_source_stalls_on_its_safe_head_only(nursery):
+    # the source's unsafe head is its safe head: still for longer than the unsafe window is
+    # normal (a batch every few minutes); only a safe head still past the safe window is a stall
+    fakes = {"seq": FakeNode(400, safe=250, l1_head=68, current_l1=66),
+             "src": FakeNode(250, safe=250, l1_head=68, current_l1=66)}
+    urls = await start(nursery, fakes)
+    specs = [NodeSpec("seq", urls["seq"], Role.SEQUENCER), NodeSpec("src", urls["src"], Role.SOURCE)]
+    now = [1000.0]
+    thresholds = Thresholds(stall_unsafe_blocks=5, stall_safe_blocks=20)
+    async with FleetMonitor(specs, thresholds=thresholds, clock=lambda: now[0]) as monitor:
+        await monitor.poll_once()
+        for _ in range(6):  # 12 s: past the unsafe window (10 s), inside the safe one (40 s)
+            now[0] += 2
+            fakes["seq"].advance(1, safe=False)
+            snap = await monitor.poll_once()
+        assert snap.healthy, snap.alarms
+        assert snap.node("src").lag_unsafe.blocks > 150 and snap.node("src").stalled_heads == ()
+        for _ in range(15):
+            now[0] += 2
+            fakes["seq"].advance(1, safe=False)
+            snap = await monitor.poll_once()
+    assert snap.node("src").stalled_heads == ("safe",)
+    assert [a.message for a in snap.alarms if a.node == "src"] == ["src: safe head not moving"]
+
+
+async def test_a_supernode_route_is_judged_by_local_safe_and_safe(nursery):
+    # route 901 derives (unsafe = local-safe) 150 blocks behind the sequencer's tip: healthy;
+    # another route whose local-safe and cross-safe trail the best ones on the chain is lagging
+    chains = {901: FakeNode(250, safe=250, chain_id=901)}
+    root = await serve(nursery, FakeSupernode(chains).server)
+    other = FakeNode(210, safe=200, local_safe=210, chain_id=901)
+    seq = FakeNode(400, safe=250, chain_id=901)
+    urls = await start(nursery, {"other": other, "seq": seq})
+    specs = [NodeSpec("super", root, Role.SUPERNODE), NodeSpec("other", urls["other"] + "/901", Role.SUPERNODE),
+             NodeSpec("seq", urls["seq"], Role.SEQUENCER)]
+    async with FleetMonitor(specs) as monitor:
+        snap = await monitor.poll_once()
+    assert kinds(snap, "super/901") == set(), snap.alarms
+    assert snap.node("super/901").lag_unsafe.blocks == 150  # reported, never an alarm
+    (alarm,) = [a for a in snap.alarms if a.node == "other"]
+    assert alarm.message == "other: local-safe 40 blocks and safe 50 blocks behind the fleet's best"
+
+
+async def test_not_ready_answers_are_not_garbage(nursery):
+    from opfleet.rpc.server import RpcError
+
+    fake = FakeNode(100)
+    url = await serve(nursery, fake.server)
+
+    async def not_ready():
+        raise RpcError(-32000, "not ready: the execution client's heads have not been read yet")
+
+    fake.server.register("optimism_syncStatus", not_ready)
+    async with FleetMonitor([NodeSpec("n", url)]) as monitor:
+        snap = await monitor.poll_once()
+    (alarm,) = snap.alarms
+    assert alarm.kind is AlarmKind.NOT_READY and "heads have not been read" in alarm.message
+    assert snap.verdict is Verdict.UNREACHABLE

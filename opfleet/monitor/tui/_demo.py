@@ -143,18 +143,24 @@ def demo_fleet(nodes: int = 12, *, tick: int = 0, divergent: bool = True, down: 
             out.append(NodeSnapshot(spec=spec, error=errors[spec.name], polled_at=taken_at,
                                     chain=spec.chain, alarms=tuple(alarms)))
             continue
-        best_u, best_s = best[spec.chain]
-        lag_u = analysis.lag_behind(status.unsafe_l2, best_u)
-        lag_s = analysis.lag_behind(status.safe_l2, best_s)
+        lags = {head: analysis.lag_behind(analysis.head_ref(status, head), best[spec.chain][head])
+                for head in analysis.LAG_HEADS}
+        lag_u, lag_s = lags["unsafe"], lags["safe"]
+        owned = analysis.owned_heads(spec.role)
+        derivation = analysis.derivation_lag(status) if spec.role in analysis.DERIVING_ROLES else None
         src_u = src_s = None
         if spec.follows and statuses.get(spec.follows[0]) is not None:
             source = statuses[spec.follows[0]]
             assert source is not None
             src_u = analysis.lag_behind(status.unsafe_l2, source.unsafe_l2)
             src_s = analysis.lag_behind(status.safe_l2, source.safe_l2)
-        lag_alarm = analysis.lag_alarm(spec.name, "the fleet's best", lag_u, lag_s, thresholds)
+        lag_alarm = analysis.lag_alarm(spec.name, "the fleet's best", {h: lags[h] for h in owned},
+                                       thresholds)
         if lag_alarm is not None:
             alarms.append(lag_alarm)
+        behind_l1 = analysis.derivation_alarm(spec.name, derivation, status, thresholds)
+        if behind_l1 is not None:
+            alarms.append(behind_l1)
         alarms.extend(a for a in tier_alarms if a.node == spec.name)
         points = tuple(
             HistoryPoint(taken_at - 2.0 * (history - 1 - i), status.unsafe_l2.number - (history - 1 - i),
@@ -172,7 +178,7 @@ def demo_fleet(nodes: int = 12, *, tick: int = 0, divergent: bool = True, down: 
         out.append(NodeSnapshot(
             spec=spec, status=status, latency=0.0015 + 0.0005 * (n % 7), polled_at=taken_at,
             chain=spec.chain, lag_unsafe=lag_u, lag_safe=lag_s, source_lag_unsafe=src_u,
-            source_lag_safe=src_s, history=points, changes=changes, follow_results=follow,
+            source_lag_safe=src_s, derivation_lag=derivation, history=points, changes=changes, follow_results=follow,
             alarms=tuple(alarms)))
     fleet_wide = tuple(a for a in tier_alarms if a.node is None)
     return FleetSnapshot(taken_at=taken_at, nodes=tuple(out),

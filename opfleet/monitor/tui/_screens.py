@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Sparkline, Static
 
+from opfleet.monitor.analysis import DERIVING_ROLES, owned_heads
 from opfleet.monitor.model import HEADS, FleetSnapshot, NodeSnapshot, Verdict
 from opfleet.monitor.tui._view import COLUMNS, VERDICT_STYLE, health, sparkline_data
 
@@ -76,7 +77,12 @@ def info_text(node: NodeSnapshot, latencies: Sequence[float]) -> Text:
                        ("safe", node.source_lag_safe)):
         if lag is not None and lag.blocks is not None:
             text.append(f"{label} {lag.blocks} blocks ({lag.seconds or 0:.0f}s)  ")
+    if node.derivation_lag is not None and node.derivation_lag.blocks is not None:
+        text.append(f"derivation behind L1 head {node.derivation_lag.blocks} L1 blocks "
+                    f"({node.derivation_lag.seconds or 0:.0f}s)")
     text.append("\n")
+    text.append("judged by: " + ", ".join(h.replace("_", "-") for h in owned_heads(node.role))
+                + (" and derivation lag" if node.role in DERIVING_ROLES else "") + "\n", style="dim")
     text.append("follow-source outcomes: ", style="bold")
     if node.follow_results is None:
         text.append("n/a (no metrics URL)\n", style="dim")
@@ -172,11 +178,14 @@ HELP = """\
 
 [b]Columns[/b]
   heads are block numbers from optimism_syncStatus; lags are blocks (and time) behind the
-  fleet's best head on the same chain; "Src lag" is a light node's safe lag behind its source.
+  fleet's best head on the same chain; "Src lag" is a light node's safe lag behind its source,
+  or a source's derivation lag ("3 L1": current_l1 behind its L1 head). Each role is judged by
+  what it owns: a source by safe and derivation, light nodes and sequencers by unsafe and safe,
+  supernode routes by local-safe and safe (lags of other heads are dim).
   Rows are grouped by chain, then tier: sequencer, source, supernode, proxy, light.
 
 [b]Health[/b]  [green]ok[/green]  [yellow]LAGGING / FOLLOW FAILING[/yellow]  [dark_orange]STALLED[/dark_orange]  \
-[bold red]DOWN / GARBAGE / SOURCE DOWN[/bold red]  [bold white on red]DIVERGED[/bold white on red]
+[bold red]DOWN / NOT READY / GARBAGE / SOURCE DOWN[/bold red]  [bold white on red]DIVERGED[/bold white on red]
 A red banner on top names divergences: two nodes with different blocks at the same height.
 """
 

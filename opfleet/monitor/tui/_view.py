@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.text import Text
 
+from opfleet.monitor.analysis import owned_heads
 from opfleet.monitor.model import (
     Alarm,
     AlarmKind,
@@ -70,6 +71,12 @@ def _blocks(lag: Lag | None) -> int:
     return -1 if lag is None or lag.blocks is None else lag.blocks
 
 
+def _upstream_lag(node: NodeSnapshot) -> Lag | None:
+    """What the "Src lag" column shows: a light node's safe lag behind its source, a deriving
+    node's derivation lag (L1 blocks behind its L1 head)."""
+    return node.source_lag_safe if node.derivation_lag is None else node.derivation_lag
+
+
 def _health_rank(node: NodeSnapshot) -> tuple[int, int]:
     return (node.verdict.rank, len(node.alarms))
 
@@ -82,7 +89,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("finalized", "Finalized", "5", 11, lambda n: _number(n, "finalized")),
     Column("lag_unsafe", "Unsafe lag", "6", 10, lambda n: _blocks(n.lag_unsafe)),
     Column("lag_safe", "Safe lag", "7", 10, lambda n: _blocks(n.lag_safe)),
-    Column("source_lag", "Src lag", "8", 9, lambda n: _blocks(n.source_lag_safe)),
+    Column("source_lag", "Src lag", "8", 9, lambda n: _blocks(_upstream_lag(n))),
     Column("latency", "RPC", "9", 7,
            lambda n: float("inf") if n.latency is None else n.latency),
     Column("health", "Health", "0", 14, _health_rank, numeric=False),
@@ -110,6 +117,7 @@ _KIND_WORD = {
     AlarmKind.DIVERGENT: "DIVERGED",
     AlarmKind.UNREACHABLE: "DOWN",
     AlarmKind.GARBAGE: "GARBAGE",
+    AlarmKind.NOT_READY: "NOT READY",
     AlarmKind.SOURCE_DOWN: "SOURCE DOWN",
     AlarmKind.FOLLOW_FAILING: "FOLLOW FAILING",
     AlarmKind.STALLED: "STALLED",
@@ -129,13 +137,15 @@ def _head_cell(node: NodeSnapshot, head: str, diverged_heads: frozenset[str]) ->
     return Text(f"{ref.number:,}", style=style, justify="right")
 
 
-def _lag_cell(lag: Lag | None, warn: bool) -> Text:
+def _lag_cell(lag: Lag | None, warn: bool, owned: bool = True, unit: str = "") -> Text:
+    """A lag: blocks (and time). A head the node's role does not answer for (a derive-only
+    source's unsafe head) is shown dim: a fact, never an alarm."""
     if lag is None or lag.blocks is None:
         return Text("-", style=_DIM, justify="right")
-    text = f"{lag.blocks}"
-    if lag.seconds is not None and lag.blocks:
+    text = f"{lag.blocks}{unit}"
+    if lag.seconds is not None and lag.blocks and not unit:
         text += f" {_seconds(lag.seconds)}"
-    style = "yellow" if warn and lag.blocks else ("" if lag.blocks else _DIM)
+    style = "yellow" if warn and owned and lag.blocks else ("" if lag.blocks and owned else _DIM)
     return Text(text, style=style, justify="right")
 
 
@@ -159,6 +169,7 @@ def _latency_cell(node: NodeSnapshot) -> Text:
 def node_cells(node: NodeSnapshot, diverged_heads: frozenset[str] = frozenset()) -> tuple[Text, ...]:
     """The row of ``node``, one cell per :data:`COLUMNS` entry."""
     lagging = any(a.kind is AlarmKind.LAGGING for a in node.alarms)
+    owned = owned_heads(node.role)
     name = Text(node.name, style="" if node.reachable else "red")
     if node.spec.follows:
         name.append(" ← " + ",".join(node.spec.follows), style=_DIM)
@@ -168,9 +179,10 @@ def node_cells(node: NodeSnapshot, diverged_heads: frozenset[str] = frozenset())
         _head_cell(node, "local_safe", diverged_heads),
         _head_cell(node, "safe", diverged_heads),
         _head_cell(node, "finalized", diverged_heads),
-        _lag_cell(node.lag_unsafe, lagging),
-        _lag_cell(node.lag_safe, lagging),
-        _lag_cell(node.source_lag_safe, lagging),
+        _lag_cell(node.lag_unsafe, lagging, "unsafe" in owned),
+        _lag_cell(node.lag_safe, lagging, "safe" in owned),
+        _lag_cell(node.source_lag_safe, lagging) if node.derivation_lag is None
+        else _lag_cell(node.derivation_lag, lagging, unit=" L1"),
         _latency_cell(node),
         health(node, diverged=bool(diverged_heads)),
     )
