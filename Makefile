@@ -28,6 +28,7 @@ bench:
 	$(VENV)/bin/python bench/supernode.py
 	$(VENV)/bin/python bench/tui.py
 	$(VENV)/bin/python bench/fleet.py
+	$(VENV)/bin/python bench/proxy.py
 
 clean:
 	rm -rf build dist
