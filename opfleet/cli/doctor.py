@@ -1,0 +1,76 @@
+"""``opfleet doctor``: check the specialized topology's Definition of Done against the running fleet.
+
+Nodes come from ``--fleet FILE``, bare URLs, or ``--discover URL...`` (each URL asked what it is).
+The fleet is looked at twice ``--window`` apart (:mod:`opfleet.monitor.observe`); the checklist is
+:func:`opfleet.monitor.doctor.evaluate`. Exit: 0 every box ✔, 10 some box ? (nothing ✗),
+13 some box ✗ (the ``status`` codes for lagging and divergent, reused).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import trio
+
+from opfleet.cli.exit import ExitStatus
+from opfleet.cli.main import Context
+from opfleet.errors import UsageError
+
+EXIT = {"ok": ExitStatus.OK, "unknown": ExitStatus.LAGGING, "fail": ExitStatus.DIVERGENT}
+
+
+def _setting(ctx: Context, key: str, default: Any) -> Any:
+    value = ctx.settings.get(key) if ctx.settings is not None else None
+    return default if value is None else value
+
+
+def _specs(ctx: Context, timeout: float) -> tuple[str, list[Any]]:
+    from opfleet.monitor.fleet import discover, load_profile, specs_from_urls
+
+    urls = list(ctx.arg("urls", []) or [])
+    path = _setting(ctx, "fleet", None)
+    name, specs = "", []
+    if path:
+        fleet = load_profile(path)
+        name, specs = fleet.name, list(fleet.nodes)
+    if urls and ctx.arg("discover"):
+        found, problems = trio.run(lambda: discover(urls, timeout=timeout))
+        for problem in problems:
+            ctx.env.stderr.write(f"opfleet: {problem}\n")
+        taken = {s.url for s in specs}
+        specs.extend(s for s in found if s.url not in taken)
+    elif urls:
+        taken = {s.name for s in specs}
+        specs.extend(s for s in specs_from_urls(urls) if s.name not in taken)
+    elif ctx.arg("discover"):
+        raise UsageError("--discover: give the node URLs to ask")
+    if not specs:
+        raise UsageError("no nodes to check: give --fleet FILE, node URLs or --discover URL... "
+                         "(see 'opfleet doctor --help')")
+    return name, specs
+
+
+def run(ctx: Context) -> ExitStatus:
+    from opfleet.monitor.doctor import evaluate
+    from opfleet.monitor.observe import observe
+
+    timeout = float(_setting(ctx, "timeout", 2.0))
+    window = float(_setting(ctx, "window", 12.0))
+    if timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    if window < 0:
+        raise UsageError("--window must not be negative")
+    prometheus = _setting(ctx, "prometheus", None)
+    name, specs = _specs(ctx, timeout)
+    observation = trio.run(lambda: observe(specs, window=window, timeout=timeout,
+                                           prometheus=prometheus, fleet_name=name))
+    report = evaluate(observation)
+    if ctx.arg("json"):
+        ctx.out(json.dumps(report.to_json(), indent=2))
+    else:
+        title = f"Definition of Done · {name or 'fleet'} · {len(report.nodes)} node(s)"
+        ctx.out(title)
+        for line in report.lines():
+            ctx.out(line)
+    return EXIT[report.result.value]
