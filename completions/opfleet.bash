@@ -23,11 +23,14 @@ _opfleet() {
         --consensus.poller-interval) return ;;
         --data-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --duration) return ;;
+        --el) COMPREPLY=($(compgen -W "op-geth op-reth" -- "$cur")); return ;;
+        --el-image) return ;;
         --engine) return ;;
         --fleet) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --follow) return ;;
         --for) COMPREPLY=($(compgen -W "source light supernode tui status devnet" -- "$cur")); return ;;
         --fork) return ;;
+        --image) return ;;
         --interop.dependency-set) return ;;
         --interop.gate-timeout) return ;;
         --interval) return ;;
@@ -43,15 +46,21 @@ _opfleet() {
         --l2.follow.source.poll-interval) return ;;
         --l2.follow.source.rpc-timeout) return ;;
         --l2.jwt-secret) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --light-max-replicas) return ;;
+        --light-storage) return ;;
         --log.format) COMPREPLY=($(compgen -W "text logfmt json" -- "$cur")); return ;;
         --log.level) COMPREPLY=($(compgen -W "trace debug info warn error crit" -- "$cur")); return ;;
         --max-safe-lag) return ;;
         --max-unsafe-lag) return ;;
         --metrics.addr) return ;;
         --metrics.port) return ;;
+        --namespace) return ;;
         --network) return ;;
         --nodes) return ;;
+        --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --profile) return ;;
+        --prometheus) return ;;
+        --proxy-image) return ;;
         --rollup.config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --rollup.l1-chain-config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --rpc.addr) return ;;
@@ -59,19 +68,28 @@ _opfleet() {
         --safedb.path) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --sequencer.l1-confs) return ;;
         --sequencer.max-safe-lag) return ;;
+        --source-storage) return ;;
+        --storage-class) return ;;
         --timeout) return ;;
         --verifier.l1-confs) return ;;
         --watch) return ;;
+        --window) return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "source light supernode proxy tui status devnet decode profile version completion --help --version" -- "$cur")); return ;;
+        "") COMPREPLY=($(compgen -W "source light supernode proxy tui status doctor devnet deploy decode profile version completion --help --version" -- "$cur")); return ;;
         source) COMPREPLY=($(compgen -W "--profile --network --rollup.config --rollup.l1-chain-config --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --verifier.l1-confs --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --safedb.path --sequencer.enabled --log.level --log.format --help" -- "$cur")) ;;
         light) COMPREPLY=($(compgen -W "--profile --l2.follow.source --follow --l2.follow.source.rpc-timeout --l2.follow.source.poll-interval --l2.follow.payloads --network --rollup.config --rollup.l1-chain-config --l1 --l1.http-poll-interval --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --sequencer.enabled --sequencer.max-safe-lag --sequencer.l1-confs --log.level --log.format --help" -- "$cur")) ;;
         supernode) COMPREPLY=($(compgen -W "--profile --chain --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --data-dir --interop.gate-timeout --interop.dependency-set --log.level --log.format --help" -- "$cur")) ;;
         proxy) COMPREPLY=($(compgen -W "--profile --config --backend --rpc.addr --rpc.port --consensus.poller-interval --consensus.ban-period --consensus.min-peer-count --backend.timeout --metrics.enabled --metrics.addr --metrics.port --log.level --log.format --help" -- "$cur")) ;;
         tui) COMPREPLY=($(compgen -W "--profile --fleet --interval --timeout --log.level --log.format --help" -- "$cur")) ;;
         status) COMPREPLY=($(compgen -W "--profile --fleet --json --watch --max-safe-lag --max-unsafe-lag --timeout --discover --check-follow --log.level --log.format --help" -- "$cur")) ;;
+        doctor) COMPREPLY=($(compgen -W "--profile --fleet --json --discover --window --prometheus --timeout --log.level --log.format --help" -- "$cur")) ;;
         devnet) COMPREPLY=($(compgen -W "--profile --l1 --nodes --interop --tui --duration --base-port --block-time --data-dir --l1-fork --engine --fork --keep-karst-upgrade-gas --log.level --log.format --help" -- "$cur")) ;;
+        deploy)
+            case "$sub" in
+                "") COMPREPLY=($(compgen -W "kubernetes --help" -- "$cur")) ;;
+                kubernetes) COMPREPLY=($(compgen -W "--fleet --out --namespace --image --el --el-image --proxy-image --source-storage --light-storage --storage-class --light-max-replicas --force --help" -- "$cur")) ;;
+            esac ;;
         decode)
             case "$sub" in
                 "") COMPREPLY=($(compgen -W "blob calldata channel batcher-tx --help" -- "$cur")) ;;

@@ -389,6 +389,95 @@ STATUS = Command(
     module="status",
 )
 
+DOCTOR = Command(
+    name="doctor",
+    summary="check the specialized topology's Definition of Done against the running fleet",
+    description=(
+        "Checks every box of the Definition of Done for a specialized fleet and prints a checklist, "
+        "each box ✔, ✗ or ? with its evidence and, for ✗, the change to make: sources deriving "
+        "with failover (two or more per chain); every other op-node following "
+        "(--l2.follow.source, seen in its metrics or behaviour); light nodes tracking their source "
+        "(--check-follow); the deriver tier behind a consensus-aware proxy with every light node "
+        "following the proxy; sequencers following a source; with --prometheus, alerts on the "
+        "source tier going down and on follow failures. Also reports the L1 RPC calls per L1 block "
+        "the fleet spends as deployed against every op-node deriving (from metrics_url). "
+        "The fleet is looked at twice, --window apart. Exit 0 every box ✔, 10 some ?, 13 some ✗."
+    ),
+    options=(
+        PROFILE, NODE_URLS, FLEET, JSON_OUT,
+        _opt("discover", BOOL, "Ask the given URLs what they are (source, light, supernode, "
+             "sequencer) instead of taking them as nodes of unknown role.", default=False,
+             setting=False),
+        _opt("window", DURATION, "Time between the two looks at the fleet: long enough for L1 to "
+             "make a block, so derivation and L1 spend can be measured (0 = one look).",
+             default=12.0, metavar="DURATION"),
+        _opt("prometheus", URL, "Prometheus to read the loaded alerting rules from "
+             "(/api/v1/rules); without it the alerting box is ?.", metavar="URL"),
+        POLL_TIMEOUT, *LOGGING,
+    ),
+    examples=("opfleet doctor --fleet fleet.toml", "opfleet doctor --fleet fleet.toml --json "
+              "--prometheus http://prometheus:9090",
+              "opfleet doctor --discover http://source-a:9545 http://light-1:9545 --window 30s"),
+    module="doctor",
+)
+
+DEPLOY = Command(
+    name="deploy",
+    summary="render deployment manifests for the fleet (kubernetes)",
+    description="Renders the specialized topology of a fleet profile as files to apply.",
+    subcommands=(
+        Command(
+            name="kubernetes",
+            summary="render plain Kubernetes manifests, one kustomize directory per tier",
+            description=(
+                "Renders the fleet profile's topology as plain Kubernetes manifests under --out, one "
+                "kustomize directory per tier: the sources as a StatefulSet per chain (safe-head DB "
+                "and execution-client data on PVCs, the execution client beside opfleet in the pod), "
+                "a supernode StatefulSet for interop sets, a consensus-aware proxy Deployment (two "
+                "replicas) per chain, the light tier as a Deployment with a HorizontalPodAutoscaler "
+                "and an execution client per pod, Services, probes, a PodDisruptionBudget per tier, "
+                "NetworkPolicies (light -> proxy -> sources only) and a PrometheusRule and "
+                "ServiceMonitor carrying the shipped alert rules. The output is the same for the "
+                "same inputs. Before 'kubectl apply -k OUT', put the JWT secret in OUT/jwt.hex and "
+                "the L1 endpoints in OUT/l1.env (OP_NODE_L1_ETH_RPC=..., OP_NODE_L1_BEACON=...)."
+            ),
+            options=(
+                _opt("fleet", PATH, "Fleet profile (TOML) whose topology to render.", metavar="FILE",
+                     setting=False),
+                _opt("out", PATH, "Directory to write the manifests to.", default="opfleet-k8s",
+                     metavar="DIR", setting=False),
+                _opt("namespace", STR, "Namespace of every object.", default="opfleet", metavar="NAME",
+                     setting=False),
+                _opt("image", STR, "The opfleet image (built from the Containerfile).",
+                     default="opfleet:latest", metavar="IMAGE", setting=False),
+                _opt("el", CHOICE, "Execution client beside every node.", default="op-geth",
+                     choices=("op-geth", "op-reth"), setting=False),
+                _opt("el-image", STR, "Execution client image (default: the upstream image of --el).",
+                     metavar="IMAGE", setting=False),
+                _opt("proxy-image", STR, "Image of the consensus-aware proxy (default: --image, "
+                     "running 'opfleet proxy' on the rendered proxyd.toml).", metavar="IMAGE",
+                     setting=False),
+                _opt("source-storage", STR, "Execution-client volume of each source.", default="1Ti",
+                     metavar="SIZE", setting=False),
+                _opt("light-storage", STR, "Execution-client volume of each light pod.",
+                     default="500Gi", metavar="SIZE", setting=False),
+                _opt("storage-class", STR, "StorageClass of every volume (default: the cluster's).",
+                     metavar="NAME", setting=False),
+                _opt("light-max-replicas", INT, "Most light pods per chain the autoscaler may run.",
+                     default=10, metavar="N", setting=False),
+                _opt("force", BOOL, "Overwrite files already in --out.", default=False, setting=False),
+            ),
+            examples=("opfleet deploy kubernetes --fleet fleet.toml --out k8s",
+                      "opfleet deploy kubernetes --fleet fleet.toml --el op-reth --image "
+                      "registry.example/opfleet:0.1.0"),
+            module="deploy",
+            uses_settings=False,
+        ),
+    ),
+    module="deploy",
+    uses_settings=False,
+)
+
 DEVNET = Command(
     name="devnet",
     summary="a whole specialized fleet on this machine in one command",
@@ -540,8 +629,8 @@ COMPLETION = Command(
     uses_settings=False,
 )
 
-COMMANDS: tuple[Command, ...] = (SOURCE, LIGHT, SUPERNODE, PROXY, TUI, STATUS, DEVNET, DECODE,
-                                 PROFILE_CMD, VERSION, COMPLETION)
+COMMANDS: tuple[Command, ...] = (SOURCE, LIGHT, SUPERNODE, PROXY, TUI, STATUS, DOCTOR, DEVNET, DEPLOY,
+                                 DECODE, PROFILE_CMD, VERSION, COMPLETION)
 
 PROGRAM = "opfleet"
 PROGRAM_SUMMARY = "run and watch a specialized OP Stack node fleet"
