@@ -3,7 +3,7 @@
 ::
 
     LightNode.run()                         outer nursery, owns every client
-    ├── RPC server (optimism_*, opfleet_waitSyncStatus, /healthz)   started first
+    ├── RPC server (optimism_*, opfleet_*, /healthz readiness, /livez)   started first
     ├── metrics server (--metrics.enabled)
     ├── L1 watcher: head / safe / finalized (one batch) every --l1.http-poll-interval (12 s)
     ├── one watcher per source: the source's SyncStatus, pushed or polled, sanity-checked
@@ -300,6 +300,28 @@ class LightNode:
         read from the EL it answers this error, never all-zero heads (see
         :meth:`opfleet.node.source.SourceNode.status_not_ready` for op-node's start order)."""
         return None if self._heads_ready else "not ready: the execution client's heads have not been read yet"
+
+    def readiness(self) -> str | None:
+        """Why ``GET /healthz`` answers 503 (None: 200): ready once the node has its chain (heads
+        read from the EL) and a follow source answers a status that passed the sanity checks.
+        A light node with every source down holds its safe head: traffic should go elsewhere."""
+        reason = self.status_not_ready()
+        if reason is not None:
+            return reason
+        if any(source.status is not None for source in self.sources):
+            return None
+        states = ", ".join(f"{s.label} {s.last_result.value if s.last_result else 'no answer yet'}"
+                           for s in self.sources)
+        return f"not ready: no follow source answers a sane status ({states})"
+
+    @property
+    def node_role(self) -> str:
+        """``opfleet_nodeInfo``'s role: a light node, or a light sequencer."""
+        return "sequencer" if self.config.sequencer_enabled else "light"
+
+    @property
+    def follow_sources(self) -> tuple[str, ...]:
+        return tuple(self.config.sources)
 
     async def output_at(self, number: int) -> tuple[OutputV0, L2BlockRef, SyncStatus]:
         status = self.sync_status()

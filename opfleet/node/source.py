@@ -264,6 +264,11 @@ class SourceNode:
             return "not ready: the execution client's heads have not been read yet"
         return None
 
+    @property
+    def node_role(self) -> str:
+        """``opfleet_nodeInfo``'s role: a supernode's chain (it feeds our L1 heads) or a source."""
+        return "source" if self._watch_l1_heads else "supernode"
+
     def set_l1_heads(self, head: L1BlockRef, safe: L1BlockRef, finalized: L1BlockRef) -> None:
         """L1 heads from a shared watcher (``watch_l1=False``); wakes derivation on a change."""
         changed = head != self.head_l1 or finalized != self.finalized_l1

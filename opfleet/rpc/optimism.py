@@ -1,4 +1,4 @@
-"""op-node's RPC API for a source node: ``optimism_*``, ``admin_*`` and ``GET /healthz``.
+"""op-node's RPC API for a source node: ``optimism_*``, ``admin_*``, ``GET /healthz`` and ``/livez``.
 
 Wire shapes follow op-node (``op-node/node/api.go``, ``op-service/sources/rollupclient.go``): block
 numbers are hex quantities (``hexutil.Uint64``; a JSON number is refused with -32602, as
@@ -9,7 +9,12 @@ with ``--rpc.enable-admin``.
 Where we deliberately differ from op-node: nothing on the wire. ``optimism_rollupConfig`` is
 op-node's shape, not :meth:`RollupConfig.to_json`'s: lowercase hex addresses (go-ethereum's
 ``common.Address`` marshals lowercase; ``to_json`` writes EIP-55 for rollup.json files) and no
-``granite_channel_timeout`` (a kona-only key).
+``granite_channel_timeout`` (a kona-only key). ``GET /healthz`` answers op-node's
+``{"version"}`` but is a readiness probe, as Kubernetes and load balancers expect: 503 (with
+``"ready": false`` and a ``"reason"``) until the node has its chain (and a light node a follow
+source that answers), where op-node answers 200 from its first second; ``GET /livez`` is the
+liveness probe, 200 while the process serves HTTP. ``opfleet_nodeInfo`` says what the node is
+(role, and the sources a light node follows) for ``opfleet status --discover``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any, Protocol
 import trio
 
 from opfleet._version import VERSION_META, __version__
+from opfleet.config.settings import mask_url
 from opfleet.log import LEVELS
 from opfleet.node.safedb import SafeHeadDB, SafeHeadNotFound
 from opfleet.protocol.block_ref import L2BlockRef
@@ -28,7 +34,16 @@ from opfleet.protocol.output_root import OutputV0, output_response_json
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.jsonrpc import BlockNotFoundError
-from opfleet.rpc.server import DEFAULT_ERROR, InvalidParams, JsonRpcServer, RpcError, json_route
+from opfleet.rpc.server import (
+    DEFAULT_ERROR,
+    HttpHandler,
+    HttpRequest,
+    HttpResponse,
+    InvalidParams,
+    JsonRpcServer,
+    RpcError,
+    json_route,
+)
 
 _ADDRESS_KEYS = ("batch_inbox_address", "deposit_contract_address", "l1_system_config_address")
 _ALT_DA_ADDRESS_KEYS = ("da_challenge_contract_address",)
@@ -85,7 +100,9 @@ class SourceView(Protocol):
     def sync_status(self) -> SyncStatus: ...
 
     # Optional: ``status_not_ready() -> str | None``, why the heads are not known yet (the status
-    # methods then answer that error rather than all-zero heads).
+    # methods then answer that error rather than all-zero heads); ``readiness() -> str | None``,
+    # why /healthz answers 503 (default: status_not_ready); ``node_role`` ("source") and
+    # ``follow_sources`` (URLs) for opfleet_nodeInfo.
 
     async def output_at(self, number: int) -> tuple[OutputV0, L2BlockRef, SyncStatus]:
         """The output of canonical L2 block ``number``; BlockNotFoundError when unknown."""
@@ -134,12 +151,17 @@ def optimism_methods(node: SourceView, *, enable_admin: bool = False) -> dict[st
     async def optimism_version() -> str:
         return version_string()
 
+    async def opfleet_nodeInfo() -> dict[str, Any]:
+        return {"role": getattr(node, "node_role", "source"),
+                "follows": [mask_url(url) for url in getattr(node, "follow_sources", ())]}
+
     methods: dict[str, Callable[..., Awaitable[Any]]] = {
         "optimism_syncStatus": optimism_syncStatus,
         "optimism_outputAtBlock": optimism_outputAtBlock,
         "optimism_safeHeadAtL1Block": optimism_safeHeadAtL1Block,
         "optimism_rollupConfig": optimism_rollupConfig,
         "optimism_version": optimism_version,
+        NODE_INFO: opfleet_nodeInfo,
     }
     waiter = getattr(node, "wait_status_change", None)
     if waiter is not None:
@@ -166,6 +188,7 @@ def optimism_methods(node: SourceView, *, enable_admin: bool = False) -> dict[st
     return methods
 
 
+NODE_INFO = "opfleet_nodeInfo"
 WAIT_SYNC_STATUS = "opfleet_waitSyncStatus"
 MAX_WAIT_MS = 60_000
 """The longest a caller may ask ``opfleet_waitSyncStatus`` to hold the request."""
@@ -226,10 +249,31 @@ def wait_sync_status_method(sync_status: Callable[[], SyncStatus],
     return opfleet_waitSyncStatus
 
 
+def not_ready(node: SourceView) -> str | None:
+    """Why the node cannot take traffic yet (None: it can): its ``readiness()``, else its
+    ``status_not_ready()``."""
+    check = getattr(node, "readiness", None) or getattr(node, "status_not_ready", None)
+    return check() if check is not None else None
+
+
+def readiness_route(node: SourceView) -> HttpHandler:
+    """``GET /healthz``: 200 ``{"version", "ready": true}``, or 503 with ``"ready": false`` and
+    the ``"reason"`` while :func:`not_ready` says so."""
+
+    async def healthz(request: HttpRequest) -> HttpResponse:
+        reason = not_ready(node)
+        if reason is None:
+            return HttpResponse.json({"version": version_string(), "ready": True})
+        return HttpResponse.json({"version": version_string(), "ready": False, "reason": reason}, 503)
+
+    return healthz
+
+
 def source_rpc_server(node: SourceView, *, enable_admin: bool = False) -> JsonRpcServer:
-    """The source node's RPC server, with ``GET /healthz`` -> ``{"version": ...}``."""
+    """The source node's RPC server, with ``GET /healthz`` (readiness, :func:`readiness_route`)
+    and ``GET /livez`` (liveness: ``{"version": ...}`` while serving)."""
     return JsonRpcServer(
         optimism_methods(node, enable_admin=enable_admin),
-        extra_routes={"/healthz": json_route({"version": version_string()})},
+        extra_routes={"/healthz": readiness_route(node), "/livez": json_route({"version": version_string()})},
         name="source-rpc",
     )

@@ -55,6 +55,7 @@ async def test_two_chains_derive_verify_and_serve_under_their_chain_id(nursery):
             assert status["safe_l2"]["hash"] == "0x" + engine.by_number(6).hash.hex()
             assert status["local_safe_l2"] == status["safe_l2"]
             assert (await rpc.call("optimism_rollupConfig"))["l2_chain_id"] == cid
+            assert (await rpc.call("opfleet_nodeInfo"))["role"] == "supernode"  # for status --discover
     async with httpx.AsyncClient() as http:
         ws = await http.post(f"{base}/{A}/ws", json={"jsonrpc": "2.0", "id": 1, "method": "optimism_version"})
         assert ws.status_code == 200 and ws.json()["result"].endswith("-opfleet")  # rest of the path passed on

@@ -376,3 +376,47 @@ async def test_own_sync_status_has_the_el_heads_from_the_first_answer(nursery):
     async with JsonRpcClient(f"http://127.0.0.1:{node.rpc_port}") as rpc:
         st = await rpc.call("optimism_syncStatus")  # at once: the heads were read before serving
     assert st["unsafe_l2"]["number"] == 5
+
+
+async def test_healthz_is_readiness_livez_is_liveness(nursery):
+    """/healthz answers 503 until the node has its chain and a source answers a sane status, and
+    again while every source is down (its safe head is held); /livez stays 200 throughout."""
+    setup = await Setup().start(nursery)
+    el = await FakeEL(setup.chains).start(nursery)
+    source = await FakeSource(setup.rollup).start(nursery)
+    source.switch.down = True  # every upstream down from the start
+    node = await nursery.start(LightNode(setup.config([source.url], el)).run)
+    base = f"http://127.0.0.1:{node.rpc_port}"
+    async with httpx.AsyncClient() as http:
+        await wait_for(lambda: node.statistics().results.get("error_fetch_status", 0) >= 1)
+        down = await http.get(base + "/healthz")
+        alive = await http.get(base + "/livez")
+        assert down.status_code == 503 and alive.status_code == 200, down.text
+        body = down.json()
+        assert body["ready"] is False and body["version"].endswith("-opfleet")
+        assert body["reason"].startswith("not ready: no follow source answers") and "error_fetch_status" in body["reason"]
+        assert alive.json()["version"].endswith("-opfleet")
+        source.set(status(setup.chains.genesis))
+        source.switch.down = False
+        await wait_for(lambda: node.sources[0].status is not None)
+        ready = await http.get(base + "/healthz")
+        assert ready.status_code == 200 and ready.json()["ready"] is True
+        source.switch.down = True  # every source down again: not ready, still alive
+        await wait_for(lambda: node.sources[0].status is None)
+        assert (await http.get(base + "/healthz")).status_code == 503
+        assert (await http.get(base + "/livez")).status_code == 200
+    async with JsonRpcClient(base) as rpc:
+        info = await rpc.call("opfleet_nodeInfo")
+    assert info == {"role": "light", "follows": [source.url]}
+
+
+async def test_healthz_is_not_ready_before_the_heads_are_read(nursery):
+    setup = await Setup().start(nursery)
+    el = await FakeEL(setup.chains).start(nursery)
+    el.switch.down = True  # the EL is down at start: no chain yet
+    source = await FakeSource(setup.rollup).start(nursery)
+    source.set(status(setup.chains.genesis))
+    node = await nursery.start(LightNode(setup.config([source.url], el)).run)
+    async with httpx.AsyncClient() as http:
+        health = await http.get(f"http://127.0.0.1:{node.rpc_port}/healthz")
+    assert health.status_code == 503 and "heads have not been read" in health.json()["reason"]

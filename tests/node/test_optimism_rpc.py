@@ -98,3 +98,29 @@ async def test_admin_methods_only_when_enabled():
         assert (await call(admin, "admin_setLogLevel", "loud"))["error"]["code"] == -32602
     finally:
         logger.setLevel(before)
+
+
+async def test_healthz_is_a_readiness_probe_and_livez_a_liveness_probe():
+    from opfleet.rpc.server import HttpRequest
+
+    node = StubNode()
+    reason = ["not ready: the execution client's heads have not been read yet"]
+    node.status_not_ready = lambda: reason[0]
+    server = source_rpc_server(node)
+
+    async def get(path):
+        response = await server(HttpRequest("GET", path))
+        return response.status, json.loads(response.body)
+
+    status, body = await get("/healthz")
+    assert status == 503 and body == {"version": version_string(), "ready": False, "reason": reason[0]}
+    assert await get("/livez") == (200, {"version": version_string()})
+    reason[0] = None
+    assert await get("/healthz") == (200, {"version": version_string(), "ready": True})
+    node.readiness = lambda: "not ready: no follow source answers a sane status"  # a light node's own
+    assert (await get("/healthz"))[0] == 503
+    info = await call(server, "opfleet_nodeInfo")
+    assert info["result"] == {"role": "source", "follows": []}
+    node.node_role, node.follow_sources = "light", ("http://user:secret@source:9545",)
+    masked = (await call(source_rpc_server(node), "opfleet_nodeInfo"))["result"]
+    assert masked["role"] == "light" and "secret" not in masked["follows"][0]
