@@ -50,6 +50,7 @@ _opfleet() {
         --light-storage) return ;;
         --log.format) COMPREPLY=($(compgen -W "text logfmt json" -- "$cur")); return ;;
         --log.level) COMPREPLY=($(compgen -W "trace debug info warn error crit" -- "$cur")); return ;;
+        --max-derivation-lag) return ;;
         --max-safe-lag) return ;;
         --max-unsafe-lag) return ;;
         --metrics.addr) return ;;
@@ -82,7 +83,7 @@ _opfleet() {
         supernode) COMPREPLY=($(compgen -W "--profile --chain --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --data-dir --interop.gate-timeout --interop.dependency-set --log.level --log.format --help" -- "$cur")) ;;
         proxy) COMPREPLY=($(compgen -W "--profile --config --backend --rpc.addr --rpc.port --consensus.poller-interval --consensus.ban-period --consensus.min-peer-count --backend.timeout --metrics.enabled --metrics.addr --metrics.port --log.level --log.format --help" -- "$cur")) ;;
         tui) COMPREPLY=($(compgen -W "--profile --fleet --interval --timeout --log.level --log.format --help" -- "$cur")) ;;
-        status) COMPREPLY=($(compgen -W "--profile --fleet --json --watch --max-safe-lag --max-unsafe-lag --timeout --discover --check-follow --log.level --log.format --help" -- "$cur")) ;;
+        status) COMPREPLY=($(compgen -W "--profile --fleet --json --watch --max-safe-lag --max-unsafe-lag --max-derivation-lag --timeout --discover --check-follow --log.level --log.format --help" -- "$cur")) ;;
         doctor) COMPREPLY=($(compgen -W "--profile --fleet --json --discover --window --prometheus --timeout --log.level --log.format --help" -- "$cur")) ;;
         devnet) COMPREPLY=($(compgen -W "--profile --l1 --nodes --interop --tui --duration --base-port --block-time --data-dir --l1-fork --engine --fork --keep-karst-upgrade-gas --log.level --log.format --help" -- "$cur")) ;;
         deploy)

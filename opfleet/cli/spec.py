@@ -224,7 +224,8 @@ SOURCE = Command(
         "A source node owns L1 derivation for the fleet. It reads batcher data from L1 (calldata "
         "and blobs), derives the L2 chain, drives its execution client through the Engine API and "
         "serves op-node's RPC API, so light nodes (opfleet or op-node with --l2.follow.source) can "
-        "follow its safe chain."
+        "follow its safe chain. Probes on the RPC port: GET /healthz is readiness (503 until the "
+        "execution client's heads are known), GET /livez is liveness (200 while it serves)."
     ),
     options=(PROFILE, *CHAIN, L1_CHAIN_CONFIG, L1, L1_BEACON, L1_BEACON_SECONDS, L1_POLL, L1_BATCH, L1_CONFS, L2,
              L2_JWT, *RPC, *METRICS, SAFEDB, SEQUENCER, *LOGGING),
@@ -242,7 +243,10 @@ LIGHT = Command(
         "A light node runs no derivation. It takes the safe chain from one or more sources "
         "(an opfleet source, an op-node, an op-supernode route http://host/<chainID> or a proxy) "
         "and keeps its execution client moving, like op-node started with --l2.follow.source. "
-        "With several sources it only advances as far as a majority agrees."
+        "With several sources it only advances as far as a majority agrees. Probes on the RPC "
+        "port: GET /healthz is readiness (503 until it has its chain and a follow source answers "
+        "a sane status, and again while every source is down), GET /livez is liveness (200 while "
+        "it serves)."
     ),
     options=(PROFILE, FOLLOW_SOURCE, FOLLOW_TIMEOUT, FOLLOW_POLL, FOLLOW_PAYLOADS, *CHAIN, L1_CHAIN_CONFIG, L1,
              L1_POLL, L2,
@@ -366,8 +370,10 @@ STATUS = Command(
     description=(
         "Polls every node once and prints a table grouped by chain and tier (or JSON, schema 1). "
         "The exit code says what is wrong, the most urgent winning: 0 healthy, 10 lagging, "
-        "11 stalled, 12 unreachable, 13 divergent. --check-follow exits 0 when the light node "
-        "matches its source and 13 when it does not."
+        "11 stalled, 12 unreachable or not ready, 13 divergent. Each role is judged by what it "
+        "owns: a source by its safe head and derivation lag, light nodes and sequencers by unsafe "
+        "and safe, supernode routes by local-safe and safe. --check-follow exits 0 when the light "
+        "node matches its source, 13 when it does not and 3 when the two are different chains."
     ),
     options=(
         PROFILE, NODE_URLS, FLEET, JSON_OUT,
@@ -375,8 +381,11 @@ STATUS = Command(
              metavar="DURATION", setting=False),
         _opt("max-safe-lag", INT, "Safe-head lag (blocks) above which a node counts as lagging.",
              default=30, metavar="BLOCKS"),
-        _opt("max-unsafe-lag", INT, "Unsafe-head lag (blocks) above which a node counts as lagging.",
+        _opt("max-unsafe-lag", INT, "Unsafe-head lag (blocks) above which a light node or sequencer "
+             "counts as lagging (a derive-only source is judged by safe and derivation lag).",
              default=10, metavar="BLOCKS"),
+        _opt("max-derivation-lag", INT, "L1 blocks a source's current_l1 may trail its L1 head before "
+             "it counts as lagging.", default=10, metavar="BLOCKS"),
         POLL_TIMEOUT,
         _opt("discover", BOOL, "Ask the given URLs what they are and print a fleet profile.",
              default=False, setting=False),

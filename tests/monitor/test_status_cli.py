@@ -185,6 +185,7 @@ def test_derive_only_source_is_judged_by_safe_head_and_derivation_lag(cli, tmp_p
         bare = cli(["status", "--json", urls["seq"], urls["src"], urls["light"]])
         fakes["src"].current_l1 = 40  # derivation 28 L1 blocks behind
         behind = cli(["status", "--fleet", str(profile)])
+        relaxed = cli(["status", "--max-derivation-lag", "30", "--fleet", str(profile)])
         fakes["src"].current_l1 = 66
         fakes["light"].unsafe = 380  # a light node is still judged by its unsafe head
         light_lags = cli(["status", "--fleet", str(profile)])
@@ -197,6 +198,7 @@ def test_derive_only_source_is_judged_by_safe_head_and_derivation_lag(cli, tmp_p
     assert {n["role"] for n in json.loads(bare.stdout)["nodes"]} == {"sequencer", "source"}
     assert behind.status == ExitStatus.LAGGING and "derivation 28 L1 blocks behind" in behind.stdout
     assert "unsafe" not in behind.stdout.split("derivation")[0].split("src")[-1]
+    assert relaxed.status == ExitStatus.OK, relaxed.stdout + relaxed.stderr
     assert light_lags.status == ExitStatus.LAGGING and "unsafe 20 blocks" in light_lags.stdout
 
 
