@@ -59,6 +59,14 @@ _opfleet() {
         --network) return ;;
         --nodes) return ;;
         --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --p2p.ban.duration) return ;;
+        --p2p.ban.threshold) return ;;
+        --p2p.bootnodes) return ;;
+        --p2p.listen.ip) return ;;
+        --p2p.listen.tcp) return ;;
+        --p2p.priv.path) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --p2p.sequencer.key) return ;;
+        --p2p.static) return ;;
         --profile) return ;;
         --prometheus) return ;;
         --proxy-image) return ;;
@@ -79,7 +87,7 @@ _opfleet() {
     case "$cmd" in
         "") COMPREPLY=($(compgen -W "source light supernode proxy tui status doctor devnet deploy decode profile version completion --help --version" -- "$cur")); return ;;
         source) COMPREPLY=($(compgen -W "--profile --network --rollup.config --rollup.l1-chain-config --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --verifier.l1-confs --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --safedb.path --sequencer.enabled --log.level --log.format --help" -- "$cur")) ;;
-        light) COMPREPLY=($(compgen -W "--profile --l2.follow.source --follow --l2.follow.source.rpc-timeout --l2.follow.source.poll-interval --l2.follow.payloads --network --rollup.config --rollup.l1-chain-config --l1 --l1.http-poll-interval --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --sequencer.enabled --sequencer.max-safe-lag --sequencer.l1-confs --log.level --log.format --help" -- "$cur")) ;;
+        light) COMPREPLY=($(compgen -W "--profile --l2.follow.source --follow --l2.follow.source.rpc-timeout --l2.follow.source.poll-interval --l2.follow.payloads --network --rollup.config --rollup.l1-chain-config --l1 --l1.http-poll-interval --l2 --l2.jwt-secret --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --sequencer.enabled --p2p.disable --p2p.listen.ip --p2p.listen.tcp --p2p.static --p2p.bootnodes --p2p.priv.path --p2p.sequencer.key --p2p.ban.peers --p2p.ban.threshold --p2p.ban.duration --sequencer.max-safe-lag --sequencer.l1-confs --log.level --log.format --help" -- "$cur")) ;;
         supernode) COMPREPLY=($(compgen -W "--profile --chain --l1 --l1.beacon --l1.beacon.seconds-per-slot --l1.http-poll-interval --l1.rpc-max-batch-size --rpc.addr --rpc.port --rpc.enable-admin --metrics.enabled --metrics.addr --metrics.port --data-dir --interop.gate-timeout --interop.dependency-set --log.level --log.format --help" -- "$cur")) ;;
         proxy) COMPREPLY=($(compgen -W "--profile --config --backend --rpc.addr --rpc.port --consensus.poller-interval --consensus.ban-period --consensus.min-peer-count --backend.timeout --metrics.enabled --metrics.addr --metrics.port --log.level --log.format --help" -- "$cur")) ;;
         tui) COMPREPLY=($(compgen -W "--profile --fleet --interval --timeout --log.level --log.format --help" -- "$cur")) ;;

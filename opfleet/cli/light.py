@@ -19,6 +19,7 @@ from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_se
 
 def light_config(settings: Any) -> Any:
     """A :class:`~opfleet.node.light.LightConfig` from ``opfleet light``'s merged settings."""
+    from opfleet.cli._p2p import p2p_config
     from opfleet.config.chain import l1_blob_schedule, load_rollup_config
     from opfleet.node.light import LightConfig
     from opfleet.providers.jwt import load_jwt_secret
@@ -55,6 +56,7 @@ def light_config(settings: Any) -> Any:
         sequencer_enabled=bool(settings.get("sequencer.enabled")),
         sequencer_config=sequencer_config,
         blob_schedule=blob_schedule,
+        p2p=p2p_config(settings, sequencing=bool(settings.get("sequencer.enabled"))),
     )
 
 

@@ -207,6 +207,30 @@ FOLLOW_PAYLOADS = _opt(
     "L2 execution RPC to copy unsafe blocks from when there is no p2p gossip.", metavar="URL",
 )
 
+P2P = (
+    _opt("p2p.disable", BOOL, "Run without op-node's block gossip. Without this, gossip runs when a "
+         "--p2p.* flag is given (op-node: always).", default=False, op_node=True),
+    _opt("p2p.listen.ip", STR, "Address to accept p2p connections on.", default="0.0.0.0", metavar="ADDR",
+         op_node=True),
+    _opt("p2p.listen.tcp", PORT, "TCP port to accept p2p connections on (op-node's default 9222 once "
+         "gossip runs; 0 = any free port).", metavar="PORT", op_node=True,
+         extra_env=("OP_NODE_P2P_LISTEN_TCP_PORT",)),
+    _opt("p2p.static", LIST, "Peers to stay connected to, as multiaddrs "
+         "/ip4/HOST/tcp/PORT/p2p/PEER_ID (repeat or comma-separate).", metavar="MULTIADDR", op_node=True),
+    _opt("p2p.bootnodes", LIST, "discv5 bootnodes: not supported (no maintained discv5 library); "
+         "use --p2p.static.", metavar="ENR", op_node=True),
+    _opt("p2p.priv.path", PATH, "File with this node's p2p private key (64 hex characters), created "
+         "when missing, so the peer id survives restarts.", default="opnode_p2p_priv.txt",
+         metavar="FILE", op_node=True),
+    _opt("p2p.sequencer.key", STR, "Hex private key that signs the blocks this sequencer gossips "
+         "(the chain's unsafe-block signer).", metavar="HEX", op_node=True, secret=True),
+    _opt("p2p.ban.peers", BOOL, "Ban peers whose gossip score falls to --p2p.ban.threshold.",
+         default=True, op_node=True, extra_env=("OP_NODE_P2P_PEER_BANNING",)),
+    _opt("p2p.ban.threshold", STR, "Gossip score at or under which a peer is banned.", default="-100",
+         metavar="SCORE", op_node=True, extra_env=("OP_NODE_P2P_PEER_BANNING_THRESHOLD",)),
+    _opt("p2p.ban.duration", DURATION, "How long a banned peer stays banned.", default=3600.0,
+         metavar="DURATION", op_node=True, extra_env=("OP_NODE_P2P_PEER_BANNING_DURATION",)),
+)
 LOGGING = (LOG_LEVEL, LOG_FORMAT)
 RPC = (RPC_ADDR, RPC_PORT, RPC_ADMIN)
 METRICS = (METRICS_ENABLED, METRICS_ADDR, METRICS_PORT)
@@ -250,7 +274,7 @@ LIGHT = Command(
     ),
     options=(PROFILE, FOLLOW_SOURCE, FOLLOW_TIMEOUT, FOLLOW_POLL, FOLLOW_PAYLOADS, *CHAIN, L1_CHAIN_CONFIG, L1,
              L1_POLL, L2,
-             L2_JWT, *RPC, *METRICS, SEQUENCER,
+             L2_JWT, *RPC, *METRICS, SEQUENCER, *P2P,
              _opt("sequencer.max-safe-lag", INT,
                   "Stop building when the unsafe head is this many blocks above the safe head (0 = off).",
                   default=0, metavar="BLOCKS", op_node=True),

@@ -166,6 +166,8 @@ _EXAMPLES = {
     "safedb.path": "safedb.sqlite",
     "chain": ["op-sepolia"],
     "fleet": "fleet.toml",
+    "p2p.listen.tcp": 9222,
+    "p2p.static": ["/ip4/10.0.0.1/tcp/9222/p2p/16Uiu2HAmQ4CU5qCJLpSfJnW6yXLfofZtmcvMvgJRYWabwS29gVQH"],
 }
 
 

@@ -102,7 +102,9 @@ USER_KEY = keccak256(b"opfleet devnet user")
 DEPOSITOR_KEY = keccak256(b"opfleet devnet depositor")
 MESSENGER_KEY = keccak256(b"opfleet devnet messenger")
 BATCHER_B_KEY = keccak256(b"opfleet devnet batcher 902")
-UNSAFE_BLOCK_SIGNER = private_key_to_address(keccak256(b"opfleet devnet unsafe block signer"))
+UNSAFE_BLOCK_SIGNER_KEY = keccak256(b"opfleet devnet unsafe block signer")
+"""The light sequencer's ``--p2p.sequencer.key``: it signs the blocks it gossips."""
+UNSAFE_BLOCK_SIGNER = private_key_to_address(UNSAFE_BLOCK_SIGNER_KEY)
 """In the embedded L1's SystemConfig storage (op-node proves that slot before it starts)."""
 L2_CHAIN_ID = 901
 L2_CHAIN_B_ID = 902
@@ -188,6 +190,8 @@ class FleetConfig:
     """Seconds between cross-chain messages with ``interop`` (0: none)."""
     forged_every: int = 3
     """Every n-th message is forged (0: none)."""
+    gossip: bool = True
+    """op-node's block gossip: the sequencer publishes each block, every light node peers with it."""
 
     def __post_init__(self) -> None:
         if self.data_availability not in (BLOBS, CALLDATA, ALTERNATE):
@@ -547,7 +551,8 @@ class Devnet:
         config = self._light_config(self.sequencer_engine, (source,), sequencer_enabled=True,
                                     sequencer_config=SequencerConfig(l1_confs=cfg.sequencer_l1_confs,
                                                                      poll_interval=0.05,
-                                                                     backoff_base=0.05, backoff_cap=1.0))
+                                                                     backoff_base=0.05, backoff_cap=1.0),
+                                    p2p=self._p2p(sequencer=True))
         node = self.sequencer = LightNode(config)
         await self._start(nursery, "sequencer", node.run)
         self.endpoints.insert(1, Endpoint("sequencer", "sequencer", f"http://{cfg.host}:{node.rpc_port}",
@@ -607,6 +612,19 @@ class Devnet:
             self.endpoints.append(Endpoint(name, "source", f"http://{cfg.host}:{node.rpc_port}"))
             self.endpoints.append(Endpoint(f"{name}-el", "engine", engine.rpc_url or ""))
 
+    def _p2p(self, *, sequencer: bool = False) -> Any:
+        """Gossip settings: the sequencer listens on loopback and signs, light nodes dial it."""
+        if not self.config.gossip:
+            return None
+        from opfleet.p2p import P2PConfig
+
+        if sequencer:
+            return P2PConfig(listen_ip=self.config.host, listen_tcp=0, sequencer_key=UNSAFE_BLOCK_SIGNER_KEY)
+        gossip = getattr(self.sequencer, "gossip", None)
+        if gossip is None:
+            return None
+        return P2PConfig(listen_tcp=None, static=tuple(gossip.gossip.multiaddrs()))
+
     async def _start_lights(self, nursery: trio.Nursery) -> None:
         """Light nodes following the sources round robin; blocks pulled from the sequencer's EL."""
         from opfleet.node.light import LightNode
@@ -618,7 +636,7 @@ class Devnet:
             engine = self._new_engine(self.sequencer_engine.genesis.timestamp)
             await self._serve_engine(nursery, engine, name)
             node = LightNode(self._light_config(engine, (self.endpoint(source).url,),
-                                                payloads_url=self.sequencer_engine.rpc_url))
+                                                payloads_url=self.sequencer_engine.rpc_url, p2p=self._p2p()))
             scope = await self._start(nursery, name, _cancellable, node.run)
             self.lights.append(node)
             self.light_engines.append(engine)

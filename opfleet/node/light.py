@@ -58,6 +58,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import trio
@@ -142,6 +143,8 @@ class LightConfig:
     ban_period: float = DEFAULT_BAN_PERIOD
     backoff_base: float = BACKOFF_BASE
     backoff_cap: float = BACKOFF_CAP
+    p2p: Any = None
+    """An ``opfleet.p2p.P2PConfig``: unsafe blocks by op-node's gossip (None: ``--p2p.disable``)."""
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -260,6 +263,7 @@ class LightNode:
                         for url in config.sources]
         self.sequencer: Any = None
         self.puller: PayloadPuller | None = None
+        self.gossip: Any = None  # opfleet.node.gossip.NodeGossip with --p2p.*
         self._heads = Heads()
         self._heads_ready = False
         self._heads_ready_event = trio.Event()
@@ -406,9 +410,22 @@ class LightNode:
                 for source in self.sources:
                     nursery.start_soon(self._watch_source_or_stop, source, nursery.cancel_scope)
                 nursery.start_soon(self._follow)
+                if cfg.p2p is not None:
+                    from opfleet.node.gossip import NodeGossip
+
+                    self.gossip = await nursery.start(NodeGossip(
+                        cfg.p2p, self.rollup_config, l1_client=l1_client, engine=self._engine,
+                        on_head=self._on_pulled_head, registry=self.metrics.registry,
+                        insert=not cfg.sequencer_enabled).run)
                 if self.puller is not None:
-                    nursery.start_soon(self.puller.run,
-                                       _Outage("Payload pulling", cfg.backoff_base, cfg.backoff_cap, logger=log))
+                    pull = partial(self.puller.run, _Outage("Payload pulling", cfg.backoff_base, cfg.backoff_cap,
+                                                            logger=log))
+                    if self.gossip is not None:  # --l2.follow.payloads stays as the fallback
+                        from opfleet.node.gossip import pull_when_gossip_is_quiet
+
+                        nursery.start_soon(pull_when_gossip_is_quiet, pull, self.gossip)
+                    else:
+                        nursery.start_soon(pull)
                 if cfg.sequencer_enabled:
                     await self._start_sequencer(nursery)
                 log.info("Light node started", extra={"fields": {
@@ -427,6 +444,8 @@ class LightNode:
         self.sequencer = Sequencer(self.rollup_config, engine=self._engine, l1=self._l1, l2=self._l2,
                                    config=self.config.sequencer_config or SequencerConfig(),
                                    clock=self.config.sequencer_clock, blob_schedule=self.config.blob_schedule)
+        if self.gossip is not None and self.gossip.can_publish:
+            self.sequencer.on_built = self.gossip.publish_payload  # --p2p.sequencer.key
         await nursery.start(run_sequencer, self.sequencer, self)
 
     # --- heads ------------------------------------------------------------------------------------

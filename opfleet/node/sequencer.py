@@ -70,7 +70,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 
@@ -222,6 +222,8 @@ class Sequencer:
         self._blocks = self._origin_changes = self._empty = self._errors = self._resets = 0
         self._last: L2BlockRef | None = None
         self.waiting_for_safe = False
+        self.on_built: Callable[[dict[str, Any], bytes | None], None] | None = None
+        """Called with each sealed payload and its beacon root (the light node gossips it)."""
 
     def next_block_time(self, parent: L2BlockRef) -> int:
         return parent.timestamp + self.rollup_config.block_time
@@ -354,6 +356,8 @@ class Sequencer:
         ref = L2BlockRef(block_hash, number, parent.hash, attrs.timestamp, origin.id, seq)
         done = await self._engine(self.engine.forkchoice_updated(ForkchoiceState(ref.hash, safe.hash, finalized.hash)))
         self._check("engine_forkchoiceUpdated", done.payload_status.status, done.payload_status.validation_error)
+        if self.on_built is not None:  # op-node publishes each block once its EL holds it
+            self.on_built(payload, envelope.parent_beacon_block_root or attrs.parent_beacon_block_root)
         return ref, attrs.no_tx_pool
 
 

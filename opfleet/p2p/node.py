@@ -87,7 +87,7 @@ class GossipMetrics:
 
     def event(self, kind: str) -> None:
         if self._events is not None:
-            self._events.labels(type=kind).inc()
+            self._events.inc(type=kind)
 
     def payload(self) -> None:
         if self._payloads is not None:

@@ -1,0 +1,76 @@
+"""``--p2p.*`` settings to an :class:`opfleet.p2p.P2PConfig` (shared by the node commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from opfleet.errors import ConfigError
+
+DEFAULT_LISTEN_TCP = 9222
+
+
+def p2p_config(settings: Any, *, sequencing: bool = False) -> Any:
+    """The node's P2PConfig, or None when gossip is off.
+
+    Gossip runs unless ``--p2p.disable``, once any of ``--p2p.static``, ``--p2p.listen.tcp`` or
+    ``--p2p.sequencer.key`` is given (op-node runs it always; a node that neither dials nor is told
+    to listen would only hold a port)."""
+    if settings.get("p2p.disable"):
+        return None
+    if settings.get("p2p.bootnodes"):
+        raise ConfigError("--p2p.bootnodes: discv5 discovery is not supported (no maintained discv5 library "
+                          "for Python); list peers with --p2p.static", key="p2p.bootnodes")
+    static = settings.get("p2p.static") or []
+    if isinstance(static, str):
+        static = [static]
+    key_hex = settings.get("p2p.sequencer.key")
+    listen = settings.get("p2p.listen.tcp")
+    if not static and key_hex is None and listen is None:
+        return None
+    from opfleet.p2p import P2PConfig
+    from opfleet.p2p.wire import Multiaddr, WireError
+
+    for text in static:
+        try:
+            addr = Multiaddr.parse(str(text))
+        except WireError as exc:
+            raise ConfigError(f"--p2p.static: {exc}", key="p2p.static") from None
+        if addr.peer_id is None:
+            raise ConfigError(f"--p2p.static: {text} lacks /p2p/<peer id>", key="p2p.static")
+    key = None
+    if key_hex is not None:
+        try:
+            key = bytes.fromhex(str(key_hex).strip().removeprefix("0x"))
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise ConfigError("--p2p.sequencer.key: expected a 32-byte hex private key", key="p2p.sequencer.key")
+        if not sequencing:
+            raise ConfigError("--p2p.sequencer.key signs built blocks: it needs --sequencer.enabled",
+                              key="p2p.sequencer.key")
+    priv = settings.get("p2p.priv.path") or "opnode_p2p_priv.txt"
+    config = P2PConfig(
+        listen_ip=str(settings.get("p2p.listen.ip") or "0.0.0.0"),
+        listen_tcp=int(listen) if listen is not None else DEFAULT_LISTEN_TCP,
+        static=tuple(str(s) for s in static),
+        priv_path=Path(str(priv)),
+        sequencer_key=key,
+        ban_peers=bool(settings.get("p2p.ban.peers") if settings.get("p2p.ban.peers") is not None else True),
+        ban_threshold=_score(settings.get("p2p.ban.threshold")),
+        ban_duration=float(settings.get("p2p.ban.duration") or 3600.0),
+    )
+    try:
+        config.identity()
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"--p2p.priv.path: {exc}", key="p2p.priv.path") from None
+    return config
+
+
+def _score(raw: Any) -> float:
+    if raw is None:
+        return -100.0
+    try:
+        return float(str(raw))
+    except ValueError:
+        raise ConfigError(f"--p2p.ban.threshold: {raw!r} is not a number", key="p2p.ban.threshold") from None

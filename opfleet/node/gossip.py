@@ -1,0 +1,196 @@
+"""Unsafe blocks over op-node's gossip network, for light nodes, sources and the light sequencer.
+
+- :class:`SignerWatch`: the chain's unsafe-block signer as op-node reads it, the L1
+  SystemConfig's storage slot ``keccak256("systemconfig.unsafeblocksigner")``, read at start and
+  every ``reload`` seconds (op-node ``--l1.runtime-config-reload-interval``, 10 min;
+  ``op-node/node/runtime_config.go``). op-node checks the slot with ``eth_getProof`` against the
+  block's state root; we read it with ``eth_getStorageAt`` from the L1 endpoint we already trust.
+- :class:`GossipInserter`: each accepted block goes to the execution client with
+  ``engine_newPayload``; a VALID one is handed to the node (``on_head``), which makes it the
+  unsafe head with a forkchoice update under its engine lock, as op-node does with a gossiped
+  payload. A block whose parent the EL lacks waits (a few, by parent hash) until the parent comes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import trio
+
+from opfleet.engine.driver import ref_from_transactions
+from opfleet.errors import NodeError
+from opfleet.protocol import gossip as g
+from opfleet.protocol.block_ref import L2BlockRef
+from opfleet.providers.engine import EngineClient, PayloadStatus
+
+log = logging.getLogger("opfleet.gossip")
+
+UNSAFE_BLOCK_SIGNER_SLOT = "0x65a7ed542fb37fe237fdfbdd70b31598523fe5b32879e307bae27a0bd9581c08"
+RUNTIME_CONFIG_RELOAD = 600.0
+MAX_WAITING = 64
+
+
+class SignerWatch:
+    """The unsafe-block signer address from L1 (see the module docstring); None until read."""
+
+    def __init__(self, l1_client, system_config_address: bytes, *, reload: float = RUNTIME_CONFIG_RELOAD,
+                 fixed: bytes | None = None):
+        self._l1 = l1_client
+        self._address = "0x" + system_config_address.hex()
+        self._reload = reload
+        self.address: bytes | None = fixed
+
+    def __call__(self) -> bytes | None:
+        return self.address
+
+    async def read(self) -> bytes | None:
+        raw = await self._l1.call("eth_getStorageAt", self._address, UNSAFE_BLOCK_SIGNER_SLOT, "latest")
+        value = bytes.fromhex(raw[2:].rjust(64, "0"))[-20:]
+        if value != self.address:
+            log.info("unsafe block signer from L1 SystemConfig: 0x%s", value.hex())
+        self.address = value
+        return value
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        started = False
+        while True:
+            try:
+                await self.read()
+            except (NodeError, ValueError, TypeError, AttributeError) as exc:
+                log.warning("unsafe block signer not read from L1: %s", exc)
+            if not started:
+                started = True
+                task_status.started()
+            await trio.sleep(self._reload if self.address is not None else 5.0)
+
+
+@dataclass
+class InserterStatistics:
+    received: int
+    inserted: int
+    invalid: int
+    waiting: int
+    last_number: int
+
+
+class GossipInserter:
+    """Insert gossiped blocks into our EL; see the module docstring."""
+
+    def __init__(self, rollup, engine: EngineClient, on_head: Callable[[L2BlockRef], Awaitable[None]],
+                 *, on_inserted: Callable[[g.Envelope, str], None] | None = None):
+        self.rollup = rollup
+        self.engine = engine
+        self.on_head = on_head
+        self.on_inserted = on_inserted
+        self._waiting: OrderedDict[bytes, tuple[g.Envelope, str]] = OrderedDict()
+        self._counts = {"received": 0, "inserted": 0, "invalid": 0}
+        self._last = 0
+        self._lock = trio.Lock()
+
+    def statistics(self) -> InserterStatistics:
+        c = self._counts
+        return InserterStatistics(c["received"], c["inserted"], c["invalid"], len(self._waiting), self._last)
+
+    async def on_block(self, envelope: g.Envelope, peer: str) -> None:
+        self._counts["received"] += 1
+        async with self._lock:
+            if await self._insert(envelope, peer):
+                # children that arrived before this block
+                parent = envelope.block_hash
+                while parent in self._waiting:
+                    child, from_peer = self._waiting.pop(parent)
+                    if not await self._insert(child, from_peer):
+                        break
+                    parent = child.block_hash
+
+    async def _insert(self, envelope: g.Envelope, peer: str) -> bool:
+        p = envelope.payload
+        status = await self.engine.new_payload(p, parent_beacon_block_root=envelope.parent_beacon_block_root)
+        if status.status in (PayloadStatus.INVALID, PayloadStatus.INVALID_BLOCK_HASH):
+            self._counts["invalid"] += 1
+            log.warning("gossiped block %d from %s refused by our EL: %s", envelope.number, peer,
+                        status.validation_error or status.status.value)
+            return False
+        if status.status is not PayloadStatus.VALID:
+            parent = bytes.fromhex(p["parentHash"][2:])
+            self._waiting[parent] = (envelope, peer)
+            while len(self._waiting) > MAX_WAITING:
+                self._waiting.popitem(last=False)
+            log.debug("gossiped block %d waits for its parent (EL answered %s)", envelope.number, status.status.value)
+            return False
+        txs = [bytes.fromhex(t[2:]) for t in p.get("transactions") or []]
+        ref = ref_from_transactions(self.rollup, envelope.block_hash, envelope.number,
+                                    bytes.fromhex(p["parentHash"][2:]), envelope.timestamp, txs)
+        self._counts["inserted"] += 1
+        self._last = envelope.number
+        await self.on_head(ref)
+        if self.on_inserted is not None:
+            self.on_inserted(envelope, peer)
+        return True
+
+
+# --- wiring into a node ---------------------------------------------------------------------------
+
+
+class NodeGossip:
+    """A node's gossip: the :class:`~opfleet.p2p.BlockGossip`, the signer watch and the inserter.
+
+    ``insert`` False (an active sequencer) validates and forwards blocks without inserting them:
+    the sequencer's EL holds the chain it builds.
+    """
+
+    def __init__(self, p2p_config, rollup, *, l1_client, engine: EngineClient,
+                 on_head: Callable[[L2BlockRef], Awaitable[None]], registry=None, insert: bool = True):
+        from opfleet.p2p import BlockGossip, GossipMetrics
+
+        self.signer = SignerWatch(l1_client, rollup.l1_system_config_address)
+        self.inserter = GossipInserter(rollup, engine, on_head, on_inserted=self._inserted)
+        self.gossip = BlockGossip(p2p_config, rollup, signer=self.signer,
+                                  on_block=self.inserter.on_block if insert else None,
+                                  metrics=GossipMetrics(registry))
+        self.block_time = float(rollup.block_time or 2)
+        self.last_block_at = -1e18
+        self.published = 0
+
+    @property
+    def can_publish(self) -> bool:
+        return self.gossip.config.sequencer_key is not None
+
+    def _inserted(self, envelope: g.Envelope, peer: str) -> None:
+        self.last_block_at = trio.current_time()
+
+    def quiet(self) -> bool:
+        """No gossiped block inserted for three block times (the payload puller's cue)."""
+        return trio.current_time() - self.last_block_at > 3 * self.block_time
+
+    def publish_payload(self, payload: dict, parent_beacon_block_root: bytes | None) -> None:
+        """The sequencer's hook: gossip each block it built (op-node publishes after sealing)."""
+        try:
+            self.gossip.publish(g.Envelope(dict(payload), parent_beacon_block_root))
+            self.published += 1
+        except Exception as exc:  # noqa: BLE001 - gossip never stops the sequencer
+            log.warning("built block not gossiped: %s", exc)
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.signer.run)
+            await nursery.start(self.gossip.run)
+            task_status.started(self)
+
+
+async def pull_when_gossip_is_quiet(run_puller: Callable[[], Awaitable[None]], gossip: NodeGossip) -> None:
+    """Keep ``--l2.follow.payloads`` as the fallback: pull only while gossip brings no blocks."""
+    while True:
+        while not gossip.quiet():
+            await trio.sleep(gossip.block_time)
+        log.info("no gossiped blocks for %.0fs: pulling payloads", 3 * gossip.block_time)
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(run_puller)
+                while gossip.quiet():
+                    await trio.sleep(gossip.block_time)
+                scope.cancel()
+        log.info("gossiped blocks arrive again: payload pulling paused")
