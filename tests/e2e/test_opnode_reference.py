@@ -169,3 +169,16 @@ async def test_opfleet_light_follows_a_real_op_node_and_status_checks_it(nursery
     report = json.loads(done.stdout)
     assert report["ok"] and not report["divergent"] and report["heights"], report
     assert all(h["hash_match"] and h["output_root_match"] for h in report["heights"]), report
+
+    # status tells the two apart and judges each by its role: the real op-node derives (a
+    # source: its unsafe head is its safe head), the opfleet light node says what it follows
+    from opfleet.monitor.fleet import discover
+
+    specs, problems = await discover([reference.rpc_url, light_url])
+    assert not problems, problems
+    assert [(s.role.value, s.follows) for s in specs] == [("source", ()), ("light", (specs[0].name,))]
+    bare = await trio.run_process([sys.executable, "-m", "opfleet", "status", "--json", reference.rpc_url,
+                                   light_url], capture_stdout=True, capture_stderr=True, check=False)
+    fleet = json.loads(bare.stdout)
+    assert [n["role"] for n in fleet["nodes"]] == ["source", "light"], fleet
+    assert bare.returncode == 0, fleet["alarms"]
