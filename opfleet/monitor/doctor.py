@@ -49,6 +49,7 @@ __all__ = [
     "BOX_IDS",
     "DOCTOR_SCHEMA",
     "Box",
+    "NodeClaim",
     "Observation",
     "Report",
     "RuleSet",
@@ -109,13 +110,22 @@ class RuleSet:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NodeClaim:
+    """What an opfleet node says it is (``opfleet_nodeInfo``): its role and the URLs it follows."""
+
+    role: str
+    follows: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Observation:
     """What the doctor saw. ``first`` may be ``None`` (one snapshot: no behaviour over time).
 
     ``metrics`` maps a node (row) name to its metrics text at the first and the last snapshot
     (``None``: not scraped); ``opfleet`` maps a node name to whether it serves
-    ``opfleet_waitSyncStatus`` (``None``: not asked); ``checks`` maps a light node's name to its
+    ``opfleet_nodeInfo`` (``None``: not asked, or no answer) and ``claims`` what such a node said
+    it is; ``checks`` maps a light node's name to its
     ``--check-follow`` result against what it follows (the followed node's name first).
     """
 
@@ -125,6 +135,7 @@ class Observation:
     fleet_name: str = ""
     metrics: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
     opfleet: Mapping[str, bool | None] = field(default_factory=dict)
+    claims: Mapping[str, NodeClaim] = field(default_factory=dict)
     checks: Mapping[str, tuple[str, FollowCheck]] = field(default_factory=dict)
     rules: RuleSet | None = None
 
@@ -246,6 +257,14 @@ def _chain_label(chain: str | None) -> str:
     return f"chain {chain}" if chain else "chain ?"
 
 
+def _chains(nodes: Sequence[NodeSnapshot]) -> dict[str, str | None]:
+    """Each node's chain; a node whose chain is unknown (down since the start, so never asked)
+    belongs to the fleet's only chain when there is just one."""
+    known = {n.chain for n in nodes if n.chain is not None}
+    only = next(iter(known)) if len(known) == 1 else None
+    return {n.name: n.chain if n.chain is not None else only for n in nodes}
+
+
 def _by_name(snapshot: FleetSnapshot | None) -> dict[str, NodeSnapshot]:
     return {} if snapshot is None else {n.name: n for n in snapshot.nodes}
 
@@ -274,8 +293,8 @@ def _has_metric(text: str, metric: str) -> bool:
 
 def resolve_follows(obs: Observation) -> dict[str, tuple[str, ...]]:
     """Which rows each node follows: the profile's ``follows`` (a supernode root name means its
-    route on the node's chain) plus the sources an opfleet light node names in its metrics
-    (``opfleet_follow_source_up{source=URL}``), matched by URL."""
+    route on the node's chain) plus the sources an opfleet light node names (``opfleet_nodeInfo``,
+    or its metrics' ``opfleet_follow_source_up{source=URL}``), matched by URL."""
     nodes = obs.last.nodes
     by_url = {n.spec.url.rstrip("/"): n.name for n in nodes}
     out: dict[str, tuple[str, ...]] = {}
@@ -286,12 +305,14 @@ def resolve_follows(obs: Observation) -> dict[str, tuple[str, ...]]:
                 if other.name == wanted or (_origin(other) == wanted and other.name != wanted
                                             and other.chain == node.chain):
                     found.append(other.name)
+        urls = list(obs.claims[node.name].follows) if node.name in obs.claims else []
         text = _metric_text(obs, node.name, 1)
         if text:
-            for url in _sample_labels(text, OPFLEET_SOURCE_UP, "source"):
-                target = by_url.get(url.rstrip("/"))
-                if target is not None:
-                    found.append(target)
+            urls += _sample_labels(text, OPFLEET_SOURCE_UP, "source")
+        for url in urls:
+            target = by_url.get(url.rstrip("/"))
+            if target is not None:
+                found.append(target)
         out[node.name] = tuple(dict.fromkeys(found))
     return out
 
@@ -303,16 +324,18 @@ def _sources_box(obs: Observation) -> Box:
     title = "Sources designated, deriving from L1, with failover"
     nodes = obs.last.nodes
     first = _by_name(obs.first)
-    chains = sorted({n.chain for n in nodes if n.role is not Role.PROXY}, key=lambda c: (c is None, c or ""))
+    chain_of = _chains(nodes)
+    chains = sorted({chain_of[n.name] for n in nodes if n.role is not Role.PROXY},
+                    key=lambda c: (c is None, c or ""))
     evidence: list[str] = []
     fixes: list[str] = []
     state = State.OK
     unknown_roles = [n.name for n in nodes if n.role is Role.UNKNOWN]
     for chain in chains:
-        derivers = [n for n in nodes if n.chain == chain and n.role in DERIVER_ROLES]
+        derivers = [n for n in nodes if chain_of[n.name] == chain and n.role in DERIVER_ROLES]
         label = _chain_label(chain)
         if not derivers:
-            if all(n.role is Role.UNKNOWN for n in nodes if n.chain == chain):
+            if all(n.role is Role.UNKNOWN for n in nodes if chain_of[n.name] == chain):
                 continue  # reported below as roles unknown
             state = State.FAIL
             evidence.append(f"{label}: no source node")
@@ -365,6 +388,12 @@ def _sources_box(obs: Observation) -> Box:
 
 def _follows_evidence(obs: Observation, node: NodeSnapshot) -> tuple[State, str]:
     """Does a non-source node follow? (state, one line of evidence)."""
+    claim = obs.claims.get(node.name)
+    if claim is not None and claim.follows:
+        return State.OK, (f"{node.name}: opfleet {claim.role} node following "
+                          f"{', '.join(mask_url(u) for u in claim.follows)} (opfleet_nodeInfo)")
+    if claim is not None and claim.role in ("source", "supernode"):
+        return State.FAIL, f"{node.name}: says it is a {claim.role}: it derives from L1 itself"
     text = _metric_text(obs, node.name, 1)
     if text:
         sources = _sample_labels(text, OPFLEET_SOURCE_UP, "source")
@@ -390,17 +419,19 @@ def _follows_evidence(obs: Observation, node: NodeSnapshot) -> tuple[State, str]
             return State.OK, (f"{node.name}: safe_l2 advanced without pending_safe_l2 progress of "
                               "its own")
     if opfleet:
-        return State.UNKNOWN, (f"{node.name}: an opfleet node that did not say it follows; add its "
-                               "metrics_url to the profile")
+        return State.UNKNOWN, (f"{node.name}: an opfleet node that did not say what it follows "
+                               "(opfleet_nodeInfo); add its metrics_url to the profile")
     return State.UNKNOWN, (f"{node.name}: no {FOLLOW_METRIC} seen and no behaviour to judge "
                            "(add metrics_url, or a longer --window)")
 
 
 def _follow_target_hint(obs: Observation, node: NodeSnapshot) -> str:
-    proxies = [n for n in obs.last.nodes if n.role is Role.PROXY and n.chain in (node.chain, None)]
+    chain_of = _chains(obs.last.nodes)
+    chain = chain_of[node.name]
+    proxies = [n for n in obs.last.nodes if n.role is Role.PROXY and chain_of[n.name] in (chain, None)]
     if proxies:
         return proxies[0].spec.url
-    sources = [n for n in obs.last.nodes if n.role in DERIVER_ROLES and n.chain == node.chain]
+    sources = [n for n in obs.last.nodes if n.role in DERIVER_ROLES and chain_of[n.name] == chain]
     return sources[0].spec.url if sources else "<source or proxy RPC URL>"
 
 
@@ -445,7 +476,7 @@ def _tracking_box(obs: Observation, follows: Mapping[str, tuple[str, ...]]) -> B
             fixes.append(f"{node.name}: point --l2.follow.source at a source of its own chain")
         elif not check.reachable:
             state = State.FAIL
-            who = "light node" if check.light_status is None else target
+            who = node.name if check.light_status is None else target
             evidence.append(f"{node.name} vs {target}: cannot compare ({who} unreachable)")
             fixes.append(f"{node.name}: restore {who} and run 'opfleet status --check-follow "
                          f"{mask_url(check.light_url)} {mask_url(check.source_url)}'")
@@ -471,15 +502,16 @@ def _proxy_box(obs: Observation, follows: Mapping[str, tuple[str, ...]]) -> Box:
     by_name = {n.name: n for n in nodes}
     lights = [n for n in nodes if n.role is Role.LIGHT]
     proxies = [n for n in nodes if n.role is Role.PROXY]
+    chain_of = _chains(nodes)
     state = State.OK
     evidence, fixes = [], []
-    chains = sorted({n.chain for n in lights}, key=lambda c: (c is None, c or ""))
+    chains = sorted({chain_of[n.name] for n in lights}, key=lambda c: (c is None, c or ""))
     if not lights:
         return Box("proxy", title, State.UNKNOWN, ("no light node in the fleet",))
     for chain in chains:
         label = _chain_label(chain)
-        here = [p for p in proxies if p.chain in (chain, None)]
-        derivers = [n for n in nodes if n.chain == chain and n.role in DERIVER_ROLES]
+        here = [p for p in proxies if chain_of[p.name] in (chain, None)]
+        derivers = [n for n in nodes if chain_of[n.name] == chain and n.role in DERIVER_ROLES]
         if not here:
             state = State.FAIL
             evidence.append(f"{label}: no proxy in front of the source tier")
@@ -504,7 +536,7 @@ def _proxy_box(obs: Observation, follows: Mapping[str, tuple[str, ...]]) -> Box:
                 evidence.append(f"{proxy.name}: fronts {len(behind)} sources "
                                 f"({', '.join(s.name for s in behind)}), {len(up)} up")
         proxy_names = {p.name for p in here}
-        for light in (n for n in lights if n.chain == chain):
+        for light in (n for n in lights if chain_of[n.name] == chain):
             targets = follows.get(light.name, ())
             if not targets:
                 state = max(state, State.UNKNOWN, key=lambda s: s.rank)

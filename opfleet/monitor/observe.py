@@ -2,8 +2,8 @@
 
 Two :class:`~opfleet.monitor.engine.FleetMonitor` polls ``window`` seconds apart (heads, roles,
 chains), every node's metrics text at both (``op_node_rpc_client_requests_total``,
-``op_node_follow_source_requests_total``, ``opfleet_follow_source_up``), whether a node serves
-``opfleet_waitSyncStatus`` (an opfleet node), ``--check-follow`` (:func:`check_follow`) for every
+``op_node_follow_source_requests_total``, ``opfleet_follow_source_up``), what an opfleet node says it is
+(``opfleet_nodeInfo``: role and the sources it follows; op-node does not serve it), ``--check-follow`` (:func:`check_follow`) for every
 light node against the first node it follows, and with a Prometheus URL its loaded rules
 (``GET /api/v1/rules``, Prometheus' HTTP API). Everything is bounded by ``timeout`` per request.
 """
@@ -18,8 +18,9 @@ import trio
 
 from opfleet.errors import OpfleetError
 from opfleet.monitor.check import check_follow
-from opfleet.monitor.doctor import Observation, RuleSet, resolve_follows
+from opfleet.monitor.doctor import NodeClaim, Observation, RuleSet, resolve_follows
 from opfleet.monitor.engine import FleetMonitor
+from opfleet.monitor.fleet import NODE_INFO
 from opfleet.monitor.model import NodeSpec, Role
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 
@@ -53,16 +54,22 @@ async def _scrape_all(http: httpx.AsyncClient, specs: Sequence[NodeSpec]) -> dic
     return out
 
 
-async def _is_opfleet(url: str, timeout: float, transport: httpx.AsyncBaseTransport | None) -> bool | None:
-    """Whether the node serves ``opfleet_waitSyncStatus`` (an empty ``known`` answers at once)."""
+async def _node_info(url: str, timeout: float,
+                     transport: httpx.AsyncBaseTransport | None) -> tuple[bool | None, NodeClaim | None]:
+    """(is it an opfleet node, what it says it is) from ``opfleet_nodeInfo``; op-node does not
+    serve it (False, None); no usable answer (None, None)."""
     async with JsonRpcClient(url, transport=transport, timeout=timeout) as client:
         try:
-            await client.call("opfleet_waitSyncStatus", {}, 0)
+            info = await client.call(NODE_INFO)
         except RpcCallError as exc:
-            return False if exc.is_method_not_found else None
+            return (False, None) if exc.is_method_not_found else (None, None)
         except OpfleetError:
-            return None
-    return True
+            return None, None
+    if not isinstance(info, dict) or not isinstance(info.get("role"), str):
+        return None, None
+    follows = info.get("follows")
+    urls = tuple(f for f in follows if isinstance(f, str) and f) if isinstance(follows, list) else ()
+    return True, NodeClaim(info["role"], urls)
 
 
 async def read_rules(url: str, *, timeout: float = 5.0,
@@ -125,15 +132,24 @@ async def observe(specs: Sequence[NodeSpec], *, window: float, timeout: float = 
     assert last is not None
     names = set(metrics_first) | set(metrics_last)
     metrics = {name: (metrics_first.get(name), metrics_last.get(name)) for name in names}
-    partial = Observation(last=last, first=first, window=window, fleet_name=fleet_name, metrics=metrics)
-    follows = resolve_follows(partial)
     by_name = {n.name: n for n in last.nodes}
     opfleet: dict[str, bool | None] = {}
+    claims: dict[str, NodeClaim] = {}
     checks: dict[str, Any] = {}
     rules = None
 
     async def ask(name: str, url: str) -> None:
-        opfleet[name] = await _is_opfleet(url, timeout, transport)
+        opfleet[name], claim = await _node_info(url, timeout, transport)
+        if claim is not None:
+            claims[name] = claim
+
+    async with trio.open_nursery() as nursery:
+        for node in last.nodes:
+            if node.role in (Role.LIGHT, Role.SEQUENCER, Role.UNKNOWN) and node.reachable:
+                nursery.start_soon(ask, node.name, node.spec.url)
+    partial = Observation(last=last, first=first, window=window, fleet_name=fleet_name, metrics=metrics,
+                          claims=claims)
+    follows = resolve_follows(partial)
 
     async def compare(name: str, target: str) -> None:
         result = await check_follow(by_name[name].spec.url, by_name[target].spec.url,
@@ -147,11 +163,9 @@ async def observe(specs: Sequence[NodeSpec], *, window: float, timeout: float = 
 
     async with trio.open_nursery() as nursery:
         for node in last.nodes:
-            if node.role in (Role.LIGHT, Role.SEQUENCER, Role.UNKNOWN) and node.reachable:
-                nursery.start_soon(ask, node.name, node.spec.url)
             if node.role is Role.LIGHT and follows.get(node.name):
                 nursery.start_soon(compare, node.name, follows[node.name][0])
         if prometheus:
             nursery.start_soon(fetch_rules)
     return Observation(last=last, first=first, window=window, fleet_name=fleet_name, metrics=metrics,
-                       opfleet=opfleet, checks=checks, rules=rules)
+                       opfleet=opfleet, claims=claims, checks=checks, rules=rules)

@@ -366,3 +366,24 @@ def test_text_marks():
     assert lines[0].startswith("✗ Sources")
     assert any(line.startswith("? Alerting") for line in lines)
     assert any(line.startswith("    → chain 10: add a second source") for line in lines)
+
+
+def test_opfleet_nodes_say_what_they_follow():
+    from opfleet.monitor.doctor import NodeClaim
+
+    nodes, _, checks = good_fleet()
+    nodes[3] = (spec("light-1", Role.LIGHT), status())  # the profile does not say
+    claims = {"light-1": NodeClaim("light", ("http://proxy:9545",)),
+              "light-2": NodeClaim("light", ("http://proxy:9545/",)),
+              "seq": NodeClaim("sequencer", ("http://source-a:9545",))}
+    report = evaluate(Observation(last=snapshot(nodes), claims=claims, checks=checks, rules=SHIPPED))
+    assert report.box("followers").state is State.OK
+    assert "light-1: opfleet light node following http://proxy:9545 (opfleet_nodeInfo)" in \
+        report.box("followers").evidence
+    assert report.follows["light-1"] == ("proxy",)
+    assert report.follows["seq"] == ("proxy", "source-a")
+    assert report.box("proxy").state is State.OK
+    claims["light-2"] = NodeClaim("source")
+    box = evaluate(Observation(last=snapshot(nodes), claims=claims, checks=checks)).box("followers")
+    assert box.state is State.FAIL
+    assert "light-2: says it is a source: it derives from L1 itself" in box.evidence
