@@ -1,0 +1,152 @@
+"""Block gossip between opfleet nodes on loopback: delivery, duplicates, bans, hostile RPCs, metrics."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import trio
+from hypothesis import given, settings, strategies as st
+
+from opfleet.devnet.engine import ForkTimes
+from opfleet.p2p import BlockGossip, GossipMetrics, P2PConfig
+from opfleet.p2p.gossipsub import Message, decode_rpc, encode_rpc
+from opfleet.p2p.wire import WireError, pb_bytes
+from opfleet.protocol import gossip as g
+from opfleet.protocol.crypto import keccak256
+from opfleet.rpc.metrics import Registry
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
+from test_gossip import KEY, SIGNER, make_payload  # noqa: E402
+
+
+class Rollup:
+    l2_chain_id = 901
+    block_time = 2
+    _forks = ForkTimes.up_to("granite")
+
+    def __getattr__(self, name):
+        return getattr(self._forks, name)
+
+
+async def start(nursery, *, key=None, static=(), signer=SIGNER, on_block=None, metrics=None):
+    node = BlockGossip(P2PConfig(listen_ip="127.0.0.1", listen_tcp=0, sequencer_key=key, static=tuple(static)),
+                       Rollup(), signer=lambda: signer, on_block=on_block, metrics=metrics)
+    return await nursery.start(node.run)
+
+
+async def wait_for(predicate, timeout=10.0):
+    with trio.fail_after(timeout):
+        while not predicate():
+            await trio.sleep(0.02)
+
+
+def block(number=7, extra=b""):
+    return make_payload(g.BlockVersion.V3, number=number, ts=int(time.time()), extra=extra)
+
+
+async def test_published_blocks_arrive_once_in_order():
+    got = []
+
+    async def on_block(env, peer):
+        got.append(env)
+
+    async with trio.open_nursery() as nursery:
+        seq = await start(nursery, key=KEY)
+        light = await start(nursery, static=seq.multiaddrs(), on_block=on_block)
+        await wait_for(lambda: light.statistics().mesh["/optimism/901/2/blocks"] == 1)
+        blocks = [block(n) for n in range(1, 6)]
+        for b in blocks:
+            seq.publish(b)
+        seq.publish(blocks[0])  # the same message again: a duplicate, dropped by id
+        await wait_for(lambda: len(got) == 5)
+        await trio.sleep(0.2)
+        assert got == blocks
+        stats = light.statistics()
+        assert stats.accepted == 5 and stats.rejected == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_peer_gossiping_a_forged_block_is_banned_and_kept_out():
+    got = []
+
+    async def on_block(env, peer):
+        got.append(env)
+
+    async with trio.open_nursery() as nursery:
+        light = await start(nursery, on_block=on_block)
+        evil = await start(nursery, key=keccak256(b"not the sequencer"), static=light.multiaddrs())
+        await wait_for(lambda: evil.statistics().mesh["/optimism/901/2/blocks"] == 1)
+        evil.publish(block())
+        # one invalid delivery scores 0.8 * -140.4475 = -112.4, under op-node's -100 threshold
+        await wait_for(lambda: light.statistics().banned == 1 and light.statistics().peers == 0)
+        assert light.statistics().rejected == 1
+        assert "unexpected block author" in light.last_reason
+        assert got == []
+        await trio.sleep(2.5)  # the static dialler retries every 2 s: the gater refuses it
+        assert light.statistics().peers == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_without_a_signer_blocks_are_ignored_without_penalty():
+    async with trio.open_nursery() as nursery:
+        seq = await start(nursery, key=KEY)
+        light = await start(nursery, static=seq.multiaddrs(), signer=None)
+        await wait_for(lambda: light.statistics().mesh["/optimism/901/2/blocks"] == 1)
+        seq.publish(block())
+        await wait_for(lambda: light.statistics().ignored == 1)
+        assert light.statistics().peers == 1 and light.statistics().banned == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_metrics_use_op_node_names():
+    registry = Registry()
+    async with trio.open_nursery() as nursery:
+        seq = await start(nursery, key=KEY)
+        await start(nursery, static=seq.multiaddrs(), metrics=GossipMetrics(registry))
+        await wait_for(lambda: "op_node_p2p_peer_count 1" in registry.expose())
+        seq.publish(block())
+        await wait_for(lambda: 'op_node_p2p_gossip_events_total{type="DELIVER_MESSAGE"} 1' in registry.expose())
+        assert "op_node_unsafe_payloads_total 1" in registry.expose()
+        nursery.cancel_scope.cancel()
+
+
+def test_publishing_needs_the_sequencer_key():
+    node = BlockGossip(P2PConfig(listen_tcp=None), Rollup(), signer=lambda: SIGNER)
+    with pytest.raises(RuntimeError, match="sequencer.key"):
+        node.publish(block())
+
+
+def test_static_peers_must_name_a_peer_id():
+    with pytest.raises(ValueError, match="p2p"):
+        P2PConfig(static=("/ip4/127.0.0.1/tcp/9222",)).static_addrs()
+
+
+# --- RPC codec ------------------------------------------------------------------------------------
+
+
+def test_rpc_round_trip():
+    raw = encode_rpc(subscriptions=[(True, "/a"), (False, "/b")], publish=[Message("/a", b"data")],
+                     ihave=[("/a", [b"id1", b"id2"])], iwant=[b"id3"], graft=["/a"], prune=[("/b", 60)])
+    rpc = decode_rpc(raw)
+    assert rpc.subscriptions == [(True, "/a"), (False, "/b")]
+    assert rpc.publish == [(Message("/a", b"data"), False)]
+    assert rpc.ihave == [("/a", [b"id1", b"id2"])] and rpc.iwant == [b"id3"]
+    assert rpc.graft == ["/a"] and rpc.prune == [("/b", 60)]
+
+
+def test_rpc_marks_signed_messages():
+    # StrictNoSign: from (1), seqno (3), signature (5) or key (6) make the message invalid
+    raw = pb_bytes(2, pb_bytes(1, b"peer") + pb_bytes(2, b"data") + pb_bytes(4, "/a"))
+    assert decode_rpc(raw).publish == [(Message("/a", b"data"), True)]
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=300))
+def test_hostile_rpcs_raise_only_wire_error(data):
+    try:
+        decode_rpc(data)
+    except WireError:
+        pass
