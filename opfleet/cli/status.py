@@ -122,8 +122,9 @@ def render_table(snapshot: Any, *, title: str = "") -> Any:
                 state = node.verdict.value
                 health = "ok" if node.healthy else "; ".join(
                     a.message.removeprefix(f"{node.name}: ") for a in node.alarms)
+                label = node.name if node.proxy is None else f"{node.name} · {node.proxy.summary()}"
                 table.add_row(
-                    node.name, node.role.value, _head(node, "unsafe"), _head(node, "safe"),
+                    label, node.role.value, _head(node, "unsafe"), _head(node, "safe"),
                     _head(node, "finalized"), _head(node, "current_l1"),
                     f"{_lag(node.lag_unsafe)}/{_lag(node.lag_safe)}" if node.reachable else "-",
                     _upstream(node),

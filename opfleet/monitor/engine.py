@@ -44,7 +44,7 @@ import trio
 from opfleet.errors import DecodeError, OpfleetError
 from opfleet.monitor import analysis
 from opfleet.monitor.analysis import Thresholds
-from opfleet.monitor.fleet import probe_role, role_from_status, route_chain
+from opfleet.monitor.fleet import NODE_INFO, probe_role, role_from_status, route_chain
 from opfleet.monitor.model import (
     HEADS,
     Alarm,
@@ -54,10 +54,11 @@ from opfleet.monitor.model import (
     HistoryPoint,
     NodeSnapshot,
     NodeSpec,
+    ProxyState,
     Role,
     heads_of,
 )
-from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError, RpcHttpError
 from opfleet.protocol.sync_status import SyncStatus
 
 __all__ = ["FleetMonitor", "MonitorStatistics"]
@@ -96,6 +97,7 @@ class _Reading:
     polled_at: float = 0.0
     follow_results: dict[str, float] | None = None
     not_ready: str | None = None  # the node said it is not ready (RPC error or /healthz 503)
+    proxy: ProxyState | None = None  # a consensus proxy's own report (opfleet_nodeInfo)
 
 
 @dataclass(slots=True)
@@ -387,6 +389,12 @@ class FleetMonitor:
                         info.supernode_root = True
                         nursery.cancel_scope.cancel()
                         raw = None
+                except RpcHttpError as exc:
+                    if exc.status == 503 and "-32025" in str(exc):  # a proxy before its first consensus
+                        reading.not_ready = "no consensus among its backends yet (-32025)"
+                    else:
+                        _fail(reading, exc)
+                    raw = None
                 except OpfleetError as exc:
                     _fail(reading, exc)
                     raw = None
@@ -398,6 +406,8 @@ class FleetMonitor:
                 if reading.status is not None:
                     await self._learn(spec.url, info, client, spec)
                     await self._lookup_targets(reading, info)
+                if Role.PROXY in (spec.role, info.role):
+                    reading.proxy = await _proxy_report(client)
                 return [reading]
         return await self._read_supernode(spec, client)
 
@@ -675,6 +685,10 @@ class FleetMonitor:
                     detail = ", ".join(f"{k} +{v:g}" for k, v in sorted(state.follow_failing.items()))
                     alarms.append(Alarm(AlarmKind.FOLLOW_FAILING, name,
                                         f"{name}: follow-source checks failing ({detail})"))
+            if r.proxy is not None and r.proxy.halted:
+                alarms.append(Alarm(AlarmKind.PROXY_HALTED, name,
+                                    f"{name}: halted, its backends split on an output root (serving the last "
+                                    f"agreed status; other calls fail)"))
             alarms.extend(by_node.get(name, ()))
             point = HistoryPoint(now, r.status.unsafe_l2.number if r.status else None,
                                  r.status.safe_l2.number if r.status else None,
@@ -688,7 +702,7 @@ class FleetMonitor:
                 source_lag_safe=src_s, derivation_lag=derivation, stalled_heads=stalled, history=tuple(state.history),
                 changes=tuple(state.changes),
                 follow_results=None if r.follow_results is None else dict(r.follow_results),
-                alarms=tuple(alarms), garbage=r.garbage,
+                alarms=tuple(alarms), garbage=r.garbage, proxy=r.proxy,
             ))
         all_alarms = [a for n in nodes for a in n.alarms] + by_node.get(None, [])
         return FleetSnapshot(taken_at=now, nodes=tuple(nodes), alarms=tuple(all_alarms),
@@ -735,6 +749,15 @@ class FleetMonitor:
 def _best_source(sources: tuple[str, ...], by_name: dict[str, _Reading]) -> _Reading | None:
     up = [by_name[s] for s in sources if s in by_name and by_name[s].status is not None]
     return max(up, key=lambda r: r.status.safe_l2.number, default=None)  # type: ignore[union-attr]
+
+
+async def _proxy_report(client: JsonRpcClient) -> ProxyState | None:
+    """An opfleet proxy's consensus state from ``opfleet_nodeInfo`` (None from proxyd, which has none)."""
+    try:
+        info = await client.call(NODE_INFO)
+    except OpfleetError:
+        return None
+    return ProxyState.from_json(info.get("proxy")) if isinstance(info, dict) else None
 
 
 def _says_not_ready(exc: RpcCallError) -> bool:

@@ -33,7 +33,8 @@ nodes what they are and :func:`dumps_profile` writes the result as a profile. In
    (``op-service/eth/supernode_status.go``) is a supernode route; a URL without
    ``optimism_syncStatus`` that answers it is a supernode root;
 2. an opfleet node says what it is: ``opfleet_nodeInfo`` -> ``{"role", "follows"}``
-   (:func:`probe_role`);
+   (:func:`probe_role`); proxyd refuses that method as not whitelisted (-32601 with HTTP 403,
+   where any other node answers HTTP 200): a proxy;
 3. ``admin_sequencerActive`` true (``op-node/node/api.go``, admin API enabled) is a sequencer;
 4. otherwise the heads tell (:func:`role_from_status`): a light node follows, it does not derive,
    so op-node never drives its pending-safe head (``op-node/rollup/status/status.go``); a node
@@ -54,7 +55,7 @@ import httpx
 import trio
 
 from opfleet.config.settings import mask_url
-from opfleet.errors import ConfigError, DecodeError, OpfleetError
+from opfleet.errors import AuthenticationError, ConfigError, DecodeError, OpfleetError
 from opfleet.monitor.model import NodeSpec, Role
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.protocol.sync_status import SyncStatus
@@ -272,6 +273,7 @@ async def _probe(url: str, *, timeout: float, transport: httpx.AsyncBaseTranspor
 
 
 _MISSING = object()
+_NOT_WHITELISTED = object()
 
 
 async def _is_supernode_root(url: str, timeout: float, transport: httpx.AsyncBaseTransport | None) -> bool:
@@ -284,12 +286,18 @@ async def _is_supernode_root(url: str, timeout: float, transport: httpx.AsyncBas
 
 
 async def _try(client: JsonRpcClient, method: str) -> Any:
-    """The method's result, or ``_MISSING`` when the node does not serve it."""
+    """The method's result, or ``_MISSING`` when the node does not serve it (``_NOT_WHITELISTED``
+    when it is proxyd refusing a method missing from its ``rpc_method_mappings``: -32601 with
+    HTTP 403, where every other node answers -32601 with 200)."""
     try:
         return await client.call(method)
     except RpcCallError as exc:
         if exc.is_method_not_found:
             return _MISSING
+        raise
+    except AuthenticationError as exc:
+        if getattr(exc, "rpc_error", None) is not None and exc.rpc_error[0] == -32601:  # type: ignore[attr-defined]
+            return _NOT_WHITELISTED
         raise
 
 
@@ -305,7 +313,7 @@ def role_from_status(status: SyncStatus, *, sequencing: bool | None = None) -> R
 
 NODE_INFO = "opfleet_nodeInfo"
 _INFO_ROLES = {"source": Role.SOURCE, "light": Role.LIGHT, "sequencer": Role.SEQUENCER,
-               "supernode": Role.SUPERNODE}
+               "supernode": Role.SUPERNODE, "proxy": Role.PROXY}
 
 
 @dataclass(slots=True)
@@ -326,6 +334,9 @@ async def probe_role(client: JsonRpcClient) -> Identity:
         info = await _try(client, NODE_INFO)
     except OpfleetError:
         info = _MISSING
+    if info is _NOT_WHITELISTED:  # proxyd refuses what is not in its rpc_method_mappings
+        found.role = Role.PROXY
+        return found
     if isinstance(info, dict):
         found.role = _INFO_ROLES.get(str(info.get("role")))
         follows = info.get("follows")

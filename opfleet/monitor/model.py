@@ -31,7 +31,10 @@ and ``local_safe`` the chain's own derivation (op-supernode ``chain_container/su
         "stalled": ["safe"],                                                  # heads not moving
         "follow_source": {"success": 120.0, "error_fetch_status": 2.0} | null,
         "alarms": [...],
-        "sync_status": <optimism_syncStatus exactly as served> | null
+        "sync_status": <optimism_syncStatus exactly as served> | null,
+        "proxy": {"halted": false, "pinned": "source-b", "consensus_group": [..], "banned": [..],
+                  "backends": [..], "consensus": {"latest": N, "safe": N, "local_safe": N,
+                  "finalized": N}} | null        # an opfleet proxy's own report (role proxy)
       }]
     }
 
@@ -48,7 +51,7 @@ no peer on its chain).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -123,6 +126,7 @@ class AlarmKind(str, enum.Enum):
     FOLLOW_FAILING = "follow_failing"  # op_node_follow_source_requests_total{result!="success"} grew
     STALLED = "stalled"  # a head has not moved for N block times
     LAGGING = "lagging"  # behind the fleet's best / its source beyond the thresholds
+    PROXY_HALTED = "proxy_halted"  # a consensus proxy's backends split on an output root: halted
 
 
 class Verdict(str, enum.Enum):
@@ -151,6 +155,7 @@ _VERDICT_OF = {
     AlarmKind.STALLED: Verdict.STALLED,
     AlarmKind.FOLLOW_FAILING: Verdict.LAGGING,
     AlarmKind.LAGGING: Verdict.LAGGING,
+    AlarmKind.PROXY_HALTED: Verdict.DIVERGENT,  # the sources disagree on an output root
 }
 
 
@@ -256,6 +261,47 @@ def heads_of(status: SyncStatus | None) -> Mapping[str, L1BlockRef | L2BlockRef]
 
 
 @dataclass(frozen=True, slots=True)
+class ProxyState:
+    """What a consensus proxy says about its group (``opfleet_nodeInfo``'s ``proxy`` object of
+    ``opfleet proxy``): consensus heads, the pinned backend, bans and halt. Names are the proxy's
+    own backend names."""
+
+    halted: bool = False
+    pinned: str | None = None
+    consensus_group: tuple[str, ...] = ()
+    banned: tuple[str, ...] = ()
+    backends: tuple[str, ...] = ()
+    heads: Mapping[str, int] = field(default_factory=dict)  # latest, safe, local_safe, finalized
+
+    @classmethod
+    def from_json(cls, obj: Any) -> ProxyState | None:
+        """Parse the proxy's report; None for anything that is not one."""
+        if not isinstance(obj, dict):
+            return None
+        backends = obj.get("backends")
+        group = obj.get("consensus_group")
+        heads = obj.get("consensus")
+        if not isinstance(backends, list) or not isinstance(group, list) or not isinstance(heads, dict):
+            return None
+        names = tuple(str(b.get("name")) for b in backends if isinstance(b, dict))
+        banned = tuple(str(b.get("name")) for b in backends if isinstance(b, dict) and b.get("banned") is True)
+        pinned = obj.get("pinned")
+        return cls(halted=obj.get("halted") is True, pinned=pinned if isinstance(pinned, str) else None,
+                   consensus_group=tuple(str(g) for g in group), banned=banned, backends=names,
+                   heads=MappingProxyType({k: v for k, v in heads.items()
+                                           if isinstance(v, int) and not isinstance(v, bool)}))
+
+    def summary(self) -> str:
+        """A few words for a table row: ``HALTED`` or the pinned backend, then any bans."""
+        text = "HALTED" if self.halted else f"pin {self.pinned or '-'}"
+        return text + (f" · banned {','.join(self.banned)}" if self.banned else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"halted": self.halted, "pinned": self.pinned, "consensus_group": list(self.consensus_group),
+                "banned": list(self.banned), "backends": list(self.backends), "consensus": dict(self.heads)}
+
+
+@dataclass(frozen=True, slots=True)
 class NodeSnapshot:
     """One node as of its last poll, with everything derived from the fleet around it."""
 
@@ -276,6 +322,7 @@ class NodeSnapshot:
     follow_results: Mapping[str, float] | None = None  # result label -> counter
     alarms: tuple[Alarm, ...] = ()
     garbage: bool = False  # answered with something that is not a sync status
+    proxy: ProxyState | None = None  # a consensus proxy's own report (role proxy), when it gives one
 
     @property
     def name(self) -> str:
@@ -327,6 +374,7 @@ class NodeSnapshot:
             "follow_source": None if self.follow_results is None else dict(self.follow_results),
             "alarms": [alarm.to_json() for alarm in self.alarms],
             "sync_status": None if self.status is None else self.status.to_json(),
+            "proxy": None if self.proxy is None else self.proxy.to_json(),
         }
 
 

@@ -273,7 +273,11 @@ class JsonRpcClient:
         status = response.status_code
         if status in (401, 403):
             self._errors += 1
-            raise AuthenticationError(f"{self.endpoint}: authentication failed (HTTP {status}; {self.auth_hint})")
+            error = AuthenticationError(f"{self.endpoint}: authentication failed (HTTP {status}; {self.auth_hint})")
+            # proxyd answers a method it does not proxy with HTTP 403 and a JSON-RPC error (-32601):
+            # kept as ``rpc_error`` (code, message) so a caller can tell that from a credentials problem
+            error.rpc_error = _error_in(response)  # type: ignore[attr-defined]
+            raise error
         try:
             body = response.json() if response.content else None
         except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
@@ -287,6 +291,18 @@ class JsonRpcClient:
             self._errors += 1
             raise TemporaryError(f"{self.endpoint}: {what}: response is not JSON ({_short(response.text) or 'empty body'})")
         return body
+
+
+def _error_in(response: httpx.Response) -> tuple[int, str] | None:
+    """The JSON-RPC error object of a response body, as (code, message), if it holds one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("code"), int) and isinstance(error.get("message"), str):
+        return error["code"], error["message"]
+    return None
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -43,6 +43,7 @@ import httpx
 import trio
 
 from opfleet.config.proxyd import BackendConfig, ProxyConfig
+from opfleet.config.settings import mask_url
 from opfleet.errors import NodeError, TemporaryError
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError, RpcTimeoutError
 from opfleet.proxy import consensus as rules
@@ -286,7 +287,7 @@ class ConsensusPoller:
             stats = backend.client.statistics()
             requests += stats.http_requests
             backends.append(BackendStatistics(
-                name=backend.name, url=backend.client.endpoint.split(" ", 1)[-1], fallback=backend.fallback,
+                name=backend.name, url=mask_url(backend.config.rpc_url), fallback=backend.fallback,
                 banned=self._banned(backend, now), banned_for=max(0.0, backend.banned_until - now),
                 healthy=healthy, in_sync=backend.in_sync, peer_count=backend.peer_count, latest=backend.latest,
                 safe=backend.safe, local_safe=backend.local_safe, finalized=backend.finalized,

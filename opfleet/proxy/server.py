@@ -16,6 +16,8 @@ Wire behaviour (ethereum-optimism/infra ``proxyd/server.go``, ``proxyd/backend.g
   another block, so opfleet light nodes behind the proxy keep sub-second propagation;
 - malformed JSON -32700 (HTTP 400), an invalid request -32600 (HTTP 400), a batch above
   ``[batch] max_size`` -32014 (HTTP 413); batches answer HTTP 200 with one entry per call;
+- ``opfleet_nodeInfo`` (always served, as by every opfleet node): ``{"role": "proxy", "follows":
+  [backend URLs, secrets masked], "proxy": <the poller's state>}``, for ``opfleet status``;
 - ``GET /healthz``: 200 with the poller's state as JSON (proxyd answers a bare "OK"; a probe
   that only reads the status code sees the same).
 """
@@ -39,6 +41,7 @@ log = logging.getLogger("opfleet.proxy")
 
 SYNC_STATUS = "optimism_syncStatus"
 WAIT_SYNC_STATUS = "opfleet_waitSyncStatus"
+NODE_INFO = "opfleet_nodeInfo"
 MAX_WAIT_MS = 60_000
 
 # proxyd/backend.go: (code, message, HTTP status)
@@ -102,6 +105,12 @@ class ProxyServer:
         self._http = HttpServer(self, max_request_bytes=self.poller.config.max_body_size_bytes, name="proxy-rpc")
         await self._http.serve(host, port, task_status=task_status)
 
+    def node_info(self) -> dict[str, Any]:
+        """``opfleet_nodeInfo``: what ``opfleet status --discover`` and the monitor read: the role,
+        the backends it follows (secrets masked) and its consensus state."""
+        stats = self.poller.statistics()
+        return {"role": "proxy", "follows": [b.url for b in stats.backends], "proxy": stats.to_json()}
+
     async def healthz(self, request: HttpRequest) -> HttpResponse:
         return HttpResponse.json(self.poller.statistics().to_json())
 
@@ -142,6 +151,8 @@ class ProxyServer:
             params = []
         if method == WAIT_SYNC_STATUS and SYNC_STATUS in self.mappings:
             return await self._wait_sync_status(msg_id, params)
+        if method == NODE_INFO:
+            return _result(msg_id, json.dumps(self.node_info(), separators=(",", ":")).encode())
         if method not in self.mappings:
             return _error(msg_id, ERR_NOT_WHITELISTED_CODE, self.whitelist_message, ERR_NOT_WHITELISTED_STATUS)
         if method == SYNC_STATUS:

@@ -31,8 +31,13 @@ def block_hash(label: str, number: int) -> str:
 
 
 def ref(label: str, number: int, timestamp: int = 0) -> dict[str, Any]:
-    return {"hash": block_hash(label, number), "number": number, "parentHash": block_hash(label, number - 1),
-            "timestamp": timestamp}
+    """An L1 block ref (``label`` "l1") or an L2 one (with op-node's ``l1origin`` and ``sequenceNumber``)."""
+    out: dict[str, Any] = {"hash": block_hash(label, number), "number": number,
+                           "parentHash": block_hash(label, number - 1), "timestamp": timestamp}
+    if label != "l1":
+        out["l1origin"] = {"hash": block_hash("l1", number // 6), "number": number // 6}
+        out["sequenceNumber"] = number % 6
+    return out
 
 
 class FakeBackend:

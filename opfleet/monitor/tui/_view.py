@@ -173,6 +173,8 @@ def node_cells(node: NodeSnapshot, diverged_heads: frozenset[str] = frozenset())
     name = Text(node.name, style="" if node.reachable else "red")
     if node.spec.follows:
         name.append(" ← " + ",".join(node.spec.follows), style=_DIM)
+    if node.proxy is not None:
+        name.append(" · " + node.proxy.summary(), style="bold red" if node.proxy.halted else _DIM)
     return (
         name,
         _head_cell(node, "unsafe", diverged_heads),
