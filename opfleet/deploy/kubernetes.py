@@ -74,7 +74,7 @@ class Parameters:
     storage_class: str | None = None
     light_max_replicas: int = 10
     readiness_path: str = "/healthz"
-    liveness_path: str = "/healthz"
+    liveness_path: str | None = None  # None: a TCP check of the RPC port
     prometheus_namespace: str = "monitoring"
 
     def __post_init__(self) -> None:
@@ -220,13 +220,16 @@ def _pod_security() -> dict[str, Any]:
 
 
 def _probes(params: Parameters, port: str = "rpc") -> dict[str, Any]:
-    """Readiness: the node has a chain and its source answers (``readiness_path``); liveness: the
-    process serves HTTP at all (``liveness_path``), so a source outage never restarts light pods."""
+    """Readiness: ``GET /healthz`` answers 503 until the node has its chain and (a light node) a
+    source that answers, so a Service only sends traffic to nodes that can serve it. Liveness: the
+    process still serves (``liveness_path``, or the RPC port accepting connections): never the
+    readiness path, or a source-tier outage would restart every light pod."""
+    check: dict[str, Any] = ({"httpGet": {"path": params.liveness_path, "port": port}}
+                             if params.liveness_path else {"tcpSocket": {"port": port}})
     return {
         "readinessProbe": {"httpGet": {"path": params.readiness_path, "port": port},
                            "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 3},
-        "livenessProbe": {"httpGet": {"path": params.liveness_path, "port": port},
-                          "initialDelaySeconds": 30, "periodSeconds": 10, "timeoutSeconds": 5,
+        "livenessProbe": {**check, "initialDelaySeconds": 30, "periodSeconds": 10, "timeoutSeconds": 5,
                           "failureThreshold": 6},
     }
 
@@ -542,7 +545,8 @@ def _proxy_tier(p: Plan, params: Parameters) -> dict[str, list[dict[str, Any]]]:
             "env": [{"name": "SHIV_ROOT", "value": "/tmp/shiv"}],
             "ports": [{"name": "rpc", "containerPort": PROXY_PORT, "protocol": "TCP"},
                       {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
-            "readinessProbe": {"tcpSocket": {"port": "rpc"}, "periodSeconds": 5},
+            # its /healthz answers the consensus poller's state (200 while it serves)
+            "readinessProbe": {"httpGet": {"path": "/healthz", "port": "rpc"}, "periodSeconds": 5},
             "livenessProbe": {"tcpSocket": {"port": "rpc"}, "initialDelaySeconds": 10, "periodSeconds": 10},
             "resources": dict(_PROXY_RESOURCES),
             "securityContext": _security(),

@@ -145,7 +145,7 @@ async def observe(specs: Sequence[NodeSpec], *, window: float, timeout: float = 
 
     async with trio.open_nursery() as nursery:
         for node in last.nodes:
-            if node.role in (Role.LIGHT, Role.SEQUENCER, Role.UNKNOWN) and node.reachable:
+            if node.role in (Role.LIGHT, Role.SEQUENCER, Role.PROXY, Role.UNKNOWN) and node.reachable:
                 nursery.start_soon(ask, node.name, node.spec.url)
     partial = Observation(last=last, first=first, window=window, fleet_name=fleet_name, metrics=metrics,
                           claims=claims)

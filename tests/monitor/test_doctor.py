@@ -387,3 +387,17 @@ def test_opfleet_nodes_say_what_they_follow():
     box = evaluate(Observation(last=snapshot(nodes), claims=claims, checks=checks)).box("followers")
     assert box.state is State.FAIL
     assert "light-2: says it is a source: it derives from L1 itself" in box.evidence
+
+
+def test_proxy_says_which_sources_it_fronts():
+    from opfleet.monitor.doctor import NodeClaim
+
+    nodes, metrics, checks = good_fleet()
+    nodes[2] = (spec("proxy", Role.PROXY), status())  # the profile does not list its backends
+    nodes.append((spec("source-c", Role.SOURCE), status()))
+    claims = {"proxy": NodeClaim("proxy", ("http://source-a:9545",))}
+    box = evaluate(Observation(last=snapshot(nodes), claims=claims, metrics=metrics, checks=checks)).box("proxy")
+    assert box.state is State.FAIL and "proxy: fronts 1 source(s) (source-a): no failover behind it" in box.evidence
+    claims = {"proxy": NodeClaim("proxy", ("http://source-a:9545", "http://source-c:9545"))}
+    box = evaluate(Observation(last=snapshot(nodes), claims=claims, metrics=metrics, checks=checks)).box("proxy")
+    assert box.state is State.OK and "proxy: fronts 2 sources (source-a, source-c), 2 up" in box.evidence
