@@ -192,14 +192,22 @@ def _chain_key(chain: str) -> tuple[int, str]:
 # --- building blocks ------------------------------------------------------------------------------
 
 
-def _labels(tier: str, role: str, chain: str) -> dict[str, str]:
-    """Pod labels: ``role`` and ``chain`` as the shipped alert rules expect on every target."""
-    return {"app.kubernetes.io/name": f"opfleet-{tier}", "app.kubernetes.io/part-of": PART_OF,
-            "app.kubernetes.io/component": tier, "role": role, "chain": chain}
+def _labels(tier: str, role: str, chain: str | None) -> dict[str, str]:
+    """Pod and Service labels: ``role`` and ``chain`` as the shipped alert rules expect on every
+    scrape target; a supernode serves several chains and has no ``chain`` (its metrics carry one
+    per chain)."""
+    labels = {"app.kubernetes.io/name": f"opfleet-{tier}", "app.kubernetes.io/part-of": PART_OF,
+              "app.kubernetes.io/component": tier, "role": role}
+    if chain is not None:
+        labels["chain"] = chain
+    return labels
 
 
-def _selector(tier: str, chain: str) -> dict[str, str]:
-    return {"app.kubernetes.io/component": tier, "chain": chain}
+def _selector(tier: str, chain: str | None) -> dict[str, str]:
+    selector = {"app.kubernetes.io/component": tier}
+    if chain is not None:
+        selector["chain"] = chain
+    return selector
 
 
 def _meta(name: str, params: Parameters, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -452,10 +460,9 @@ def _spread(selector: Mapping[str, str]) -> dict[str, Any]:
 def _supernode_tier(p: Plan, params: Parameters) -> dict[str, list[dict[str, Any]]]:
     if not p.supernode_chains:
         return {}
-    chain_label = "-".join(p.supernode_chains)
     name = "supernode"
-    labels = _labels("supernode", "supernode", chain_label)
-    selector = _selector("supernode", chain_label)
+    labels = _labels("supernode", "supernode", None)
+    selector = _selector("supernode", None)
     chains = [p.chain(c) for c in p.supernode_chains]
     args = ["supernode"]
     for chain in chains:
