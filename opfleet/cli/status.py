@@ -184,7 +184,13 @@ def _discover(ctx: Context, timeout: float) -> ExitStatus:
     specs, problems = trio.run(lambda: discover(urls, timeout=timeout))
     for problem in problems:
         ctx.env.stderr.write(f"opfleet: {problem}\n")
-    ctx.out("# fleet profile written by 'opfleet status --discover'; light nodes: fill in \"follows\"")
+    from opfleet.monitor.model import Role
+
+    header = "# fleet profile written by 'opfleet status --discover'"
+    unknown = [s.name for s in specs if s.role is Role.LIGHT and not s.follows]
+    if unknown:  # an op-node does not say whom it follows
+        header += f"; fill in \"follows\" for {', '.join(unknown)}"
+    ctx.out(header)
     ctx.env.stdout.write(dumps_profile(specs))
     return ExitStatus.UNAVAILABLE if len(problems) == len(urls) else ExitStatus.OK
 

@@ -129,6 +129,7 @@ def test_discover_tells_light_nodes_and_sequencers_from_sources(cli, tmp_path):
     assert roles == {"seq": "sequencer", "src": "source", "light": "light", "ofl": "light",
                      "admin": "sequencer"}
     assert nodes[urls["ofl"]].follows == (nodes[urls["src"]].name,)  # matched to a discovered URL
+    assert 'fill in "follows" for light-1' in result.stdout  # the op-node one: it does not say
     assert nodes[urls["super"] + "/901"].role.value == "supernode"
     assert nodes[urls["super"] + "/901"].chain == "901"
 
