@@ -396,6 +396,14 @@ async def test_healthz_is_readiness_livez_is_liveness(nursery):
         assert body["ready"] is False and body["version"].endswith("-opfleet")
         assert body["reason"].startswith("not ready: no follow source answers") and "error_fetch_status" in body["reason"]
         assert alive.json()["version"].endswith("-opfleet")
+        # and `opfleet status URL` says so (exit 12), where it used to say healthy
+        from opfleet.monitor import AlarmKind, FleetMonitor, NodeSpec, Verdict
+
+        async with FleetMonitor([NodeSpec("light", base)]) as monitor:
+            snap = await monitor.poll_once()
+        assert snap.verdict is Verdict.UNREACHABLE, snap.alarms
+        assert [a.kind for a in snap.alarms] == [AlarmKind.NOT_READY]
+        assert "no follow source answers" in snap.alarms[0].message
         source.set(status(setup.chains.genesis))
         source.switch.down = False
         await wait_for(lambda: node.sources[0].status is not None)
