@@ -29,6 +29,7 @@ not a slow node has answered).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -69,6 +70,7 @@ DEFAULT_HISTORY = 120
 _CHANGES = 50
 _KNOWN_BLOCKS = 256
 _KNOWN_MAX_AGE_ROUNDS = 64
+_HEALTH_BODY = 16 * 1024  # bytes of a /healthz answer read (op-node's is ~40)
 _COALESCE = 0.05  # seconds: node answers arriving this close together make one snapshot
 _WATCHED = tuple(h for h in HEADS if h != "head_l1")  # head_l1 moves with L1: not a node event
 
@@ -472,23 +474,29 @@ class FleetMonitor:
             info.block_time = float(analysis.DEFAULT_BLOCK_TIME)
 
     async def _readiness(self, url: str, reading: _Reading) -> None:
-        """``GET <url>/healthz``: only a 503 says something (an opfleet node not ready, and why)."""
+        """``GET <url>/healthz``: only a 503 says something (an opfleet node not ready, and why).
+        At most :data:`_HEALTH_BODY` bytes of it are read: a node cannot make us buffer more."""
         parts = urlsplit(url)
         health = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/healthz", "", ""))
-        try:
-            response = await self._http_client().get(health)
-        except httpx.HTTPError:
-            return  # the RPC call reports the node being down
-        if response.status_code != 503:
-            return
         reason = None
         try:
-            body = response.json()
-            reason = body.get("reason") if isinstance(body, dict) else None
+            async with self._http_client().stream("GET", health) as response:
+                if response.status_code != 503:
+                    return
+                body = b""
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > _HEALTH_BODY:
+                        break
+        except httpx.HTTPError:
+            return  # the RPC call reports the node being down
+        try:
+            answer = json.loads(body) if len(body) <= _HEALTH_BODY else None
         except ValueError:
-            pass
-        reading.not_ready = _one_line(reason if isinstance(reason, str) and reason
-                                      else "not ready: its /healthz answers 503")
+            answer = None
+        if isinstance(answer, dict) and isinstance(answer.get("reason"), str) and answer["reason"].strip():
+            reason = answer["reason"]
+        reading.not_ready = _one_line(reason or "not ready: its /healthz answers 503")
 
     async def _scrape(self, url: str, reading: _Reading) -> None:
         try:

@@ -324,3 +324,29 @@ async def test_not_ready_answers_are_not_garbage(nursery):
     (alarm,) = snap.alarms
     assert alarm.kind is AlarmKind.NOT_READY and "heads have not been read" in alarm.message
     assert snap.verdict is Verdict.UNREACHABLE
+
+
+async def test_hostile_readiness_and_node_info_answers(nursery):
+    """A /healthz 503 with a garbage, oversized or reasonless body is still NOT READY, one short
+    line; a nodeInfo that is not one leaves the role to the heads; a 200 or 404 says nothing."""
+    fakes = {name: FakeNode(100, safe=100) for name in ("garbage", "huge", "odd", "ok", "missing")}
+    fakes["garbage"].health = (503, "not json at all")
+    fakes["huge"].health = (503, {"reason": "not ready: " + "x" * 1_000_000})
+    fakes["odd"].health = (503, {"reason": ["a", "list"]})
+    fakes["ok"].health = (200, {"version": "x", "ready": True})
+    fakes["missing"].health = (404, {"error": "no such path"})
+    urls = await start(nursery, fakes)
+
+    async def bad_info():
+        return {"role": {"nested": "object"}, "follows": "not a list"}
+
+    fakes["ok"].server.register("opfleet_nodeInfo", bad_info)
+    specs = [NodeSpec(name, url) for name, url in urls.items()]
+    async with FleetMonitor(specs, timeout=5) as monitor:
+        snap = await monitor.poll_once()
+    for name in ("garbage", "huge", "odd"):
+        (alarm,) = [a for a in snap.alarms if a.node == name]
+        assert alarm.kind is AlarmKind.NOT_READY and len(alarm.message) < 300 and "\n" not in alarm.message
+    assert snap.node("garbage").alarms[0].message == "garbage: not ready: its /healthz answers 503"
+    assert snap.node("ok").healthy and snap.node("ok").role is Role.SOURCE  # read from its heads
+    assert snap.node("missing").healthy  # a node without /healthz at all
