@@ -58,6 +58,7 @@ def fleet_config(settings: Any) -> Any:
         l1=str(settings.get("l1") or "embedded"),
         sources=counts["source"],
         lights=counts["light"],
+        proxies=counts["proxy"],
         l2_block_time=block_time,
         l1_block_time=max(2, 2 * block_time),
         base_port=base_port,

@@ -458,10 +458,12 @@ class _Reader:
 
 def simple_config(urls: list[str], *, rpc_host: str, rpc_port: int, poller_interval: float | None = None,
                   ban_period: float | None = None, min_peer_count: int = 0, timeout: float | None = None,
-                  metrics_enabled: bool = False, metrics_host: str = "", metrics_port: int = 0) -> ProxyConfig:
+                  metrics_enabled: bool = False, metrics_host: str = "", metrics_port: int = 0,
+                  names: list[str] | None = None, max_update_threshold: float | None = None) -> ProxyConfig:
     """The configuration behind ``opfleet proxy --backend URL --backend URL ...``.
 
-    Backends are named ``backend-1``, ``backend-2``, ... in the order given. ``min_peer_count``
+    Backends are named ``backend-1``, ``backend-2``, ... in the order given (or ``names``: the
+    devnet names them after its sources). ``min_peer_count``
     0 skips the ``opp2p_peerStats`` check (``consensus_skip_peer_count`` on every backend): a
     source without p2p (every opfleet source, op-node with ``--p2p.disable``) has no peers to count.
     The op-node methods a light node reads are mapped; anything else is refused like proxyd.
@@ -471,17 +473,21 @@ def simple_config(urls: list[str], *, rpc_host: str, rpc_port: int, poller_inter
                           key="backend")
     if len(set(urls)) != len(urls):
         raise ConfigError("the same backend URL is given twice", key="backend")
+    names = names or [f"backend-{index}" for index in range(1, len(urls) + 1)]
+    if len(names) != len(urls) or len(set(names)) != len(names):
+        raise ValueError("one distinct name per backend URL")
     backends = []
-    for index, url in enumerate(urls, 1):
+    for name, url in zip(names, urls):
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"not an http(s) URL: {url.split(':', 1)[0]}://...", key="backend")
-        backends.append(BackendConfig(name=f"backend-{index}", rpc_url=url,
+        backends.append(BackendConfig(name=name, rpc_url=url,
                                       timeout=timeout or DEFAULT_RESPONSE_TIMEOUT,
                                       skip_peer_count=min_peer_count == 0))
     group = GroupConfig(
         name="node", backends=tuple(b.name for b in backends),
         poller_interval=poller_interval or DEFAULTS["consensus_poller_interval"],
         ban_period=ban_period or DEFAULTS["consensus_ban_period"],
+        max_update_threshold=max_update_threshold or DEFAULTS["consensus_max_update_threshold"],
         min_peer_count=min_peer_count or DEFAULTS["consensus_min_peer_count"],
     )
     methods = ("optimism_syncStatus", "optimism_outputAtBlock", "optimism_rollupConfig", "optimism_version",

@@ -128,12 +128,13 @@ L1_CHAIN_CONFIG_FILE = "l1-chain-config.json"
 
 
 def parse_nodes(spec: str) -> dict[str, int]:
-    """``--nodes source=2,light=10`` -> ``{"source": 2, "light": 10}`` (missing roles keep their defaults)."""
-    counts = {"source": 1, "light": 2}
+    """``--nodes source=3,proxy=1,light=4`` -> ``{"source": 3, "proxy": 1, "light": 4}`` (missing roles
+    keep their defaults: one source, no proxy, two light nodes)."""
+    counts = {"source": 1, "light": 2, "proxy": 0}
     for part in (p.strip() for p in spec.split(",") if p.strip()):
         role, sep, value = part.partition("=")
         if not sep or role.strip() not in counts or not value.strip().isdigit():
-            raise ConfigError(f"--nodes: expected role=count with role source or light, got {part!r}", key="nodes")
+            raise ConfigError(f"--nodes: expected role=count with role source, proxy or light, got {part!r}", key="nodes")
         counts[role.strip()] = int(value)
     if counts["source"] < 1:
         raise ConfigError("--nodes: a devnet needs at least one source node", key="nodes")
@@ -148,6 +149,8 @@ class FleetConfig:
     """``embedded``, ``anvil`` or the URL of an L1 the operator runs."""
     sources: int = 1
     lights: int = 2
+    proxies: int = 0
+    """Consensus proxies (``opfleet proxy``) in front of every source; the light nodes follow them."""
     l2_block_time: int = 1
     l1_block_time: int = 2
     host: str = "127.0.0.1"
@@ -211,7 +214,7 @@ class FleetConfig:
 class Endpoint:
     name: str
     role: str
-    """``l1``, ``sequencer``, ``source``, ``light``, ``engine``, ``supernode``."""
+    """``l1``, ``sequencer``, ``source``, ``proxy``, ``light``, ``engine``, ``supernode``."""
     url: str
     follows: tuple[str, ...] = ()
     chain: str = str(L2_CHAIN_ID)
@@ -303,6 +306,7 @@ class Devnet:
         self.sequencer_engine: DevEngine | None = None
         self.sequencer: Any = None
         self.sources: list[Any] = []
+        self.proxies: list[Any] = []
         self.source_engines: list[DevEngine] = []
         self.lights: list[Any] = []
         self.light_engines: list[DevEngine] = []
@@ -327,6 +331,7 @@ class Devnet:
         self._nursery: trio.Nursery | None = None
         self._stack: AsyncExitStack | None = None
         self._light_scopes: list[trio.CancelScope] = []
+        self._source_scopes: list[trio.CancelScope] = []
         self._lock: DataDirLock | None = None
         self._op_geth: Path | None = None
 
@@ -417,6 +422,8 @@ class Devnet:
                 await self._start_sequencer(nursery)
                 if cfg.interop:
                     await self._start_sequencer_b(nursery)
+                if cfg.proxies:
+                    await self._start_proxies(nursery)
                 await self._start_lights(nursery)
                 if cfg.interop:
                     await self._start_route_lights(nursery)
@@ -559,6 +566,10 @@ class Devnet:
                                           follows=("source-1",)))
         self.endpoints.append(Endpoint("sequencer-el", "engine", self.sequencer_engine.rpc_url or ""))
 
+    def stop_source(self, index: int) -> None:
+        """Stop source ``index`` (its RPC goes away; its EL keeps running), as if it crashed."""
+        self._source_scopes[index].cancel()
+
     def stop_light(self, index: int) -> None:
         """Stop light node ``index`` (as a kill would: its EL keeps its blocks)."""
         self._light_scopes[index].cancel()
@@ -606,7 +617,7 @@ class Devnet:
                 rpc_port=rpc_port,
                 backoff_base=0.05, backoff_cap=1.0,
                 safedb_path=(Path(cfg.data_dir) / f"{name}.safedb") if cfg.data_dir is not None else None))
-            await self._start(nursery, name, node.run)
+            self._source_scopes.append(await self._start(nursery, name, _cancellable, node.run))
             self.sources.append(node)
             self.source_engines.append(engine)
             self.endpoints.append(Endpoint(name, "source", f"http://{cfg.host}:{node.rpc_port}"))
@@ -625,6 +636,26 @@ class Devnet:
             return None
         return P2PConfig(listen_tcp=None, static=tuple(gossip.gossip.multiaddrs()))
 
+    async def _start_proxies(self, nursery: trio.Nursery) -> None:
+        """``opfleet proxy`` in front of every source (proxyd's CL consensus: bans a source whose
+        output root disagrees, halts on a split), polling four times a block."""
+        from opfleet.config.proxyd import simple_config
+        from opfleet.proxy import Proxy
+
+        cfg = self.config
+        sources = [e for e in self.endpoints if e.role == "source"]
+        interval = max(0.25, cfg.node_poll)
+        for i in range(cfg.proxies):
+            name = f"proxy-{i + 1}"
+            config = simple_config([e.url for e in sources], names=[e.name for e in sources], rpc_host=cfg.host,
+                                   rpc_port=self._port(), poller_interval=interval, timeout=2.0,
+                                   max_update_threshold=max(2.0, 8 * interval))
+            proxy = Proxy(config)
+            await self._start(nursery, name, proxy.run)
+            self.proxies.append(proxy)
+            self.endpoints.append(Endpoint(name, "proxy", f"http://{cfg.host}:{proxy.rpc_port}",
+                                           follows=tuple(e.name for e in sources)))
+
     async def _start_lights(self, nursery: trio.Nursery) -> None:
         """Light nodes following the sources round robin; blocks pulled from the sequencer's EL."""
         from opfleet.node.light import LightNode
@@ -632,7 +663,8 @@ class Devnet:
         assert self.sequencer_engine is not None
         for i in range(self.config.lights):
             name = f"light-{i + 1}"
-            source = f"source-{i % self.config.sources + 1}"
+            source = (f"proxy-{i % self.config.proxies + 1}" if self.config.proxies
+                      else f"source-{i % self.config.sources + 1}")
             engine = self._new_engine(self.sequencer_engine.genesis.timestamp)
             await self._serve_engine(nursery, engine, name)
             node = LightNode(self._light_config(engine, (self.endpoint(source).url,),
@@ -907,7 +939,7 @@ class Devnet:
         return path
 
     def node_endpoints(self) -> list[Endpoint]:
-        return [e for e in self.endpoints if e.role in ("sequencer", "source", "light", "supernode")]
+        return [e for e in self.endpoints if e.role in ("sequencer", "source", "proxy", "light", "supernode")]
 
 
 async def _cancellable(run: Callable[..., Any], *, task_status: trio.TaskStatus[trio.CancelScope]
@@ -970,7 +1002,7 @@ def write_fleet_profile(path: Path, endpoints: Sequence[Endpoint]) -> None:
 
     nodes = [{"name": e.name, "url": e.url, "role": e.role, **({"chain": e.chain} if e.chain else {}),
               **({"follows": list(e.follows)} if e.follows else {})}
-             for e in endpoints if e.role in ("sequencer", "source", "light", "supernode")]
+             for e in endpoints if e.role in ("sequencer", "source", "proxy", "light", "supernode")]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(tomli_w.dumps({"fleet": {"name": "devnet"}, "nodes": nodes}).encode())
 
