@@ -125,6 +125,7 @@ class _UrlInfo:
     role: Role | None = None  # what the node says it is (probe_role), for specs without a role
     sequencing: bool | None = None
     role_probed: bool = False
+    readiness: bool | None = None  # does its /healthz report readiness? (None: not known yet)
 
 
 class FleetMonitor:
@@ -377,7 +378,7 @@ class FleetMonitor:
             async with trio.open_nursery() as nursery:
                 if spec.metrics_url:
                     nursery.start_soon(self._scrape, spec.metrics_url, reading)
-                nursery.start_soon(self._readiness, spec.url, reading)
+                nursery.start_soon(self._readiness, spec.url, info, reading)
                 try:
                     raw = await client.call("optimism_syncStatus")
                 except RpcCallError as exc:
@@ -473,30 +474,36 @@ class FleetMonitor:
         if info.block_time is None:
             info.block_time = float(analysis.DEFAULT_BLOCK_TIME)
 
-    async def _readiness(self, url: str, reading: _Reading) -> None:
-        """``GET <url>/healthz``: only a 503 says something (an opfleet node not ready, and why).
-        At most :data:`_HEALTH_BODY` bytes of it are read: a node cannot make us buffer more."""
+    async def _readiness(self, url: str, info: _UrlInfo, reading: _Reading) -> None:
+        """``GET <url>/healthz``: a 503 makes the node NOT READY (with the reason an opfleet node
+        gives). A node whose answer is not a readiness report (op-node's is ``{"version"}``, 200
+        from its first second; a 404) is not asked again. At most :data:`_HEALTH_BODY` bytes are
+        read: a node cannot make us buffer more."""
+        if info.readiness is False:
+            return
         parts = urlsplit(url)
         health = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/healthz", "", ""))
-        reason = None
         try:
             async with self._http_client().stream("GET", health) as response:
-                if response.status_code != 503:
-                    return
                 body = b""
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > _HEALTH_BODY:
                         break
+                code = response.status_code
         except httpx.HTTPError:
             return  # the RPC call reports the node being down
         try:
             answer = json.loads(body) if len(body) <= _HEALTH_BODY else None
         except ValueError:
             answer = None
-        if isinstance(answer, dict) and isinstance(answer.get("reason"), str) and answer["reason"].strip():
-            reason = answer["reason"]
-        reading.not_ready = _one_line(reason or "not ready: its /healthz answers 503")
+        report = isinstance(answer, dict) and "ready" in answer
+        if code != 503:
+            info.readiness = info.readiness or report
+            return
+        reason = answer.get("reason") if report else None  # type: ignore[union-attr]
+        reading.not_ready = _one_line(reason if isinstance(reason, str) and reason.strip()
+                                      else "not ready: its /healthz answers 503")
 
     async def _scrape(self, url: str, reading: _Reading) -> None:
         try:
