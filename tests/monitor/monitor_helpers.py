@@ -116,6 +116,7 @@ class FakeNode:
         return config
 
     async def _healthz(self, request: Any) -> HttpResponse:
+        self.calls.append("/healthz")
         if self.health is None:
             return HttpResponse.json({"version": "v0.0.0-fake"})
         code, body = self.health

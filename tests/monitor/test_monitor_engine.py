@@ -350,3 +350,17 @@ async def test_hostile_readiness_and_node_info_answers(nursery):
     assert snap.node("garbage").alarms[0].message == "garbage: not ready: its /healthz answers 503"
     assert snap.node("ok").healthy and snap.node("ok").role is Role.SOURCE  # read from its heads
     assert snap.node("missing").healthy  # a node without /healthz at all
+
+
+async def test_healthz_is_asked_only_of_nodes_that_report_readiness(nursery):
+    fakes = {"op-node": FakeNode(100, safe=100), "opfleet": FakeNode(100, safe=100)}
+    fakes["opfleet"].health = (200, {"version": "x", "ready": True})
+    urls = await start(nursery, fakes)
+    async with FleetMonitor([NodeSpec(n, u, Role.SOURCE) for n, u in urls.items()]) as monitor:
+        for _ in range(3):
+            await monitor.poll_once()
+        fakes["opfleet"].health = (503, {"version": "x", "ready": False, "reason": "not ready: test"})
+        snap = await monitor.poll_once()
+    assert fakes["op-node"].calls.count("/healthz") == 1  # {"version"} only: not a readiness probe
+    assert fakes["opfleet"].calls.count("/healthz") == 4
+    assert [a.message for a in snap.alarms] == ["opfleet: not ready: test"]
