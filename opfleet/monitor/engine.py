@@ -13,7 +13,8 @@ Textual's asyncio loop with ``trio.lowlevel.start_guest_run``). What it asks eac
 - the metrics URL, when given, for ``op_node_follow_source_requests_total{result}``
   (``op-node/metrics/metrics.go``);
 - ``GET <url>/healthz``: a 503 there (an opfleet node's readiness: no chain yet, or no follow
-  source answering) makes the node NOT READY; op-node answers 200 and anything else is ignored;
+  source answering) makes the node NOT READY; a node whose answer is no readiness report
+  (op-node's ``{"version"}``, always 200) is not asked again;
 - once per URL of a node without a role, what it is (:func:`~opfleet.monitor.fleet.probe_role`:
   ``opfleet_nodeInfo``, ``admin_sequencerActive``), else its role is read from its heads
   (:func:`~opfleet.monitor.fleet.role_from_status`), so bare URLs are judged by their role too;
