@@ -1,0 +1,46 @@
+"""The devnet's light nodes keep the tip through op-node's block gossip alone.
+
+The light sequencer signs and publishes each block it builds; every light node peers with it,
+validates each block as op-node does and inserts it; ``--l2.follow.payloads`` (the devnet gives
+every light node the sequencer's EL) only pulls while gossip brings nothing, here at the start.
+"""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from e2e_helpers import start_fleet, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+async def test_light_nodes_keep_the_tip_by_gossip(nursery):
+    devnet = await start_fleet(nursery, lights=2, tx_interval=0.1)
+    seq = devnet.sequencer
+    assert seq.gossip is not None and seq.gossip.can_publish
+    await wait_for(lambda: all(light.gossip is not None and light.gossip.inserter.statistics().inserted >= 3
+                               for light in devnet.lights), timeout=30, what="gossiped blocks in every light node")
+    pulled = [light.puller.statistics().blocks_imported for light in devnet.lights]
+    inserted = [light.gossip.inserter.statistics().inserted for light in devnet.lights]
+    worst = 0
+    start = seq.heads()[0].number
+    while seq.heads()[0].number < start + 6:
+        tip = seq.heads()[0].number
+        worst = max([worst] + [tip - light.heads()[0].number for light in devnet.lights])
+        await trio.sleep(0.05)
+    assert worst <= 1, f"a light node fell {worst} blocks behind the sequencer"
+    for i, light in enumerate(devnet.lights):
+        assert light.puller.statistics().blocks_imported == pulled[i], "the payload puller ran while gossip flowed"
+        assert light.gossip.inserter.statistics().inserted >= inserted[i] + 5
+        assert light.gossip.gossip.statistics().rejected == 0
+        # the block a light node calls unsafe is the sequencer's
+        head = light.heads()[0]
+        assert devnet.sequencer_engine.by_number(head.number).hash == head.hash
+
+
+async def test_without_gossip_the_payload_puller_keeps_them_at_the_tip(nursery):
+    devnet = await start_fleet(nursery, lights=1, gossip=False)
+    assert devnet.sequencer.gossip is None and devnet.lights[0].gossip is None
+    await wait_for(lambda: devnet.lights[0].heads()[0].number >= 4, timeout=30, what="the puller")
+    assert devnet.lights[0].puller.statistics().blocks_imported >= 4
