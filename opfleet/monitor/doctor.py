@@ -516,7 +516,8 @@ def _proxy_box(obs: Observation, follows: Mapping[str, tuple[str, ...]]) -> Box:
             state = State.FAIL
             evidence.append(f"{label}: no proxy in front of the source tier")
             backends = " ".join(f"--backend {mask_url(s.spec.url)}" for s in derivers) or "--backend URL ..."
-            fixes.append(f"{label}: run 'opfleet proxy {backends}' (or proxyd with routing_strategy "
+            fixes.append(f"{label}: run 'opfleet proxy {backends}' (with --consensus.min-peer-count 0 "
+                         "for sources without p2p; or proxyd with routing_strategy "
                          "consensus_aware_consensus_layer), list it with role = \"proxy\" and "
                          "follows = the sources, and point every light node's --l2.follow.source at it")
             continue
