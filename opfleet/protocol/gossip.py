@@ -405,6 +405,24 @@ def encode_message(envelope: Envelope, version: BlockVersion, chain_id: int, pri
 # --- block hash -----------------------------------------------------------------------------------
 
 
+def _rlp_length(size: int, offset: int) -> bytes:
+    if size < 56:
+        return bytes([offset + size])
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([offset + 55 + len(raw)]) + raw
+
+
+def _rlp(item: Any) -> bytes:
+    """RLP of bytes and (nested) lists of bytes: the trie and the header need nothing else, and
+    the generic encoder's type inference costs more than the hashing."""
+    if isinstance(item, (bytes, bytearray)):
+        if len(item) == 1 and item[0] < 0x80:
+            return bytes(item)
+        return _rlp_length(len(item), 0x80) + bytes(item)
+    body = b"".join(_rlp(i) for i in item)
+    return _rlp_length(len(body), 0xC0) + body
+
+
 def _nibbles(key: bytes) -> bytes:
     return bytes(n for b in key for n in (b >> 4, b & 0x0F))
 
@@ -428,19 +446,21 @@ def _node(items: list[tuple[bytes, bytes]], depth: int) -> Any:
         prefix += 1
     if prefix > depth:
         return [_hex_prefix(first[depth:prefix], False), _ref(_node(items, prefix))]
+    buckets: list[list[tuple[bytes, bytes]]] = [[] for _ in range(16)]
     branch: list[Any] = [b""] * 17
-    for nib in range(16):
-        group = [kv for kv in items if len(kv[0]) > depth and kv[0][depth] == nib]
+    for key, value in items:
+        if len(key) > depth:
+            buckets[key[depth]].append((key, value))
+        else:
+            branch[16] = value
+    for nib, group in enumerate(buckets):
         if group:
             branch[nib] = _ref(_node(group, depth + 1))
-    for key, value in items:
-        if len(key) == depth:
-            branch[16] = value
     return branch
 
 
 def _ref(node: Any) -> Any:
-    encoded = rlp.encode(node)
+    encoded = _rlp(node)
     return node if len(encoded) < 32 else keccak256(encoded)
 
 
@@ -448,8 +468,8 @@ def ordered_trie_root(values: Sequence[bytes]) -> bytes:
     """The Merkle-Patricia root of ``rlp(index) -> value`` (``types.DeriveSha``)."""
     if not values:
         return EMPTY_TRIE_ROOT
-    items = sorted((_nibbles(rlp.encode(i)), v) for i, v in enumerate(values))
-    return keccak256(rlp.encode(_node(items, 0)))
+    items = sorted((_nibbles(_rlp(_int(i))), v) for i, v in enumerate(values))
+    return keccak256(_rlp(_node(items, 0)))
 
 
 def _int(v: int) -> bytes:
@@ -480,7 +500,7 @@ def payload_block_hash(envelope: Envelope, version: BlockVersion) -> bytes:
                    envelope.parent_beacon_block_root]
     if version.has_withdrawals_root:
         fields.append(EMPTY_REQUESTS_HASH)
-    return keccak256(rlp.encode(fields))
+    return keccak256(_rlp(fields))
 
 
 # --- validation -----------------------------------------------------------------------------------
