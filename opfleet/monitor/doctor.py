@@ -692,14 +692,25 @@ def _spend(obs: Observation) -> Spend:
 # --- entry point ----------------------------------------------------------------------------------
 
 
+DEVNET_FIX = "on the devnet: opfleet devnet --nodes source=2,proxy=1,light={lights}"
+
+
+def _devnet_fix(obs: Observation, box: Box) -> Box:
+    """A devnet (the profile ``opfleet devnet`` writes) gets its sources and proxy by a flag."""
+    if obs.fleet_name != "devnet" or box.state is not State.FAIL:
+        return box
+    lights = max(2, sum(n.role is Role.LIGHT for n in obs.last.nodes))
+    return Box(box.id, box.title, box.state, box.evidence, (*box.fixes, DEVNET_FIX.format(lights=lights)))
+
+
 def evaluate(obs: Observation) -> Report:
     """Every box of the Definition of Done, and the L1 spend report, from what was observed."""
     follows = resolve_follows(obs)
     boxes = (
-        _sources_box(obs),
+        _devnet_fix(obs, _sources_box(obs)),
         _followers_box(obs, follows),
         _tracking_box(obs, follows),
-        _proxy_box(obs, follows),
+        _devnet_fix(obs, _proxy_box(obs, follows)),
         _sequencers_box(obs, follows),
         _alerting_box(obs),
     )

@@ -1,6 +1,7 @@
 """``opfleet doctor`` on real devnets: the default one fails the failover and proxy boxes with the
-exact fix; with two sources and an ``opfleet proxy`` in front of them failover passes and the
-proxy box names, per light node, the --l2.follow.source change still to make."""
+exact fix; ``--nodes source=2,proxy=1,light=3`` passes them; two sources with an ``opfleet proxy``
+started beside them (light nodes still on the sources) get, per light node, the
+--l2.follow.source change still to make."""
 
 from __future__ import annotations
 
@@ -94,6 +95,27 @@ def test_default_devnet_fails_failover_and_proxy_with_the_fix(tmp_path):
     assert _box(doc, "sources")["fixes"][0].startswith("chain 901: add a second source beside source-1")
     assert _box(doc, "proxy")["fixes"][0].startswith(f"chain 901: run 'opfleet proxy --backend {source_url}'")
     assert all("(opfleet_nodeInfo)" in line for line in _box(doc, "followers")["evidence"])
+    for box_id in ("sources", "proxy"):
+        assert _box(doc, box_id)["fixes"][-1] == "on the devnet: opfleet devnet --nodes source=2,proxy=1,light=2"
+
+
+def test_devnet_with_a_proxy_tier_passes_every_box_it_can(tmp_path):
+    """``--nodes source=2,proxy=1,light=3``: failover, proxy and the rest pass; alerting needs a
+    Prometheus, so it stays ? and the exit status is 10."""
+    proc = _start_devnet(tmp_path / "d", "source=2,proxy=1,light=3")
+    try:
+        profile = tmp_path / "d" / "fleet.toml"
+        _wait_for_safe_heads(profile, proc)
+        status, doc = _doctor(profile)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    states = {b["id"]: b["state"] for b in doc["boxes"]}
+    assert states == {"sources": "ok", "followers": "ok", "tracking": "ok", "proxy": "ok",
+                      "sequencers": "ok", "alerting": "unknown"}, json.dumps(doc["boxes"], indent=1)
+    assert status == ExitStatus.LAGGING  # 10: some box ?, none ✗
+    assert "proxy-1: fronts 2 sources (source-1, source-2), 2 up" in _box(doc, "proxy")["evidence"]
+    assert {f"light-{i} → proxy-1" for i in (1, 2, 3)} <= set(_box(doc, "proxy")["evidence"])
 
 
 def test_two_sources_and_a_proxy_pass_failover_and_name_each_light_nodes_change(tmp_path):
@@ -125,6 +147,7 @@ def test_two_sources_and_a_proxy_pass_failover_and_name_each_light_nodes_change(
     assert states["proxy"] == "fail"  # the devnet's light nodes follow a source, not the proxy
     assert "proxy: fronts 2 sources (source-1, source-2), 2 up" in _box(doc, "proxy")["evidence"]
     fixes = _box(doc, "proxy")["fixes"]
-    assert len(fixes) == 3
-    assert all(f.startswith("light-") and f"--l2.follow.source={proxy_url} (instead of " in f for f in fixes)
+    assert len(fixes) == 4 and fixes[-1] == "on the devnet: opfleet devnet --nodes source=2,proxy=1,light=3"
+    assert all(f.startswith(f"light-{i}: set --l2.follow.source={proxy_url} (instead of ")
+               for i, f in enumerate(fixes[:3], 1))
     assert status == ExitStatus.DIVERGENT

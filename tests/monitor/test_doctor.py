@@ -401,3 +401,12 @@ def test_proxy_says_which_sources_it_fronts():
     claims = {"proxy": NodeClaim("proxy", ("http://source-a:9545", "http://source-c:9545"))}
     box = evaluate(Observation(last=snapshot(nodes), claims=claims, metrics=metrics, checks=checks)).box("proxy")
     assert box.state is State.OK and "proxy: fronts 2 sources (source-a, source-c), 2 up" in box.evidence
+
+
+def test_a_devnet_gets_the_devnet_flag_as_its_fix():
+    nodes, metrics, checks = good_fleet()
+    nodes = [n for n in nodes if n[0].name not in ("source-b", "proxy")]
+    report = evaluate(Observation(last=snapshot(nodes), metrics=metrics, checks=checks, fleet_name="devnet"))
+    for box_id in ("sources", "proxy"):
+        assert report.box(box_id).fixes[-1] == "on the devnet: opfleet devnet --nodes source=2,proxy=1,light=2"
+    assert "opfleet devnet" not in " ".join(run(nodes, metrics, checks).box("proxy").fixes)
