@@ -104,3 +104,22 @@ async def test_not_ready_proxy_is_not_garbage():
             await monitor.aclose()
             nursery.cancel_scope.cancel()
         await poller.aclose()
+
+
+def test_tui_row_and_status_table_show_pin_bans_and_halt():
+    from rich.console import Console
+
+    from opfleet.cli.status import render_table
+    from opfleet.monitor.model import FleetSnapshot, NodeSnapshot, ProxyState
+    from opfleet.monitor.tui._view import node_cells
+
+    spec = NodeSpec("proxy-1", "http://127.0.0.1:1", Role.PROXY, chain="901", follows=("source-1", "source-2"))
+    ok = NodeSnapshot(spec=spec, proxy=ProxyState(pinned="source-1", banned=("source-2",),
+                                                  consensus_group=("source-1",), backends=("source-1", "source-2")))
+    assert node_cells(ok)[0].plain == "proxy-1 ← source-1,source-2 · pin source-1 · banned source-2"
+    halted = NodeSnapshot(spec=spec, proxy=ProxyState(halted=True, backends=("source-1", "source-2")))
+    assert node_cells(halted)[0].plain.endswith("· HALTED")
+    console = Console(width=200, record=True)
+    console.print(render_table(FleetSnapshot(taken_at=0.0, nodes=(halted,))))
+    assert "proxy-1 · HALTED" in console.export_text()
+    assert ProxyState.from_json({"backends": "x"}) is None and ProxyState.from_json(None) is None
