@@ -74,7 +74,7 @@ class Parameters:
     storage_class: str | None = None
     light_max_replicas: int = 10
     readiness_path: str = "/healthz"
-    liveness_path: str | None = None  # None: a TCP check of the RPC port
+    liveness_path: str | None = "/livez"  # None: a TCP check of the RPC port
     prometheus_namespace: str = "monitoring"
 
     def __post_init__(self) -> None:
@@ -227,13 +227,13 @@ def _pod_security() -> dict[str, Any]:
             "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def _probes(params: Parameters, port: str = "rpc") -> dict[str, Any]:
+def _probes(params: Parameters, port: str = "rpc", *, liveness: bool = True) -> dict[str, Any]:
     """Readiness: ``GET /healthz`` answers 503 until the node has its chain and (a light node) a
-    source that answers, so a Service only sends traffic to nodes that can serve it. Liveness: the
-    process still serves (``liveness_path``, or the RPC port accepting connections): never the
-    readiness path, or a source-tier outage would restart every light pod."""
+    source that answers, so a Service only sends traffic to nodes that can serve it. Liveness:
+    ``GET /livez``, 200 while the process serves (or the RPC port accepting connections): never
+    the readiness path, or a source-tier outage would restart every light pod."""
     check: dict[str, Any] = ({"httpGet": {"path": params.liveness_path, "port": port}}
-                             if params.liveness_path else {"tcpSocket": {"port": port}})
+                             if params.liveness_path and liveness else {"tcpSocket": {"port": port}})
     return {
         "readinessProbe": {"httpGet": {"path": params.readiness_path, "port": port},
                            "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 3},
@@ -262,7 +262,8 @@ def _chain_mount(chain: ChainPlan) -> list[dict[str, Any]]:
 
 
 def _opfleet_container(name: str, params: Parameters, args: list[str],
-                       mounts: list[dict[str, Any]], resources: Mapping[str, Any]) -> dict[str, Any]:
+                       mounts: list[dict[str, Any]], resources: Mapping[str, Any], *,
+                       liveness_path: bool = True) -> dict[str, Any]:
     return {
         "name": name,
         "image": params.image,
@@ -271,7 +272,7 @@ def _opfleet_container(name: str, params: Parameters, args: list[str],
         "env": [{"name": "SHIV_ROOT", "value": "/tmp/shiv"}],
         "ports": [{"name": "rpc", "containerPort": RPC_PORT, "protocol": "TCP"},
                   {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
-        **_probes(params),
+        **_probes(params, liveness=liveness_path),
         "resources": dict(resources),
         "securityContext": _security(),
         "volumeMounts": [{"name": "jwt", "mountPath": "/jwt", "readOnly": True},
@@ -476,7 +477,8 @@ def _supernode_tier(p: Plan, params: Parameters) -> dict[str, list[dict[str, Any
     mounts = [{"name": "supernode-data", "mountPath": "/data"}]
     for chain in chains:
         mounts += _chain_mount(chain)
-    containers = [_opfleet_container("supernode", params, args, mounts, _OPFLEET_RESOURCES)]
+    # the supernode's /healthz answers 200 while it serves; it has no /livez: liveness by TCP
+    containers = [_opfleet_container("supernode", params, args, mounts, _OPFLEET_RESOURCES, liveness_path=False)]
     inits: list[dict[str, Any]] = []
     volumes = _common_volumes()
     claims = [_claim("supernode-data", params.safedb_storage, params)]

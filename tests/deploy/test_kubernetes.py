@@ -436,3 +436,17 @@ def test_cli_errors_are_one_line(args, status, message, cli, tmp_path):
     assert result.status == status
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_probes_readiness_healthz_liveness_livez():
+    """Light and source pods: ready on /healthz (503 until they have a chain and a source),
+    alive on /livez; the supernode (no /livez) alive while its port accepts connections."""
+    for pod in _pods(rendered("large")):
+        main = pod["spec"]["containers"][0]
+        if main["name"] == "proxy":
+            continue
+        assert main["readinessProbe"]["httpGet"]["path"] == "/healthz"
+        if main["name"] == "supernode":
+            assert main["livenessProbe"]["tcpSocket"] == {"port": "rpc"}
+        else:
+            assert main["livenessProbe"]["httpGet"]["path"] == "/livez"
