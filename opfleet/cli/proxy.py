@@ -76,4 +76,19 @@ async def serve(config: Any) -> ExitStatus:
 
 def run(ctx: Context) -> ExitStatus:
     config = proxy_config(ctx.settings, ctx.env.vars)
+    if config.log_level and not _given(ctx.settings, "log.level"):
+        _apply_log_level(config)
     return run_daemon(serve, config)
+
+
+def _apply_log_level(config: Any) -> None:
+    """The file's ``[server] log_level`` (proxyd's names), unless ``--log.level`` was given."""
+    import logging
+
+    from opfleet.log import LEVELS
+
+    level = LEVELS.get(str(config.log_level).lower())
+    if level is None:
+        raise ConfigError(f"unknown log_level {config.log_level!r} (one of {', '.join(LEVELS)})",
+                          source=config.source, key="server.log_level")
+    logging.getLogger("opfleet").setLevel(level)

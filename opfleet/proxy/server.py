@@ -10,7 +10,8 @@ Wire behaviour (ethereum-optimism/infra ``proxyd/server.go``, ``proxyd/backend.g
 - any other mapped method: forwarded to the consensus group, shuffled (healthy before degraded),
   the next backend tried when one cannot be reached; an empty group (a halt, or no candidate)
   is -32011 "no backend is currently healthy to serve traffic", HTTP 503. A backend's own
-  JSON-RPC error is passed through;
+  JSON-RPC error is passed through; an answer above ``max_response_size_bytes`` is -32020
+  "backend response too large" (HTTP 500);
 - ``opfleet_waitSyncStatus(known, timeout_ms)`` (opfleet's long poll, served when
   ``optimism_syncStatus`` is mapped): the pinned body as soon as a head named in ``known`` is
   another block, so opfleet light nodes behind the proxy keep sub-second propagation;
@@ -50,6 +51,7 @@ ERR_NOT_WHITELISTED_CODE, ERR_NOT_WHITELISTED_STATUS = -32601, 403
 ERR_NO_BACKENDS = (-32011, "no backend is currently healthy to serve traffic", 503)
 ERR_TOO_MANY_BATCH_CODE, ERR_TOO_MANY_BATCH_STATUS = -32014, 413
 ERR_SYNC_NOT_READY = (-32025, "optimism_syncStatus not available", 503)
+ERR_RESPONSE_TOO_LARGE = (-32020, "backend response too large", 500)
 ERR_INVALID_REQUEST = -32600
 ERR_INVALID_PARAMS = -32602
 
@@ -216,6 +218,10 @@ class ProxyServer:
                 except NodeError as exc:
                     log.warning("skipping backend that cannot serve: %s", exc, extra={"fields": {"backend": name}})
                     continue
-                return _result(msg_id, json.dumps(result, separators=(",", ":")).encode())
+                raw = json.dumps(result, separators=(",", ":")).encode()
+                limit = self.poller.config.backend(name).max_response_size_bytes
+                if limit and len(raw) > limit:
+                    return _error(msg_id, *ERR_RESPONSE_TOO_LARGE)
+                return _result(msg_id, raw)
             return _error(msg_id, *ERR_NO_BACKENDS)
         return _error(msg_id, -32015, "gateway timeout", 504)

@@ -249,3 +249,11 @@ async def test_testdata_file_runs_unchanged_in_the_real_command():
             stderr = await process.stderr.receive_some(1 << 20) or b""
         lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
         assert any("noop" in line.get("msg", "") for line in lines)
+
+
+def test_cli_log_level_from_the_file_is_checked(cli, tmp_path):
+    path = tmp_path / "proxyd.toml"
+    text = (TESTDATA / "consensus_cl.toml").read_text().replace("[server]\n", '[server]\nlog_level = "loud"\n', 1)
+    path.write_text(text)
+    result = cli(["proxy", "--config", str(path)], env=ENV)
+    assert result.status == 3 and "server.log_level" in result.stderr and "loud" in result.stderr

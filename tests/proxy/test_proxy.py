@@ -468,3 +468,18 @@ async def test_runs_over_http_with_its_own_loop():
                                                                "method": "optimism_syncStatus"})).json()
                 assert proxy.statistics().cycles > 1
             nursery.cancel_scope.cancel()
+
+
+async def test_response_size_limit(clock):
+    backends = fleet(1, clock)
+    async with serve_backends(*backends):
+        config = cl_config(backends)
+        small = tuple(type(b)(**{**{f: getattr(b, f) for f in b.__dataclass_fields__},
+                                 "max_response_size_bytes": 10}) for b in config.backends)
+        config = type(config)(**{**{f: getattr(config, f) for f in config.__dataclass_fields__}, "backends": small})
+        poller = ConsensusPoller(config, clock=clock)
+        server = ProxyServer(poller)
+        await cycle(poller, clock)
+        status, answer = await rpc(server, "optimism_version")  # "v1.0.0-node1": 14 bytes of JSON
+        assert status == 500 and answer["error"] == {"code": -32020, "message": "backend response too large"}
+        await poller.aclose()
