@@ -82,8 +82,11 @@ async def read_rules(url: str, *, timeout: float = 5.0,
         response.raise_for_status()
         document = response.json()
     except (httpx.HTTPError, ValueError) as exc:
-        return RuleSet(url, error=" ".join(str(exc).split()) or type(exc).__name__)
-    groups = document.get("data", {}).get("groups") if isinstance(document, dict) else None
+        return RuleSet(url, error=" ".join(str(exc).split())[:200] or type(exc).__name__)
+    except RecursionError:
+        return RuleSet(url, error="the answer is nested too deep to be Prometheus' rules")
+    data = document.get("data") if isinstance(document, dict) else None
+    groups = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(groups, list):
         return RuleSet(url, error="not a Prometheus rules answer (no data.groups)")
     alerts: list[tuple[str, str]] = []

@@ -410,3 +410,63 @@ def test_a_devnet_gets_the_devnet_flag_as_its_fix():
     for box_id in ("sources", "proxy"):
         assert report.box(box_id).fixes[-1] == "on the devnet: opfleet devnet --nodes source=2,proxy=1,light=2"
     assert "opfleet devnet" not in " ".join(run(nodes, metrics, checks).box("proxy").fixes)
+
+
+# --- reading Prometheus' rules: garbage in, one line out ------------------------------------------
+
+
+@pytest.mark.parametrize("status, body, error", [
+    (200, b"", "Expecting value"),
+    (200, b'{"data": {"gro', "Unterminated string"),
+    (200, b"<html>not json</html>", "Expecting value"),
+    (200, b'{"status": "success", "data": {"groups": "nope"}}', "no data.groups"),
+    (200, b"[1, 2, 3]", "no data.groups"),
+    (200, b'{"data": 5}', "no data.groups"),
+    (200, b'{"data": {"groups": [' + b'[' * 100_000 + b']' * 100_000 + b']}}', "nested too deep"),
+    (500, b"{}", "500"),
+    (200, b'{"data": {"groups": [' + b'{"rules": "x"}, ' * 3 + b'{"rules": [{"type": "alerting", "name": 7}]}]}}', None),
+], ids=["empty", "truncated", "html", "groups-not-a-list", "a-list", "data-not-an-object",
+        "nested-100k", "http-500", "malformed-entries"])
+async def test_read_rules_survives_garbage(status, body, error):
+    """Empty, truncated, HTML, the wrong shape, an error status, hostile nesting: one line each."""
+    import httpx
+
+    from opfleet.monitor.observe import read_rules
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, content=body))
+    rules = await read_rules("http://prom:9090", transport=transport)
+    if error is None:
+        assert rules.error is None and rules.alerts == ()  # malformed entries skipped, nothing invented
+    else:
+        assert rules.error is not None and error in rules.error and "\n" not in rules.error
+
+
+async def test_read_rules_reads_alerting_rules_only():
+    import httpx
+
+    from opfleet.monitor.observe import read_rules
+
+    doc = {"status": "success", "data": {"groups": [{"rules": [
+        {"type": "recording", "name": "job:up:sum", "query": "sum(up)"},
+        {"type": "alerting", "name": "OpfleetSourceTierDown", "query": 'up{role="source"} == 0'}]}]}}
+    seen = []
+
+    def answer(request):
+        seen.append(str(request.url))
+        return httpx.Response(200, json=doc)
+
+    rules = await read_rules("http://prom:9090/", transport=httpx.MockTransport(answer))
+    assert rules.alerts == (("OpfleetSourceTierDown", 'up{role="source"} == 0'),)
+    assert seen == ["http://prom:9090/api/v1/rules?type=alert"]
+
+
+async def test_oversized_metrics_are_ignored():
+    import httpx
+
+    from opfleet.monitor.observe import _MAX_METRICS_BYTES, _scrape
+
+    big = b"# " + b"x" * _MAX_METRICS_BYTES
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=big))) as http:
+        assert await _scrape(http, "http://node:7300/metrics") is None
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, text="a 1\n"))) as http:
+        assert await _scrape(http, "http://node:7300/metrics") == "a 1\n"
