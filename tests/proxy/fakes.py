@@ -56,6 +56,7 @@ class FakeBackend:
         self.down = False
         self.output_delay = 0.0
         self.zero = False
+        self.garbage: Any = None  # when set, optimism_syncStatus answers exactly this
         self.calls: list[str] = []
         self.url = ""
 
@@ -99,9 +100,9 @@ class FakeBackend:
         }
 
     def methods(self) -> dict[str, Any]:
-        async def optimism_syncStatus() -> dict[str, Any]:
+        async def optimism_syncStatus() -> Any:
             self._enter("optimism_syncStatus")
-            return self.status()
+            return self.garbage if self.garbage is not None else self.status()
 
         async def optimism_outputAtBlock(number: str) -> dict[str, Any]:
             self._enter("optimism_outputAtBlock")

@@ -483,3 +483,41 @@ async def test_response_size_limit(clock):
         status, answer = await rpc(server, "optimism_version")  # "v1.0.0-node1": 14 bytes of JSON
         assert status == 500 and answer["error"] == {"code": -32020, "message": "backend response too large"}
         await poller.aclose()
+
+
+@pytest.mark.parametrize("garbage", [
+    "0x1", [], {"unsafe_l2": None}, {"head_l1": {"number": 2**80}},
+    {"unsafe_l2": {"number": -1, "hash": "0x1"}},
+])
+async def test_garbage_status_is_not_a_candidate(clock, garbage):
+    backends = fleet(3, clock)
+    async with serve_backends(*backends):
+        poller, server = make(backends, clock)
+        await cycle(poller, clock)
+        body = backends[2].status()
+        if isinstance(garbage, dict):
+            body.update(garbage)
+            garbage = body
+        backends[2].garbage = garbage
+        await cycle(poller, clock, 31)  # its last good answer ages past max_update_threshold
+        assert poller.consensus_group == ("node1", "node2")
+        stats = {b.name: b for b in poller.statistics().backends}
+        assert "optimism_syncStatus" in stats["node3"].last_error
+        assert (await rpc(server, "optimism_syncStatus"))[1]["result"]["backend"] in ("node1", "node2")
+        await poller.aclose()
+
+
+async def test_oversized_request_refused(clock):
+    backends = fleet(1, clock)
+    async with serve_backends(*backends):
+        config = cl_config(backends)
+        config = type(config)(**{**{f: getattr(config, f) for f in config.__dataclass_fields__},
+                                 "max_body_size_bytes": 256})
+        proxy = Proxy(config, clock=clock)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(proxy.run)
+            async with httpx.AsyncClient() as client:
+                big = {"jsonrpc": "2.0", "id": 1, "method": "optimism_syncStatus", "params": ["x" * 1000]}
+                response = await client.post(f"http://127.0.0.1:{proxy.rpc_port}", json=big)
+                assert response.status_code == 413
+            nursery.cancel_scope.cancel()
