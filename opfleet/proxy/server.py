@@ -19,8 +19,10 @@ Wire behaviour (ethereum-optimism/infra ``proxyd/server.go``, ``proxyd/backend.g
   ``[batch] max_size`` -32014 (HTTP 413); batches answer HTTP 200 with one entry per call;
 - ``opfleet_nodeInfo`` (always served, as by every opfleet node): ``{"role": "proxy", "follows":
   [backend URLs, secrets masked], "proxy": <the poller's state>}``, for ``opfleet status``;
-- ``GET /healthz``: 200 with the poller's state as JSON (proxyd answers a bare "OK"; a probe
-  that only reads the status code sees the same).
+- ``GET /healthz``: readiness as every opfleet node's: 200 while ``optimism_syncStatus`` can be
+  served (also during a halt), 503 with a ``reason`` before the first cycle or with nobody in
+  consensus; the body carries the poller's state (proxyd answers a bare "OK" always);
+  ``GET /livez``: 200 while the process serves.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from opfleet.errors import NodeError
 from opfleet.providers.jsonrpc import RpcCallError
 from opfleet.proxy.poller import ConsensusPoller
 from opfleet.rpc.metrics import metrics_handler
+from opfleet.rpc.optimism import version_string
 from opfleet.rpc.server import HttpRequest, HttpResponse, HttpServer, Router
 
 log = logging.getLogger("opfleet.proxy")
@@ -96,6 +99,7 @@ class ProxyServer:
         self._group = cfg.group.name
         self.router = Router(self.handle_rpc)
         self.router.route("/healthz", self.healthz)
+        self.router.route("/livez", self.livez)
         self.router.route("/metrics", metrics_handler(poller.metrics.registry))
         self._http: HttpServer | None = None
 
@@ -114,7 +118,20 @@ class ProxyServer:
         return {"role": "proxy", "follows": [b.url for b in stats.backends], "proxy": stats.to_json()}
 
     async def healthz(self, request: HttpRequest) -> HttpResponse:
-        return HttpResponse.json(self.poller.statistics().to_json())
+        """Readiness, as every opfleet node: 200 while ``optimism_syncStatus`` can be served (a
+        halt included: the frozen status is served), else 503 with the reason; the body carries
+        the poller's state either way."""
+        stats = self.poller.statistics()
+        ready = self.poller.sync_status_body() is not None
+        body = {"version": version_string(), "ready": ready, **stats.to_json()}
+        if not ready:
+            body["reason"] = ("no consensus among the backends yet" if stats.pinned is None
+                              else "no backend in consensus")
+        return HttpResponse.json(body, 200 if ready else 503)
+
+    async def livez(self, request: HttpRequest) -> HttpResponse:
+        """Liveness: 200 while the process serves HTTP."""
+        return HttpResponse.json({"version": version_string()})
 
     async def handle_rpc(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST":

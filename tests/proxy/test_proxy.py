@@ -521,3 +521,23 @@ async def test_oversized_request_refused(clock):
                 response = await client.post(f"http://127.0.0.1:{proxy.rpc_port}", json=big)
                 assert response.status_code == 413
             nursery.cancel_scope.cancel()
+
+
+async def test_readiness_and_liveness(clock):
+    backends = fleet(2, clock)
+    async with serve_backends(*backends):
+        poller, server = make(backends, clock)
+        response = await server(HttpRequest("GET", "/healthz"))
+        body = json.loads(response.body)
+        assert response.status == 503 and body["ready"] is False and "yet" in body["reason"]
+        assert (await server(HttpRequest("GET", "/livez"))).status == 200
+        await cycle(poller, clock)
+        response = await server(HttpRequest("GET", "/healthz"))
+        assert response.status == 200 and json.loads(response.body)["ready"] is True
+        # halted: the frozen status is still served, so still ready
+        for b in backends:
+            b.advance(1)
+        backends[1].liar = True
+        await cycle(poller, clock)
+        assert poller.halted and (await server(HttpRequest("GET", "/healthz"))).status == 200
+        await poller.aclose()
