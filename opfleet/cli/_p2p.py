@@ -47,8 +47,8 @@ def p2p_config(settings: Any, *, sequencing: bool = False) -> Any:
         if len(key) != 32:
             raise ConfigError("--p2p.sequencer.key: expected a 32-byte hex private key", key="p2p.sequencer.key")
         if not sequencing:
-            raise ConfigError("--p2p.sequencer.key signs built blocks: it needs --sequencer.enabled",
-                              key="p2p.sequencer.key")
+            raise ConfigError("--p2p.sequencer.key signs the blocks a sequencer builds: it needs "
+                              "opfleet light --sequencer.enabled", key="p2p.sequencer.key")
     priv = settings.get("p2p.priv.path") or "opnode_p2p_priv.txt"
     config = P2PConfig(
         listen_ip=str(settings.get("p2p.listen.ip") or "0.0.0.0"),

@@ -21,6 +21,7 @@ from opfleet.errors import ConfigError, NotAvailableYet
 
 def source_config(settings: Any) -> Any:
     """A :class:`~opfleet.node.source.SourceConfig` from ``opfleet source``'s merged settings."""
+    from opfleet.cli._p2p import p2p_config
     from opfleet.config.chain import l1_blob_schedule, load_rollup_config
     from opfleet.node.source import SourceConfig, check_supported
     from opfleet.providers.jwt import load_jwt_secret
@@ -50,6 +51,7 @@ def source_config(settings: Any) -> Any:
         l1_confs=int(settings.get("verifier.l1-confs") or 0),
         **server_settings(settings),
         safedb_path=settings.get("safedb.path") or None,
+        p2p=p2p_config(settings),
     )
 
 

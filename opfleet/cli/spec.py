@@ -252,7 +252,7 @@ SOURCE = Command(
         "execution client's heads are known), GET /livez is liveness (200 while it serves)."
     ),
     options=(PROFILE, *CHAIN, L1_CHAIN_CONFIG, L1, L1_BEACON, L1_BEACON_SECONDS, L1_POLL, L1_BATCH, L1_CONFS, L2,
-             L2_JWT, *RPC, *METRICS, SAFEDB, SEQUENCER, *LOGGING),
+             L2_JWT, *RPC, *METRICS, SAFEDB, SEQUENCER, *P2P, *LOGGING),
     examples=(
         "opfleet source --network op-sepolia --l1 http://l1:8545 --l1.beacon http://beacon:5052 "
         "--l2 http://op-geth:8551 --l2.jwt-secret jwt.hex",

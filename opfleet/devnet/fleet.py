@@ -332,6 +332,7 @@ class Devnet:
         self._stack: AsyncExitStack | None = None
         self._light_scopes: list[trio.CancelScope] = []
         self._source_scopes: list[trio.CancelScope] = []
+        self._source_p2p: list[str] = []  # the sources' gossip multiaddrs: the sequencer dials them
         self._lock: DataDirLock | None = None
         self._op_geth: Path | None = None
 
@@ -616,7 +617,8 @@ class Devnet:
                 l1_beacon_url=self.l1_url, l1_poll_interval=cfg.l1_poll or cfg.node_poll, rpc_addr=cfg.host,
                 rpc_port=rpc_port,
                 backoff_base=0.05, backoff_cap=1.0,
-                safedb_path=(Path(cfg.data_dir) / f"{name}.safedb") if cfg.data_dir is not None else None))
+                safedb_path=(Path(cfg.data_dir) / f"{name}.safedb") if cfg.data_dir is not None else None,
+                p2p=self._source_gossip(name)))
             self._source_scopes.append(await self._start(nursery, name, _cancellable, node.run))
             self.sources.append(node)
             self.source_engines.append(engine)
@@ -630,7 +632,8 @@ class Devnet:
         from opfleet.p2p import P2PConfig
 
         if sequencer:
-            return P2PConfig(listen_ip=self.config.host, listen_tcp=0, sequencer_key=UNSAFE_BLOCK_SIGNER_KEY)
+            return P2PConfig(listen_ip=self.config.host, listen_tcp=0, sequencer_key=UNSAFE_BLOCK_SIGNER_KEY,
+                             static=tuple(self._source_p2p))
         gossip = getattr(self.sequencer, "gossip", None)
         if gossip is None:
             return None
@@ -655,6 +658,18 @@ class Devnet:
             self.proxies.append(proxy)
             self.endpoints.append(Endpoint(name, "proxy", f"http://{cfg.host}:{proxy.rpc_port}",
                                            follows=tuple(e.name for e in sources)))
+
+    def _source_gossip(self, name: str) -> Any:
+        """A source listens on a port of its own, with a peer id kept across restarts."""
+        if not self.config.gossip:
+            return None
+        from opfleet.devnet.opnode import free_port
+        from opfleet.p2p import P2PConfig
+
+        config = P2PConfig(listen_ip=self.config.host, listen_tcp=free_port(self.config.host),
+                           priv_raw=keccak256(b"opfleet devnet p2p " + name.encode()))
+        self._source_p2p.append(f"/ip4/{self.config.host}/tcp/{config.listen_tcp}/p2p/{config.identity().peer_id_text}")
+        return config
 
     async def _start_lights(self, nursery: trio.Nursery) -> None:
         """Light nodes following the sources round robin; blocks pulled from the sequencer's EL."""

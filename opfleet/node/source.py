@@ -84,6 +84,8 @@ class SourceConfig:
     blob_schedule: BlobSchedule | None = None
     """The L1's blob fee schedule (``--rollup.l1-chain-config``); None: the built-in one of a
     public L1 (mainnet, Sepolia, Holesky, Hoodi)."""
+    p2p: Any = None
+    """An ``opfleet.p2p.P2PConfig``: unsafe blocks by op-node's gossip (None: ``--p2p.disable``)."""
 
 
 def check_supported(rollup_config: RollupConfig, *, devnet_interop: bool = False) -> None:
@@ -235,6 +237,8 @@ class SourceNode:
         self._clients: dict[str, Any] = {}
         self._status_event = trio.Event()  # set after every step: wakes opfleet_waitSyncStatus
         self._el_heads: SyncStatus | None = None  # read from the EL before derivation has started
+        self.gossip: Any = None  # opfleet.node.gossip.NodeGossip with --p2p.*
+        self._gossiped: dict[bytes, L2BlockRef] = {}  # by parent hash, applied between steps
 
     # --- the SourceView the RPC reads -------------------------------------------------------------
 
@@ -364,6 +368,12 @@ class SourceNode:
                 if self._watch_l1_heads:
                     nursery.start_soon(self._watch_l1, l1)
                 nursery.start_soon(self._derive_or_stop, nursery.cancel_scope, failure)
+                if cfg.p2p is not None:
+                    from opfleet.node.gossip import NodeGossip
+
+                    self.gossip = await nursery.start(NodeGossip(
+                        cfg.p2p, self.rollup_config, l1_client=l1_client, engine=engine,
+                        on_head=self._on_gossiped, registry=self.metrics.registry).run)
                 log.info("Source node started", extra={"fields": {
                     "rpc": f"http://{cfg.rpc_addr}:{self.rpc_port}" if self._serve_rpc else "mounted",
                     "l2_chain_id": self.rollup_config.l2_chain_id}})
@@ -407,6 +417,25 @@ class SourceNode:
             stats = client.statistics()
             counts = getattr(stats, "requests_by_method", None) or getattr(stats, "requests_by_path", {})
             self.metrics.requests(name, counts)
+
+    async def _on_gossiped(self, ref: L2BlockRef) -> None:
+        """A gossiped block our EL now holds: the derivation task makes it the unsafe head."""
+        self._gossiped[ref.parent_hash] = ref
+        while len(self._gossiped) > 64:
+            self._gossiped.pop(next(iter(self._gossiped)))
+        self._new_l1.set()  # wake a derivation waiting for L1
+
+    async def _extend_unsafe(self, driver: EngineDriver) -> None:
+        """op-node's unsafe payload queue: a gossiped block goes on top of the unsafe head only;
+        derivation later consolidates it (or replaces it, when L1 says otherwise)."""
+        head = driver.unsafe_head
+        while head.hash in self._gossiped:
+            head = self._gossiped.pop(head.hash)
+        self._gossiped = {p: r for p, r in self._gossiped.items() if r.number > head.number}
+        if head != driver.unsafe_head:
+            driver.unsafe_head = head
+            await driver.forkchoice_update()
+            self._after_step(driver, "gossip")
 
     async def _wait_for_l1(self) -> None:
         with trio.move_on_after(max(self.config.l1_poll_interval, 0.01)):
@@ -474,6 +503,8 @@ class SourceNode:
                 if self._relabel and driver.started:
                     self._relabel = False
                     await driver.forkchoice_update()
+                if self._gossiped and driver.started:
+                    await self._extend_unsafe(driver)
                 if self.finalized_l1 != self._finalized_applied and not self.finalized_l1.is_zero():
                     await driver.finalize(self.finalized_l1)
                     self._finalized_applied = self.finalized_l1

@@ -44,3 +44,19 @@ async def test_without_gossip_the_payload_puller_keeps_them_at_the_tip(nursery):
     assert devnet.sequencer.gossip is None and devnet.lights[0].gossip is None
     await wait_for(lambda: devnet.lights[0].heads()[0].number >= 4, timeout=30, what="the puller")
     assert devnet.lights[0].puller.statistics().blocks_imported >= 4
+
+
+async def test_sources_take_unsafe_blocks_from_gossip_and_derivation_consolidates_them(nursery):
+    devnet = await start_fleet(nursery, sources=2, lights=0)
+    await wait_for(lambda: all(s.gossip is not None and s.gossip.inserter.statistics().inserted >= 6
+                               for s in devnet.sources), timeout=30, what="gossiped blocks in every source")
+    await wait_for(lambda: all(s.driver.safe_head.number >= 4 for s in devnet.sources), timeout=30,
+                   what="derivation")
+    for source, engine in zip(devnet.sources, devnet.source_engines):
+        driver = source.driver
+        assert driver.unsafe_head.number > driver.safe_head.number  # ahead of what L1 has given it
+        assert devnet.sequencer_engine.by_number(driver.unsafe_head.number).hash == driver.unsafe_head.hash
+        # the derived safe blocks are the gossiped ones (consolidated, not rebuilt)
+        assert engine.by_number(driver.safe_head.number).hash == \
+            devnet.sequencer_engine.by_number(driver.safe_head.number).hash
+        assert driver.statistics().unsafe_reorgs == 0
