@@ -15,7 +15,8 @@ from opfleet.monitor.alerts import DASHBOARD, RULES
 # Prometheus' own per-target ``up``.
 KNOWN_METRICS = {"up", "op_node_up", "op_node_refs_number", "op_node_refs_time",
                  "op_node_follow_source_requests_total", "opfleet_follow_source_up",
-                 "opfleet_follow_consensus_ok", "op_supernode_refs_number"}
+                 "opfleet_follow_consensus_ok", "op_supernode_refs_number",
+                 "proxyd_consensus_cl_halted", "proxyd_consensus_backend_banned"}
 PROMQL_WORDS = {"sum", "by", "max", "min", "count", "on", "and", "or", "group_right", "rate",
                 "increase", "changes", "time", "bool", "unless"}
 
@@ -90,6 +91,7 @@ def test_rules_file_structure():
             "OpfleetUnsafeHeadStalled", "OpfleetFollowSourcesDisagree"} <= set(alerts)
     assert 'type="l2_safe"' in alerts["OpfleetSafeLagHigh"]["expr"]
     assert alerts["OpfleetSourceTierDown"]["labels"]["severity"] == "critical"
+    assert alerts["OpfleetProxyHalted"]["labels"]["severity"] == "critical"  # proxyd's metric name
 
 
 def test_yaml_subset_reader_rejects_what_it_does_not_understand():
