@@ -7,17 +7,17 @@ and at which byte, with exit code BAD_INPUT.
 
 from __future__ import annotations
 
+import binascii
+import io
 import json
+import re
 import string
-from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
 from opfleet.errors import DecodeError, InputError
 
-_HEX_DIGITS = frozenset(string.hexdigits)
-_WHITESPACE = frozenset(string.whitespace)
 
 
 def run(ctx: Context) -> ExitStatus:
@@ -36,48 +36,119 @@ def run(ctx: Context) -> ExitStatus:
 
 # --- input --------------------------------------------------------------------------------------
 
+_CHUNK = 1 << 20
+_WHITESPACE_BYTES = string.whitespace.encode()
+_NOT_HEX = re.compile(rb"[^0-9A-Fa-f" + re.escape(_WHITESPACE_BYTES) + rb"]")
+
+MAX_L1_BLOCK_BYTES = 10 * 1024 * 1024
+"""EIP-7934's ``MAX_BLOCK_SIZE``: no L1 transaction, so no batcher calldata, is larger."""
+
+
+def input_limit(what: str) -> tuple[int, str]:
+    """The most bytes one item of ``what`` can be, and why (said in the error when exceeded)."""
+    from opfleet.protocol.blob import BLOB_SIZE
+    from opfleet.protocol.channel import FJORD_MAX_RLP_BYTES_PER_CHANNEL
+
+    if what == "blob":
+        return BLOB_SIZE, f"a blob (exactly {BLOB_SIZE:,} bytes)"
+    if what == "channel":
+        # Derivation reads at most FJORD_MAX_RLP_BYTES_PER_CHANNEL decompressed bytes; deflate's
+        # worst case (every byte a 9-bit literal) needs 9/8 of that, and nothing past it is read.
+        return (FJORD_MAX_RLP_BYTES_PER_CHANNEL * 9 // 8,
+                f"a channel can be (derivation reads at most {FJORD_MAX_RLP_BYTES_PER_CHANNEL:,} "
+                "decompressed bytes of it, Fjord's limit)")
+    return MAX_L1_BLOCK_BYTES, (f"an L1 transaction can be (an L1 block holds at most "
+                                f"{MAX_L1_BLOCK_BYTES:,} bytes, EIP-7934)")
+
 
 def read_input(ctx: Context) -> bytes:
+    """The item to decode: a file or standard input, raw or hex, read in chunks and never past
+    what such an item can be (``/dev/zero`` is refused after the limit, not read forever)."""
     source = ctx.args.get("input") or "-"
+    limit, why = input_limit(ctx.command.name)
     if source == "-":
-        raw = ctx.env.stdin_bytes
         name = "standard input"
-    else:
-        try:
-            raw = Path(source).read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {source}: {exc.strerror}") from None
-        name = source
-    if ctx.args.get("raw"):
-        if not raw:
-            raise InputError(f"{name} is empty")
-        return raw
-    return parse_hex(raw, name)
-
-
-def parse_hex(raw: bytes, name: str) -> bytes:
-    """Hex text to bytes: optional 0x, whitespace anywhere ignored; errors give the text offset."""
+        stream = getattr(ctx.env.stdin, "buffer", None)
+        if stream is None:  # a text stream without bytes underneath (tests)
+            stream = io.BytesIO(ctx.env.stdin.read().encode())
+        return _read_from(stream, name, ctx, limit, why)
     try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not hex text (non-ASCII byte at offset {exc.start}); "
-                         "pass --raw for binary input") from None
-    start = len(text) - len(text.lstrip())
-    if text[start:start + 2] in ("0x", "0X"):
-        start += 2
-    digits = []
-    for offset in range(start, len(text)):
-        char = text[offset]
-        if char in _HEX_DIGITS:
-            digits.append(char)
-        elif char not in _WHITESPACE:
-            raise InputError(f"{name}: invalid hex character {char!r} at offset {offset}"
+        with open(source, "rb") as stream:
+            return _read_from(stream, source, ctx, limit, why)
+    except OSError as exc:
+        raise InputError(f"cannot read {source}: {exc.strerror}") from None
+
+
+def _read_from(stream: IO[bytes], name: str, ctx: Context, limit: int, why: str) -> bytes:
+    if not ctx.args.get("raw"):
+        return parse_hex_stream(stream, name, limit, why)
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise InputError(f"{name}: more than {limit:,} bytes, larger than {why}")
+    if not raw:
+        raise InputError(f"{name} is empty")
+    return raw
+
+
+def parse_hex_stream(stream: IO[bytes], name: str, limit: int, why: str) -> bytes:
+    """Hex text read from ``stream`` in chunks to at most ``limit`` bytes: an optional ``0x``
+    before the first digit, whitespace anywhere ignored, errors naming the text offset.
+
+    Memory stays near the decoded size: no per-character objects, one chunk of text at a time.
+    """
+    out = bytearray()
+    offset = 0  # text offset of the chunk being read
+    carry = b""  # an odd digit waiting for its pair in the next chunk
+    digits = 0
+    head = b""  # text before the first two non-space characters, to find a 0x prefix
+    prefix_done = False
+    text_limit = 3 * limit + 64  # two digits a byte, plus generous whitespace
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not prefix_done:
+            head += chunk
+            stripped = head.lstrip(_WHITESPACE_BYTES)
+            if not stripped and chunk:  # only whitespace so far: count it, keep looking
+                offset += len(head)
+                head = b""
+                if offset > text_limit:
+                    raise InputError(f"{name}: more than {text_limit:,} bytes of text, larger than {why}")
+                continue
+            if len(stripped) < 2 and chunk:
+                continue
+            prefix_done = True
+            if stripped[:2] in (b"0x", b"0X"):
+                at = len(head) - len(stripped)
+                head = head[:at] + b"  " + head[at + 2:]  # spaces keep later offsets true
+            chunk, head = head, b""
+        if not chunk:
+            break
+        if not chunk.isascii():
+            bad = next(i for i, byte in enumerate(chunk) if byte >= 0x80)
+            raise InputError(f"{name}: not hex text (non-ASCII byte at offset {offset + bad}); "
+                             "pass --raw for binary input")
+        found = _NOT_HEX.search(chunk)
+        if found is not None:
+            char = chr(chunk[found.start()])
+            raise InputError(f"{name}: invalid hex character {char!r} at offset {offset + found.start()}"
                              + ("; pass --raw for binary input" if not char.isprintable() else ""))
+        pairs = carry + chunk.translate(None, _WHITESPACE_BYTES)
+        digits += len(pairs) - len(carry)
+        if len(pairs) % 2:
+            pairs, carry = pairs[:-1], pairs[-1:]
+        else:
+            carry = b""
+        out += binascii.unhexlify(pairs)
+        offset += len(chunk)
+        if len(out) > limit:
+            raise InputError(f"{name}: more than {limit:,} bytes of data, larger than {why}")
+        if offset > text_limit:
+            raise InputError(f"{name}: more than {text_limit:,} bytes of text, larger than {why}")
     if not digits:
         raise InputError(f"{name} holds no hex data")
-    if len(digits) % 2:
-        raise InputError(f"{name}: odd number of hex digits ({len(digits)})")
-    return bytes.fromhex("".join(digits))
+    if carry:
+        raise InputError(f"{name}: odd number of hex digits ({digits})")
+    return bytes(out)
 
 
 def _describe(exc: DecodeError, what: str) -> str:

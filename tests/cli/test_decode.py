@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from opfleet.cli import spec
+from opfleet.cli.decode import read_input
+from opfleet.cli.env import Environment
 from opfleet.cli.exit import ExitStatus
+from opfleet.cli.main import Context, main
 from opfleet.protocol.blob import BLOB_SIZE, encode_blob
 from opfleet.protocol.frame import Frame, encode_frames
 from opfleet.protocol.transactions import decode_transaction
-from tests.conftest import VECTORS
+from tests.conftest import VECTORS, FakeEnvironment, Result
 
 BATCHER_TX = VECTORS / "batches" / "op-mainnet-batcher-tx-signed.hex"
 SPAN_CHANNEL = VECTORS / "batches" / "op-mainnet-span-channel-zlib.hex"
@@ -170,3 +176,86 @@ def test_bad_chain_id_is_a_usage_error(cli):
     result = cli(["decode", "channel", str(SPAN_CHANNEL), "--chain-id", "ten"])
     assert result.status == ExitStatus.USAGE
     assert "--chain-id" in result.stderr and "integer" in result.stderr
+
+
+# --- input bounded by what the item can be --------------------------------------------------------
+
+
+class _Endless(io.RawIOBase):
+    """A stream that never ends (``/dev/zero``, ``yes``), counting what was read from it."""
+
+    def __init__(self, pattern: bytes):
+        self.pattern = pattern
+        self.served = 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = len(buffer)
+        buffer[:n] = (self.pattern * (n // len(self.pattern) + 1))[:n]
+        self.served += n
+        return n
+
+
+def _run_on_stream(argv, stream):
+    env = Environment(stdin=io.TextIOWrapper(io.BufferedReader(stream)), stdout=io.StringIO(),
+                      stderr=io.StringIO(), vars={})
+    return Result(main(argv, env), env.stdout.getvalue(), env.stderr.getvalue())
+
+
+@pytest.mark.parametrize(("kind", "limit", "why"), [
+    ("blob", 131_072, "larger than a blob (exactly 131,072 bytes)"),
+    ("calldata", 10_485_760, "larger than an L1 transaction can be"),
+    ("batcher-tx", 10_485_760, "EIP-7934"),
+    ("channel", 112_500_000, "larger than a channel can be (derivation reads at most 100,000,000"),
+])
+def test_endless_raw_input_is_refused_at_what_the_item_can_be(cli, kind, limit, why):
+    # Before: read until MemoryError (1.5 GB), reported as a crash with exit 1.
+    result = cli(["decode", kind, "--raw", "/dev/zero"])
+    one_bad_line(result, f"/dev/zero: more than {limit:,} bytes", why)
+    stream = _Endless(b"\0")
+    one_bad_line(_run_on_stream(["decode", kind, "--raw", "-"], stream), "standard input", why)
+    assert stream.served <= limit + (1 << 20)
+
+
+@pytest.mark.parametrize(("pattern", "fragment"), [(b"00", "bytes of data"), (b"\n", "bytes of text"),
+                                                   (b"0 \n", "bytes of data")])
+def test_endless_hex_input_is_refused_too(pattern, fragment):
+    stream = _Endless(pattern)
+    result = _run_on_stream(["decode", "blob", "-"], stream)
+    one_bad_line(result, fragment, "larger than a blob")
+    assert stream.served <= 3 * 131_072 + (2 << 20)
+
+
+def test_hex_input_is_read_in_chunks_not_as_characters(cli, tmp_path):
+    # 300 MB of hex used to take 917 MB (a Python string per digit); now memory follows the data.
+    data = bytes(range(256)) * 8192  # 2 MiB
+    digits = data.hex()
+    text = ("0x" + "\n".join(digits[i:i + 64] for i in range(0, len(digits), 64))).encode()
+    path = tmp_path / "calldata.hex"
+    path.write_bytes(text)
+    ctx = Context(env=FakeEnvironment(), command=spec.DECODE.subcommands[1], args={"input": str(path)})
+    tracemalloc.start()
+    try:
+        assert read_input(ctx) == data
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * len(data) + 3 * (1 << 20), peak  # the result, its buffer and one chunk
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    (b"\n" * (3 << 20) + b"0x00", None),  # whitespace across chunks before the prefix
+    (b"0" + b"\n" * (2 << 20) + b"0", None),  # a byte's two digits in different chunks
+    (b"  0x" + b"00" * (1 << 20) + b"0", "odd number of hex digits (2097153)"),
+    (b"00" * (1 << 20) + b"  zz", f"invalid hex character 'z' at offset {(2 << 20) + 2}"),
+])
+def test_hex_across_chunk_boundaries(text, fragment):
+    stream = io.BytesIO(text)
+    result = _run_on_stream(["decode", "calldata", "-", "--json"], stream)
+    if fragment is None:
+        assert "frames" in result.stdout or result.status == ExitStatus.BAD_INPUT
+        assert "hex" not in result.stderr
+    else:
+        one_bad_line(result, fragment)
