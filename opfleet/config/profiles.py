@@ -166,6 +166,7 @@ _EXAMPLES = {
     "safedb.path": "safedb.sqlite",
     "chain": ["op-sepolia"],
     "fleet": "fleet.toml",
+    "prometheus": "http://127.0.0.1:9090",
     "p2p.listen.tcp": 9222,
     "p2p.static": ["/ip4/10.0.0.1/tcp/9222/p2p/16Uiu2HAmQ4CU5qCJLpSfJnW6yXLfofZtmcvMvgJRYWabwS29gVQH"],
 }
