@@ -8,7 +8,11 @@
 - :class:`GossipInserter`: each accepted block goes to the execution client with
   ``engine_newPayload``; a VALID one is handed to the node (``on_head``), which makes it the
   unsafe head with a forkchoice update under its engine lock, as op-node does with a gossiped
-  payload. A block whose parent the EL lacks waits (a few, by parent hash) until the parent comes.
+  payload. A block whose parent the EL lacks waits (a few, by parent hash) while the missing
+  blocks are asked from peers by op-node's req/resp sync (``payload_by_number``), each accepted
+  only if it is the parent the waiting block names (op-node's quarantine), at most
+  :data:`MAX_GAP` blocks down.
+- :class:`NodeGossip` also serves our EL's blocks to peers that ask (op-node's sync server).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ log = logging.getLogger("opfleet.gossip")
 UNSAFE_BLOCK_SIGNER_SLOT = "0x65a7ed542fb37fe237fdfbdd70b31598523fe5b32879e307bae27a0bd9581c08"
 RUNTIME_CONFIG_RELOAD = 600.0
 MAX_WAITING = 64
+MAX_GAP = 64
+INSERTED, WAITING, REFUSED = "inserted", "waiting", "refused"
 
 
 class SignerWatch:
@@ -74,53 +80,88 @@ class InserterStatistics:
     invalid: int
     waiting: int
     last_number: int
+    fetched: int = 0
+    """Blocks fetched by req/resp sync to fill a gap below a gossiped block."""
 
 
 class GossipInserter:
     """Insert gossiped blocks into our EL; see the module docstring."""
 
     def __init__(self, rollup, engine: EngineClient, on_head: Callable[[L2BlockRef], Awaitable[None]],
-                 *, on_inserted: Callable[[g.Envelope, str], None] | None = None):
+                 *, on_inserted: Callable[[g.Envelope, str], None] | None = None,
+                 fetch: Callable[[int], Awaitable[g.Envelope | None]] | None = None):
         self.rollup = rollup
+        self.fetch = fetch
         self.engine = engine
         self.on_head = on_head
         self.on_inserted = on_inserted
         self._waiting: OrderedDict[bytes, tuple[g.Envelope, str]] = OrderedDict()
-        self._counts = {"received": 0, "inserted": 0, "invalid": 0}
+        self._counts = {"received": 0, "inserted": 0, "invalid": 0, "fetched": 0}
+        self._fill_after = 0.0
         self._last = 0
         self._lock = trio.Lock()
 
     def statistics(self) -> InserterStatistics:
         c = self._counts
-        return InserterStatistics(c["received"], c["inserted"], c["invalid"], len(self._waiting), self._last)
+        return InserterStatistics(c["received"], c["inserted"], c["invalid"], len(self._waiting), self._last,
+                                  c["fetched"])
 
     async def on_block(self, envelope: g.Envelope, peer: str) -> None:
         self._counts["received"] += 1
         async with self._lock:
-            if await self._insert(envelope, peer):
-                # children that arrived before this block
-                parent = envelope.block_hash
-                while parent in self._waiting:
-                    child, from_peer = self._waiting.pop(parent)
-                    if not await self._insert(child, from_peer):
-                        break
-                    parent = child.block_hash
+            outcome = await self._insert(envelope, peer)
+            if outcome == INSERTED:
+                await self._drain(envelope.block_hash)
+            elif outcome == WAITING and self.fetch is not None and trio.current_time() >= self._fill_after:
+                await self._fill_gap(envelope)
 
-    async def _insert(self, envelope: g.Envelope, peer: str) -> bool:
+    async def _drain(self, parent: bytes) -> None:
+        """Insert the waiting children of ``parent``, in order."""
+        while parent in self._waiting:
+            child, from_peer = self._waiting.pop(parent)
+            if await self._insert(child, from_peer) != INSERTED:
+                break
+            parent = child.block_hash
+
+    async def _fill_gap(self, child: g.Envelope) -> None:
+        """Fetch the missing ancestors of ``child`` (waiting) by number, each checked against the
+        hash its child names, until one connects to what our EL holds."""
+        by_hash = {e.block_hash: e for e, _ in self._waiting.values()}
+        lowest = child
+        while bytes.fromhex(lowest.payload["parentHash"][2:]) in by_hash:
+            lowest = by_hash[bytes.fromhex(lowest.payload["parentHash"][2:])]
+        expected = bytes.fromhex(lowest.payload["parentHash"][2:])
+        for number in range(lowest.number - 1, max(lowest.number - 1 - MAX_GAP, -1), -1):
+            fetched = await self.fetch(number)
+            if fetched is None or fetched.block_hash != expected:
+                log.debug("gap below block %d not filled (block %d %s)", lowest.number, number,
+                          "not found" if fetched is None else "is not the parent")
+                self._fill_after = trio.current_time() + float(self.rollup.block_time or 2)
+                return
+            self._counts["fetched"] += 1
+            outcome = await self._insert(fetched, "req/resp sync")
+            if outcome == INSERTED:
+                await self._drain(fetched.block_hash)
+                return
+            if outcome == REFUSED:
+                return
+            expected = bytes.fromhex(fetched.payload["parentHash"][2:])
+
+    async def _insert(self, envelope: g.Envelope, peer: str) -> str:
         p = envelope.payload
         status = await self.engine.new_payload(p, parent_beacon_block_root=envelope.parent_beacon_block_root)
         if status.status in (PayloadStatus.INVALID, PayloadStatus.INVALID_BLOCK_HASH):
             self._counts["invalid"] += 1
             log.warning("gossiped block %d from %s refused by our EL: %s", envelope.number, peer,
                         status.validation_error or status.status.value)
-            return False
+            return REFUSED
         if status.status is not PayloadStatus.VALID:
             parent = bytes.fromhex(p["parentHash"][2:])
             self._waiting[parent] = (envelope, peer)
             while len(self._waiting) > MAX_WAITING:
                 self._waiting.popitem(last=False)
             log.debug("gossiped block %d waits for its parent (EL answered %s)", envelope.number, status.status.value)
-            return False
+            return WAITING
         txs = [bytes.fromhex(t[2:]) for t in p.get("transactions") or []]
         ref = ref_from_transactions(self.rollup, envelope.block_hash, envelope.number,
                                     bytes.fromhex(p["parentHash"][2:]), envelope.timestamp, txs)
@@ -129,7 +170,7 @@ class GossipInserter:
         await self.on_head(ref)
         if self.on_inserted is not None:
             self.on_inserted(envelope, peer)
-        return True
+        return INSERTED
 
 
 # --- wiring into a node ---------------------------------------------------------------------------
@@ -147,10 +188,12 @@ class NodeGossip:
         from opfleet.p2p import BlockGossip, GossipMetrics
 
         self.signer = SignerWatch(l1_client, rollup.l1_system_config_address)
-        self.inserter = GossipInserter(rollup, engine, on_head, on_inserted=self._inserted)
-        self.gossip = BlockGossip(p2p_config, rollup, signer=self.signer,
-                                  on_block=self.inserter.on_block if insert else None,
-                                  metrics=GossipMetrics(registry))
+        self.rollup, self.engine = rollup, engine
+        self.gossip = BlockGossip(p2p_config, rollup, signer=self.signer, metrics=GossipMetrics(registry),
+                                  payload_by_number=self._payload_by_number)
+        self.inserter = GossipInserter(rollup, engine, on_head, on_inserted=self._inserted, fetch=self.gossip.fetch)
+        if insert:
+            self.gossip.on_block = self.inserter.on_block
         self.block_time = float(rollup.block_time or 2)
         self.last_block_at = -1e18
         self.published = 0
@@ -158,6 +201,20 @@ class NodeGossip:
     @property
     def can_publish(self) -> bool:
         return self.gossip.config.sequencer_key is not None
+
+    async def _payload_by_number(self, number: int) -> g.Envelope | None:
+        """Our EL's block ``number`` for a peer's req/resp request (op-node's sync server)."""
+        from opfleet.node.payloads import payload_from_block
+
+        try:
+            block = await self.engine.client.call("eth_getBlockByNumber", hex(number), True)
+            if not block:
+                return None
+            payload, root, _ = payload_from_block(block, self.rollup)
+        except (NodeError, ValueError) as exc:
+            log.debug("payload_by_number %d not served: %s", number, exc)
+            return None
+        return g.Envelope(payload, root)
 
     def _inserted(self, envelope: g.Envelope, peer: str) -> None:
         self.last_block_at = trio.current_time()

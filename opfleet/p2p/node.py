@@ -20,7 +20,7 @@ import trio
 from opfleet.p2p.gossipsub import GossipParams, GossipSub, Message
 from opfleet.p2p.host import Connection, Host
 from opfleet.p2p.identity import Identity, load_or_create, peer_id_text
-from opfleet.p2p.wire import Multiaddr
+from opfleet.p2p.wire import Multiaddr, WireError
 from opfleet.protocol import gossip as g
 from opfleet.protocol.crypto import private_key_to_address
 
@@ -120,13 +120,14 @@ class BlockGossip:
 
     def __init__(self, config: P2PConfig, rollup, *, signer: Callable[[], bytes | None], on_block: OnBlock | None = None,
                  metrics: GossipMetrics | None = None, clock: Callable[[], float] = time.time,
-                 max_version: g.BlockVersion = g.BlockVersion.V4, params: GossipParams | None = None):
+                 max_version: g.BlockVersion = g.BlockVersion.V4, params: GossipParams | None = None,
+                 payload_by_number=None):
         self.config = config
         self.rollup = rollup
         self.chain_id = rollup.l2_chain_id
         self.identity = config.identity()
         self._signer = signer
-        self._on_block = on_block
+        self.on_block = on_block
         self._clock = clock
         self.metrics = metrics or GossipMetrics()
         self.topics = g.block_topics(self.chain_id, max_version=max_version)
@@ -141,6 +142,12 @@ class BlockGossip:
         self.router = GossipSub(self.host, topics=list(self.topics), message_id=g.message_id,
                                 validator=self._validate, deliver=self._deliver, params=p)
         self.sequencer_address = private_key_to_address(config.sequencer_key) if config.sequencer_key else None
+        self.sync_server = None
+        if payload_by_number is not None:
+            from opfleet.p2p.sync import SyncServer
+
+            self.sync_server = SyncServer(self.host, rollup, payload_by_number, clock=clock)
+        self._last_from: bytes | None = None
 
     @property
     def peer_id(self) -> str:
@@ -185,6 +192,7 @@ class BlockGossip:
         return result.verdict, result.envelope
 
     def _deliver(self, peer: bytes, msg: Message, envelope: g.Envelope) -> None:
+        self._last_from = peer
         self.metrics.event("DELIVER_MESSAGE")
         self.metrics.payload()
         try:
@@ -194,11 +202,25 @@ class BlockGossip:
 
     async def _consume(self) -> None:
         async for envelope, peer in self._queue_recv:
-            if self._on_block is not None:
+            if self.on_block is not None:
                 try:
-                    await self._on_block(envelope, peer)
+                    await self.on_block(envelope, peer)
                 except Exception as exc:  # the node logs its own failures; gossip goes on
                     log.warning("gossip: block %d from %s not inserted: %s", envelope.number, peer, exc)
+
+    async def fetch(self, number: int) -> g.Envelope | None:
+        """Block ``number`` by op-node's req/resp sync from a peer (the last one that gossiped us a
+        block first); None when no peer has it. The payload is unsigned: check where it fits."""
+        from opfleet.p2p.sync import request_payload
+
+        peers = sorted(self.host.connections.values(), key=lambda c: c.peer_id != self._last_from)
+        for conn in peers[:3]:
+            try:
+                return await request_payload(conn, self.rollup, number)
+            except (trio.TooSlowError, g.GossipError, WireError, trio.BrokenResourceError, trio.ClosedResourceError,
+                    trio.EndOfChannel, OSError) as exc:
+                log.debug("payload_by_number %d from %s: %s", number, conn.peer, exc)
+        return None
 
     # --- publishing --------------------------------------------------------------------------------
 

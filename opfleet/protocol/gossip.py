@@ -603,3 +603,73 @@ def validate(data: bytes, *, version: BlockVersion, chain_id: int, signer: bytes
         return Validation(Verdict.IGNORE, "block already seen", envelope, author)
     seen.mark(envelope.number, envelope.block_hash)
     return Validation(Verdict.ACCEPT, "", envelope, author)
+
+
+# --- req/resp sync: payload_by_number (op-node ``p2p/sync.go``) ------------------------------------
+
+SYNC_RESULT_SUCCESS, SYNC_RESULT_NOT_FOUND, SYNC_RESULT_INVALID, SYNC_RESULT_UNKNOWN = 0, 1, 2, 3
+
+
+def payload_by_number_protocol(chain_id: int) -> str:
+    """``/opstack/req/payload_by_number/<chainID>/0`` (``PayloadByNumberProtocolID``)."""
+    return f"/opstack/req/payload_by_number/{chain_id}/0"
+
+
+def encode_sync_request(number: int) -> bytes:
+    """The request: the block number, uint64 little-endian."""
+    return struct.pack("<Q", number)
+
+
+def decode_sync_request(data: bytes) -> int:
+    if len(data) != 8:
+        raise GossipError(f"sync request of {len(data)} bytes, expected 8")
+    return struct.unpack("<Q", data)[0]
+
+
+def encode_sync_response(envelope: Envelope, *, ecotone: bool, canyon: bool) -> bytes:
+    """Success: result 0, version (uint32 LE: 1 an envelope from Ecotone, else 0 a bare payload),
+    then the SSZ in snappy's *framed* format (op-node's server, ``handleSyncRequest``)."""
+    import cramjam
+
+    if ecotone:
+        version, body = 1, encode_envelope(envelope, BlockVersion.V3)
+    else:
+        version, body = 0, encode_payload(envelope.payload, BlockVersion.V2 if canyon else BlockVersion.V1)
+    return bytes([SYNC_RESULT_SUCCESS]) + struct.pack("<I", version) + bytes(cramjam.snappy.compress(body))
+
+
+def encode_sync_error(code: int) -> bytes:
+    return bytes([code])
+
+
+def decode_sync_response(data: bytes, *, number: int, canyon: bool) -> Envelope:
+    """A response to a request for block ``number`` (``readExecutionPayload`` and ``verifyBlock``:
+    the number asked for and a block hash that matches the payload). Raises GossipError."""
+    import cramjam
+
+    if not data:
+        raise GossipError("empty sync response")
+    if data[0] != SYNC_RESULT_SUCCESS:
+        raise GossipError(f"peer answered result code {data[0]}")
+    if len(data) < 5:
+        raise GossipError("sync response without a version")
+    version = struct.unpack_from("<I", data, 1)[0]
+    try:
+        body = bytes(cramjam.snappy.decompress(data[5:]))
+    except Exception as exc:  # cramjam's own error type
+        raise GossipError(f"snappy framing: {exc}") from None
+    if len(body) > MAX_GOSSIP_SIZE:
+        raise GossipError("sync response over 10 MiB")
+    if version == 0:
+        v = BlockVersion.V2 if canyon else BlockVersion.V1
+        envelope = Envelope(decode_payload(body, v))
+    elif version == 1:
+        v = BlockVersion.V3
+        envelope = decode_envelope(body, v)
+    else:
+        raise GossipError(f"unrecognized sync response version {version}")
+    if envelope.number != number:
+        raise GossipError(f"received block {envelope.number}, expected {number}")
+    if payload_block_hash(envelope, v) != envelope.block_hash:
+        raise GossipError(f"received block {number} with a bad block hash")
+    return envelope

@@ -22,18 +22,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
 from test_gossip import KEY, SIGNER, make_payload  # noqa: E402
 
 
+class _Genesis:
+    class l2:  # noqa: N801 - the shape of RollupConfig.genesis.l2
+        number = 0
+    l2_time = int(time.time()) - 1000
+
+
 class Rollup:
     l2_chain_id = 901
     block_time = 2
+    genesis = _Genesis
     _forks = ForkTimes.up_to("granite")
 
     def __getattr__(self, name):
         return getattr(self._forks, name)
 
 
-async def start(nursery, *, key=None, static=(), signer=SIGNER, on_block=None, metrics=None):
+async def start(nursery, *, key=None, static=(), signer=SIGNER, on_block=None, metrics=None, serve=None):
     node = BlockGossip(P2PConfig(listen_ip="127.0.0.1", listen_tcp=0, sequencer_key=key, static=tuple(static)),
-                       Rollup(), signer=lambda: signer, on_block=on_block, metrics=metrics)
+                       Rollup(), signer=lambda: signer, on_block=on_block, metrics=metrics, payload_by_number=serve)
     return await nursery.start(node.run)
 
 
@@ -110,6 +117,26 @@ async def test_metrics_use_op_node_names():
         seq.publish(block())
         await wait_for(lambda: 'op_node_p2p_gossip_events_total{type="DELIVER_MESSAGE"} 1' in registry.expose())
         assert "op_node_unsafe_payloads_total 1" in registry.expose()
+        nursery.cancel_scope.cancel()
+
+
+async def test_payload_by_number_between_peers_with_op_node_limits():
+    blocks = {n: block(n) for n in range(1, 30)}
+
+    async def serve(number):
+        return blocks.get(number)
+
+    async with trio.open_nursery() as nursery:
+        server = await start(nursery, serve=serve)
+        client = await start(nursery, static=server.multiaddrs())
+        await wait_for(lambda: client.statistics().peers == 1)
+        assert await client.fetch(3) == blocks[3]
+        assert await client.fetch(400) is None  # beyond the head the block time allows: invalid
+        assert await client.fetch(250) is None  # not found
+        # 4 a second per peer, burst 10: a quick run of requests is cut off
+        results = [await client.fetch(n) for n in range(1, 15)]
+        assert any(r is None for r in results) and sum(r is not None for r in results) >= 7
+        assert server.sync_server.served >= 8 and server.sync_server.refused >= 3
         nursery.cancel_scope.cancel()
 
 

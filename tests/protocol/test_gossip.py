@@ -280,3 +280,42 @@ def test_seen_heights_are_bounded():
 def test_hostile_messages_never_raise(data):
     assert check(data).verdict in (g.Verdict.REJECT, g.Verdict.IGNORE)
     assert check(g.snappy_encode(data)).verdict is g.Verdict.REJECT
+
+
+# --- req/resp sync (op-node p2p/sync.go) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", [g.BlockVersion.V1, g.BlockVersion.V2, g.BlockVersion.V3])
+def test_sync_response_round_trip(version):
+    env = make_payload(version, number=42)
+    data = g.encode_sync_response(env, ecotone=version == g.BlockVersion.V3, canyon=version >= g.BlockVersion.V2)
+    assert data[0] == 0 and data[1:5] == struct.pack("<I", 1 if version == g.BlockVersion.V3 else 0)
+    assert data[5:15] == b"\xff\x06\x00\x00sNaPpY"  # snappy's framed format, not the block format
+    assert g.decode_sync_response(data, number=42, canyon=version >= g.BlockVersion.V2) == env
+
+
+def test_sync_request_and_protocol_id():
+    assert g.payload_by_number_protocol(10) == "/opstack/req/payload_by_number/10/0"
+    assert g.decode_sync_request(g.encode_sync_request(7)) == 7
+    assert g.encode_sync_request(1) == b"\x01" + bytes(7)
+    with pytest.raises(g.GossipError):
+        g.decode_sync_request(b"\x01\x02")
+
+
+def test_sync_responses_that_are_refused():
+    env = make_payload(g.BlockVersion.V3, number=42)
+    good = g.encode_sync_response(env, ecotone=True, canyon=True)
+    with pytest.raises(g.GossipError, match="expected 41"):
+        g.decode_sync_response(good, number=41, canyon=True)
+    with pytest.raises(g.GossipError, match="result code 1"):
+        g.decode_sync_response(g.encode_sync_error(g.SYNC_RESULT_NOT_FOUND), number=42, canyon=True)
+    with pytest.raises(g.GossipError, match="version"):
+        g.decode_sync_response(good[:1] + struct.pack("<I", 9) + good[5:], number=42, canyon=True)
+    with pytest.raises(g.GossipError, match="snappy"):
+        g.decode_sync_response(good[:5] + b"garbage", number=42, canyon=True)
+    bad = g.Envelope(dict(env.payload, blockHash="0x" + "00" * 32), env.parent_beacon_block_root)
+    with pytest.raises(g.GossipError, match="bad block hash"):
+        g.decode_sync_response(g.encode_sync_response(bad, ecotone=True, canyon=True), number=42, canyon=True)
+    for cut in (0, 3, 20, len(good) - 1):
+        with pytest.raises(g.GossipError):
+            g.decode_sync_response(good[:cut], number=42, canyon=True)
