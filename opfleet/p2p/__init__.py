@@ -13,6 +13,7 @@ with a custom message id, no signing), so this package builds exactly that on tr
 - :mod:`opfleet.p2p.yamux`: the stream multiplexer (mplex is not offered: go-libp2p prefers yamux);
 - :mod:`opfleet.p2p.host`: connections, identify, ping, static peers;
 - :mod:`opfleet.p2p.gossipsub`: the router with op-node's parameters and peer bans;
+- :mod:`opfleet.p2p.sync`: op-node's req/resp block sync (``payload_by_number``), both sides;
 - :mod:`opfleet.p2p.node`: :class:`BlockGossip`, a chain's block topics with op-node's validation.
 
 No discv5: no maintained Python discv5 library exists, so peers come from ``--p2p.static`` and
