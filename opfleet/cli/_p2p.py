@@ -19,7 +19,7 @@ def p2p_config(settings: Any, *, sequencing: bool = False) -> Any:
     if settings.get("p2p.disable"):
         return None
     if settings.get("p2p.bootnodes"):
-        raise ConfigError("--p2p.bootnodes: discv5 discovery is not supported (no maintained discv5 library "
+        raise ConfigError("discv5 discovery is not supported (no maintained discv5 library "
                           "for Python); list peers with --p2p.static", key="p2p.bootnodes")
     static = settings.get("p2p.static") or []
     if isinstance(static, str):
@@ -35,9 +35,9 @@ def p2p_config(settings: Any, *, sequencing: bool = False) -> Any:
         try:
             addr = Multiaddr.parse(str(text))
         except WireError as exc:
-            raise ConfigError(f"--p2p.static: {exc}", key="p2p.static") from None
+            raise ConfigError(f"{exc}", key="p2p.static") from None
         if addr.peer_id is None:
-            raise ConfigError(f"--p2p.static: {text} lacks /p2p/<peer id>", key="p2p.static")
+            raise ConfigError(f"{text} lacks /p2p/<peer id>", key="p2p.static")
     key = None
     if key_hex is not None:
         try:
@@ -45,9 +45,9 @@ def p2p_config(settings: Any, *, sequencing: bool = False) -> Any:
         except ValueError:
             key = b""
         if len(key) != 32:
-            raise ConfigError("--p2p.sequencer.key: expected a 32-byte hex private key", key="p2p.sequencer.key")
+            raise ConfigError("expected a 32-byte hex private key", key="p2p.sequencer.key")
         if not sequencing:
-            raise ConfigError("--p2p.sequencer.key signs the blocks a sequencer builds: it needs "
+            raise ConfigError("it signs the blocks a sequencer builds: it needs "
                               "opfleet light --sequencer.enabled", key="p2p.sequencer.key")
     priv = settings.get("p2p.priv.path") or "opnode_p2p_priv.txt"
     config = P2PConfig(
@@ -63,7 +63,7 @@ def p2p_config(settings: Any, *, sequencing: bool = False) -> Any:
     try:
         config.identity()
     except (ValueError, OSError) as exc:
-        raise ConfigError(f"--p2p.priv.path: {exc}", key="p2p.priv.path") from None
+        raise ConfigError(f"{exc}", key="p2p.priv.path") from None
     return config
 
 
@@ -73,4 +73,4 @@ def _score(raw: Any) -> float:
     try:
         return float(str(raw))
     except ValueError:
-        raise ConfigError(f"--p2p.ban.threshold: {raw!r} is not a number", key="p2p.ban.threshold") from None
+        raise ConfigError(f"{raw!r} is not a number", key="p2p.ban.threshold") from None
