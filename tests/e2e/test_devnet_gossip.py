@@ -60,3 +60,17 @@ async def test_sources_take_unsafe_blocks_from_gossip_and_derivation_consolidate
         assert engine.by_number(driver.safe_head.number).hash == \
             devnet.sequencer_engine.by_number(driver.safe_head.number).hash
         assert driver.statistics().unsafe_reorgs == 0
+
+
+async def test_gossip_carries_the_fleet_across_a_live_fork(nursery):
+    from opfleet.devnet.schedule import parse_fork_schedule
+
+    devnet = await start_fleet(nursery, lights=1, forks=parse_fork_schedule(["karst=+4s"]))
+    activation = (devnet.rollup.karst_time - devnet.rollup.genesis.l2_time) // devnet.rollup.block_time
+    light = devnet.lights[0]
+    await wait_for(lambda: light.heads()[0].number >= activation + 3, timeout=40, what="the light node past Karst")
+    stats = light.gossip.gossip.statistics()
+    assert stats.rejected == 0 and light.gossip.inserter.statistics().invalid == 0
+    assert light.gossip.inserter.statistics().last_number >= activation + 3  # gossiped past the fork
+    head = light.heads()[0]
+    assert devnet.sequencer_engine.by_number(head.number).hash == head.hash
