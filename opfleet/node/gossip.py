@@ -216,6 +216,28 @@ class NodeGossip:
             return None
         return g.Envelope(payload, root)
 
+    def peer_stats(self) -> dict[str, int]:
+        """op-node's ``opp2p_peerStats`` (``p2p/rpc_server.go`` PeerStats; no discovery table)."""
+        router = self.gossip.router
+        chain = self.rollup.l2_chain_id
+
+        def on(version: g.BlockVersion) -> int:
+            topic = g.blocks_topic(chain, version)
+            return sum(topic in peer.topics for peer in router.peers.values())
+
+        connected = len(self.gossip.host.connections)
+        return {"connected": connected, "table": 0, "blocksTopic": on(g.BlockVersion.V1),
+                "blocksTopicV2": on(g.BlockVersion.V2), "blocksTopicV3": on(g.BlockVersion.V3),
+                "blocksTopicV4": on(g.BlockVersion.V4), "banned": len(router.banned), "known": connected}
+
+    def self_info(self) -> dict:
+        """op-node's ``opp2p_self`` (PeerInfo) as far as opfleet has its fields (no ENR, no node id)."""
+        host = self.gossip.host
+        return {"peerID": self.gossip.peer_id, "nodeID": "", "userAgent": host.agent, "protocolVersion": "",
+                "ENR": "", "addresses": self.gossip.multiaddrs(), "protocols": sorted(host.handlers),
+                "connectedness": 0, "direction": 0, "protected": False, "chainID": self.rollup.l2_chain_id,
+                "latency": 0, "gossipBlocks": True, "scores": {}}
+
     def _inserted(self, envelope: g.Envelope, peer: str) -> None:
         self.last_block_at = trio.current_time()
 

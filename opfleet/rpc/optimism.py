@@ -36,6 +36,7 @@ from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.jsonrpc import BlockNotFoundError
 from opfleet.rpc.server import (
     DEFAULT_ERROR,
+    METHOD_NOT_FOUND,
     HttpHandler,
     HttpRequest,
     HttpResponse,
@@ -155,7 +156,21 @@ def optimism_methods(node: SourceView, *, enable_admin: bool = False) -> dict[st
         return {"role": getattr(node, "node_role", "source"),
                 "follows": [mask_url(url) for url in getattr(node, "follow_sources", ())]}
 
+    def p2p(method: str) -> Any:
+        gossip = getattr(node, "gossip", None)
+        if gossip is None:  # op-node registers opp2p_* only with p2p on
+            raise RpcError(METHOD_NOT_FOUND, f"the method {method} does not exist/is not available")
+        return gossip
+
+    async def opp2p_peerStats() -> dict[str, Any]:
+        return p2p("opp2p_peerStats").peer_stats()
+
+    async def opp2p_self() -> dict[str, Any]:
+        return p2p("opp2p_self").self_info()
+
     methods: dict[str, Callable[..., Awaitable[Any]]] = {
+        "opp2p_peerStats": opp2p_peerStats,
+        "opp2p_self": opp2p_self,
         "optimism_syncStatus": optimism_syncStatus,
         "optimism_outputAtBlock": optimism_outputAtBlock,
         "optimism_safeHeadAtL1Block": optimism_safeHeadAtL1Block,

@@ -74,3 +74,29 @@ async def test_gossip_carries_the_fleet_across_a_live_fork(nursery):
     assert light.gossip.inserter.statistics().last_number >= activation + 3  # gossiped past the fork
     head = light.heads()[0]
     assert devnet.sequencer_engine.by_number(head.number).hash == head.hash
+
+
+async def test_opp2p_peer_stats_and_self_as_op_node_serves_them(nursery):
+    from opfleet.providers.jsonrpc import JsonRpcClient
+
+    devnet = await start_fleet(nursery, sources=1, lights=2)
+    await wait_for(lambda: devnet.sequencer.gossip.gossip.statistics().peers == 3, what="every node peered")
+    await trio.sleep(1.0)  # subscriptions exchanged
+    async with JsonRpcClient(devnet.endpoint("sequencer").url) as rpc:
+        stats = await rpc.call("opp2p_peerStats")
+        me = await rpc.call("opp2p_self")
+    assert stats["connected"] == 3 and stats["blocksTopicV4"] == 3 and stats["banned"] == 0
+    assert me["peerID"] == devnet.sequencer.gossip.gossip.peer_id and me["chainID"] == devnet.rollup.l2_chain_id
+    assert "/meshsub/1.1.0" in me["protocols"] and me["addresses"]
+    async with JsonRpcClient(devnet.endpoint("light-1").url) as rpc:
+        assert (await rpc.call("opp2p_peerStats"))["connected"] == 1
+
+
+async def test_opp2p_methods_do_not_exist_without_p2p(nursery):
+    from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
+
+    devnet = await start_fleet(nursery, lights=1, gossip=False)
+    async with JsonRpcClient(devnet.endpoint("light-1").url) as rpc:
+        with pytest.raises(RpcCallError) as info:
+            await rpc.call("opp2p_peerStats")
+    assert info.value.code == -32601
