@@ -50,6 +50,7 @@ _opfleet() {
         --light-storage) return ;;
         --log.format) COMPREPLY=($(compgen -W "text logfmt json" -- "$cur")); return ;;
         --log.level) COMPREPLY=($(compgen -W "trace debug info warn error crit" -- "$cur")); return ;;
+        --max-blocks) return ;;
         --max-derivation-lag) return ;;
         --max-safe-lag) return ;;
         --max-unsafe-lag) return ;;
@@ -104,7 +105,7 @@ _opfleet() {
                 "") COMPREPLY=($(compgen -W "blob calldata channel batcher-tx --help" -- "$cur")) ;;
                 blob) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--raw --json --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
                 calldata) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--raw --json --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
-                channel) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--raw --json --chain-id --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+                channel) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--raw --json --chain-id --max-blocks --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
                 batcher-tx) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--raw --json --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
             esac ;;
         profile)

@@ -179,6 +179,7 @@ complete -c opfleet -n '__fish_seen_subcommand_from decode; and __fish_seen_subc
 complete -c opfleet -n '__fish_seen_subcommand_from decode; and __fish_seen_subcommand_from channel' -l raw -d 'Input is raw bytes, not hex'
 complete -c opfleet -n '__fish_seen_subcommand_from decode; and __fish_seen_subcommand_from channel' -l json -d 'Print JSON instead of a table'
 complete -c opfleet -n '__fish_seen_subcommand_from decode; and __fish_seen_subcommand_from channel' -l chain-id -x -d 'L2 chain id used to rebuild span batch transactions'
+complete -c opfleet -n '__fish_seen_subcommand_from decode; and __fish_seen_subcommand_from channel' -l max-blocks -x -d 'Refuse a span batch of more blocks than this (a real one holds a few thousand...'
 complete -c opfleet -n '__fish_seen_subcommand_from decode; and __fish_seen_subcommand_from channel' -F
 complete -c opfleet -n '__fish_seen_subcommand_from decode; and __fish_seen_subcommand_from batcher-tx' -l raw -d 'Input is raw bytes, not hex'
 complete -c opfleet -n '__fish_seen_subcommand_from decode; and __fish_seen_subcommand_from batcher-tx' -l json -d 'Print JSON instead of a table'

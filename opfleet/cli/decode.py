@@ -12,6 +12,7 @@ import io
 import json
 import re
 import string
+from dataclasses import dataclass
 from typing import IO, Any, Callable
 
 from opfleet.cli.exit import ExitStatus
@@ -20,18 +21,48 @@ from opfleet.errors import DecodeError, InputError
 
 
 
+DEFAULT_MAX_BLOCKS = 100_000
+"""``--max-blocks``: far above a real span batch (a few thousand blocks), far below the spec's
+10,000,000, which a 49-byte brotli channel of empty blocks can declare."""
+
+
 def run(ctx: Context) -> ExitStatus:
+    from opfleet.protocol.batch.span import SpanBatchTooLong
+
     data = read_input(ctx)
     what = ctx.command.name
     try:
         result = _DECODERS[what](data, ctx)
+    except SpanBatchTooLong as exc:
+        raise InputError(
+            f"{what}: span batch has {exc.block_count:,} blocks, more than --max-blocks "
+            f"{exc.max_blocks:,} (at decompressed byte {exc.offset}); pass --max-blocks 0 to "
+            "decode any the spec allows") from None
     except DecodeError as exc:
         raise InputError(f"{what}: {_describe(exc, what)}") from None
+    del data
     if ctx.args.get("json"):
-        ctx.out(json.dumps(result))
+        if isinstance(result, _Channel):
+            _write_pieces(ctx, result.iter_json())
+        else:
+            ctx.out(json.dumps(result))
     else:
         _VIEWS[what](ctx, result)
     return ExitStatus.OK
+
+
+def _write_pieces(ctx: Context, pieces: Any) -> None:
+    """Write a document given in pieces, about a megabyte per write, then a newline."""
+    buffer: list[str] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= _CHUNK:
+            ctx.env.stdout.write("".join(buffer))
+            buffer, size = [], 0
+    buffer.append("\n")
+    ctx.env.stdout.write("".join(buffer))
 
 
 # --- input --------------------------------------------------------------------------------------
@@ -82,9 +113,17 @@ def read_input(ctx: Context) -> bytes:
 def _read_from(stream: IO[bytes], name: str, ctx: Context, limit: int, why: str) -> bytes:
     if not ctx.args.get("raw"):
         return parse_hex_stream(stream, name, limit, why)
-    raw = stream.read(limit + 1)
-    if len(raw) > limit:
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:  # in chunks: read(limit + 1) would allocate the whole limit up front
+        part = stream.read(min(_CHUNK, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    if size > limit:
         raise InputError(f"{name}: more than {limit:,} bytes, larger than {why}")
+    raw = b"".join(parts)
     if not raw:
         raise InputError(f"{name} is empty")
     return raw
@@ -177,10 +216,28 @@ def _calldata(data: bytes, ctx: Context) -> dict[str, Any]:
     return {"frames": [frame.to_json() for frame in parse_frames(data)]}
 
 
-def _channel(data: bytes, ctx: Context) -> dict[str, Any]:
-    from opfleet.protocol.batch.reader import channel_to_json
+@dataclass(frozen=True)
+class _Channel:
+    """A decoded channel, written as JSON in pieces (its span batches may be 10,000,000 blocks)."""
 
-    return channel_to_json(data, fjord_active=True, chain_id=ctx.arg("chain-id", 10))
+    compression: str
+    batches: list[Any]
+    chain_id: int
+
+    def iter_json(self) -> Any:
+        from opfleet.protocol.batch.reader import iter_channel_json
+
+        return iter_channel_json(self.compression, self.batches, self.chain_id)
+
+
+def _channel(data: bytes, ctx: Context) -> _Channel:
+    from opfleet.protocol.batch.reader import decode_channel
+
+    chain_id = ctx.arg("chain-id", 10)
+    max_blocks = ctx.arg("max-blocks", DEFAULT_MAX_BLOCKS)
+    compression, batches = decode_channel(data, fjord_active=True, chain_id=chain_id,
+                                          max_blocks=max_blocks or None)
+    return _Channel(compression, batches, chain_id)
 
 
 def _batcher_tx(data: bytes, ctx: Context) -> dict[str, Any]:
@@ -245,27 +302,39 @@ def _view_batcher_tx(ctx: Context, result: dict[str, Any]) -> None:
         console.print("  no frames in calldata (a blob transaction carries its frames in blobs)")
 
 
-def _view_channel(ctx: Context, result: dict[str, Any]) -> None:
+def _view_channel(ctx: Context, result: _Channel) -> None:
     from rich.table import Table
 
+    from opfleet.protocol.batch.span import RawSpanBatch
+
     console = _console(ctx)
-    batches = result["batches"]
-    total = sum(len(b["transactions"]) for b in batches)
-    console.print(f"[bold]channel[/bold]: {result['compression']}, {len(batches)} batch(es), "
+    batches = result.batches
+    total = sum(b.total_tx_count if isinstance(b, RawSpanBatch) else len(b.transactions)
+                for b in batches)
+    console.print(f"[bold]channel[/bold]: {result.compression}, {len(batches)} batch(es), "
                   f"{total} transaction(s)")
     for index, batch in enumerate(batches):
-        table = Table(title=f"batch {index}: " + ("singular" if batch["type"] == 0 else "span"),
-                      show_header=False)
+        table = Table(title=f"batch {index}: " + ("span" if isinstance(batch, RawSpanBatch)
+                                                  else "singular"), show_header=False)
         table.add_column("field")
         table.add_column("value")
-        for key, value in batch.items():
-            if key == "transactions":
-                continue
-            if isinstance(value, list):
+        if isinstance(batch, RawSpanBatch):
+            rows = {"type": batch.BATCH_TYPE, "rel_timestamp": batch.rel_timestamp,
+                    "l1_origin_num": batch.l1_origin_num,
+                    "parent_check": "0x" + batch.parent_check.hex(),
+                    "l1_origin_check": "0x" + batch.l1_origin_check.hex(),
+                    "block_count": batch.block_count, "origin_bits": batch.origin_bits,
+                    "block_tx_counts": batch.block_tx_counts}
+            count = batch.total_tx_count
+        else:
+            rows = {k: v for k, v in batch.to_json(result.chain_id).items() if k != "transactions"}
+            count = len(batch.transactions)
+        for key, value in rows.items():
+            if not isinstance(value, (int, str)):  # a column: its length and its start
                 value = f"{len(value)} entries: " + " ".join(str(v) for v in value[:32]) + \
                     (" …" if len(value) > 32 else "")
             table.add_row(key, str(value))
-        table.add_row("transactions", str(len(batch["transactions"])))
+        table.add_row("transactions", str(count))
         console.print(table)
 
 

@@ -593,7 +593,11 @@ DECODE = Command(
                     "Decompresses a channel (zlib or brotli) and decodes its singular and span "
                     "batches; span batch transactions are rebuilt with --chain-id.",
                     _opt("chain-id", INT, "L2 chain id used to rebuild span batch transactions.",
-                         default=10, setting=False, metavar="N")),
+                         default=10, setting=False, metavar="N"),
+                    _opt("max-blocks", INT, "Refuse a span batch of more blocks than this (a "
+                         "real one holds a few thousand; a tiny channel can declare millions); "
+                         "0 allows what the spec does (10,000,000).", default=100_000,
+                         setting=False, metavar="N")),
         _decode_sub("batcher-tx", "decode a signed L1 batcher transaction",
                     "Prints the transaction's hash, sender, recipient, type and frames."),
     ),

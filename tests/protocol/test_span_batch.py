@@ -410,3 +410,77 @@ def test_replaced_creation_bits_revalidate_set_code_transactions():
     bad = replace(good, contract_creation_bits=(1,), tx_tos=())
     with pytest.raises(DecodeError, match="cannot be a contract creation"):
         bad.full_transactions(CHAIN)
+
+
+# --- long span batches: memory follows the wire, not the block count ------------------------------
+
+
+def _empty_blocks_body(block_count: int, *, all_new_origins: bool = False, wide_zero_counts: bool = False) -> bytes:
+    """A legal span batch of ``block_count`` empty blocks (it compresses to a few dozen bytes)."""
+    bits = ((1 << block_count) - 1).to_bytes((block_count + 7) // 8, "big") if all_new_origins \
+        else bytes((block_count + 7) // 8)
+    counts = b"\x80\x00" * block_count if wide_zero_counts else bytes(block_count)  # 0, or 0 as 2 bytes
+    return _prefix() + write_uvarint(block_count) + bits + counts
+
+
+@pytest.mark.parametrize("shape", ["zero-bits", "all-new-origins", "wide-zero-counts"])
+def test_a_span_batch_of_millions_of_empty_blocks_decodes_in_bounded_memory(shape):
+    # A 49-byte brotli channel declared 8.8 M empty blocks: 340 MB to hold as tuples of ints, and
+    # all-ones origin bits took minutes (bit by bit from one big integer). Acceptance is the
+    # spec's (up to 10,000,000 blocks); only the representation changed.
+    count = {"zero-bits": 8_800_000, "all-new-origins": 3_000_000, "wide-zero-counts": 1_000_000}[shape]
+    body = _empty_blocks_body(count, all_new_origins=shape == "all-new-origins",
+                              wide_zero_counts=shape == "wide-zero-counts")
+    tracemalloc.start()
+    try:
+        batch = RawSpanBatch.decode(body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert batch.block_count == len(batch.origin_bits) == len(batch.block_tx_counts) == count
+    assert batch.total_tx_count == 0 and sum(batch.block_tx_counts) == 0
+    assert batch.origin_bits[0] == batch.origin_bits[-1] == (1 if shape == "all-new-origins" else 0)
+    extra = 8 * count if shape == "wide-zero-counts" else 0  # the uvarint loop's list, freed after
+    assert peak < len(body) + 2.5 * count + extra, peak  # tuples: 16 bytes a block and more
+
+
+def test_per_block_columns_compare_like_tuples_whichever_way_the_batch_was_made():
+    from dataclasses import replace
+
+    blocks = [SpanBatchElement(1000 + 2 * i, 7 + (i >= 2), ()) for i in range(4)]
+    built = RawSpanBatch.from_elements(blocks, 0, 10, b"\x01" * 20, b"\x02" * 20)
+    decoded = RawSpanBatch.decode(built.encode())
+    assert decoded == built and hash(decoded) == hash(built)
+    assert decoded.origin_bits == (0, 0, 1, 0) and decoded.origin_bits == [0, 0, 1, 0]
+    assert (0, 0, 1, 0) == decoded.origin_bits and decoded.origin_bits != (0, 0, 1, 1)
+    assert decoded.block_tx_counts == (0, 0, 0, 0)
+    wide = replace(built, block_tx_counts=(300, 0, 0, 0))  # a count above a byte stays a tuple
+    assert wide.block_tx_counts == (300, 0, 0, 0) and isinstance(wide.block_tx_counts, tuple)
+
+
+def test_max_blocks_is_the_callers_limit_and_derivation_keeps_the_specs():
+    from opfleet.protocol.batch import SpanBatchTooLong, read_batches
+
+    body = b"\x01" + _empty_blocks_body(1000)
+    channel_data = rlp.encode(body)
+    with pytest.raises(SpanBatchTooLong) as raised:
+        list(read_batches(channel_data, 10**8, max_blocks=999))
+    assert (raised.value.block_count, raised.value.max_blocks) == (1000, 999)
+    assert raised.value.offset == len(rlp.encode(body)) - len(body) + 1 + len(_prefix())
+    [batch] = read_batches(channel_data, 10**8, max_blocks=1000)
+    [same] = read_batches(channel_data, 10**8)  # derivation's call: no caller limit
+    assert batch == same and batch.block_count == 1000
+
+
+@settings(max_examples=60)
+@given(st.lists(st.integers(0, 1), max_size=200))
+def test_bit_lists_round_trip_through_the_linear_codec(bits):
+    from opfleet.protocol.encoding import read_bit_column, read_bitlist
+
+    encoded = write_bitlist(bits)
+    reference = 0
+    for i, bit in enumerate(bits):
+        reference |= bit << i
+    assert encoded == reference.to_bytes((len(bits) + 7) // 8, "big")
+    assert read_bitlist(encoded, 0, len(bits)) == (bits, len(encoded))
+    assert read_bit_column(encoded, 0, len(bits))[0] == bits

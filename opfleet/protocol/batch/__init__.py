@@ -11,6 +11,7 @@ from opfleet.protocol.batch.reader import (
     decode_channel,
     encode_batch,
     encode_channel_batches,
+    iter_channel_json,
     read_batches,
     read_channel_batches,
 )
@@ -20,6 +21,7 @@ from opfleet.protocol.batch.span import (
     SPAN_BATCH_TYPE,
     RawSpanBatch,
     SpanBatchElement,
+    SpanBatchTooLong,
     encode_span_batch,
 )
 
@@ -31,12 +33,14 @@ __all__ = [
     "RawSpanBatch",
     "SingularBatch",
     "SpanBatchElement",
+    "SpanBatchTooLong",
     "channel_to_json",
     "decode_batch",
     "decode_channel",
     "encode_batch",
     "encode_channel_batches",
     "encode_span_batch",
+    "iter_channel_json",
     "read_batches",
     "read_channel_batches",
 ]

@@ -12,6 +12,7 @@ decode error ends the channel (the batches before it stand).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any, Union
 
@@ -19,7 +20,7 @@ import rlp
 
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.singular import SINGULAR_BATCH_TYPE, SingularBatch
-from opfleet.protocol.batch.span import SPAN_BATCH_TYPE, RawSpanBatch
+from opfleet.protocol.batch.span import SPAN_BATCH_TYPE, RawSpanBatch, SpanBatchTooLong
 from opfleet.protocol.compression import (
     DecompressedChannel,
     decompress_channel,
@@ -76,7 +77,11 @@ def decode_batch(batch_data: bytes) -> Batch:
 
 
 def read_batches(
-    decompressed: bytes, max_rlp_bytes: int, *, truncation_error: DecodeError | None = None
+    decompressed: bytes,
+    max_rlp_bytes: int,
+    *,
+    truncation_error: DecodeError | None = None,
+    max_blocks: int | None = None,
 ) -> Iterator[Batch]:
     """Yield the batches of a decompressed channel in order.
 
@@ -85,7 +90,8 @@ def read_batches(
     take the bytes consumed past ``max_rlp_bytes``, or does not decode; the batches yielded
     before it remain valid (the derivation stage then drops the rest of the channel).
     ``truncation_error`` replaces the error for a batch that runs past the end of the data
-    (used when the data ends because decompression failed).
+    (used when the data ends because decompression failed). ``max_blocks`` refuses a span batch
+    of more blocks (:class:`SpanBatchTooLong`) before reading them; derivation leaves it unset.
 
     Spec: specs/protocol/derivation.md, Channel Format; op-node ``BatchReader``.
     """
@@ -106,7 +112,7 @@ def read_batches(
             raise DecodeError(f"truncated batch: needs {end - n} more bytes", offset=pos)
         if start < end and data[start] == SPAN_BATCH_TYPE:
             # Decoded in place: span batches are the big ones, so skip copying them.
-            batch: Batch = RawSpanBatch.decode_at(data, start + 1, end)[0]
+            batch: Batch = RawSpanBatch.decode_at(data, start + 1, end, max_blocks=max_blocks)[0]
         else:
             try:
                 batch = decode_batch(data[start:end])
@@ -116,13 +122,16 @@ def read_batches(
         pos = end
 
 
-def read_channel_batches(channel: DecompressedChannel, max_rlp_bytes: int) -> Iterator[Batch]:
+def read_channel_batches(
+    channel: DecompressedChannel, max_rlp_bytes: int, *, max_blocks: int | None = None
+) -> Iterator[Batch]:
     """Yield the batches of a :class:`DecompressedChannel`, ending with its decompression
     error (or the limit error) once the batches before it have been read.
 
     Spec: specs/protocol/derivation.md, Channel Format; specs/protocol/fjord/derivation.md.
     """
-    yield from read_batches(channel.data, max_rlp_bytes, truncation_error=channel.error)
+    yield from read_batches(channel.data, max_rlp_bytes, truncation_error=channel.error,
+                            max_blocks=max_blocks)
     if channel.error is not None:
         raise channel.error
     if channel.exceeded_limit:
@@ -133,19 +142,21 @@ def read_channel_batches(channel: DecompressedChannel, max_rlp_bytes: int) -> It
 
 
 def decode_channel(
-    channel_bytes: bytes, *, fjord_active: bool = True, chain_id: int = 10
+    channel_bytes: bytes, *, fjord_active: bool = True, chain_id: int = 10,
+    max_blocks: int | None = None,
 ) -> tuple[str, list[Batch]]:
     """Decompress a whole channel and decode all of its batches, strictly.
 
     Returns ``(compression_name, batches)``; any error (unknown compression, brotli before
     Fjord, a broken stream, a bad batch, the size limit) raises :class:`DecodeError`. Span
-    batches are checked to rebuild their transactions with ``chain_id``.
+    batches are checked to rebuild their transactions with ``chain_id``; one of more than
+    ``max_blocks`` blocks raises :class:`SpanBatchTooLong`.
 
     Spec: specs/protocol/derivation.md, Channel Format; specs/protocol/fjord/derivation.md.
     """
     limit = max_rlp_bytes_per_channel(fjord_active)
     decompressed = decompress_channel(channel_bytes, limit, fjord_active=fjord_active)
-    batches = list(read_channel_batches(decompressed, limit))
+    batches = list(read_channel_batches(decompressed, limit, max_blocks=max_blocks))
     for batch in batches:
         if isinstance(batch, RawSpanBatch):
             batch.full_transactions(chain_id)
@@ -160,6 +171,20 @@ def channel_to_json(
         channel_bytes, fjord_active=fjord_active, chain_id=chain_id
     )
     return {"compression": compression, "batches": [b.to_json(chain_id) for b in batches]}
+
+
+def iter_channel_json(compression: str, batches: Iterable[Batch], chain_id: int = 10) -> Iterator[str]:
+    """``json.dumps`` of :func:`channel_to_json`'s document, in pieces, so a channel of a
+    10,000,000-block span batch is written without building its lists or its text at once."""
+    yield '{"compression": ' + json.dumps(compression) + ', "batches": ['
+    for index, batch in enumerate(batches):
+        if index:
+            yield ", "
+        if isinstance(batch, RawSpanBatch):
+            yield from batch.iter_json(chain_id)
+        else:
+            yield json.dumps(batch.to_json(chain_id))
+    yield "]}"
 
 
 def encode_batch(batch: Batch) -> bytes:

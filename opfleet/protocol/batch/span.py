@@ -21,15 +21,23 @@ rejected.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import rlp
 
 from opfleet.errors import DecodeError
-from opfleet.protocol.encoding import read_bitlist, read_uvarint, write_bitlist, write_uvarint
+from opfleet.protocol.encoding import (
+    ByteColumn,
+    read_bit_column,
+    read_bitlist,
+    read_uvarint,
+    write_bitlist,
+    write_uvarint,
+)
 from opfleet.protocol.transactions import (
     ACCESS_LIST_TX_TYPE,
     DYNAMIC_FEE_TX_TYPE,
@@ -54,6 +62,20 @@ _HASH_LENGTH = 32
 # Smallest wire size per transaction: 2 bits + 64 signature bytes + >= 1 byte each for tx_data,
 # nonce and gas. Used to reject absurd counts before allocating anything for them.
 _MIN_BYTES_PER_TX = _SIG_LENGTH + 3
+
+
+class SpanBatchTooLong(DecodeError):
+    """A span batch has more blocks than the caller asked to read (``max_blocks``): a limit of
+    the caller's, not of the protocol."""
+
+    def __init__(self, block_count: int, max_blocks: int, *, offset: int | None = None):
+        super().__init__(f"span batch has {block_count:,} blocks, more than the {max_blocks:,} "
+                         "asked for", offset=offset)
+        self.block_count = block_count
+        self.max_blocks = max_blocks
+
+    def at(self, base: int) -> "SpanBatchTooLong":
+        return SpanBatchTooLong(self.block_count, self.max_blocks, offset=base + (self.offset or 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +392,17 @@ def _bits(buf: bytes, p: int, length: int, name: str, n: int) -> tuple[tuple[int
     return tuple(bits), p
 
 
+def _per_block_column(values: Any) -> Any:
+    """``origin_bits`` / ``block_tx_counts`` as a :class:`ByteColumn` when every value fits a
+    byte (always, for bits), else as a tuple: up to 10,000,000 entries, one byte each."""
+    if type(values) is ByteColumn:
+        return values
+    try:
+        return ByteColumn(values)
+    except (ValueError, TypeError):  # a count above 255 (or not an int at all)
+        return values if type(values) is tuple else tuple(values)
+
+
 def _uvarint(buf: bytes, p: int, name: str, n: int) -> tuple[int, int]:
     try:
         value, q = read_uvarint(buf, p)
@@ -388,6 +421,7 @@ _SHORT_LIST_HEADERS = [bytes([0xC0 + i]) for i in range(56)]
 _GAS_RLP_CACHE: dict[int, bytes] = {}  # gas limit -> RLP, shared across batches, bounded
 _GAS_CACHE_LIMIT = 1 << 14
 _BITS = frozenset((0, 1))
+_JSON_SLICE = 1 << 16  # column entries per piece of iter_json
 
 
 def _rlp_uint(n: int) -> bytes:
@@ -412,6 +446,21 @@ def _rlp_word(word: bytes) -> bytes:
     if len(stripped) == 1 and stripped[0] < 0x80:
         return stripped
     return _STRING_PREFIX[len(stripped)] + stripped
+
+
+_DIGITS = bytes.maketrans(bytes(range(10)), b"0123456789")
+
+
+def _json_ints(values: Any) -> str:
+    """``values`` as the inside of a JSON array (``0, 1, 0``). A run of one-digit bytes (origin
+    bits, small tx counts) is interleaved in C instead of making a string per value."""
+    if isinstance(values, bytes) and values and max(values) < 10:
+        out = bytearray(3 * len(values) - 2)
+        out[0::3] = values.translate(_DIGITS)
+        out[1::3] = b"," * (len(values) - 1)
+        out[2::3] = b" " * (len(values) - 1)
+        return out.decode("ascii")
+    return ", ".join(map(str, values))
 
 
 # --- the batch --------------------------------------------------------------------------------
@@ -452,6 +501,12 @@ class RawSpanBatch:
 
     BATCH_TYPE: ClassVar[int] = SPAN_BATCH_TYPE
 
+    def __post_init__(self) -> None:
+        # One representation whichever way the batch was made, so equal batches compare and
+        # hash equal; the per-block columns are the ones that can be 10,000,000 long.
+        object.__setattr__(self, "origin_bits", _per_block_column(self.origin_bits))
+        object.__setattr__(self, "block_tx_counts", _per_block_column(self.block_tx_counts))
+
     # -- decoding --
 
     @classmethod
@@ -473,9 +528,15 @@ class RawSpanBatch:
         return cls.decode_at(buf, 0, len(buf))
 
     @classmethod
-    def decode_at(cls, buf: bytes, start: int, stop: int) -> tuple[RawSpanBatch, int]:
+    def decode_at(
+        cls, buf: bytes, start: int, stop: int, *, max_blocks: int | None = None
+    ) -> tuple[RawSpanBatch, int]:
         """Decode the body held in ``buf[start:stop]`` without copying it; return the batch and
         the offset just past it. Error offsets are positions in ``buf``.
+
+        ``max_blocks`` lets a caller that only looks (``opfleet decode``) refuse a batch of more
+        blocks before reading them; derivation leaves it unset and so applies the spec's limit
+        (``MAX_SPAN_BATCH_ELEMENT_COUNT``) alone.
 
         Spec: specs/protocol/delta/span-batches.md, Span batch format; op-node span_batch_txs.go.
         """
@@ -494,19 +555,32 @@ class RawSpanBatch:
             raise DecodeError("span batch has no blocks", offset=count_at)
         if block_count > MAX_SPAN_BATCH_ELEMENT_COUNT:
             raise DecodeError(f"span batch block count {block_count} too large", offset=count_at)
+        if max_blocks is not None and block_count > max_blocks:
+            raise SpanBatchTooLong(block_count, max_blocks, offset=count_at)
         # Origin bits plus one byte per tx count, at least: refuse before allocating.
         if (block_count + 7) // 8 + block_count > n - p:
             raise DecodeError(
                 f"truncated span batch: {block_count} blocks declared", offset=count_at
             )
-        origin_bits, p = _bits(buf, p, block_count, "origin bits", n)
+        if p + (block_count + 7) // 8 > n:
+            raise DecodeError(f"origin bits: truncated bit list of {block_count} bits", offset=p)
+        try:
+            origin_bits, p = read_bit_column(buf, p, block_count)
+        except DecodeError as exc:
+            raise DecodeError(f"origin bits: {exc.reason}", offset=exc.offset) from None
         counts_at = p
-        block_tx_counts, p = _read_uvarints(buf, p, block_count, "block tx count", n)
-        total = 0
-        for count in block_tx_counts:
-            if count > MAX_SPAN_BATCH_ELEMENT_COUNT:
-                raise DecodeError(f"block tx count {count} too large", offset=counts_at)
-            total += count
+        block_tx_counts: Any = buf[p : p + block_count]
+        if block_tx_counts.isascii():  # every count one byte below 0x80: the bytes are the counts
+            block_tx_counts = ByteColumn(block_tx_counts)
+            p += block_count
+            total = sum(block_tx_counts)
+        else:
+            block_tx_counts, p = _read_uvarints(buf, p, block_count, "block tx count", n)
+            total = 0
+            for count in block_tx_counts:
+                if count > MAX_SPAN_BATCH_ELEMENT_COUNT:
+                    raise DecodeError(f"block tx count {count} too large", offset=counts_at)
+                total += count
         if total > MAX_SPAN_BATCH_ELEMENT_COUNT:
             raise DecodeError(f"span batch total tx count {total} too large", offset=counts_at)
         if 2 * ((total + 7) // 8) + total * _MIN_BYTES_PER_TX > n - p:
@@ -537,7 +611,7 @@ class RawSpanBatch:
             l1_origin_check=l1_origin_check,
             block_count=block_count,
             origin_bits=origin_bits,
-            block_tx_counts=tuple(block_tx_counts),
+            block_tx_counts=block_tx_counts,  # made a ByteColumn or tuple by __post_init__
             contract_creation_bits=creation_bits,
             y_parity_bits=y_parity_bits,
             tx_sigs=tx_sigs,
@@ -783,6 +857,29 @@ class RawSpanBatch:
             "block_tx_counts": list(self.block_tx_counts),
             "transactions": ["0x" + tx.hex() for tx in self.full_transactions(chain_id)],
         }
+
+    def iter_json(self, chain_id: int) -> Iterator[str]:
+        """:meth:`to_json` as ``json.dumps`` writes it, in pieces: the per-block columns (up to
+        10,000,000 entries) and the transactions are never held as one list or one string."""
+        head = json.dumps({
+            "type": SPAN_BATCH_TYPE,
+            "rel_timestamp": self.rel_timestamp,
+            "l1_origin_num": self.l1_origin_num,
+            "parent_check": "0x" + self.parent_check.hex(),
+            "l1_origin_check": "0x" + self.l1_origin_check.hex(),
+            "block_count": self.block_count,
+        })
+        yield head[:-1]
+        for key, column in (("origin_bits", self.origin_bits),
+                            ("block_tx_counts", self.block_tx_counts)):
+            yield f', "{key}": ['
+            for start in range(0, len(column), _JSON_SLICE):
+                yield (", " if start else "") + _json_ints(column[start:start + _JSON_SLICE])
+            yield "]"
+        yield ', "transactions": ['
+        for index, tx in enumerate(self.full_transactions(chain_id)):
+            yield (', "0x' if index else '"0x') + tx.hex() + '"'
+        yield "]}"
 
     # -- building from blocks --
 
