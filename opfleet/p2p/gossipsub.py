@@ -403,7 +403,7 @@ class GossipSub:
             log.warning("banning peer %s for %.0fs: score %.1f (%s)", peer.conn.peer, self.params.ban_duration,
                         peer.score, why)
             self.banned[peer_id] = self._clock() + self.params.ban_duration
-            self.host._nursery.start_soon(peer.conn.close) if self.host._nursery else None
+            self.host.disconnect(peer.conn)
 
     # --- heartbeat ---------------------------------------------------------------------------------
 

@@ -81,6 +81,11 @@ class Host:
     def peer_id(self) -> bytes:
         return self.identity.peer_id
 
+    def disconnect(self, conn: Connection) -> None:
+        """Close ``conn`` soon (from synchronous code, e.g. a ban)."""
+        if self._nursery is not None:
+            self._nursery.start_soon(conn.close)
+
     def set_handler(self, protocol: str, handler: StreamHandler) -> None:
         self.handlers[protocol] = handler
 
