@@ -177,3 +177,36 @@ def test_hostile_rpcs_raise_only_wire_error(data):
         decode_rpc(data)
     except WireError:
         pass
+
+
+async def test_garbage_on_the_listening_port_and_oversized_rpcs_do_not_hurt_the_node():
+    from opfleet.p2p.gossipsub import MESHSUB_11
+    from opfleet.p2p.wire import Multiaddr, uvarint
+
+    got = []
+
+    async def on_block(env, peer):
+        got.append(env)
+
+    async with trio.open_nursery() as nursery:
+        light = await start(nursery, on_block=on_block)
+        addr = Multiaddr.parse(light.multiaddrs()[0])
+        for junk in (b"", b"\x00" * 3, b"GET / HTTP/1.1\r\n\r\n", b"\x13/multistream/1.0.0\n\x07/noise\n\xff\xff" + b"x" * 50):
+            stream = await trio.open_tcp_stream(addr.host, addr.port)
+            if junk:
+                await stream.send_all(junk)
+            await stream.aclose()
+        # a real peer that then sends a gossipsub frame claiming 64 MiB: its stream is dropped
+        evil = await start(nursery, static=light.multiaddrs())
+        await wait_for(lambda: light.statistics().peers == 1)
+        conn = next(iter(evil.host.connections.values()))
+        stream, _, _ = await conn.open_stream([MESHSUB_11])
+        await stream.send_all(uvarint(64 << 20) + b"\x00" * 100)
+        await trio.sleep(0.3)
+        # still serving: an honest sequencer dialling in gets its block through
+        seq = await start(nursery, key=KEY, static=light.multiaddrs())
+        await wait_for(lambda: seq.statistics().mesh["/optimism/901/2/blocks"] == 1)
+        seq.publish(block(3))
+        await wait_for(lambda: len(got) == 1)
+        assert light.statistics().rejected == 0
+        nursery.cancel_scope.cancel()
