@@ -1,14 +1,21 @@
 """Logging, configured once per process: text (coloured only on a terminal), logfmt or json.
 
 Levels follow op-node's names (trace, debug, info, warn, error, crit). Structured fields go in
-``extra={"fields": {...}}`` so every format can print them as key=value pairs.
+``extra={"fields": {...}}`` so every format can print them as key=value pairs. Where several
+nodes share one process (``opfleet devnet``), :func:`log_context` names the node and chain a task
+speaks for; trio copies context variables into every task and thread it starts, so each line a
+node's tasks write carries ``node=`` and ``chain=`` first.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 TRACE = 5
@@ -19,8 +26,24 @@ _NAMES = {TRACE: "TRACE", logging.DEBUG: "DEBUG", logging.INFO: "INFO", logging.
 logging.addLevelName(TRACE, "TRACE")
 
 
+_CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("opfleet_log_context", default={})
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Every line logged in this block, and in the tasks and threads started from it, carries
+    ``fields`` (``node=…``, ``chain=…``) before its own; an empty value removes a field."""
+    merged = {**_CONTEXT.get(), **{k: str(v) for k, v in fields.items()}}
+    token = _CONTEXT.set({k: v for k, v in merged.items() if v})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    return dict(getattr(record, "fields", None) or {})
+    # The record's own fields win over the context's (a supernode line naming its chain).
+    return {**_CONTEXT.get(), **(getattr(record, "fields", None) or {})}
 
 
 def _logfmt_value(value: Any) -> str:
@@ -80,6 +103,20 @@ def configure(*, level: str, fmt: str, env: Any) -> None:
     root.addHandler(handler)
     root.setLevel(LEVELS[level])
     root.propagate = False
+
+
+def log_to_file(path: Path, *, fmt: str, only: bool = False) -> Path:
+    """Also (``only``: instead of the terminal) write opfleet's logs to ``path``, appending, in
+    ``fmt`` (``text`` is the uncoloured terminal look): the same lines, fields included."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger("opfleet")
+    if only:
+        for old in list(root.handlers):
+            root.removeHandler(old)
+    handler = logging.FileHandler(path)
+    handler.setFormatter({"json": JsonFormatter, "logfmt": LogfmtFormatter}.get(fmt, TextFormatter)())
+    root.addHandler(handler)
+    return path
 
 
 class _RichFieldsFormatter(logging.Formatter):
