@@ -135,7 +135,7 @@ def parse_value(option: Option, raw: Any, *, source: str, base_dir: Path | None 
     try:
         value = _parse(option, raw, base_dir)
     except (ValueError, TypeError):
-        shown = raw if isinstance(raw, str) else repr(raw)
+        shown = mask_url(raw) if isinstance(raw, str) else repr(raw)
         raise ConfigError(
             f"invalid value {shown!r}: expected {expected(option)}", source=source, key=option.key
         ) from None
@@ -200,15 +200,23 @@ def mask(option: Option, value: Any) -> Any:
         return None
     if option.secret:
         return "****"
-    if option.kind in (spec.URL, spec.LIST):
-        if isinstance(value, list):
-            return [mask_url(v) for v in value]
+    if isinstance(value, list):
+        return [mask_url(v) if isinstance(v, str) else v for v in value]
+    if isinstance(value, str):  # not only URL settings: devnet's --l1 is "embedded|anvil|URL"
         return mask_url(value)
     return value
 
 
 def mask_url(url: str) -> str:
-    parts = urlsplit(url)
+    """``url`` with its secrets replaced by ``****``: the password (or a bare user token), path
+    segments that look like API keys, query values. The one function every printed URL goes
+    through; a value that is not a URL comes back as it is."""
+    if "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a bad IPv6 literal: print nothing of it rather than a secret
+        return "****"
     if not parts.scheme or not parts.netloc:
         return url
     netloc = parts.netloc

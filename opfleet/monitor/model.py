@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from opfleet.config.settings import mask_url
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.sync_status import SyncStatus
 
@@ -358,7 +359,7 @@ class NodeSnapshot:
 
         return {
             "name": self.name,
-            "url": self.spec.url,
+            "url": mask_url(self.spec.url),  # printed: never a password or an API key
             "role": self.role.value,
             "chain": self.chain,
             "follows": list(self.spec.follows),

@@ -245,3 +245,52 @@ def test_profile_show_merges_flags_given_after_double_dash(cli, tmp_path):
     assert rows["metrics.enabled"]["origin"] == "flag" and rows["metrics.enabled"]["value"] is False
     bad = cli(["profile", "show", "--for", "light", "--", "--nope"])
     assert bad.status == 2 and "--nope" in bad.stderr
+
+
+SECRET_L1 = "http://admin:hunter2@l1.example:8545/abcdefghijklmnopqrstuvwx?apikey=zzz9"
+
+
+def _no_secret(text: str) -> None:
+    for secret in ("hunter2", "abcdefghijklmnopqrstuvwx", "zzz9"):
+        assert secret not in text, text
+
+
+def test_profile_show_masks_a_url_in_any_setting(cli, tmp_path):
+    # devnet's --l1 is "embedded|anvil|URL", a string setting: its password was printed.
+    profile = write(tmp_path / "p.toml", f'[devnet]\nl1 = "{SECRET_L1}"\n')
+    rows = show(cli, "--for", "devnet", "--profile", str(profile))
+    assert rows["l1"]["value"] == "http://admin:****@l1.example:8545/****?apikey=****"
+    table = cli(["profile", "show", "--for", "devnet", "--profile", str(profile)])
+    assert table.status == ExitStatus.OK and "l1.example" in table.stdout
+    _no_secret(table.stdout)
+    env_rows = show(cli, "--for", "devnet", env={"OPFLEET_L1": SECRET_L1})
+    _no_secret(json.dumps(env_rows))
+    assert show(cli, "--for", "devnet")["l1"]["value"] == "embedded"  # not a URL: as it is
+
+
+def test_a_bad_url_setting_is_named_without_its_secrets(cli):
+    result = cli(["source", "--l1", SECRET_L1.replace("http://", "htp://")])
+    assert result.status == ExitStatus.CONFIG
+    assert "--l1" in result.stderr and "htp://admin:****@l1.example" in result.stderr
+    _no_secret(result.stderr)
+
+
+def test_status_json_prints_node_urls_masked(cli):
+    url = SECRET_L1.replace("l1.example:8545", "127.0.0.1:1")  # nothing listens there
+    result = cli(["status", "--json", "--timeout", "0.3s", url])
+    assert result.status == ExitStatus.UNREACHABLE, result.stderr
+    [node] = json.loads(result.stdout)["nodes"]
+    assert node["url"] == "http://admin:****@127.0.0.1:1/****?apikey=****"
+    _no_secret(result.stdout + result.stderr)
+    table = cli(["status", "--timeout", "0.3s", url])
+    _no_secret(table.stdout + table.stderr)
+
+
+def test_the_tui_detail_screen_prints_the_url_masked():
+    from opfleet.monitor.model import NodeSnapshot, NodeSpec
+    from opfleet.monitor.tui._screens import info_text
+
+    node = NodeSnapshot(NodeSpec("light-1", SECRET_L1.replace("8545", "9545")))
+    text = info_text(node, []).plain
+    assert "http://admin:****@l1.example:9545/****?apikey=****" in text
+    _no_secret(text)

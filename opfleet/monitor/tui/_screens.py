@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Sparkline, Static
 
+from opfleet.config.settings import mask_url
 from opfleet.monitor.analysis import DERIVING_ROLES, owned_heads
 from opfleet.monitor.model import HEADS, FleetSnapshot, NodeSnapshot, Verdict
 from opfleet.monitor.tui._view import COLUMNS, VERDICT_STYLE, health, sparkline_data
@@ -56,7 +57,7 @@ def info_text(node: NodeSnapshot, latencies: Sequence[float]) -> Text:
     text = Text()
     text.append(f"{node.name}", style="bold")
     text.append(f"  {node.role.value} · chain {node.chain or '?'}\n")
-    text.append(f"{node.spec.url}\n", style="dim")
+    text.append(f"{mask_url(node.spec.url)}\n", style="dim")
     if node.spec.follows:
         text.append("follows " + ", ".join(node.spec.follows) + "\n")
     text.append("health ")
