@@ -133,11 +133,14 @@ def build_parser(env: Environment) -> argparse.ArgumentParser:
                      epilog=_epilog(None), env=env)
     parser.add_argument("--version", action="version", version=f"opfleet {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    # Each (sub)command's parser by its path, so an unknown flag is explained by its own usage.
+    parser.by_path = {}  # type: ignore[attr-defined]
     for command in spec.COMMANDS:
         sub = subparsers.add_parser(command.name, help=command.summary,
                                     description=command.description, epilog=_epilog(command),
                                     env=env)
         _add_options(sub, command)
+        parser.by_path[(command.name,)] = (sub, command)  # type: ignore[attr-defined]
         if command.subcommands:
             nested = sub.add_subparsers(dest="subcommand", metavar="WHAT", title="what")
             for child in command.subcommands:
@@ -145,7 +148,26 @@ def build_parser(env: Environment) -> argparse.ArgumentParser:
                                                  description=child.description,
                                                  epilog=_epilog(child), env=env)
                 _add_options(child_parser, child)
+                parser.by_path[(command.name, child.name)] = (child_parser, child)  # type: ignore[attr-defined]
     return parser
+
+
+def _unknown_arguments(parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                       extras: list[str]) -> NoReturn:
+    """Explain arguments no parser took with the usage of the (sub)command they were given to,
+    and the closest flag when one is near (``--l1.beacn`` → ``--l1.beacon``)."""
+    import difflib
+
+    path = tuple(p for p in (getattr(namespace, "command", None), getattr(namespace, "subcommand", None)) if p)
+    target, command = parser.by_path.get(path, (parser, None))  # type: ignore[attr-defined]
+    hint = ""
+    if command is not None:
+        flags = [f for o in command.options for f in o.all_flags]
+        unknown = next((e.split("=", 1)[0] for e in extras if e.startswith("-")), None)
+        close = difflib.get_close_matches(unknown, flags, n=1) if unknown else []
+        if close:
+            hint = f" (did you mean {close[0]}?)"
+    target.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
 
 
 def split_bool_values(argv: Sequence[str]) -> list[str]:
@@ -258,7 +280,9 @@ def _run(argv: list[str], env: Environment) -> ExitStatus:
     parser = build_parser(env)
     argv, passthrough = extract_passthrough(argv)
     try:
-        namespace = parser.parse_args(split_bool_values(argv))
+        namespace, extras = parser.parse_known_args(split_bool_values(argv))
+        if extras:
+            _unknown_arguments(parser, namespace, extras)
     except _ParserExit as done:
         return ExitStatus(done.status) if done.status in ExitStatus._value2member_map_ \
             else ExitStatus.USAGE

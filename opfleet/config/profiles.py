@@ -101,9 +101,27 @@ def parse(document: dict[str, Any], path: Path) -> Profile:
             profile.per_command[key] = _flatten(value, allowed, where, prefix=f"{key}.")
         elif key in RAW_TABLES:
             profile.raw_tables[key] = value
+        elif isinstance(value, dict) and not _starts_a_setting(key, known):
+            raise ConfigError(_unknown_table_message(key), source=where, key=key)
         else:
             profile.shared.update(_flatten({key: value}, known, where))
     return profile
+
+
+def _starts_a_setting(key: str, known: dict[str, spec.Option]) -> bool:
+    """Whether a table ``[key]`` can hold settings (``[rpc] port`` is ``rpc.port``)."""
+    prefix = normalize_key(key) + "_"
+    return any(name.startswith(prefix) for name in known)
+
+
+def _unknown_table_message(key: str) -> str:
+    import difflib
+
+    tables = [*COMMAND_TABLES, *RAW_TABLES]
+    close = difflib.get_close_matches(key, tables, n=1, cutoff=0.5)
+    hint = f"; did you mean [{close[0]}]?" if close else ""
+    return (f"unknown table [{key}]{hint} (a table is a command's overrides: "
+            + ", ".join(f"[{t}]" for t in COMMAND_TABLES) + ")")
 
 
 def _flatten(table: dict[str, Any], allowed: dict[str, spec.Option], where: str,
@@ -134,7 +152,8 @@ def _unknown_key_message(norm: str, allowed: dict[str, spec.Option]) -> str:
     import difflib
 
     close = difflib.get_close_matches(norm, list(allowed), n=1)
-    hint = f"; did you mean {allowed[close[0]].key!r}?" if close else ""
+    # The spelling a TOML profile uses (l1_beacon), not the flag's (--l1.beacon).
+    hint = f"; did you mean {normalize_key(allowed[close[0]].key)!r}?" if close else ""
     return "unknown setting" + hint
 
 

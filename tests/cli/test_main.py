@@ -198,3 +198,18 @@ def test_a_closed_pipe_in_process_is_not_reported_as_a_bug():
     env = Environment(stdin=io.StringIO(""), stdout=_ClosedPipe(), stderr=stderr, vars={})
     assert main(["completion", "fish"], env) == ExitStatus.BROKEN_PIPE
     assert stderr.getvalue() == ""
+
+
+@pytest.mark.parametrize(("argv", "usage", "hint"), [
+    (["source", "--l1.beacn", "http://b"], "usage: opfleet source ", "did you mean --l1.beacon?"),
+    (["decode", "channel", "--chain-idd", "10", "-"], "usage: opfleet decode channel ", "did you mean --chain-id?"),
+    (["status", "--jsn"], "usage: opfleet status ", "did you mean --json?"),
+])
+def test_a_wrong_flag_prints_the_subcommands_usage_and_the_closest_flag(cli, argv, usage, hint):
+    result = cli(argv)
+    assert result.status == ExitStatus.USAGE
+    assert result.stderr.startswith(usage), result.stderr  # not "usage: opfleet [-h] [--version] COMMAND"
+    assert f"opfleet {' '.join(a for a in argv[:2] if not a.startswith('-'))}: error: unrecognized arguments" \
+        in result.stderr
+    assert hint in result.stderr
+    assert "usage: opfleet [-h]" not in result.stderr

@@ -129,8 +129,28 @@ def test_unknown_key_names_file_and_key_and_suggests(cli, tmp_path):
     result = cli(["source", "--profile", str(profile)])
     assert result.status == ExitStatus.CONFIG
     assert str(profile) in result.stderr and "'rpc_prot'" in result.stderr
-    assert "did you mean 'rpc.port'" in result.stderr
+    assert "did you mean 'rpc_port'" in result.stderr  # the TOML spelling, not the flag's
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("text", "wanted"), [
+    ('l1_beacn = "http://b:5052"\n', "did you mean 'l1_beacon'?"),
+    ('[light]\nl2_follow_sorce = ["http://s:9545"]\n', "did you mean 'l2_follow_source'?"),
+    ("[lite]\nrpc_port = 1\n", "unknown table [lite]; did you mean [light]?"),
+    ("[sorce]\nrpc_port = 1\n", "unknown table [sorce]; did you mean [source]?"),
+])
+def test_profile_errors_suggest_what_to_write_in_the_profile(cli, tmp_path, text, wanted):
+    profile = write(tmp_path / "p.toml", text)
+    result = cli(["profile", "show", "--for", "light", "--profile", str(profile)])
+    assert result.status == ExitStatus.CONFIG
+    assert wanted in result.stderr, result.stderr
+    assert "l1.beacon" not in result.stderr and "rpc.port" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_table_holding_settings_is_still_a_setting_prefix(cli, tmp_path):
+    profile = write(tmp_path / "p.toml", "[rpc]\nport = 1234\n")
+    assert show(cli, "--for", "light", "--profile", str(profile))["rpc.port"]["value"] == 1234
 
 
 def test_wrong_type_names_expected_type(cli, tmp_path):
