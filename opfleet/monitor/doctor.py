@@ -26,7 +26,8 @@ monitor engine. Each box is ``ok``, ``fail`` or ``unknown``; a failed box names 
                 "l1_calls": 42.0, "calls_per_l1_block": 7.0, "derives": true}],
                 "per_deriver": 7.0, "derivers": 1, "op_nodes": 4,
                 "deployed_per_l1_block": 7.0, "homogeneous_per_l1_block": 28.0,
-                "saved_per_l1_block": 21.0, "saved_fraction": 0.75, "note": null},
+                "saved_per_l1_block": 21.0, "saved_fraction": 0.75, "note": null,
+                "other_l1_per_l1_block": 3.0},      # L1 calls of the followers
       "nodes": [{"name": "...", "role": "...", "chain": "10", "url": "...", "reachable": true,
                  "follows": ["proxy-1"]}]
     }
@@ -166,6 +167,7 @@ class Spend:
     deployed: float | None = None
     homogeneous: float | None = None
     note: str | None = None
+    other: float | None = None  # L1 calls of the nodes that do not derive (head polls, checks)
 
     @property
     def saved(self) -> float | None:
@@ -185,7 +187,8 @@ class Spend:
                 "op_nodes": self.op_nodes, "deployed_per_l1_block": _round(self.deployed),
                 "homogeneous_per_l1_block": _round(self.homogeneous),
                 "saved_per_l1_block": _round(self.saved),
-                "saved_fraction": _round(self.saved_fraction, 4), "note": self.note}
+                "saved_fraction": _round(self.saved_fraction, 4), "note": self.note,
+                "other_l1_per_l1_block": _round(self.other)}
 
     def lines(self) -> list[str]:
         out = ["L1 RPC spend (calls per L1 block, from metrics):"]
@@ -200,6 +203,9 @@ class Spend:
                        f"homogeneous: {self.homogeneous:.1f} ({self.op_nodes} op-nodes each deriving)")
             if self.saved_fraction is not None:
                 out.append(f"  saved: {self.saved:.1f} calls per L1 block ({self.saved_fraction:.0%})")
+        if self.other:
+            out.append(f"  not derivation, not counted above: {self.other:.1f} L1 calls per L1 block by the "
+                       "nodes that follow (their L1 heads, checks of the source's L1 refs)")
         return out
 
 
@@ -679,14 +685,16 @@ def _spend(obs: Observation) -> Spend:
     if not measured or not l1_blocks:
         return Spend(l1_blocks, tuple(rows), derivers=len(derivers), op_nodes=op_nodes, note=note)
     per = sum(measured) / len(measured)
-    # nodes that follow still make a few L1 calls (sanity checks); they count as deployed spend
-    followers = sum(r.calls_per_l1_block or 0.0 for r in rows if not r.derives)
-    deployed = per * len(derivers) + followers
+    # what derivation costs: every deriving node as deployed, every op-node in a homogeneous fleet;
+    # a follower's own L1 calls (its L1 heads, checks of the source's refs) are not derivation
+    followers = [r.calls_per_l1_block for r in rows if not r.derives and r.calls_per_l1_block is not None]
+    other = sum(followers) if followers else None
+    deployed = per * len(derivers)
     homogeneous = per * op_nodes
     if len(measured) < len(derivers):
         note = (f"{len(derivers) - len(measured)} deriving node(s) without metrics: counted at the "
                 "measured nodes' mean")
-    return Spend(l1_blocks, tuple(rows), per, len(derivers), op_nodes, deployed, homogeneous, note)
+    return Spend(l1_blocks, tuple(rows), per, len(derivers), op_nodes, deployed, homogeneous, note, other)
 
 
 # --- entry point ----------------------------------------------------------------------------------

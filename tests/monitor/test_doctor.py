@@ -315,10 +315,12 @@ def test_spend_homogeneous_vs_deployed():
     assert rates["source-a"] == 9 and rates["source-b"] == 11 and rates["light-1"] == 1
     assert spend.per_deriver == 10 and spend.derivers == 2
     assert spend.op_nodes == 5  # two sources, two light nodes, one sequencer
-    assert spend.homogeneous == 50 and spend.deployed == 21
-    assert spend.saved == 29 and spend.saved_fraction == pytest.approx(0.58)
+    assert spend.homogeneous == 50 and spend.deployed == 20
+    assert spend.saved == 30 and spend.saved_fraction == pytest.approx(0.6)
+    assert spend.other == 1  # light-1's own L1 calls: not derivation
     text = "\n".join(spend.lines())
-    assert "as deployed: 21.0" in text and "homogeneous: 50.0" in text and "(58%)" in text
+    assert "as deployed: 20.0" in text and "homogeneous: 50.0" in text and "(60%)" in text
+    assert "not derivation, not counted above: 1.0 L1 calls per L1 block" in text
 
 
 def test_spend_without_metrics_or_l1_progress_says_why():
@@ -354,7 +356,7 @@ def test_json_schema_is_stable():
     assert set(doc["boxes"][0]) == {"id", "title", "state", "evidence", "fixes"}
     assert set(doc["spend"]) == {"l1_blocks", "nodes", "per_deriver", "derivers", "op_nodes",
                                  "deployed_per_l1_block", "homogeneous_per_l1_block",
-                                 "saved_per_l1_block", "saved_fraction", "note"}
+                                 "saved_per_l1_block", "saved_fraction", "note", "other_l1_per_l1_block"}
     assert doc["nodes"][3] == {"name": "light-1", "role": "light", "chain": "10",
                                "url": "http://light-1:9545", "reachable": True, "follows": ["proxy"]}
 
