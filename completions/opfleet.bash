@@ -57,7 +57,7 @@ _opfleet() {
         --metrics.addr) return ;;
         --metrics.port) return ;;
         --namespace) return ;;
-        --network) return ;;
+        --network) COMPREPLY=($(compgen -W "op-mainnet op-sepolia unichain-mainnet unichain-sepolia base-mainnet base-sepolia" -- "$cur")); return ;;
         --nodes) return ;;
         --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --p2p.ban.duration) return ;;

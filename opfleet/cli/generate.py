@@ -48,8 +48,9 @@ def bash() -> str:
     for cmd in _walk():
         for option in _flag_options(cmd):
             for flag in option.all_flags:
-                if option.kind == spec.CHOICE:
-                    value_cases[flag] = f'COMPREPLY=($(compgen -W "{" ".join(option.choices)}" -- "$cur")); return'
+                if option.kind == spec.CHOICE or option.suggestions:
+                    words = " ".join(option.choices or option.suggestions)
+                    value_cases[flag] = f'COMPREPLY=($(compgen -W "{words}" -- "$cur")); return'
                 elif option.kind == spec.PATH:
                     value_cases[flag] = 'COMPREPLY=($(compgen -f -- "$cur")); return'
                 elif option.kind == spec.BOOL:
@@ -102,8 +103,9 @@ def _zsh_args(cmd: spec.Command) -> str:
         for flag in option.all_flags:
             if option.kind == spec.BOOL:
                 specs.append(f"'{flag}[{desc}]'")
-            elif option.kind == spec.CHOICE:
-                specs.append(f"'{flag}=[{desc}]:{option.key}:({' '.join(option.choices)})'")
+            elif option.kind == spec.CHOICE or option.suggestions:
+                words = " ".join(option.choices or option.suggestions)
+                specs.append(f"'{flag}=[{desc}]:{option.key}:({words})'")
             elif option.kind == spec.PATH:
                 specs.append(f"'{flag}=[{desc}]:file:_files'")
             else:
@@ -176,8 +178,8 @@ def _fish_options(cmd: spec.Command, condition: str) -> list[str]:
     out = []
     for option in _flag_options(cmd):
         extra = ""
-        if option.kind == spec.CHOICE:
-            extra = f" -x -a '{' '.join(option.choices)}'"
+        if option.kind == spec.CHOICE or option.suggestions:
+            extra = f" -x -a '{' '.join(option.choices or option.suggestions)}'"
         elif option.kind == spec.PATH:
             extra = " -r -F"
         elif option.kind != spec.BOOL:
@@ -256,9 +258,23 @@ def man() -> str:
         ".TP", "\\fI$XDG_CONFIG_HOME/opfleet/profiles/*.toml\\fR", "Settings profiles.",
         ".TP", "\\fI$XDG_CONFIG_HOME/opfleet/plugins/*.py\\fR",
         _roff("Plugins (also plugins/ next to the executable)."),
-        "",
     ]
+    lines += _man_examples()
+    lines.append("")
     return "\n".join(lines)
+
+
+def _man_examples() -> list[str]:
+    """EXAMPLES: every command's examples under what the command does, in the table's order."""
+    out = [".SH EXAMPLES"]
+    for cmd in spec.COMMANDS:
+        for node, path in [(cmd, cmd.name)] + [(c, f"{cmd.name} {c.name}") for c in cmd.subcommands]:
+            if not node.examples:
+                continue
+            out += [".PP", _roff(f"opfleet {path}: {node.summary}."), ".nf", ".RS 4"]
+            out += [_roff(example) for example in node.examples]
+            out += [".RE", ".fi"]
+    return out
 
 
 def _walk() -> list[spec.Command]:

@@ -48,6 +48,9 @@ class Option:
     secret: bool = False
     positional: bool = False
     nargs: str | int | None = None
+    # Values shells offer for completion without the parser restricting the value to them
+    # (--network also takes plugin networks).
+    suggestions: tuple[str, ...] = ()
 
     @property
     def all_flags(self) -> tuple[str, ...]:
@@ -167,7 +170,14 @@ def _network_help() -> str:
     )
 
 
-NETWORK = _opt("network", STR, _network_help(), metavar="NAME", op_node=True)
+def _network_names() -> tuple[str, ...]:
+    from opfleet.config import networks
+
+    return tuple(networks.NETWORKS)
+
+
+NETWORK = _opt("network", STR, _network_help(), metavar="NAME", op_node=True,
+               suggestions=_network_names())
 RPC_ADDR = _opt("rpc.addr", STR, "Address the RPC server listens on.", default="127.0.0.1",
                 metavar="ADDR", op_node=True)
 RPC_PORT = _opt("rpc.port", PORT, "Port the RPC server listens on.", default=9545, metavar="PORT",
