@@ -39,7 +39,7 @@ def run(ctx: Context) -> ExitStatus:
             f"{exc.max_blocks:,} (at decompressed byte {exc.offset}); pass --max-blocks 0 to "
             "decode any the spec allows") from None
     except DecodeError as exc:
-        raise InputError(f"{what}: {_describe(exc, what)}") from None
+        raise InputError(f"{what}: {_describe(exc, what)}{_hint(what, data)}") from None
     del data
     if ctx.args.get("json"):
         if isinstance(result, _Channel):
@@ -49,6 +49,20 @@ def run(ctx: Context) -> ExitStatus:
     else:
         _VIEWS[what](ctx, result)
     return ExitStatus.OK
+
+
+def _looks_like_zlib(data: bytes) -> bool:
+    """An RFC 1950 header: deflate (CM 8) with a window of at most 32 KiB and a valid check."""
+    return len(data) >= 2 and data[0] & 0x0F == 8 and data[0] >> 4 <= 7 \
+        and (data[0] << 8 | data[1]) % 31 == 0
+
+
+def _hint(what: str, data: bytes) -> str:
+    """What the bytes look like instead, when that is another ``decode`` subcommand's input."""
+    if what == "calldata" and _looks_like_zlib(data):
+        return ("; this looks like a zlib stream, i.e. a channel's data: "
+                "try 'opfleet decode channel'")
+    return ""
 
 
 def _write_pieces(ctx: Context, pieces: Any) -> None:

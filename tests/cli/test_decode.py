@@ -345,3 +345,12 @@ def test_streamed_channel_json_is_exactly_json_dumps(cli, tmp_path):
     assert isinstance(mainnet, RawSpanBatch)
     assert result.stdout == json.dumps(channel_to_json(path.read_bytes())) + "\n"
     assert [b["type"] for b in json.loads(result.stdout)["batches"]] == [0, 1, 0]
+
+
+def test_calldata_that_is_a_zlib_channel_gets_a_hint(cli):
+    result = cli(["decode", "calldata", str(SPAN_CHANNEL)])  # a channel given to the wrong decoder
+    one_bad_line(result, "unknown derivation version 0x78", "looks like a zlib stream",
+                 "opfleet decode channel")
+    plain = cli(["decode", "calldata", "-"], stdin=b"01" + b"00" * 30)  # not zlib: no hint
+    one_bad_line(plain, "unknown derivation version 0x01")
+    assert "zlib" not in plain.stderr

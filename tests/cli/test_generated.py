@@ -97,3 +97,20 @@ def test_man_page_renders():
                           env={"MANWIDTH": "100", "PATH": "/usr/bin:/bin", "MANPAGER": "cat"})
     assert done.returncode == 0, done.stderr
     assert "opfleet supernode" in done.stdout
+
+
+def test_network_flags_complete_the_built_in_networks():
+    from opfleet.config import networks
+
+    assert set(_bash_complete(["opfleet", "source", "--network", ""])) == set(networks.NETWORKS)
+    assert _bash_complete(["opfleet", "light", "--network", "unichain-s"]) == ["unichain-sepolia"]
+    assert set(_fish_complete("opfleet source --network ")) == set(networks.NETWORKS)
+
+
+def test_man_page_has_examples_for_every_command_that_has_them():
+    page = (ROOT / "man/opfleet.1").read_text()
+    assert ".SH EXAMPLES" in page
+    examples = page.split(".SH EXAMPLES", 1)[1].replace("\\-", "-")
+    for cmd in generate._walk():
+        for example in cmd.examples:
+            assert example in examples, example
