@@ -21,7 +21,7 @@ from opfleet.monitor.engine import FleetMonitor
 from opfleet.monitor.tui import FleetApp, demo_fleet
 from opfleet.monitor.tui._screens import HelpScreen, NodeScreen
 from opfleet.monitor.tui._table import FleetTable
-from opfleet.monitor.tui._view import arrange, node_json
+from opfleet.monitor.tui._view import COLUMNS, arrange, node_json
 
 SIZE = (160, 50)
 
@@ -198,7 +198,9 @@ def test_pause_interval_copy_and_help_keys():
         await pilot.press("c")
         assert app.clipboard == node_json(snapshot.node("light-902-002"))
         assert json.loads(app.clipboard)["error"] == "connection refused"
-        assert any("light-902-002" in (n.title or "") for n in app._notifications)
+        [note] = [n for n in app._notifications if "light-902-002" in n.message]
+        assert "\n" not in note.message and "{" not in note.message  # one line, not the JSON
+        assert "to the clipboard (OSC 52)" in note.message and len(note.message) < 100
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         assert "copy the node's status as JSON" in text_of(app.screen.query_one("#help-text"))
@@ -313,3 +315,40 @@ def test_an_engine_crash_ends_the_app_with_its_error():
     asyncio.run(main())
     assert isinstance(app.engine_error, RuntimeError) and str(app.engine_error) == "engine exploded"
     assert app.snapshots_applied == 1 and app.return_value == 1
+
+
+def test_at_80_columns_the_node_column_shrinks_first_and_health_stays_on_screen():
+    # Before: the Node column took 38 columns and Health sat off-screen to the right.
+    app = FleetApp(snapshot=demo_fleet(12), interval=2.0)
+
+    async def body(pilot: Any) -> None:
+        fleet = table(app)
+        assert "health" in fleet.visible_columns and "unsafe" in fleet.visible_columns
+        assert "safe" in fleet.visible_columns and "finalized" not in fleet.visible_columns
+        assert fleet.max_scroll_x == 0  # nothing to scroll to: every shown column fits
+        header = fleet.render_line(0).text
+        assert "Health" in header and "Node" in header
+        assert "DIVERGED" in fleet.render_line(2).text  # seq-901's health cell
+        node_width = fleet.columns[next(k for k in fleet.columns if k.value == "name")].width
+        assert node_width < 28  # shrunk below its widest name ("light-901-001 ← source-901-a")
+        await pilot.resize_terminal(160, 50)
+        await pilot.pause()
+        assert fleet.visible_columns == tuple(c.id for c in COLUMNS)  # wide again: all of them
+        assert fleet.max_scroll_x == 0
+
+    drive(app, body, size=(80, 24))
+
+
+def test_fit_columns_shrinks_node_then_drops_the_least_needed():
+    from opfleet.monitor.tui._table import DROP_ORDER, NODE_MIN_WIDTH, fit_columns
+
+    every = tuple(c.id for c in COLUMNS)
+    assert fit_columns(200, 30) == (every, None)
+    assert fit_columns(0, 30) == (every, None)  # not laid out yet
+    visible, node = fit_columns(140, 30)  # 146 needed: Node gives way first
+    assert visible == every and NODE_MIN_WIDTH <= node < 30
+    visible, node = fit_columns(78, 30)
+    assert "health" in visible and visible[0] == "name" and node >= NODE_MIN_WIDTH
+    dropped = set(every) - set(visible)
+    assert dropped and dropped == set(DROP_ORDER[:len(dropped)])  # the least needed go first
+    assert fit_columns(20, 30)[0][-1] == "health"

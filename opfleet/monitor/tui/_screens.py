@@ -173,7 +173,7 @@ HELP = """\
   [b]↑ ↓ PgUp PgDn[/b]  move          [b]Enter[/b]  node details     [b]Esc[/b]  back
   [b]/[/b]   filter (words must all match: name, URL, role, chain, health; Esc clears)
   [b]p[/b]   pause / resume polling      [b]+ -[/b]  refresh interval
-  [b]c[/b]   copy the node's status as JSON (clipboard and a notification)
+  [b]c[/b]   copy the node's status as JSON to the clipboard (OSC 52)
   [b]?[/b]   this help                   [b]q[/b]   quit
 {sort_keys}
 
