@@ -125,3 +125,32 @@ async def test_opfleet_light_receives_blocks_gossiped_by_a_real_op_node_sequence
     assert light.gossip.gossip.statistics().rejected == 0
     assert light.heads()[0].number >= 12  # the light node's unsafe head came by gossip
     assert light.puller is None  # no --l2.follow.payloads: gossip alone
+
+
+async def test_real_op_node_joining_late_fetches_missed_blocks_from_opfleet(nursery, tmp_path):
+    """op-node's alt-sync against opfleet's req/resp server: op-node cannot derive the devnet's
+    batches here (another inbox), so the blocks before it joined come from us by payload_by_number."""
+    binaries_or_skip()
+    config = fast_config(engine=OP_GETH, forks=ForkTimes.up_to("granite"), lights=0, data_dir=tmp_path / "devnet",
+                         tx_interval=0.3, l1_block_time=2, l2_block_time=1, l1_fork="cancun")
+    devnet = await nursery.start(Devnet(config).run)
+    sequencer_gossip = devnet.sequencer.gossip
+    with trio.fail_after(60):
+        while devnet.sequencer.heads()[0].number < 6:
+            await trio.sleep(0.2)
+    rollup = replace(devnet.rollup, batch_inbox_address=b"\x0f" * 20, seq_window_size=3600)
+    engine = await devnet.add_engine("op-node")
+    op_node = OpNode(OpNodeConfig(
+        rollup=rollup, l1_url=devnet.l1_url, l1_beacon_url=devnet.l1_url, l2_auth_url=engine.auth_url,
+        jwt_secret=JWT_SECRET, name="op-node", data_dir=tmp_path / "op-node",
+        p2p_args=p2p_args(tmp_path, "op-node", free_port(), Identity.generate(),
+                          "--p2p.static", sequencer_gossip.gossip.multiaddrs()[0])))
+    await nursery.start(op_node.run)
+    with trio.fail_after(90):
+        while True:
+            unsafe = (await sync_status(op_node.rpc_url))["unsafe_l2"]
+            if unsafe["number"] >= 10 and unsafe["hash"] == await block_hash(devnet.sequencer_engine.rpc_url,
+                                                                              unsafe["number"]):
+                break
+            await trio.sleep(0.25)
+    assert sequencer_gossip.gossip.sync_server.served >= 5
