@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +14,24 @@ DEFAULT_LISTEN_TCP = 9222
 def p2p_config(settings: Any, *, sequencing: bool = False) -> Any:
     """The node's P2PConfig, or None when gossip is off.
 
-    Gossip runs unless ``--p2p.disable``, once any of ``--p2p.static``, ``--p2p.listen.tcp`` or
-    ``--p2p.sequencer.key`` is given (op-node runs it always; a node that neither dials nor is told
-    to listen would only hold a port)."""
+    Gossip runs unless ``--p2p.disable``, once any of ``--p2p.static``, ``--p2p.listen.tcp``,
+    ``--p2p.sequencer.key`` or ``--p2p.bootnodes`` is given (op-node runs it always; a node that
+    neither dials nor is told to listen would only hold a port). Bootnodes are not dialled (no
+    discv5): a warning says so."""
     if settings.get("p2p.disable"):
         return None
-    if settings.get("p2p.bootnodes"):
-        raise ConfigError("discv5 discovery is not supported (no maintained discv5 library "
-                          "for Python); list peers with --p2p.static", key="p2p.bootnodes")
+    bootnodes = settings.get("p2p.bootnodes")
     static = settings.get("p2p.static") or []
     if isinstance(static, str):
         static = [static]
     key_hex = settings.get("p2p.sequencer.key")
     listen = settings.get("p2p.listen.tcp")
-    if not static and key_hex is None and listen is None:
+    if not static and key_hex is None and listen is None and not bootnodes:
         return None
+    if bootnodes:  # a drop-in keeps starting; it says once what it cannot do
+        logging.getLogger("opfleet.p2p").warning(
+            "--p2p.bootnodes ignored: discv5 discovery is not supported (no maintained discv5 library for "
+            "Python); peers come from --p2p.static and inbound connections on --p2p.listen.tcp")
     from opfleet.p2p import P2PConfig
     from opfleet.p2p.wire import Multiaddr, WireError
 

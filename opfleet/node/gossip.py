@@ -56,17 +56,20 @@ class SignerWatch:
         raw = await self._l1.call("eth_getStorageAt", self._address, UNSAFE_BLOCK_SIGNER_SLOT, "latest")
         value = bytes.fromhex(raw[2:].rjust(64, "0"))[-20:]
         if value != self.address:
-            log.info("unsafe block signer from L1 SystemConfig: 0x%s", value.hex())
+            log.info("Loaded the unsafe block signer from L1", extra={"fields": {"p2p_seq_address": "0x" + value.hex()}})
         self.address = value
         return value
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        started = False
+        started = failing = False
         while True:
             try:
                 await self.read()
+                failing = False
             except (NodeError, ValueError, TypeError, AttributeError) as exc:
-                log.warning("unsafe block signer not read from L1: %s", exc)
+                if not failing:  # once per outage
+                    log.warning(f"Unsafe block signer not read from L1, retrying: {exc}")
+                failing = True
             if not started:
                 started = True
                 task_status.started()

@@ -400,8 +400,8 @@ class GossipSub:
             return
         peer.invalid += 1
         if self.params.ban_peers and peer.score <= self.params.ban_threshold:
-            log.warning("banning peer %s for %.0fs: score %.1f (%s)", peer.conn.peer, self.params.ban_duration,
-                        peer.score, why)
+            log.warning("Banning peer", extra={"fields": {"peer": peer.conn.peer, "score": round(peer.score, 1),
+                                                          "reason": why, "duration": f"{self.params.ban_duration:g}s"}})
             self.banned[peer_id] = self._clock() + self.params.ban_duration
             self.host.disconnect(peer.conn)
 

@@ -168,7 +168,8 @@ class Host:
         self.connections[peer] = conn
         if holder is not None:
             holder.append(conn)
-        log.info("peer connected: %s (%s, %s)", conn.peer, remote, "outbound" if outbound else "inbound")
+        log.info("Peer connected", extra={"fields": {"peer": conn.peer, "addr": remote,
+                                                     "direction": "outbound" if outbound else "inbound"}})
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(session.run)
@@ -182,7 +183,7 @@ class Host:
         finally:
             if self.connections.get(peer) is conn:
                 del self.connections[peer]
-            log.info("peer disconnected: %s", conn.peer)
+            log.info("Peer disconnected", extra={"fields": {"peer": conn.peer}})
             if self._on_disconnect:
                 self._on_disconnect(conn)
             with trio.CancelScope(shield=True):
@@ -199,7 +200,8 @@ class Host:
             except (trio.TooSlowError, HandshakeError, *_NET_ERRORS) as exc:
                 failures += 1
                 if failures == 1 or failures % 30 == 0:
-                    log.warning("static peer %s unreachable: %s (retrying every %.0fs)", addr, exc, retry)
+                    log.warning(f"Static peer unreachable, retrying every {retry:g}s: {exc}",
+                                extra={"fields": {"peer": str(addr)}})
             await trio.sleep(retry)
 
     # --- identify and ping ------------------------------------------------------------------------

@@ -166,8 +166,9 @@ class BlockGossip:
             nursery.start_soon(self._consume)
             for addr in statics:
                 nursery.start_soon(self.host.keep_connected, addr)
-            log.info("p2p: peer id %s, listening on %s, %d static peer(s), chain %d",
-                     self.peer_id, ", ".join(self.multiaddrs()) or "nothing", len(statics), self.chain_id)
+            log.info("P2P started", extra={"fields": {
+                "peer_id": self.peer_id, "listen": ",".join(self.multiaddrs()) or "none",
+                "static_peers": len(statics), "l2_chain_id": self.chain_id}})
             task_status.started(self)
 
     # --- gossip hooks ------------------------------------------------------------------------------
@@ -186,8 +187,8 @@ class BlockGossip:
         if result.verdict is not g.Verdict.ACCEPT:
             self.last_reason = result.reason
             log.log(logging.WARNING if result.verdict is g.Verdict.REJECT else logging.DEBUG,
-                    "gossip block from %s on %s: %s (%s)", peer_id_text(peer), topic, result.verdict.name,
-                    result.reason)
+                    f"Gossiped block {'rejected' if result.verdict is g.Verdict.REJECT else 'ignored'}: {result.reason}",
+                    extra={"fields": {"peer": peer_id_text(peer), "topic": topic}})
             self.metrics.event("REJECT_MESSAGE" if result.verdict is g.Verdict.REJECT else "IGNORE_MESSAGE")
         return result.verdict, result.envelope
 

@@ -38,7 +38,6 @@ def test_gossip_runs_only_when_asked(tmp_path):
 
 
 @pytest.mark.parametrize("settings, key, message", [
-    ({"p2p.bootnodes": ["enr:-abc"]}, "p2p.bootnodes", "discv5"),
     ({"p2p.static": ["/ip4/1.2.3.4/tcp/9222"]}, "p2p.static", "lacks /p2p/"),
     ({"p2p.static": ["garbage"]}, "p2p.static", "unsupported multiaddr"),
     ({"p2p.sequencer.key": "1234"}, "p2p.sequencer.key", "32-byte hex"),
@@ -51,6 +50,12 @@ def test_bad_values_are_one_line_naming_the_flag(settings, key, message, tmp_pat
     with pytest.raises(ConfigError, match=message) as info:
         p2p_config(settings)
     assert info.value.key == key
+
+
+def test_bootnodes_are_not_dialled_and_a_warning_says_so(tmp_path, caplog):
+    config = p2p_config({"p2p.bootnodes": ["enr:-abc"], "p2p.priv.path": str(tmp_path / "k")})
+    assert config is not None and config.listen_tcp == 9222 and config.static == ()
+    assert "discv5 discovery is not supported" in caplog.text
 
 
 def test_an_unreadable_key_file_is_refused(tmp_path):
