@@ -202,3 +202,28 @@ def test_bad_input_is_one_line(cli, argv, message):
     result = cli(argv)
     assert result.status in (ExitStatus.USAGE, ExitStatus.CONFIG)
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_op_nodes_that_derive_fail_followers_and_sequencers_with_the_flag_to_add(cli, tmp_path):
+    """Plain op-nodes (no opfleet_nodeInfo, no follow metrics) whose pending-safe head moves with
+    their safe head between the two looks derive for themselves: ✗ with --l2.follow.source."""
+    fakes = {"a": DoctorNode(step=6), "b": DoctorNode(step=6), "proxy": DoctorNode(),
+             "light": DoctorNode(step=6), "seq": DoctorNode(step=6)}
+    with ThreadedFleet(fakes) as urls:
+        profile = write_profile(tmp_path / "fleet.toml", urls, [
+            {"name": "source-a", "role": "source", "url": "a"},
+            {"name": "source-b", "role": "source", "url": "b"},
+            {"name": "proxy", "role": "proxy", "url": "proxy", "follows": ["source-a", "source-b"]},
+            {"name": "light-1", "role": "light", "url": "light", "follows": ["proxy"]},
+            {"name": "seq", "role": "sequencer", "url": "seq"},
+        ])
+        status, doc, _ = doctor(cli, profile)
+    assert status == ExitStatus.DIVERGENT
+    followers = box(doc, "followers")
+    assert followers["state"] == "fail"
+    assert f"light-1: add --l2.follow.source={urls['proxy']} (env OP_NODE_L2_FOLLOW_SOURCE)" in followers["fixes"]
+    assert any(line.startswith("light-1: pending_safe_l2 moved") for line in followers["evidence"])
+    sequencers = box(doc, "sequencers")
+    assert sequencers["state"] == "fail"
+    assert sequencers["fixes"] == [f"seq: add --l2.follow.source={urls['proxy']} to offload derivation "
+                                   "(env OP_NODE_L2_FOLLOW_SOURCE)"]
