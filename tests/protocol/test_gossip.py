@@ -319,3 +319,20 @@ def test_sync_responses_that_are_refused():
     for cut in (0, 3, 20, len(good) - 1):
         with pytest.raises(g.GossipError):
             g.decode_sync_response(good[:cut], number=42, canyon=True)
+
+
+@pytest.mark.parametrize("count, ok", [(0, True), (1, True), (16, True), (17, False)])
+def test_withdrawals_as_op_service_marshals_them(count, ok):
+    # op-service TestMarshalUnmarshalWithdrawals: up to 16 round trip on V2, V1 never reads them
+    env = make_payload(g.BlockVersion.V2)
+    env.payload["withdrawals"] = [{"index": hex(987), "validatorIndex": hex(654), "address": "0x" + "00" * 18 + "08" + "98",
+                                   "amount": hex(321)}] * count
+    raw = g.encode_payload(env.payload, g.BlockVersion.V2)
+    assert len(raw) == 512 + 2 * 4 + 2 + 40 + 44 * count
+    with pytest.raises(g.GossipError):
+        g.decode_payload(raw, g.BlockVersion.V1)
+    if ok:
+        assert g.decode_payload(raw, g.BlockVersion.V2)["withdrawals"] == env.payload["withdrawals"]
+    else:
+        with pytest.raises(g.GossipError, match="too many withdrawals"):
+            g.decode_payload(raw, g.BlockVersion.V2)
