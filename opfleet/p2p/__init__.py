@@ -17,7 +17,7 @@ with a custom message id, no signing), so this package builds exactly that on tr
 - :mod:`opfleet.p2p.node`: :class:`BlockGossip`, a chain's block topics with op-node's validation.
 
 No discv5: no maintained Python discv5 library exists, so peers come from ``--p2p.static`` and
-from inbound connections; ``--p2p.bootnodes`` is refused with a clear message.
+from inbound connections; ``--p2p.bootnodes`` is ignored with a warning that says so.
 """
 
 from opfleet.p2p.identity import Identity
