@@ -29,6 +29,7 @@ bench:
 	$(VENV)/bin/python bench/tui.py
 	$(VENV)/bin/python bench/fleet.py
 	$(VENV)/bin/python bench/proxy.py
+	$(VENV)/bin/python bench/gossip.py
 
 clean:
 	rm -rf build dist
