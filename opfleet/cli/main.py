@@ -126,7 +126,13 @@ def _add_options(parser: argparse.ArgumentParser, command: spec.Command) -> None
             parser.add_argument(*option.all_flags, metavar=metavar, **kw)
 
 
-def build_parser(env: Environment) -> argparse.ArgumentParser:
+_EVERY_COMMAND = "*"
+
+
+def build_parser(env: Environment, only: str | None = _EVERY_COMMAND) -> argparse.ArgumentParser:
+    """The parser of the whole command line. With ``only``, the options of that command alone
+    are added (argparse parses with one subparser; ``opfleet --help`` needs none): building
+    every command's options is most of what ``--help`` costs after the imports."""
     from opfleet._version import __version__
 
     parser = _Parser(prog=spec.PROGRAM, description=spec.PROGRAM_DESCRIPTION,
@@ -139,8 +145,10 @@ def build_parser(env: Environment) -> argparse.ArgumentParser:
         sub = subparsers.add_parser(command.name, help=command.summary,
                                     description=command.description, epilog=_epilog(command),
                                     env=env)
-        _add_options(sub, command)
         parser.by_path[(command.name,)] = (sub, command)  # type: ignore[attr-defined]
+        if only != _EVERY_COMMAND and command.name != only:
+            continue
+        _add_options(sub, command)
         if command.subcommands:
             nested = sub.add_subparsers(dest="subcommand", metavar="WHAT", title="what")
             for child in command.subcommands:
@@ -277,8 +285,9 @@ def extract_passthrough(argv: Sequence[str]) -> tuple[list[str], list[tuple[str,
 
 
 def _run(argv: list[str], env: Environment) -> ExitStatus:
-    parser = build_parser(env)
     argv, passthrough = extract_passthrough(argv)
+    # The command is the first word that is not a flag (opfleet's own flags take no value).
+    parser = build_parser(env, only=next((a for a in argv if not a.startswith("-")), None))
     try:
         namespace, extras = parser.parse_known_args(split_bool_values(argv))
         if extras:

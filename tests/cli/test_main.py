@@ -213,3 +213,36 @@ def test_a_wrong_flag_prints_the_subcommands_usage_and_the_closest_flag(cli, arg
         in result.stderr
     assert hint in result.stderr
     assert "usage: opfleet [-h]" not in result.stderr
+
+
+def test_top_level_help_imports_no_network_files_or_json():
+    # What --help costs is mostly imports; importlib.resources and json (4 ms) only load a network.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from opfleet.cli.main import main\n"
+        "main(['--help'])\n"
+        "print('LOADED', [m for m in ('importlib.resources', 'json', 'tempfile') if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "LOADED []" in done.stdout, done.stdout[-500:] + done.stderr
+
+
+def test_the_parser_built_for_one_command_helps_exactly_as_the_full_one():
+    import io
+
+    from opfleet.cli.env import Environment
+    from opfleet.cli.main import build_parser
+
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), vars={})
+    full = build_parser(env)
+    assert build_parser(env, only=None).format_help() == full.format_help()
+    for command in spec.COMMANDS:
+        lean = build_parser(env, only=command.name)
+        assert lean.by_path[(command.name,)][0].format_help() == full.by_path[(command.name,)][0].format_help()
+        for child in command.subcommands:
+            path = (command.name, child.name)
+            assert lean.by_path[path][0].format_help() == full.by_path[path][0].format_help()
+    # the lean one really is lean: no other command got its options
+    assert build_parser(env, only="decode").by_path[("source",)][0]._actions[1:] == []
