@@ -34,7 +34,8 @@ log = logging.getLogger("opfleet.gossip")
 
 UNSAFE_BLOCK_SIGNER_SLOT = "0x65a7ed542fb37fe237fdfbdd70b31598523fe5b32879e307bae27a0bd9581c08"
 RUNTIME_CONFIG_RELOAD = 600.0
-MAX_WAITING = 64
+MAX_WAITING = 160
+"""Blocks kept waiting for their parent (more than :data:`MAX_GAP`, so a filled gap drains whole)."""
 MAX_GAP = 64
 INSERTED, WAITING, REFUSED = "inserted", "waiting", "refused"
 

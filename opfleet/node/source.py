@@ -421,7 +421,7 @@ class SourceNode:
     async def _on_gossiped(self, ref: L2BlockRef) -> None:
         """A gossiped block our EL now holds: the derivation task makes it the unsafe head."""
         self._gossiped[ref.parent_hash] = ref
-        while len(self._gossiped) > 64:
+        while len(self._gossiped) > 160:  # the inserter's MAX_WAITING: a filled gap arrives whole
             self._gossiped.pop(next(iter(self._gossiped)))
         self._new_l1.set()  # wake a derivation waiting for L1
 
