@@ -77,6 +77,7 @@ class _Peer:
     conn: Connection
     topics: set[str] = field(default_factory=set)
     send: trio.MemorySendChannel | None = None
+    recv: trio.MemoryReceiveChannel | None = None
     invalid: float = 0.0
 
     @property
@@ -230,12 +231,25 @@ class GossipSub:
             return True
         return False
 
+    def _peer(self, conn: Connection) -> _Peer | None:
+        """The record of ``conn``'s peer, made by whichever comes first: our ``on_connect`` or the
+        peer's own RPC stream (its hello must not be lost to that race)."""
+        peer = self.peers.get(conn.peer_id)
+        if peer is not None and peer.conn is conn:
+            return peer
+        if conn.session.closed:
+            return None
+        peer = _Peer(conn)
+        peer.send, peer.recv = trio.open_memory_channel[bytes](self.params.outbound_queue)
+        self.peers[conn.peer_id] = peer
+        return peer
+
     async def on_connect(self, conn: Connection) -> None:
         """Open our outbound RPC stream to a new peer and feed it from its queue."""
-        peer = _Peer(conn)
-        send, recv = trio.open_memory_channel[bytes](self.params.outbound_queue)
-        peer.send = send
-        self.peers[conn.peer_id] = peer
+        peer = self._peer(conn)
+        if peer is None or peer.recv is None:
+            return
+        recv = peer.recv
         try:
             stream, _, proto = await conn.open_stream(PROTOCOLS)
         except (trio.TooSlowError, WireError, trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
@@ -318,6 +332,8 @@ class GossipSub:
             except WireError as exc:
                 log.debug("peer %s: malformed RPC: %s", conn.peer, exc)
                 self._penalise(conn.peer_id, "malformed RPC")
+                return
+            if self._peer(conn) is None:
                 return
             self.handle_rpc(conn.peer_id, rpc)
 

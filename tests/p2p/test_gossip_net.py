@@ -210,3 +210,37 @@ async def test_garbage_on_the_listening_port_and_oversized_rpcs_do_not_hurt_the_
         await wait_for(lambda: len(got) == 1)
         assert light.statistics().rejected == 0
         nursery.cancel_scope.cancel()
+
+
+async def test_a_hello_that_arrives_before_our_own_stream_opens_is_kept():
+    """The peer's subscriptions may come in on its stream before our on_connect has run: they must
+    not be dropped, or we would never publish to that peer."""
+    from opfleet.p2p.gossipsub import GossipSub
+    from opfleet.p2p.host import Connection, Host
+    from opfleet.p2p.identity import Identity
+    from opfleet.p2p.wire import uvarint
+
+    class Session:
+        closed = False
+
+    class Reader:
+        def __init__(self, data):
+            self.data = data
+
+        async def read_prefixed(self, limit):
+            if not self.data:
+                raise trio.EndOfChannel
+            size = self.data[0]  # one-byte uvarint in this test
+            msg, self.data = self.data[1:1 + size], self.data[1 + size:]
+            return msg
+
+    topic = g.blocks_topic(901, g.BlockVersion.V3)
+    router = GossipSub(Host(Identity.generate()), topics=[topic], message_id=g.message_id,
+                       validator=lambda *a: (g.Verdict.ACCEPT, None), deliver=lambda *a: None)
+    conn = Connection(Identity.generate().peer_id, Session(), "127.0.0.1:1", outbound=False)
+    hello = encode_rpc(subscriptions=[(True, topic)])
+    await router._inbound_stream(conn, None, Reader(uvarint(len(hello)) + hello))
+    assert router.peers[conn.peer_id].topics == {topic}
+    router.publish(topic, b"block")
+    queued = router.peers[conn.peer_id].recv.receive_nowait()
+    assert decode_rpc(queued).publish[0][0] == Message(topic, b"block")
