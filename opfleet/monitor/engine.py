@@ -496,7 +496,7 @@ class FleetMonitor:
             return  # the RPC call reports the node being down
         try:
             answer = json.loads(body) if len(body) <= _HEALTH_BODY else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             answer = None
         report = isinstance(answer, dict) and "ready" in answer
         if code != 503:

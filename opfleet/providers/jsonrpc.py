@@ -297,7 +297,7 @@ def _error_in(response: httpx.Response) -> tuple[int, str] | None:
     """The JSON-RPC error object of a response body, as (code, message), if it holds one."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return None
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict) and isinstance(error.get("code"), int) and isinstance(error.get("message"), str):

@@ -138,7 +138,7 @@ class ProxyServer:
             return HttpResponse.text("method not allowed\n", 405)
         try:
             message = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # also "[" x 100,000: a parse error
             reply = _error(None, *ERR_PARSE)
             return HttpResponse(reply.status, reply.body + b"\n", "application/json")
         if isinstance(message, list):

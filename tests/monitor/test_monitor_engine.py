@@ -329,8 +329,15 @@ async def test_not_ready_answers_are_not_garbage(nursery):
 async def test_hostile_readiness_and_node_info_answers(nursery):
     """A /healthz 503 with a garbage, oversized or reasonless body is still NOT READY, one short
     line; a nodeInfo that is not one leaves the role to the heads; a 200 or 404 says nothing."""
-    fakes = {name: FakeNode(100, safe=100) for name in ("garbage", "huge", "odd", "ok", "missing")}
+    fakes = {name: FakeNode(100, safe=100) for name in ("garbage", "huge", "odd", "ok", "missing", "deep")}
     fakes["garbage"].health = (503, "not json at all")
+
+    async def too_deep(request):  # nested deeper than the JSON parser goes: garbage like any other
+        from opfleet.rpc.server import HttpResponse
+
+        return HttpResponse(503, b"[" * 10_000, "application/json")
+
+    fakes["deep"].server.router.route("/healthz", too_deep)
     fakes["huge"].health = (503, {"reason": "not ready: " + "x" * 1_000_000})
     fakes["odd"].health = (503, {"reason": ["a", "list"]})
     fakes["ok"].health = (200, {"version": "x", "ready": True})
@@ -344,7 +351,7 @@ async def test_hostile_readiness_and_node_info_answers(nursery):
     specs = [NodeSpec(name, url) for name, url in urls.items()]
     async with FleetMonitor(specs, timeout=5) as monitor:
         snap = await monitor.poll_once()
-    for name in ("garbage", "huge", "odd"):
+    for name in ("garbage", "huge", "odd", "deep"):
         (alarm,) = [a for a in snap.alarms if a.node == name]
         assert alarm.kind is AlarmKind.NOT_READY and len(alarm.message) < 300 and "\n" not in alarm.message
     assert snap.node("garbage").alarms[0].message == "garbage: not ready: its /healthz answers 503"

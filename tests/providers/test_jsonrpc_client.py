@@ -287,3 +287,13 @@ async def test_auth_failures_are_their_own_critical_error():
         with pytest.raises(AuthenticationError) as raised:
             await client.call("eth_chainId")
     assert isinstance(raised.value, CriticalError)
+
+
+async def test_a_403_body_nested_too_deep_is_an_authentication_error_without_an_rpc_error():
+    from opfleet.errors import AuthenticationError
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(403, content=b"[" * 100_000))
+    async with JsonRpcClient("http://proxy.test", transport=transport) as client:
+        with pytest.raises(AuthenticationError) as raised:
+            await client.call("eth_chainId")
+    assert raised.value.rpc_error is None

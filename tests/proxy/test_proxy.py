@@ -315,6 +315,9 @@ async def test_malformed_requests(clock):
             response = await server(HttpRequest("POST", "/", body=body))
             answer = json.loads(response.body)
             assert response.status == 400 and answer["error"]["code"] in (-32700, -32600), body
+        for deep in (b"[" * 100_000, b'{"a":' * 100_000):  # nested deeper than the parser goes
+            response = await server(HttpRequest("POST", "/", body=deep))
+            assert response.status == 400 and json.loads(response.body)["error"]["code"] == -32700
         assert (await server(HttpRequest("GET", "/"))).status == 405
         batch = json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "optimism_syncStatus"},
                             {"jsonrpc": "2.0", "id": 2, "method": "eth_call"}]).encode()
