@@ -1,10 +1,15 @@
 """``opfleet devnet``: a whole specialized fleet on this machine (see :mod:`opfleet.devnet.fleet`).
 
-Prints every endpoint once the fleet listens, writes ``DATA_DIR/fleet.toml`` for
-``opfleet tui``/``opfleet status``, runs until ``--duration`` or Ctrl-C/SIGTERM (exit 130; the
-shutdown is one cancellation, well under two seconds). With ``--tui`` the TUI runs in the
-foreground on the profile (``--duration`` ends it with SIGINT) and the devnet's logs go to
-``DATA_DIR/devnet.log``. A busy port or a
+Prints every endpoint once the fleet listens (each node's RPC, its EL's RPC and Engine API, the
+L1's RPC and beacon API, and the files a node attached by hand needs: JWT secret, rollup config,
+L1 chain config), writes ``DATA_DIR/fleet.toml`` for ``opfleet tui``/``opfleet status``, runs
+until ``--duration`` or Ctrl-C/SIGTERM (exit 130; the shutdown is one cancellation, well under
+two seconds). Stopping on its own (``--duration``, or ``q`` in the TUI) it prints what the fleet
+did: blocks sequenced, derived and followed, and whether the nodes agree. Every log line names
+the node (and chain) that wrote it, on the terminal and in ``DATA_DIR/devnet.log``. With
+``--tui`` the TUI runs in the foreground on the profile, reading our terminal's keyboard
+(``--duration`` ends it with SIGINT), and the logs go to the file only. An unreachable ``--l1``
+URL exits 5. A busy port or a
 second devnet on the same data directory is a one-line ConfigError (exit 3). ``--interop`` adds
 chain 902, a supernode deriving both chains (routes ``/901`` and ``/902``), a light node on each
 route and a stream of cross-chain messages, some forged (their blocks get replaced).
@@ -35,6 +40,7 @@ from opfleet.cli.main import Context
 from opfleet.errors import ConfigError
 
 log = logging.getLogger("opfleet.devnet")
+LOG_FILE = "devnet.log"
 
 
 def fleet_config(settings: Any) -> Any:
@@ -43,7 +49,7 @@ def fleet_config(settings: Any) -> Any:
     from opfleet.devnet.schedule import DEFAULT_FORKS, parse_fork_schedule
 
     counts = parse_nodes(str(settings.get("nodes") or "source=1,light=2"))
-    block_time = int(settings.get("block-time") or 2)
+    block_time = int(settings.get("block-time") if settings.get("block-time") is not None else 2)
     if block_time < 1:
         raise ConfigError("--block-time must be at least 1 second", key="block-time")
     base_port = int(settings.get("base-port") if settings.get("base-port") is not None else 19545)
@@ -118,21 +124,77 @@ def engine_line(config: Any) -> str:
 
 
 def endpoint_lines(devnet: Any) -> list[str]:
-    """One line per endpoint: role, name, URL (and whom a follower follows; with --interop, the
-    chain, and the supernode's routes)."""
+    """Every endpoint, labelled with what it serves: the L1's RPC and beacon API, then each node's
+    RPC (whom it follows; with --interop its chain, the supernode's routes) with its execution
+    client's RPC and Engine API below it."""
+    from opfleet.config.settings import mask_url
+
     interop = devnet.config.interop
     width = max([14, *(len(e.name) for e in devnet.endpoints)])
+    url_width = max([22, *(len(e.url) for e in devnet.endpoints)])
+    els = {e.name: e for e in devnet.endpoints if e.role == "engine"}
+    shown: set[str] = set()
     lines = []
+
+    def row(role: str, name: str, url: str, what: str) -> None:
+        lines.append(f"  {role:<9} {name:<{width}} {url:<{url_width}}  {what}")
+
+    def el_rows(name: str) -> None:
+        el = els.get(name)
+        if el is None:
+            return
+        shown.add(name)
+        row("", el.name, el.url, "EL RPC (eth_ JSON-RPC)")
+        if devnet.engine_apis.get(name):
+            row("", "", devnet.engine_apis[name], "Engine API (--l2, with the JWT secret)")
+
     for e in devnet.endpoints:
+        if e.role == "engine":
+            continue
+        if e.role == "l1":  # an operator's L1 URL may carry credentials
+            row("l1", e.name, mask_url(e.url), f"L1 RPC (--l1), chain {e.chain}")
+            row("", "l1-beacon", mask_url(e.url), "L1 beacon API (--l1.beacon)")
+            continue
         notes = []
-        if interop and e.chain and e.role != "l1":
+        if interop and e.chain:
             notes.append(f"chain {e.chain}")
         if e.follows:
             notes.append(f"follows {', '.join(e.follows)}")
         if e.role == "supernode":
             notes.append("routes " + " ".join(f"{e.url}/{cid}" for cid in sorted(devnet.supernode.chains)))
-        suffix = f"  ({'; '.join(notes)})" if notes else ""
-        lines.append(f"  {e.role:<9} {e.name:<{width}} {e.url}{suffix}")
+        row(e.role, e.name, e.url, "node RPC" + (f" ({'; '.join(notes)})" if notes else ""))
+        if e.role == "supernode":
+            for cid in sorted(devnet.supernode.chains):
+                el_rows(f"supernode-{cid}-el")
+        else:
+            el_rows(f"{e.name}-el")
+    for name in els:  # engines started for nodes outside the fleet
+        if name not in shown:
+            el_rows(name)
+    return lines
+
+
+def file_lines(devnet: Any, log_file: Path | None = None) -> list[str]:
+    """The files the devnet wrote, and one command attaching a node of your own to it."""
+    from opfleet.config.settings import mask_url
+
+    config = devnet.config
+    files = [("JWT secret", devnet.jwt_path, "--l2.jwt-secret of every Engine API above")]
+    files += [(f"rollup config {cid}" if config.interop else "rollup config", path, "--rollup.config")
+              for cid, path in sorted(devnet.rollup_paths.items())]
+    files += [("L1 chain config", devnet.l1_chain_config_path, "--rollup.l1-chain-config for nodes you attach"),
+              ("fleet profile", Path(config.data_dir) / "fleet.toml" if config.data_dir is not None else None,
+               f"opfleet tui --fleet {Path(config.data_dir or '.') / 'fleet.toml'}"),
+              ("logs", log_file, "every line names its node")]
+    lines = [f"  {label + ':':<18} {path}   ({what})" for label, path, what in files if path is not None]
+    source = next((e for e in devnet.endpoints if e.role == "source"), None)
+    rollup = devnet.rollup_paths.get(min(devnet.rollup_paths)) if devnet.rollup_paths else None
+    if source is not None and rollup is not None and devnet.jwt_path is not None:
+        extra = (f" --rollup.l1-chain-config {devnet.l1_chain_config_path}"
+                 if devnet.l1_chain_config_path is not None else "")
+        lines.append(f"  attach a light node: opfleet light --follow {source.url} --l1 {mask_url(devnet.l1_url)} "
+                     f"--rollup.config {rollup}{extra} --l2 YOUR_EL_ENGINE_API --l2.jwt-secret {devnet.jwt_path} "
+                     "--rpc.port PORT")
     return lines
 
 
@@ -151,7 +213,91 @@ def fork_lines(config: Any) -> list[str]:
     return lines
 
 
-async def serve(config: Any, *, out: Any, duration: float = 0.0, tui: bool = False) -> ExitStatus:
+async def summary_lines(devnet: Any, elapsed: float, *, timeout: float = 5.0) -> list[str]:
+    """What the fleet did, read from its nodes as it stops: blocks each sequencer sequenced
+    (its unsafe head), each source derived and each light node followed (their safe heads), and,
+    per chain, whether every node has the same block at the lowest safe head they share (read
+    from each node's execution client)."""
+    from opfleet.providers.jsonrpc import JsonRpcClient
+
+    rows: list[tuple[str, str, str, str]] = []  # (name, chain, node URL, EL RPC URL)
+    els = {e.name: e.url for e in devnet.endpoints if e.role == "engine"}
+    roles: dict[str, str] = {}
+    for e in devnet.endpoints:
+        if e.role in ("sequencer", "source", "light"):
+            rows.append((e.name, e.chain, e.url, els.get(f"{e.name}-el", "")))
+            roles[e.name] = e.role
+        elif e.role == "supernode":
+            for cid in sorted(devnet.supernode.chains):
+                name = f"supernode/{cid}"
+                rows.append((name, str(cid), f"{e.url}/{cid}", els.get(f"supernode-{cid}-el", "")))
+                roles[name] = "source"
+    heads: dict[str, tuple[int, int] | str] = {}
+    hashes: dict[str, str | None] = {}
+
+    async def call(url: str, method: str, *params: Any) -> Any:
+        async with JsonRpcClient(url, name="summary", timeout=timeout) as rpc:
+            return await rpc.call(method, *params)
+
+    async def read_heads(name: str, url: str) -> None:
+        try:
+            status = await call(url, "optimism_syncStatus")
+            heads[name] = (int(status["unsafe_l2"]["number"]), int(status["safe_l2"]["number"]))
+        except Exception as exc:  # noqa: BLE001 - reported as that node's line
+            heads[name] = f"no answer ({str(exc).splitlines()[0][:80]})"
+
+    async def read_hash(name: str, url: str, number: int) -> None:
+        try:
+            block = await call(url, "eth_getBlockByNumber", hex(number), False)
+            hashes[name] = block["hash"] if block else None
+        except Exception:  # noqa: BLE001 - an EL that cannot answer shows as no block
+            hashes[name] = None
+
+    with trio.move_on_after(2 * timeout):
+        async with trio.open_nursery() as nursery:
+            for name, _, url, _ in rows:
+                nursery.start_soon(read_heads, name, url)
+    lines = [f"opfleet devnet stopped after {elapsed:.0f}s:"]
+    verbs = {"sequencer": "sequenced", "source": "derived", "light": "followed"}
+    width = max([12, *(len(name) for name, *_ in rows)])
+    for name, chain, _, _ in rows:
+        head = heads.get(name, "no answer (timed out)")
+        if isinstance(head, str):
+            lines.append(f"  {name:<{width}} {head}")
+            continue
+        unsafe, safe = head
+        count = unsafe if roles[name] == "sequencer" else safe
+        chain_note = f", chain {chain}" if devnet.config.interop else ""
+        lines.append(f"  {name:<{width}} {verbs[roles[name]]:<9} {count:>7,} blocks   "
+                     f"(unsafe #{unsafe:,}, safe #{safe:,}{chain_note})")
+    for chain in sorted({chain for _, chain, _, _ in rows}):
+        members = [(name, el) for name, c, _, el in rows if c == chain and isinstance(heads.get(name), tuple) and el]
+        if len(members) < 2:
+            continue
+        common = min(heads[name][1] for name, _ in members)  # type: ignore[index]
+        if common == 0:
+            lines.append(f"  chain {chain}: no safe block beyond genesis yet, nothing to compare")
+            continue
+        with trio.move_on_after(2 * timeout):
+            async with trio.open_nursery() as nursery:
+                for name, el in members:
+                    nursery.start_soon(read_hash, name, el, common)
+        by_hash: dict[str | None, list[str]] = {}
+        for name, _ in members:
+            by_hash.setdefault(hashes.get(name), []).append(name)
+        if len(by_hash) == 1 and None not in by_hash:
+            only = next(iter(by_hash))
+            lines.append(f"  chain {chain}: no divergence ({len(members)} nodes have the same block "
+                         f"#{common:,} {str(only)[:10]}…)")
+        else:
+            groups = "  vs  ".join(f"{','.join(names)} {str(h)[:10] + '…' if h else 'none'}"
+                                   for h, names in by_hash.items())
+            lines.append(f"  chain {chain}: DIVERGENCE at safe block #{common:,}: {groups}")
+    return lines
+
+
+async def serve(config: Any, *, out: Any, duration: float = 0.0, tui: bool = False,
+                log_file: Path | None = None) -> ExitStatus:
     from opfleet.devnet.fleet import Devnet
 
     devnet = Devnet(config)
@@ -168,26 +314,28 @@ async def serve(config: Any, *, out: Any, duration: float = 0.0, tui: bool = Fal
 
             nursery.start_soon(watch_signals)
             await nursery.start(devnet.run)
+            started = trio.current_time()
             profile = Path(config.data_dir) / "fleet.toml"
             out(engine_line(config))
             for line in endpoint_lines(devnet):
                 out(line)
-            out(f"  fleet profile: {profile}   (opfleet tui --fleet {profile})")
+            for line in file_lines(devnet, log_file):
+                out(line)
             for line in fork_lines(config):
                 out(line)
-            if devnet.l1_chain_config_path is not None:
-                out(f"  L1 chain config: {devnet.l1_chain_config_path}   "
-                    f"(--rollup.l1-chain-config for nodes you attach)")
             if tui:
                 code = await _run_tui(profile, duration)
-                nursery.cancel_scope.cancel()
                 if code not in (0, 130):
                     out(f"the TUI exited with status {code}")
             elif duration > 0:
                 await trio.sleep(duration)
-                nursery.cancel_scope.cancel()
             else:
                 out("Ctrl-C to stop")
+                await trio.sleep_forever()
+            if not stopped_by:  # stopped on its own: say what the fleet did
+                for line in await summary_lines(devnet, trio.current_time() - started):
+                    out(line)
+            nursery.cancel_scope.cancel()
     return ExitStatus.INTERRUPTED if stopped_by else ExitStatus.OK
 
 
@@ -195,8 +343,10 @@ async def _run_tui(profile: Path, duration: float = 0.0) -> int:
     """``opfleet tui --fleet PROFILE`` in the foreground (our terminal); its exit status. With a
     ``duration`` the TUI gets SIGINT when it is over (it restores the terminal and exits 130)."""
     async with trio.open_nursery() as nursery:
+        # stdin=None: the TUI reads our terminal (trio's default would hand it an empty pipe).
         process = await nursery.start(functools.partial(
-            trio.run_process, [sys.executable, "-m", "opfleet", "tui", "--fleet", str(profile)], check=False))
+            trio.run_process, [sys.executable, "-m", "opfleet", "tui", "--fleet", str(profile)], check=False,
+            stdin=None))
         if duration > 0:
             with trio.move_on_after(duration):
                 await process.wait()
@@ -205,23 +355,16 @@ async def _run_tui(profile: Path, duration: float = 0.0) -> int:
         return await process.wait()
 
 
-def _logs_to_file(path: Path) -> None:
-    """While the TUI owns the terminal, the devnet logs into ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logger = logging.getLogger("opfleet")
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    for old in list(logger.handlers):
-        logger.removeHandler(old)
-    logger.addHandler(handler)
-
-
 def run(ctx: Context) -> ExitStatus:
+    from opfleet.log import log_to_file
+
     config = fleet_config(ctx.settings)
     tui = bool(ctx.settings.get("tui"))
-    if tui:
-        _logs_to_file(Path(config.data_dir) / "devnet.log")
+    # The logs also go to a file (only there while the TUI owns the terminal), fields included.
+    log_file = log_to_file(Path(config.data_dir) / LOG_FILE, fmt=str(ctx.settings.get("log.format") or "text"),
+                           only=tui)
     duration = float(ctx.settings.get("duration") or 0.0)
     from opfleet.cli.daemon import run_daemon
 
-    return run_daemon(functools.partial(serve, config, out=ctx.out, duration=duration, tui=tui))
+    return run_daemon(functools.partial(serve, config, out=ctx.out, duration=duration, tui=tui,
+                                        log_file=log_file))

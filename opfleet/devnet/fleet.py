@@ -83,6 +83,7 @@ from opfleet.devnet.rollup import DEFAULT_BATCH_INBOX, devnet_rollup_config
 from opfleet.devnet.state import Account
 from opfleet.errors import ConfigError, TemporaryError
 from opfleet.interop.messages import CROSS_L2_INBOX, Identifier, payload_hash, validate_message_calldata
+from opfleet.log import log_context
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.l1_block_info import KNOWN_BLOB_SCHEDULES, BlobSchedule
@@ -125,6 +126,8 @@ OP_GETH = "op-geth"
 FUNDS = 10**24
 L1_CHAIN_CONFIG_FILE = "l1-chain-config.json"
 """The L1's chain config in the data directory: what ``--rollup.l1-chain-config`` takes."""
+JWT_FILE = "jwt.hex"
+"""Every Engine API's JWT secret in the data directory: what ``--l2.jwt-secret`` takes."""
 
 
 def parse_nodes(spec: str) -> dict[str, int]:
@@ -303,6 +306,12 @@ class Devnet:
         self.l1_chain_config_path: Path | None = None
         """Where it was written (``DATA_DIR/l1-chain-config.json``), for nodes started by hand."""
         self.rollup: RollupConfig | None = None
+        self.jwt_path: Path | None = None
+        """``DATA_DIR/jwt.hex``: the JWT secret of every Engine API (``--l2.jwt-secret``)."""
+        self.rollup_paths: dict[int, Path] = {}
+        """Each chain's rollup config, ``DATA_DIR/rollup[-CHAINID].json`` (``--rollup.config``)."""
+        self.engine_apis: dict[str, str] = {}
+        """An EL's endpoint name (``source-1-el``) -> its Engine API URL (authenticated with the JWT)."""
         self.sequencer_engine: DevEngine | None = None
         self.sequencer: Any = None
         self.sources: list[Any] = []
@@ -356,11 +365,14 @@ class Devnet:
             raise
 
     async def _serve_engine(self, nursery: trio.Nursery, engine: DevEngine, name: str) -> None:
-        if isinstance(engine, OpGeth):
-            await self._start_op_geth(nursery, engine, name)
-            return
-        await self._start(nursery, f"{name} engine API", engine.serve_auth, self.config.host, self._port())
-        await self._start(nursery, f"{name} RPC", engine.serve_rpc, self.config.host, self._port())
+        el = f"{name.replace(' ', '-')}-el"
+        with log_context(node=el):
+            if isinstance(engine, OpGeth):
+                await self._start_op_geth(nursery, engine, name)
+            else:
+                await self._start(nursery, f"{name} engine API", engine.serve_auth, self.config.host, self._port())
+                await self._start(nursery, f"{name} RPC", engine.serve_rpc, self.config.host, self._port())
+        self.engine_apis[el] = engine.auth_url or ""
 
     def _new_engine(self, genesis_time: int, chain_id: int = L2_CHAIN_ID) -> DevEngine:
         alloc = {private_key_to_address(USER_KEY): Account(balance=FUNDS)}
@@ -406,11 +418,13 @@ class Devnet:
             # Clients close only after every task of the nursery has stopped (never under a running step).
             async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
                 self._stack = stack
+                stack.enter_context(log_context(node="devnet", chain=str(L2_CHAIN_ID)))  # tasks inherit it
                 self._nursery = nursery
                 if cfg.engine == OP_GETH:
                     await trio.to_thread.run_sync(self._find_op_geth)
                 await trio.to_thread.run_sync(_warm_up_kzg)
-                genesis = await self._start_l1(nursery)
+                with log_context(node="l1", chain=""):
+                    genesis = await self._start_l1(nursery)
                 if cfg.data_dir is not None and self.l1_chain_config is not None:
                     self.l1_chain_config_path = write_l1_chain_config(
                         Path(cfg.data_dir) / L1_CHAIN_CONFIG_FILE, self.l1_chain_config)
@@ -430,12 +444,16 @@ class Devnet:
                     await self._start_route_lights(nursery)
                 await self._start_batcher(nursery)
                 if cfg.tx_interval:
-                    nursery.start_soon(self._generate_txs)
+                    with log_context(node="txgen"):
+                        nursery.start_soon(self._generate_txs)
                 if cfg.deposit_interval and (self.anvil is not None or self.l1_chain is not None):
-                    nursery.start_soon(self._deposit_now_and_then)
+                    with log_context(node="depositor"):
+                        nursery.start_soon(self._deposit_now_and_then)
                 if cfg.interop and cfg.message_interval:
-                    nursery.start_soon(self._stream_messages)
+                    with log_context(node="messages", chain=f"{L2_CHAIN_ID},{L2_CHAIN_B_ID}"):
+                        nursery.start_soon(self._stream_messages)
                 if cfg.data_dir is not None:
+                    self._write_attach_files(Path(cfg.data_dir))
                     self.write_profile(Path(cfg.data_dir) / "fleet.toml")
                 task_status.started(self)
         finally:
@@ -478,7 +496,8 @@ class Devnet:
                     if self.l1_chain_id not in KNOWN_BLOB_SCHEDULES:
                         self.l1_chain_config = await discover_l1_chain_config(rpc, self.l1_chain_id, latest)
                 except TemporaryError as exc:
-                    raise ConfigError(f"--l1 {cfg.l1}: {exc}", key="l1") from None
+                    # a required endpoint we cannot reach: exit 5, as for every node
+                    raise TemporaryError(f"--l1: {exc}") from None
             l1_genesis = BlockID(parse_data(latest["hash"], 32), parse_quantity(latest["number"]))
             now = max(now, parse_quantity(latest["timestamp"]))
         self._l1_genesis = l1_genesis
@@ -519,7 +538,8 @@ class Devnet:
         batcher, inbox, portal and SystemConfig."""
         cfg = self.config
         engine = self.sequencer_b_engine = self._new_engine(genesis_time, L2_CHAIN_B_ID)
-        await self._serve_engine(nursery, engine, "sequencer-902")
+        with log_context(chain=str(L2_CHAIN_B_ID)):
+            await self._serve_engine(nursery, engine, "sequencer-902")
         batcher = private_key_to_address(BATCHER_B_KEY)
         system_config = SystemConfig(batcher_address=batcher, scalar=encode_scalar(0, 1000),
                                      gas_limit=engine.config.gas_limit)
@@ -562,7 +582,8 @@ class Devnet:
                                                                      backoff_base=0.05, backoff_cap=1.0),
                                     p2p=self._p2p(sequencer=True))
         node = self.sequencer = LightNode(config)
-        await self._start(nursery, "sequencer", node.run)
+        with log_context(node="sequencer"):
+            await self._start(nursery, "sequencer", node.run)
         self.endpoints.insert(1, Endpoint("sequencer", "sequencer", f"http://{cfg.host}:{node.rpc_port}",
                                           follows=("source-1",)))
         self.endpoints.append(Endpoint("sequencer-el", "engine", self.sequencer_engine.rpc_url or ""))
@@ -582,7 +603,8 @@ class Devnet:
         assert self._nursery is not None
         old = self.lights[index]
         node = LightNode(replace(old.config, rpc_port=old.rpc_port))
-        self._light_scopes[index] = await self._start(self._nursery, f"light-{index + 1}", _cancellable, node.run)
+        with log_context(node=f"light-{index + 1}"):
+            self._light_scopes[index] = await self._start(self._nursery, f"light-{index + 1}", _cancellable, node.run)
         self.lights[index] = node
         return node
 
@@ -619,7 +641,8 @@ class Devnet:
                 backoff_base=0.05, backoff_cap=1.0,
                 safedb_path=(Path(cfg.data_dir) / f"{name}.safedb") if cfg.data_dir is not None else None,
                 p2p=self._source_gossip(name)))
-            self._source_scopes.append(await self._start(nursery, name, _cancellable, node.run))
+            with log_context(node=name):
+                self._source_scopes.append(await self._start(nursery, name, _cancellable, node.run))
             self.sources.append(node)
             self.source_engines.append(engine)
             self.endpoints.append(Endpoint(name, "source", f"http://{cfg.host}:{node.rpc_port}"))
@@ -684,7 +707,8 @@ class Devnet:
             await self._serve_engine(nursery, engine, name)
             node = LightNode(self._light_config(engine, (self.endpoint(source).url,),
                                                 payloads_url=self.sequencer_engine.rpc_url, p2p=self._p2p()))
-            scope = await self._start(nursery, name, _cancellable, node.run)
+            with log_context(node=name):
+                scope = await self._start(nursery, name, _cancellable, node.run)
             self.lights.append(node)
             self.light_engines.append(engine)
             self._light_scopes.append(scope)
@@ -704,7 +728,8 @@ class Devnet:
         for rollup in (self.rollup, self.rollup_b):
             cid = rollup.l2_chain_id
             engine = self.supernode_engines[cid] = self._new_engine(self.sequencer_engine.genesis.timestamp, cid)
-            await self._serve_engine(nursery, engine, f"supernode {cid}")
+            with log_context(chain=str(cid)):
+                await self._serve_engine(nursery, engine, f"supernode {cid}")
             chains.append(ChainSettings(rollup_config=rollup, l2_url=engine.auth_url or "", jwt_secret=JWT_SECRET,
                                         blob_schedule=self.blob_schedule))
         # The log databases stay in memory: every devnet starts a new chain, so nothing to resume.
@@ -714,7 +739,8 @@ class Devnet:
             l1_poll_interval=cfg.l1_poll or cfg.node_poll, rpc_addr=cfg.host, rpc_port=self._port(),
             gate_timeout=5.0, interop_interval=max(0.05, cfg.node_poll), health_interval=1.0,
             backoff_base=0.05, backoff_cap=1.0))
-        await self._start(nursery, "supernode", node.run)
+        with log_context(node="supernode", chain=f"{L2_CHAIN_ID},{L2_CHAIN_B_ID}"):
+            await self._start(nursery, "supernode", node.run)
         self.endpoints.append(Endpoint("supernode", "supernode", self.supernode_url, chain=""))
         for cid, engine in self.supernode_engines.items():
             self.endpoints.append(Endpoint(f"supernode-{cid}-el", "engine", engine.rpc_url or "", chain=str(cid)))
@@ -742,13 +768,15 @@ class Devnet:
                                                                      poll_interval=0.05,
                                                                      backoff_base=0.05, backoff_cap=1.0))
         node = self.sequencer_b = LightNode(config)
-        await self._start(nursery, "sequencer-902", node.run)
         chain = str(L2_CHAIN_B_ID)
+        with log_context(node="sequencer-902", chain=chain):
+            await self._start(nursery, "sequencer-902", node.run)
         self.endpoints.append(Endpoint("sequencer-902", "sequencer", f"http://{cfg.host}:{node.rpc_port}",
                                        follows=("supernode",), chain=chain))
         self.endpoints.append(Endpoint("sequencer-902-el", "engine", self.sequencer_b_engine.rpc_url or "",
                                        chain=chain))
-        nursery.start_soon(self._sync_sequencer_b_el)
+        with log_context(node="sequencer-902-el", chain=chain):
+            nursery.start_soon(self._sync_sequencer_b_el)
 
     async def _start_route_lights(self, nursery: trio.Nursery) -> None:
         """One light node per supernode route; blocks pulled from the supernode's EL of that chain."""
@@ -759,10 +787,11 @@ class Devnet:
             cid = rollup.l2_chain_id
             name = f"route-light-{cid}"
             engine = self._new_engine(rollup.genesis.l2_time, cid)
-            await self._serve_engine(nursery, engine, name)
-            node = LightNode(self._light_config(engine, (f"{self.supernode_url}/{cid}",), rollup=rollup,
-                                                payloads_url=self.supernode_engines[cid].rpc_url))
-            await self._start(nursery, name, node.run)
+            with log_context(node=name, chain=str(cid)):
+                await self._serve_engine(nursery, engine, name)
+                node = LightNode(self._light_config(engine, (f"{self.supernode_url}/{cid}",), rollup=rollup,
+                                                    payloads_url=self.supernode_engines[cid].rpc_url))
+                await self._start(nursery, name, node.run)
             self.route_lights[cid] = node
             self.route_light_engines[cid] = engine
             self.endpoints.append(Endpoint(name, "light", f"http://{self.config.host}:{node.rpc_port}",
@@ -848,12 +877,14 @@ class Devnet:
     async def _start_batcher(self, nursery: trio.Nursery) -> None:
         assert self.sequencer_engine is not None and self.rollup is not None
         self.batcher = await self._new_batcher(self.rollup, self.sequencer_engine, BATCHER_KEY, "batcher")
-        nursery.start_soon(self._run_batcher, self.batcher, self.batcher_lock)
+        with log_context(node="batcher"):
+            nursery.start_soon(self._run_batcher, self.batcher, self.batcher_lock)
         if self.config.interop:
             assert self.sequencer_b_engine is not None and self.rollup_b is not None
             self.batcher_b = await self._new_batcher(self.rollup_b, self.sequencer_b_engine, BATCHER_B_KEY,
                                                      "batcher-902")
-            nursery.start_soon(self._run_batcher, self.batcher_b, trio.Lock())
+            with log_context(node="batcher-902", chain=str(L2_CHAIN_B_ID)):
+                nursery.start_soon(self._run_batcher, self.batcher_b, trio.Lock())
 
     async def _new_batcher(self, rollup: RollupConfig, engine: DevEngine, key: bytes, name: str) -> Batcher:
         cfg = self.config
@@ -947,6 +978,17 @@ class Devnet:
         return receipt
 
     # --- views ---------------------------------------------------------------------------------------
+
+    def _write_attach_files(self, directory: Path) -> None:
+        """What a node started by hand next to the fleet needs: the Engine APIs' JWT secret
+        (``jwt.hex``) and each chain's rollup config (``rollup.json``, ``rollup-902.json``)."""
+        self.jwt_path = directory / JWT_FILE
+        self.jwt_path.write_text("0x" + JWT_SECRET.hex() + "\n")
+        for rollup in (self.rollup, self.rollup_b):
+            if rollup is not None:
+                name = "rollup.json" if rollup.l2_chain_id == L2_CHAIN_ID else f"rollup-{rollup.l2_chain_id}.json"
+                (directory / name).write_text(rollup.to_json_text())
+                self.rollup_paths[rollup.l2_chain_id] = directory / name
 
     def write_profile(self, path: Path) -> Path:
         """The fleet profile ``opfleet tui``/``opfleet status`` read (TOML)."""
