@@ -52,7 +52,7 @@ def test_bash_completes_commands_options_and_values():
 
 def test_zsh_script_is_valid_zsh():
     zsh = shutil.which("zsh")
-    assert zsh, "zsh is needed to check the zsh completion (.ci/run installs it)"
+    assert zsh, "zsh is needed to check the zsh completion (bash .ci/setup installs it)"
     done = subprocess.run([zsh, "-n", str(ROOT / "completions/_opfleet")], capture_output=True,
                           text=True, timeout=30)
     assert done.returncode == 0, done.stderr
@@ -60,7 +60,7 @@ def test_zsh_script_is_valid_zsh():
 
 def _fish_complete(line: str) -> list[str]:
     fish = shutil.which("fish")
-    assert fish, "fish is needed to check the fish completion (.ci/run installs it)"
+    assert fish, "fish is needed to check the fish completion (bash .ci/setup installs it)"
     done = subprocess.run(
         [fish, "--no-config", "-c", f"source {ROOT / 'completions/opfleet.fish'}; complete -C '{line}'"],
         capture_output=True, text=True, timeout=30)

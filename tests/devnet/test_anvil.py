@@ -2,7 +2,7 @@
 logs the embedded L1 emits for the same calldata, batcher blobs come back through the beacon
 client, and a missing anvil is a one-line error saying how to install it.
 
-No skips: without anvil these tests fail with the install hint (.ci/run installs it).
+No skips: without anvil these tests fail with the install hint (bash .ci/setup installs it).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def anvil_binary():
     found = find_anvil()
     if found is None:
         pytest.fail("anvil 1.7.1 is not installed: run `npm install --no-save --prefix ~/.cache/opfleet/anvil "
-                    "@foundry-rs/anvil-linux-amd64@1.7.1` (.ci/run does this), or set OPFLEET_ANVIL")
+                    "@foundry-rs/anvil-linux-amd64@1.7.1` (bash .ci/setup does this), or set OPFLEET_ANVIL")
     return found
 
 

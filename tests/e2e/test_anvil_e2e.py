@@ -1,7 +1,7 @@
 """The devnet with Foundry's anvil as the L1: batches (blobs through anvil's beacon route, by L1
 block hash) derive, and the source and light nodes converge on the sequencer's chain.
 
-No skip: without anvil this fails with the install command (.ci/run installs it)."""
+No skip: without anvil this fails with the install command (bash .ci/setup installs it)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ async def test_fleet_converges_with_anvil_as_l1(nursery):
     binary = find_anvil()
     if binary is None:
         pytest.fail("anvil 1.7.1 is not installed: run `npm install --no-save --prefix ~/.cache/opfleet/anvil "
-                    "@foundry-rs/anvil-linux-amd64@1.7.1` (.ci/run does this), or set OPFLEET_ANVIL")
+                    "@foundry-rs/anvil-linux-amd64@1.7.1` (bash .ci/setup does this), or set OPFLEET_ANVIL")
     devnet = await start_fleet(nursery, l1="anvil", anvil_binary=binary, lights=1)
     receipt = await devnet.deposit(b"\x55" * 20, mint=7, value=7)
     assert int(receipt["status"], 16) == 1 and len(receipt["logs"]) == 1

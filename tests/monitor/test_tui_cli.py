@@ -2,7 +2,7 @@
 
 The tmux test starts ``opfleet tui`` in a real terminal (a detached tmux session of 160x50 on a
 private tmux server) against loopback fake op-nodes, reads the screen with ``capture-pane``,
-presses keys and checks the exit status. It needs tmux (``apt-get install -y tmux``).
+presses keys and checks the exit status. It needs tmux (``bash .ci/setup`` installs it).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Tmux:
 
     def __init__(self, width: int = 160, height: int = 50):
         tmux = shutil.which("tmux")
-        assert tmux, "this test drives a real terminal through tmux: apt-get install -y tmux"
+        assert tmux, "this test drives a real terminal through tmux: bash .ci/setup installs it"
         self.tmux = tmux
         self.socket = f"opfleet-test-{uuid.uuid4().hex[:8]}"
         self.width, self.height = width, height
