@@ -183,7 +183,8 @@ class BlockGossip:
 
     def _validate(self, peer: bytes, topic: str, data: bytes):
         result = g.validate(data, version=self.topics[topic], chain_id=self.chain_id, signer=self._signer(),
-                            now=self._clock(), seen=self._seen[topic])
+                            now=self._clock(), seen=self._seen[topic],
+                            is_jovian=getattr(self.rollup, "is_jovian", None))
         if result.verdict is not g.Verdict.ACCEPT:
             self.last_reason = result.reason
             log.log(logging.WARNING if result.verdict is g.Verdict.REJECT else logging.DEBUG,

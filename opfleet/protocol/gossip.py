@@ -545,12 +545,14 @@ class SeenBlocks:
 
 
 def validate(data: bytes, *, version: BlockVersion, chain_id: int, signer: bytes | None, now: float,
-             seen: SeenBlocks) -> Validation:
+             seen: SeenBlocks, is_jovian: Any = None) -> Validation:
     """op-node's ``BuildBlocksValidator`` for one topic, check by check, in its order.
 
     ``signer`` is the chain's unsafe-block signer (the L1 SystemConfig's); None or the zero address
     IGNOREs every block, as op-node does without one. ``seen`` is this topic's
-    :class:`SeenBlocks` and is updated on ACCEPT.
+    :class:`SeenBlocks` and is updated on ACCEPT. ``is_jovian(timestamp)``: from Jovian a block's
+    ``blobGasUsed`` holds its DA footprint and may be non-zero (op-node PR 17940,
+    ``IsDAFootprintBlockLimit``); without it, every block must have zero blob gas used.
     """
     try:
         size = snappy_decoded_len(data)
@@ -593,8 +595,12 @@ def validate(data: bytes, *, version: BlockVersion, chain_id: int, signer: bytes
     if actual != envelope.block_hash:
         return Validation(Verdict.REJECT, f"payload has bad block hash {p['blockHash']}, actual 0x{actual.hex()}",
                           envelope, author)
-    if version.has_blob_properties and (int(p["blobGasUsed"], 16) != 0 or int(p["excessBlobGas"], 16) != 0):
-        return Validation(Verdict.REJECT, "payload has non-zero blob gas used or excess blob gas", envelope, author)
+    if version.has_blob_properties:
+        da_footprint = is_jovian is not None and is_jovian(ts)
+        if int(p["blobGasUsed"], 16) != 0 and not da_footprint:
+            return Validation(Verdict.REJECT, "payload has non-zero blob gas used", envelope, author)
+        if int(p["excessBlobGas"], 16) != 0:
+            return Validation(Verdict.REJECT, "payload has non-zero excess blob gas", envelope, author)
     count, has_seen = seen.check(envelope.number, envelope.block_hash)
     if count > MAX_BLOCKS_PER_HEIGHT:
         return Validation(Verdict.REJECT, f"seen too many different blocks at height {envelope.number}",

@@ -336,3 +336,24 @@ def test_withdrawals_as_op_service_marshals_them(count, ok):
     else:
         with pytest.raises(g.GossipError, match="too many withdrawals"):
             g.decode_payload(raw, g.BlockVersion.V2)
+
+
+def test_jovian_blocks_may_carry_their_da_footprint_in_blob_gas_used():
+    # op-node PR 17940: from Jovian blobGasUsed holds the DA footprint; before, it must be zero
+    v = g.BlockVersion.V4
+    env = make_payload(v)
+    env.payload["blobGasUsed"] = hex(123_456)
+    env = g.Envelope(dict(env.payload, blockHash="0x" + g.payload_block_hash(env, v).hex()),
+                     env.parent_beacon_block_root)
+    data = message(env, v)
+    assert g.validate(data, version=v, chain_id=CHAIN, signer=SIGNER, now=NOW, seen=g.SeenBlocks(),
+                      is_jovian=lambda ts: True).verdict is g.Verdict.ACCEPT
+    before = g.validate(data, version=v, chain_id=CHAIN, signer=SIGNER, now=NOW, seen=g.SeenBlocks(),
+                        is_jovian=lambda ts: False)
+    assert before.verdict is g.Verdict.REJECT and "blob gas used" in before.reason
+    excess = make_payload(v)
+    excess.payload["excessBlobGas"] = "0x1"
+    excess = g.Envelope(dict(excess.payload, blockHash="0x" + g.payload_block_hash(excess, v).hex()),
+                        excess.parent_beacon_block_root)
+    assert "excess blob gas" in g.validate(message(excess, v), version=v, chain_id=CHAIN, signer=SIGNER, now=NOW,
+                                           seen=g.SeenBlocks(), is_jovian=lambda ts: True).reason
