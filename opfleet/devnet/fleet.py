@@ -221,6 +221,7 @@ class Endpoint:
     url: str
     follows: tuple[str, ...] = ()
     chain: str = str(L2_CHAIN_ID)
+    metrics_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -566,6 +567,8 @@ class Devnet:
                            push_wait=1.0, l1_poll_interval=cfg.light_l1_poll_interval or DEFAULT_L1_POLL_INTERVAL,
                            rpc_addr=cfg.host,
                            rpc_port=self._port(),
+                           # metrics on a free port: opfleet doctor reads the follow and L1 counters
+                           metrics_enabled=True, metrics_addr=cfg.host, metrics_port=0,
                            backoff_base=0.05, backoff_cap=1.0, **fields)
 
     async def _start_sequencer(self, nursery: trio.Nursery) -> None:
@@ -585,7 +588,7 @@ class Devnet:
         with log_context(node="sequencer"):
             await self._start(nursery, "sequencer", node.run)
         self.endpoints.insert(1, Endpoint("sequencer", "sequencer", f"http://{cfg.host}:{node.rpc_port}",
-                                          follows=("source-1",)))
+                                          follows=("source-1",), metrics_url=_metrics_url(cfg.host, node)))
         self.endpoints.append(Endpoint("sequencer-el", "engine", self.sequencer_engine.rpc_url or ""))
 
     def stop_source(self, index: int) -> None:
@@ -640,12 +643,13 @@ class Devnet:
                 rpc_port=rpc_port,
                 backoff_base=0.05, backoff_cap=1.0,
                 safedb_path=(Path(cfg.data_dir) / f"{name}.safedb") if cfg.data_dir is not None else None,
-                p2p=self._source_gossip(name)))
+                p2p=self._source_gossip(name), metrics_enabled=True, metrics_addr=cfg.host, metrics_port=0))
             with log_context(node=name):
                 self._source_scopes.append(await self._start(nursery, name, _cancellable, node.run))
             self.sources.append(node)
             self.source_engines.append(engine)
-            self.endpoints.append(Endpoint(name, "source", f"http://{cfg.host}:{node.rpc_port}"))
+            self.endpoints.append(Endpoint(name, "source", f"http://{cfg.host}:{node.rpc_port}",
+                                           metrics_url=_metrics_url(cfg.host, node)))
             self.endpoints.append(Endpoint(f"{name}-el", "engine", engine.rpc_url or ""))
 
     def _p2p(self, *, sequencer: bool = False) -> Any:
@@ -713,7 +717,7 @@ class Devnet:
             self.light_engines.append(engine)
             self._light_scopes.append(scope)
             self.endpoints.append(Endpoint(name, "light", f"http://{self.config.host}:{node.rpc_port}",
-                                           follows=(source,)))
+                                           follows=(source,), metrics_url=_metrics_url(self.config.host, node)))
             self.endpoints.append(Endpoint(f"{name}-el", "engine", engine.rpc_url or ""))
 
     # --- interop (chain 902 and the supernode) ---------------------------------------------------------
@@ -1054,11 +1058,17 @@ def _warm_up_kzg() -> None:
     blob_to_commitment(bytes(BLOB_SIZE))
 
 
+def _metrics_url(host: str, node: Any) -> str:
+    """Where a started node serves its metrics (empty: it serves none)."""
+    return f"http://{host}:{node.metrics_port}/metrics" if getattr(node, "metrics_port", None) else ""
+
+
 def write_fleet_profile(path: Path, endpoints: Sequence[Endpoint]) -> None:
     import tomli_w
 
     nodes = [{"name": e.name, "url": e.url, "role": e.role, **({"chain": e.chain} if e.chain else {}),
-              **({"follows": list(e.follows)} if e.follows else {})}
+              **({"follows": list(e.follows)} if e.follows else {}),
+              **({"metrics_url": e.metrics_url} if e.metrics_url else {})}
              for e in endpoints if e.role in ("sequencer", "source", "proxy", "light", "supernode")]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(tomli_w.dumps({"fleet": {"name": "devnet"}, "nodes": nodes}).encode())

@@ -14,6 +14,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from opfleet.cli.exit import ExitStatus
 
 
@@ -116,6 +118,11 @@ def test_devnet_with_a_proxy_tier_passes_every_box_it_can(tmp_path):
     assert status == ExitStatus.LAGGING  # 10: some box ?, none ✗
     assert "proxy-1: fronts 2 sources (source-1, source-2), 2 up" in _box(doc, "proxy")["evidence"]
     assert {f"light-{i} → proxy-1" for i in (1, 2, 3)} <= set(_box(doc, "proxy")["evidence"])
+    # the devnet's nodes serve metrics, so the L1 spend is measured: 2 deriving nodes of 6 op-nodes
+    spend = doc["spend"]
+    assert (spend["derivers"], spend["op_nodes"], spend["note"]) == (2, 6, None)
+    assert spend["l1_blocks"] > 0 and spend["per_deriver"] > 0
+    assert spend["saved_fraction"] == pytest.approx(1 - 2 / 6, abs=1e-3)
 
 
 def test_two_sources_and_a_proxy_pass_failover_and_name_each_light_nodes_change(tmp_path):
