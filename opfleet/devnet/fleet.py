@@ -63,6 +63,7 @@ from typing import Any
 
 import trio
 
+from opfleet.config.settings import mask_url
 from opfleet.devnet.anvil import Anvil, AnvilConfig, send_transaction
 from opfleet.devnet.batcher import BLOBS, CALLDATA, Batcher, BatcherConfig, ChannelConfig
 from opfleet.devnet.engine import DEVNET_LOG_EMITTER, DevEngine, ForkTimes, emitter_calldata
@@ -488,7 +489,8 @@ class Devnet:
             self.l1_chain_config = anvil_l1_chain_config(self.anvil.config)
         else:
             if not cfg.l1.startswith(("http://", "https://")):
-                raise ConfigError(f"--l1: expected embedded, anvil or an http(s) URL, got {cfg.l1!r}", key="l1")
+                raise ConfigError(f"--l1: expected embedded, anvil or an http(s) URL, got {mask_url(cfg.l1)!r}",
+                                  key="l1")
             self.l1_url = cfg.l1
             async with JsonRpcClient(cfg.l1, name="L1") as rpc:
                 try:

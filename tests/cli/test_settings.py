@@ -314,3 +314,10 @@ def test_the_tui_detail_screen_prints_the_url_masked():
     text = info_text(node, []).plain
     assert "http://admin:****@l1.example:9545/****?apikey=****" in text
     _no_secret(text)
+
+
+def test_devnet_refuses_an_l1_url_without_printing_its_password(cli, tmp_path):
+    result = cli(["devnet", "--l1", SECRET_L1.replace("http://", "ws://"), "--data-dir", str(tmp_path / "d")])
+    assert result.status == ExitStatus.CONFIG, result.stderr
+    assert "ws://admin:****@l1.example:8545" in result.stderr
+    _no_secret(result.stdout + result.stderr)
