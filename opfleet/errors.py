@@ -58,7 +58,7 @@ class DecodeError(InputError, ValueError):
         self.reason = message
         super().__init__(f"{message} (at byte {offset})" if offset is not None else message)
 
-    def at(self, base: int) -> "DecodeError":
+    def at(self, base: int) -> DecodeError:
         """Return the same error with its offset shifted by ``base`` (for nested decoders)."""
         return type(self)(self.reason, offset=base + (self.offset or 0))
 

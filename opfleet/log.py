@@ -13,9 +13,10 @@ import contextvars
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 TRACE = 5
@@ -26,7 +27,9 @@ _NAMES = {TRACE: "TRACE", logging.DEBUG: "DEBUG", logging.INFO: "INFO", logging.
 logging.addLevelName(TRACE, "TRACE")
 
 
-_CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("opfleet_log_context", default={})
+# Read-only default: binding a context always sets a new dict.
+_CONTEXT: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "opfleet_log_context", default=MappingProxyType({}))
 
 
 @contextmanager
@@ -91,8 +94,8 @@ def configure(*, level: str, fmt: str, env: Any) -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     if fmt == "text" and env.stderr_isatty:
-        from rich.logging import RichHandler  # rich only when a person is watching
         from rich.console import Console
+        from rich.logging import RichHandler  # rich only when a person is watching
 
         handler: logging.Handler = RichHandler(console=Console(file=env.stderr), show_path=False)
         handler.setFormatter(_RichFieldsFormatter())

@@ -12,14 +12,13 @@ import io
 import json
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
 from opfleet.errors import DecodeError, InputError
-
-
 
 DEFAULT_MAX_BLOCKS = 100_000
 """``--max-blocks``: far above a real span batch (a few thousand blocks), far below the spec's

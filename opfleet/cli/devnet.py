@@ -243,14 +243,14 @@ async def summary_lines(devnet: Any, elapsed: float, *, timeout: float = 5.0) ->
         try:
             status = await call(url, "optimism_syncStatus")
             heads[name] = (int(status["unsafe_l2"]["number"]), int(status["safe_l2"]["number"]))
-        except Exception as exc:  # noqa: BLE001 - reported as that node's line
+        except Exception as exc:  # reported as that node's line
             heads[name] = f"no answer ({str(exc).splitlines()[0][:80]})"
 
     async def read_hash(name: str, url: str, number: int) -> None:
         try:
             block = await call(url, "eth_getBlockByNumber", hex(number), False)
             hashes[name] = block["hash"] if block else None
-        except Exception:  # noqa: BLE001 - an EL that cannot answer shows as no block
+        except Exception:  # an EL that cannot answer shows as no block
             hashes[name] = None
 
     with trio.move_on_after(2 * timeout):

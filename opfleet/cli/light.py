@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-
+from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_settings
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
-from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_settings
 
 
 def light_config(settings: Any) -> Any:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-
-from opfleet.cli.exit import ExitStatus
 from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_settings
+from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
 from opfleet.errors import ConfigError, NotAvailableYet
 

@@ -74,7 +74,7 @@ class Command:
     summary: str
     description: str
     options: tuple[Option, ...] = ()
-    subcommands: tuple["Command", ...] = ()
+    subcommands: tuple[Command, ...] = ()
     examples: tuple[str, ...] = ()
     # Module under opfleet.cli holding ``run(ctx)``; imported only when the command runs.
     module: str | None = None

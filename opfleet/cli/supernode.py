@@ -21,12 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-
+from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_settings
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
-from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_settings
 from opfleet.errors import ConfigError
-
 
 CHAIN_KEYS = ("l2", "l2.jwt-secret", "verifier.l1-confs", "rollup.l1-chain-config")
 """The per-chain settings (``--vn.<chainID>.<key>``)."""

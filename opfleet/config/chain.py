@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from opfleet.errors import ConfigError
 
@@ -18,7 +19,7 @@ log = logging.getLogger("opfleet.config")
 
 
 def load_rollup_config(settings: Mapping[str, object], *,
-                       plugins: "PluginRegistry | None" = None) -> "RollupConfig":
+                       plugins: PluginRegistry | None = None) -> RollupConfig:
     """Resolve the node's rollup config from its merged settings.
 
     Exactly one of ``network`` and ``rollup.config`` must be set; every failure is a
@@ -75,9 +76,9 @@ def warn_unknown_keys(obj: Any, source: str) -> list[str]:
     return unknown
 
 
-def l1_blob_schedule(rollup: "RollupConfig", path: object | None, *,
+def l1_blob_schedule(rollup: RollupConfig, path: object | None, *,
                      flag: str = "--rollup.l1-chain-config",
-                     key: str | None = "rollup.l1-chain-config") -> "BlobSchedule | None":
+                     key: str | None = "rollup.l1-chain-config") -> BlobSchedule | None:
     """The L1's blob schedule, decided as op-node's ``NewL1ChainConfig`` does at start-up.
 
     A public L1 op-node knows (mainnet, Sepolia, Holesky, Hoodi) uses the built-in schedule and
@@ -98,7 +99,7 @@ def l1_blob_schedule(rollup: "RollupConfig", path: object | None, *,
     return load_l1_chain_config(file).blob_schedule_for(rollup.l1_chain_id, source=str(file))
 
 
-def load_l1_chain_config(path: Path) -> "L1ChainConfig":
+def load_l1_chain_config(path: Path) -> L1ChainConfig:
     """Read an L1 chain config file (geth ``ChainConfig`` or genesis JSON)."""
     from opfleet.protocol.l1_chain_config import L1ChainConfig
 

@@ -226,10 +226,10 @@ def parse_config(document: Mapping[str, Any], env: Mapping[str, str], *, source:
     reader.check_keys(batch, "batch.", _BATCH_KEYS, set())
     backends_table = reader.table(document, "backends")
     groups_table = reader.table(document, "backend_groups")
-    for name, table in backends_table.items():
+    for name in backends_table:
         reader.check_keys(reader.table(backends_table, name, f"backends.{name}"), f"backends.{name}.",
                           _BACKEND_KEYS, _OTHER_MODE_BACKEND)
-    for name, table in groups_table.items():
+    for name in groups_table:
         reader.check_keys(reader.table(groups_table, name, f"backend_groups.{name}"), f"backend_groups.{name}.",
                           _GROUP_KEYS, _OTHER_MODE_GROUP)
     reader.raise_refused()

@@ -7,9 +7,10 @@ with the value it has, and every error names the file, variable or flag that hol
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from opfleet.cli import spec
@@ -246,7 +247,7 @@ def resolve(
     *,
     flags: Mapping[str, Any],
     env: Mapping[str, str],
-    profile: "Profile | None",
+    profile: Profile | None,
 ) -> Settings:
     """Merge one command's settings: defaults < profile < environment < flags."""
     values: dict[str, Value] = {}

@@ -18,7 +18,6 @@ import enum
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Union
 
 from opfleet.derive.errors import CriticalError, ResetError, TemporaryError
 from opfleet.derive.interfaces import L2ChainProvider
@@ -84,7 +83,7 @@ class SpanBatch:
         return block_hash[:_CHECK_LENGTH] == self.l1_origin_check
 
 
-Batch = Union[SingularBatch, SpanBatch]
+Batch = SingularBatch | SpanBatch
 """A batch as the channel reader hands it out."""
 
 

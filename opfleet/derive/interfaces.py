@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Union
+from typing import TYPE_CHECKING, Protocol
 
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.frame import Frame
@@ -93,7 +93,7 @@ class FlushChannel:
     """
 
 
-Signal = Union[Reset, Activation, FlushChannel]
+Signal = Reset | Activation | FlushChannel
 
 
 # --- providers --------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ from opfleet.errors import TemporaryError
 from opfleet.protocol.batch.reader import Batch as RawBatch
 from opfleet.protocol.batch.reader import encode_channel_batches
 from opfleet.protocol.batch.singular import SingularBatch
-from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.blob import encode_blob
+from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.compression import compress_brotli, compress_zlib
 from opfleet.protocol.crypto import ZERO_HASH, keccak256, private_key_to_address
 from opfleet.protocol.deposits import DEPOSIT_EVENT_TOPIC, decode_deposit_tx

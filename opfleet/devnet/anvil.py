@@ -193,7 +193,7 @@ class Anvil:
                     try:
                         await rpc.call("eth_chainId")
                         break
-                    except Exception:  # noqa: BLE001 - not up yet
+                    except Exception:  # not up yet
                         await trio.sleep(0.02)
             await rpc.call("anvil_setCode", "0x" + self.config.portal_address.hex(), "0x" + portal_code().hex())
             await rpc.call("anvil_setCode", "0x" + self.config.system_config_address.hex(),

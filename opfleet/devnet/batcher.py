@@ -72,6 +72,8 @@ from opfleet.protocol.transactions import (
 from opfleet.protocol.upgrades import activation_block_must_be_empty
 from opfleet.providers.ethjson import (
     data as json_data,
+)
+from opfleet.providers.ethjson import (
     header_from_json,
     hex_data,
     hex_quantity,

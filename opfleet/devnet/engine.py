@@ -62,9 +62,6 @@ import trio
 
 from opfleet.devnet.block import (
     EMPTY_REQUESTS_HASH,
-    log_gas,
-    log_json,
-    receipt_json,
     Header,
     ReceiptData,
     block_rlp_size,
@@ -75,8 +72,11 @@ from opfleet.devnet.block import (
     floor_data_gas,
     h,
     intrinsic_gas,
+    log_gas,
+    log_json,
     max_gas_price,
     q,
+    receipt_json,
     receipts_root,
     transaction_json,
     transactions_root,

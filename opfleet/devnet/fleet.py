@@ -68,7 +68,6 @@ from opfleet.devnet.anvil import Anvil, AnvilConfig, send_transaction
 from opfleet.devnet.batcher import BLOBS, CALLDATA, Batcher, BatcherConfig, ChannelConfig
 from opfleet.devnet.engine import DEVNET_LOG_EMITTER, DevEngine, ForkTimes, emitter_calldata
 from opfleet.devnet.evm_traffic import traffic_tx
-from opfleet.devnet.opgeth import OpGeth, OpGethConfig, check_forks, find_op_geth, newest_fork, op_geth_version
 from opfleet.devnet.l1 import (
     DEFAULT_PORTAL_ADDRESS,
     DEFAULT_SYSTEM_CONFIG_ADDRESS,
@@ -77,9 +76,10 @@ from opfleet.devnet.l1 import (
     L1Config,
     L1Server,
     config_update_calldata,
-    system_config_account,
     deposit_calldata,
+    system_config_account,
 )
+from opfleet.devnet.opgeth import OpGeth, OpGethConfig, check_forks, find_op_geth, newest_fork, op_geth_version
 from opfleet.devnet.rollup import DEFAULT_BATCH_INBOX, devnet_rollup_config
 from opfleet.devnet.state import Account
 from opfleet.errors import ConfigError, TemporaryError
@@ -816,7 +816,7 @@ class Devnet:
             while True:
                 try:
                     self.blocks_synced += await import_missing_blocks(remote, local, engine, self.rollup_b)
-                except Exception as exc:  # noqa: BLE001 - a devnet helper: retried next poll
+                except Exception as exc:  # a devnet helper: retried next poll
                     log.debug("sequencer-902 EL sync: %s", exc)
                 await trio.sleep(self.config.node_poll)
 
@@ -869,7 +869,7 @@ class Devnet:
             kind = message_kind(sent, cfg.forged_every)
             try:
                 await self.send_message(kind)
-            except Exception as exc:  # noqa: BLE001 - traffic: log and go on
+            except Exception as exc:  # traffic: log and go on
                 log.debug("message stream: %s", exc)
 
     # --- batchers -----------------------------------------------------------------------------------
@@ -933,7 +933,7 @@ class Devnet:
                 try:
                     await rpc.call("eth_sendRawTransaction", "0x" + self._user_tx(self.txs_sent).hex())
                     self.txs_sent += 1
-                except Exception as exc:  # noqa: BLE001 - a devnet traffic source: log and go on
+                except Exception as exc:  # a devnet traffic source: log and go on
                     log.debug("tx generator: %s", exc)
                 await trio.sleep(self.config.tx_interval)
 
@@ -958,7 +958,7 @@ class Devnet:
             await trio.sleep(self.config.deposit_interval)
             try:
                 await self.deposit(b"\x34" * 20)
-            except Exception as exc:  # noqa: BLE001 - traffic: log and go on
+            except Exception as exc:  # traffic: log and go on
                 log.debug("depositor: %s", exc)
 
     async def rotate_batcher(self, new_key: bytes) -> dict[str, Any]:

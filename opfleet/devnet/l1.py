@@ -64,9 +64,9 @@ from opfleet.devnet.block import (
     intrinsic_gas,
     log_gas,
     log_json,
-    receipt_json,
     max_gas_price,
     q,
+    receipt_json,
     receipts_root,
     transaction_json,
     transactions_root,
@@ -1157,7 +1157,7 @@ def _beacon_error(status: int, message: str) -> HttpResponse:
 
 def _storage_key(value: Any) -> bytes:
     """A storage slot as 32 bytes (geth takes shorter hex and left-pads it)."""
-    if not isinstance(value, str) or not value[:2] in ("0x", "0X") or len(value) > 66:
+    if not isinstance(value, str) or value[:2] not in ("0x", "0X") or len(value) > 66:
         raise InvalidParams(f"invalid storage key {value!r}")
     try:
         return bytes.fromhex(value[2:].rjust(64, "0"))

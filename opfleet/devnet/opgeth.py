@@ -360,7 +360,7 @@ class OpGeth:
                     try:
                         block = await rpc.call("eth_getBlockByNumber", "0x0", False)
                         break
-                    except Exception:  # noqa: BLE001 - not answering yet
+                    except Exception:  # not answering yet
                         await trio.sleep(0.05)
         self.genesis = GenesisBlock(parse_data(block["hash"], 32), 0, parse_quantity(block["timestamp"]))
 

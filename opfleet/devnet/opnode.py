@@ -188,7 +188,7 @@ class OpNode:
                     try:
                         await rpc.call("optimism_syncStatus")
                         return
-                    except Exception:  # noqa: BLE001 - not up yet
+                    except Exception:  # not up yet
                         await trio.sleep(0.1)
         if process.returncode is not None:
             raise ConfigError(f"{self.config.name}: op-node exited with status {process.returncode} at start: "

@@ -49,7 +49,7 @@ from opfleet.interop.logdb import LogDB
 from opfleet.interop.messages import EXPIRY_WINDOW, decode_executing_message, payload_hash
 from opfleet.interop.router import ChainRouter
 from opfleet.interop.shared_l1 import SharedL1Provider
-from opfleet.interop.superroot import ChainOutput, superroot_response_json, supernode_status_json
+from opfleet.interop.superroot import ChainOutput, supernode_status_json, superroot_response_json
 from opfleet.interop.verify import BlockLogs, IndexedLog, Problem, verify_timestamp
 from opfleet.node.safedb import SafeHeadDB
 from opfleet.node.source import SourceConfig, SourceNode
@@ -278,7 +278,7 @@ class Supernode:
         while True:
             try:
                 head, safe, finalized = await l1.block_refs("latest", "safe", "finalized")
-            except Exception as exc:  # noqa: BLE001 - an outage: retry with backoff, log once
+            except Exception as exc:  # an outage: retry with backoff, log once
                 failures += 1
                 if failures == 1:
                     log.warning(f"L1 head polling failing, retrying with backoff: {exc}")
@@ -298,7 +298,7 @@ class Supernode:
             if driver is not None:
                 try:
                     await driver.l2.client.call("eth_chainId")
-                except Exception as exc:  # noqa: BLE001 - any failure means "not serving"
+                except Exception as exc:  # any failure means "not serving"
                     if chain.healthy or chain.health_error.startswith("execution client not contacted"):
                         log.warning(f"Chain {chain.chain_id}: execution client unreachable: {exc}")
                     chain.healthy, chain.health_error = False, f"execution client unreachable ({exc})"
@@ -353,7 +353,7 @@ class Supernode:
             if chain.index_failures:
                 log.info(f"Chain {chain.chain_id}: log indexing recovered")
                 chain.index_failures = 0
-        except Exception as exc:  # noqa: BLE001 - outages: the next round retries
+        except Exception as exc:  # outages: the next round retries
             chain.index_failures += 1
             if chain.index_failures == 1:
                 log.warning(f"Chain {chain.chain_id}: log indexing failing, retrying: {exc}")
@@ -440,7 +440,7 @@ class Supernode:
                                                                        "problems": len(problems)}})
         try:
             output, ref = await driver.l2.refs.output_v0(block.hash)
-        except Exception as exc:  # noqa: BLE001 - the EL went away or reorged: the next round retries
+        except Exception as exc:  # the EL went away or reorged: the next round retries
             log.warning(f"Chain {chain.chain_id}: cannot read block {block.number} to replace it: {exc}")
             return
         if ref.hash != block.hash:
@@ -517,7 +517,7 @@ class Supernode:
                 continue  # not derived yet
             try:
                 output, ref = await driver.l2.refs.output_v0(number)
-            except Exception as exc:  # noqa: BLE001 - one clear line for the caller
+            except Exception as exc:  # one clear line for the caller
                 raise RpcError(DEFAULT_ERROR, f"chain {cid}: cannot read the output of block {number}: {exc}") from None
             outputs[cid] = ChainOutput(output, ref.l1_origin, number <= status.safe_l2.number)
         current = min((s.current_l1 for s in statuses.values()), key=lambda r: r.number, default=ZERO_L1_BLOCK_REF)

@@ -16,12 +16,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from opfleet.monitor.model import (
+    UNKNOWN_LAG,
     Alarm,
     AlarmKind,
     Divergence,
     Lag,
     Role,
-    UNKNOWN_LAG,
 )
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.sync_status import SyncStatus

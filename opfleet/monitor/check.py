@@ -243,7 +243,8 @@ async def check_follow(light_url: str, source_url: str, *, timeout: float = 5.0,
         for number, label in _shared_heights(light_status, source_status, samples):
             found: dict[str, tuple[bytes | None, bytes | None, bool]] = {}
 
-            async def fetch(key: str, client: JsonRpcClient, number: int = number) -> None:
+            async def fetch(key: str, client: JsonRpcClient, number: int = number,
+                            found: dict[str, tuple[bytes | None, bytes | None, bool]] = found) -> None:
                 found[key] = await _output(client, number)
 
             async with trio.open_nursery() as nursery:

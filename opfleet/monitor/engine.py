@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -60,8 +59,8 @@ from opfleet.monitor.model import (
     Role,
     heads_of,
 )
-from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError, RpcHttpError
 from opfleet.protocol.sync_status import SyncStatus
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError, RpcHttpError
 
 __all__ = ["FleetMonitor", "MonitorStatistics"]
 

@@ -57,8 +57,8 @@ import trio
 from opfleet.config.settings import mask_url
 from opfleet.errors import AuthenticationError, ConfigError, DecodeError, OpfleetError
 from opfleet.monitor.model import NodeSpec, Role
-from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.protocol.sync_status import SyncStatus
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 
 __all__ = [
     "Fleet",

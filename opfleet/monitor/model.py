@@ -51,9 +51,10 @@ no peer on its chain).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from opfleet.config.settings import mask_url
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef

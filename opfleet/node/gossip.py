@@ -254,7 +254,7 @@ class NodeGossip:
         try:
             self.gossip.publish(g.Envelope(dict(payload), parent_beacon_block_root))
             self.published += 1
-        except Exception as exc:  # noqa: BLE001 - gossip never stops the sequencer
+        except Exception as exc:  # gossip never stops the sequencer
             log.warning("built block not gossiped: %s", exc)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:

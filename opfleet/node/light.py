@@ -85,8 +85,8 @@ from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.output_root import OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.ethjson import header_from_json, hex_quantity
 from opfleet.providers.engine import EngineClient, ForkchoiceState, InvalidForkchoiceState, PayloadStatus
+from opfleet.providers.ethjson import header_from_json, hex_quantity
 from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import L1Provider, LRUCache
 from opfleet.rpc.metrics import Registry, serve_metrics

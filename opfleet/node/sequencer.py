@@ -396,7 +396,7 @@ async def run_sequencer(
                 unsafe, safe, finalized = heads
                 ref = await sequencer.build_block(unsafe, safe=safe, finalized=finalized)
                 host.on_sequenced(ref)
-        except Exception as exc:  # noqa: BLE001 - outages only
+        except Exception as exc:  # outages only
             if not _is_outage(exc):
                 raise
             if isinstance(exc, ResetError):

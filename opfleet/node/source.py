@@ -27,7 +27,7 @@ import logging
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ def check_supported(rollup_config: RollupConfig, *, devnet_interop: bool = False
     """
     lagoon = rollup_config.interop_time
     if lagoon is not None and not devnet_interop:
-        when = datetime.fromtimestamp(lagoon, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        when = datetime.fromtimestamp(lagoon, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         raise NotAvailableYet(
             f"the rollup config schedules Lagoon (interop_time/lagoon_time) at {lagoon} ({when}); "
             "this version of opfleet does not implement Lagoon")
@@ -354,7 +354,7 @@ class SourceNode:
             with trio.move_on_after(EL_HEADS_AT_START_TIMEOUT):
                 try:  # before the RPC server answers (see status_not_ready); retried by _reset
                     await self._read_el_heads(l2)
-                except Exception as exc:  # noqa: BLE001 - outages only, see _is_outage
+                except Exception as exc:  # outages only, see _is_outage
                     if not _is_outage(exc):
                         raise
                     log.debug(f"Execution client heads not read at start: {exc}")
@@ -395,7 +395,7 @@ class SourceNode:
         while True:
             try:
                 head, safe, finalized = await l1.block_refs("latest", "safe", "finalized")
-            except Exception as exc:  # noqa: BLE001 - outages only, see _is_outage
+            except Exception as exc:  # outages only, see _is_outage
                 if not _is_outage(exc):
                     raise
                 await trio.sleep(outage.failed(exc))
@@ -452,7 +452,7 @@ class SourceNode:
                 # from L1 block 0 (not the rollup's genesis L1 block: contracts may predate it).
                 l1_genesis = (await driver.l1.block_ref(0) if self.safe_db is not None
                               and start.safe_head.id == self.rollup_config.genesis.l2 else None)
-            except Exception as exc:  # noqa: BLE001 - outages and resets only
+            except Exception as exc:  # outages and resets only
                 if not (_is_outage(exc) or isinstance(exc, ResetError)):
                     raise
                 self.metrics.derivation_errors.inc()
@@ -514,7 +514,7 @@ class SourceNode:
                 log.warning(f"Derivation pipeline reset: {exc}")
                 await self._reset(driver, outage)
                 continue
-            except Exception as exc:  # noqa: BLE001 - outages only, see _is_outage
+            except Exception as exc:  # outages only, see _is_outage
                 if not _is_outage(exc):
                     raise
                 self.metrics.derivation_errors.inc()
@@ -535,7 +535,7 @@ class SourceNode:
             try:
                 await driver.engine.forkchoice_updated(ForkchoiceState(to.hash, to.hash, finalized.hash), version=3)
                 break
-            except Exception as exc:  # noqa: BLE001 - outages only, see _is_outage
+            except Exception as exc:  # outages only, see _is_outage
                 if not _is_outage(exc):
                     raise
                 await trio.sleep(outage.failed(exc))
@@ -548,7 +548,8 @@ class SourceNode:
             self.safe_db.record(derived_from.id, safe_head.id)
 
     def _after_step(self, driver: EngineDriver, reason: str) -> None:
-        self._status_event.set(); self._status_event = trio.Event()  # wake long-polling followers
+        self._status_event.set()  # wake long-polling followers
+        self._status_event = trio.Event()
         m = self.metrics
         for name, ref in (("l2_unsafe", driver.unsafe_head), ("l2_safe", driver.safe_head),
                           ("l2_local_safe", driver.local_safe_head), ("l2_pending_safe", driver.pending_safe_head),

@@ -23,8 +23,8 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import trio
 

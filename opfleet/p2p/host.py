@@ -19,7 +19,8 @@ import trio
 from opfleet.p2p.identity import Identity, peer_id_text
 from opfleet.p2p.secure import HandshakeError, mss_handle, mss_select, secure_inbound, secure_outbound
 from opfleet.p2p.wire import BufferedReader, Multiaddr, WireError, pb_bytes, uvarint
-from opfleet.p2p.yamux import PROTOCOL as YAMUX, YamuxSession, YamuxStream
+from opfleet.p2p.yamux import PROTOCOL as YAMUX
+from opfleet.p2p.yamux import YamuxSession, YamuxStream
 
 IDENTIFY = "/ipfs/id/1.0.0"
 PING = "/ipfs/ping/1.0.0"
@@ -108,7 +109,7 @@ class Host:
 
     async def _inbound(self, tcp: trio.SocketStream) -> None:
         try:
-            remote = "%s:%s" % tcp.socket.getpeername()[:2]
+            remote = "{}:{}".format(*tcp.socket.getpeername()[:2])
         except OSError:
             remote = "?"
         try:

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 import brotli
 
 from opfleet.errors import DecodeError
+
 # The limits live with the other channel rules; re-exported for this module's callers.
-from opfleet.protocol.channel import (
-    FJORD_MAX_RLP_BYTES_PER_CHANNEL as MAX_RLP_BYTES_PER_CHANNEL_FJORD,
-    MAX_RLP_BYTES_PER_CHANNEL,
-    max_rlp_bytes_per_channel,
-)
+from opfleet.protocol.channel import FJORD_MAX_RLP_BYTES_PER_CHANNEL
+from opfleet.protocol.channel import MAX_RLP_BYTES_PER_CHANNEL as MAX_RLP_BYTES_PER_CHANNEL
+from opfleet.protocol.channel import max_rlp_bytes_per_channel as max_rlp_bytes_per_channel
+
+MAX_RLP_BYTES_PER_CHANNEL_FJORD = FJORD_MAX_RLP_BYTES_PER_CHANNEL
 
 ZLIB = "zlib"
 BROTLI = "brotli"

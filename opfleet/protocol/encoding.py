@@ -100,7 +100,7 @@ def read_bitlist(data: bytes | memoryview, offset: int, length: int) -> tuple[li
     return list(column), end
 
 
-def write_bitlist(bits: "list[int] | tuple[int, ...] | ByteColumn") -> bytes:
+def write_bitlist(bits: list[int] | tuple[int, ...] | ByteColumn) -> bytes:
     """Encode a bit list in the span-batch layout (the inverse of :func:`read_bitlist`)."""
     try:
         raw = bits if isinstance(bits, bytes) else bytes(bits)

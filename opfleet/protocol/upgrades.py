@@ -171,7 +171,7 @@ def _hex(value: Any, index: int, key: str, size: int | None) -> bytes:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _deposits(fork: str) -> tuple[DepositTx, ...]:
     return parse_bundle(bundle_bytes(fork), _bundle(fork))
 

@@ -33,8 +33,8 @@ import trio
 
 from opfleet.config.settings import mask_url
 from opfleet.errors import AuthenticationError, ConfigError, CriticalError, DecodeError, TemporaryError
-from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.blob import BLOB_SIZE
+from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.kzg import blob_to_commitment, verify_blob_versioned_hash, versioned_hash
 
 log = logging.getLogger("opfleet.providers")

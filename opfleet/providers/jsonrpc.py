@@ -33,7 +33,7 @@ import httpx
 import trio
 
 from opfleet.config.settings import mask_url
-from opfleet.errors import AuthenticationError, ConfigError, CriticalError, NodeError, TemporaryError
+from opfleet.errors import AuthenticationError, ConfigError, NodeError, TemporaryError
 
 log = logging.getLogger("opfleet.providers")
 

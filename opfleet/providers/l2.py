@@ -38,8 +38,6 @@ from opfleet.providers.ethjson import (
     header_from_json,
     hex_data,
     hex_quantity,
-    json_object,
-    parse_data,
     transaction_type,
 )
 from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError

@@ -43,7 +43,7 @@ class Proxy:
     def statistics(self) -> PollerStatistics:
         return self.poller.statistics()
 
-    async def run(self, *, task_status: trio.TaskStatus["Proxy"] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[Proxy] = trio.TASK_STATUS_IGNORED) -> None:
         cfg = self.config
         async with trio.open_nursery() as nursery:
             await nursery.start(self.poller.run)

@@ -510,7 +510,7 @@ class JsonRpcServer:
 
     def register(self, method: str, fn: RpcMethod) -> None:
         """Add or replace a method."""
-        if not inspect.iscoroutinefunction(fn) and not inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
+        if not inspect.iscoroutinefunction(fn) and not inspect.iscoroutinefunction(type(fn).__call__):
             raise TypeError(f"JSON-RPC method {method!r} must be an async function")
         self._methods[method] = (fn, _arity(fn))
 
@@ -599,7 +599,7 @@ class JsonRpcServer:
             return self._error_response(msg_id if valid_id else None, RpcError(INVALID_REQUEST, "invalid request"))
         try:
             result = await self._call(method, message.get("params"))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON-RPC error
+        except Exception as exc:  # every failure becomes a JSON-RPC error
             error = _as_rpc_error(exc, method)
             return self._error_response(msg_id, error) if has_id else None
         if not has_id:

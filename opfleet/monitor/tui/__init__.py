@@ -8,8 +8,10 @@
 Styles live in ``opfleet.tcss`` next to this file (package data).
 """
 
-from opfleet.monitor.tui._app import INTERVALS as INTERVALS, FleetApp as FleetApp
-from opfleet.monitor.tui._demo import DEMO_TIME as DEMO_TIME, demo_fleet as demo_fleet
+from opfleet.monitor.tui._app import INTERVALS as INTERVALS
+from opfleet.monitor.tui._app import FleetApp as FleetApp
+from opfleet.monitor.tui._demo import DEMO_TIME as DEMO_TIME
+from opfleet.monitor.tui._demo import demo_fleet as demo_fleet
 from opfleet.monitor.tui._guest import TrioGuest as TrioGuest
 
 __all__ = ["DEMO_TIME", "INTERVALS", "FleetApp", "TrioGuest", "demo_fleet"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.text import Text
@@ -186,7 +186,7 @@ class FleetApp(App[int]):
             state.append("  ⏸ PAUSED", style="bold yellow")
         state.append(f"  every {_interval_label(self.interval)}")
         if self.snapshot is not None and self.snapshot.nodes:
-            at = datetime.fromtimestamp(self.snapshot.taken_at, timezone.utc).strftime("%H:%M:%SZ")
+            at = datetime.fromtimestamp(self.snapshot.taken_at, UTC).strftime("%H:%M:%SZ")
             state.append(f"  at {at}", style="dim")
         if self.sort_column is not None:
             label = next(c.label for c in COLUMNS if c.id == self.sort_column)

@@ -99,5 +99,5 @@ class TrioGuest:
                 pass
         try:
             return await asyncio.wait_for(asyncio.shield(self._done), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rich.table import Table
 from rich.text import Text
@@ -27,7 +27,7 @@ _HEAD_LABELS = {
 
 
 def _clock(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%H:%M:%SZ") if ts else "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%SZ") if ts else "-"
 
 
 def heads_table(node: NodeSnapshot) -> Table:

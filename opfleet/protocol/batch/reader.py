@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any, Union
+from typing import Any
 
 import rlp
 
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.singular import SINGULAR_BATCH_TYPE, SingularBatch
-from opfleet.protocol.batch.span import SPAN_BATCH_TYPE, RawSpanBatch, SpanBatchTooLong
+from opfleet.protocol.batch.span import SPAN_BATCH_TYPE, RawSpanBatch
 from opfleet.protocol.compression import (
     DecompressedChannel,
     decompress_channel,
     max_rlp_bytes_per_channel,
 )
 
-Batch = Union[SingularBatch, RawSpanBatch]
+Batch = SingularBatch | RawSpanBatch
 
 
 def _string_header(data: bytes, pos: int) -> tuple[int, int]:

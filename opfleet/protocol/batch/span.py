@@ -74,7 +74,7 @@ class SpanBatchTooLong(DecodeError):
         self.block_count = block_count
         self.max_blocks = max_blocks
 
-    def at(self, base: int) -> "SpanBatchTooLong":
+    def at(self, base: int) -> SpanBatchTooLong:
         return SpanBatchTooLong(self.block_count, self.max_blocks, offset=base + (self.offset or 0))
 
 
