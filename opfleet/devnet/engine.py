@@ -88,6 +88,7 @@ from opfleet.interop.messages import CROSS_L2_INBOX, decode_validate_message_cal
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx, decode_deposit_tx
+from opfleet.protocol.hexjson import parse_json_uint
 from opfleet.protocol.log import Log
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
 from opfleet.protocol.transactions import (
@@ -99,7 +100,15 @@ from opfleet.protocol.transactions import (
 )
 from opfleet.providers.engine import ENGINE_ETH_METHODS, ENGINE_ETH_PROOF_METHOD
 from opfleet.providers.jwt import require_jwt
-from opfleet.rpc.server import HttpServer, InvalidParams, JsonRpcServer, RpcError
+from opfleet.rpc.server import (
+    HttpServer,
+    InvalidParams,
+    JsonRpcServer,
+    RpcError,
+    invalid_params,
+    param_data,
+    param_quantity,
+)
 
 log = logging.getLogger("opfleet.devnet")
 
@@ -615,29 +624,6 @@ def _one_or_list(value: Any, name: str) -> list[Any]:
     return value
 
 
-def _data(value: Any, name: str, size: int | None = None) -> bytes:
-    if not isinstance(value, str) or not value.startswith(("0x", "0X")):
-        raise InvalidParams(f"invalid argument: {name}: hex string without 0x prefix")
-    try:
-        raw = bytes.fromhex(value[2:])
-    except ValueError:
-        raise InvalidParams(f"invalid argument: {name}: invalid hex string") from None
-    if size is not None and len(raw) != size:
-        raise InvalidParams(f"invalid argument: {name}: want {size} bytes, got {len(raw)}")
-    return raw
-
-
-def _quantity(value: Any, name: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if not isinstance(value, str) or not value.startswith(("0x", "0X")):
-        raise InvalidParams(f"invalid argument: {name}: hex string without 0x prefix")
-    try:
-        return int(value, 16)
-    except ValueError:
-        raise InvalidParams(f"invalid argument: {name}: invalid hex string") from None
-
-
 def _attributes_error(message: str) -> RpcError:
     return RpcError(INVALID_PAYLOAD_ATTRIBUTES, "Invalid payload attributes", {"err": message})
 
@@ -662,36 +648,36 @@ def header_from_payload(payload: Mapping[str, Any], beacon_root: Any, forks: L2F
     Ecotone). Raises ``ValueError``/``InvalidParams`` for a malformed payload. Spec: Engine API
     ``ExecutionPayloadV3`` and OP's ``withdrawalsRoot`` (``specs/protocol/exec-engine.md``).
     """
-    ts = _quantity(payload.get("timestamp"), "timestamp")
+    ts = param_quantity(payload.get("timestamp"), "timestamp")
     ecotone = forks.is_ecotone(ts)
     canyon = forks.is_canyon(ts)
     if canyon and payload.get("withdrawals") is None:
         raise ValueError("missing withdrawals")
     if canyon and payload.get("withdrawals"):
         raise ValueError("withdrawals must be empty on OP Stack chains")
-    txs = [_data(t, "transaction") for t in payload.get("transactions") or []]
+    txs = [param_data(t, "transaction") for t in payload.get("transactions") or []]
     withdrawals_root = None
     if canyon:
-        withdrawals_root = (_data(payload.get("withdrawalsRoot"), "withdrawalsRoot", 32)
+        withdrawals_root = (param_data(payload.get("withdrawalsRoot"), "withdrawalsRoot", 32)
                             if forks.is_isthmus(ts) else EMPTY_TRIE_ROOT)
     return Header(
-        parent_hash=_data(payload.get("parentHash"), "parentHash", 32),
-        number=_quantity(payload.get("blockNumber"), "blockNumber"),
+        parent_hash=param_data(payload.get("parentHash"), "parentHash", 32),
+        number=param_quantity(payload.get("blockNumber"), "blockNumber"),
         timestamp=ts,
-        gas_limit=_quantity(payload.get("gasLimit"), "gasLimit"),
-        gas_used=_quantity(payload.get("gasUsed"), "gasUsed"),
-        coinbase=_data(payload.get("feeRecipient"), "feeRecipient", 20),
-        state_root=_data(payload.get("stateRoot"), "stateRoot", 32),
+        gas_limit=param_quantity(payload.get("gasLimit"), "gasLimit"),
+        gas_used=param_quantity(payload.get("gasUsed"), "gasUsed"),
+        coinbase=param_data(payload.get("feeRecipient"), "feeRecipient", 20),
+        state_root=param_data(payload.get("stateRoot"), "stateRoot", 32),
         transactions_root=transactions_root(txs),
-        receipts_root=_data(payload.get("receiptsRoot"), "receiptsRoot", 32),
-        logs_bloom=_data(payload.get("logsBloom"), "logsBloom", 256),
-        extra_data=_data(payload.get("extraData"), "extraData"),
-        mix_hash=_data(payload.get("prevRandao"), "prevRandao", 32),
-        base_fee_per_gas=_quantity(payload.get("baseFeePerGas"), "baseFeePerGas"),
+        receipts_root=param_data(payload.get("receiptsRoot"), "receiptsRoot", 32),
+        logs_bloom=param_data(payload.get("logsBloom"), "logsBloom", 256),
+        extra_data=param_data(payload.get("extraData"), "extraData"),
+        mix_hash=param_data(payload.get("prevRandao"), "prevRandao", 32),
+        base_fee_per_gas=param_quantity(payload.get("baseFeePerGas"), "baseFeePerGas"),
         withdrawals_root=withdrawals_root,
-        blob_gas_used=_quantity(payload.get("blobGasUsed"), "blobGasUsed") if ecotone else None,
-        excess_blob_gas=_quantity(payload.get("excessBlobGas"), "excessBlobGas") if ecotone else None,
-        parent_beacon_block_root=_data(beacon_root, "parentBeaconBlockRoot", 32) if ecotone else None,
+        blob_gas_used=param_quantity(payload.get("blobGasUsed"), "blobGasUsed") if ecotone else None,
+        excess_blob_gas=param_quantity(payload.get("excessBlobGas"), "excessBlobGas") if ecotone else None,
+        parent_beacon_block_root=param_data(beacon_root, "parentBeaconBlockRoot", 32) if ecotone else None,
         requests_hash=EMPTY_REQUESTS_HASH if forks.is_isthmus(ts) else None,
     )
 
@@ -884,7 +870,7 @@ class DevEngine:
         if not isinstance(attrs, dict):
             raise InvalidParams("invalid argument 1: payload attributes must be an object")
         forks = self.config.forks
-        ts = _quantity(attrs.get("timestamp"), "timestamp")
+        ts = param_quantity(attrs.get("timestamp"), "timestamp")
         self._check_attributes_version(version, ts)
         withdrawals = attrs.get("withdrawals")
         if forks.is_canyon(ts):
@@ -908,7 +894,7 @@ class DevEngine:
         if forks.is_holocene(ts):
             if eip1559 is None:
                 raise _attributes_error("holocene eip-1559 params must be provided")
-            params = _data(eip1559, "eip1559Params", 8)
+            params = param_data(eip1559, "eip1559Params", 8)
             if params[:4] == bytes(4) and params[4:] != bytes(4):
                 raise _attributes_error("eip1559Params has a zero denominator with a non-zero elasticity")
         elif eip1559 is not None:
@@ -917,7 +903,8 @@ class DevEngine:
         if forks.is_jovian(ts):
             if min_base_fee is None:
                 raise _attributes_error("minBaseFee required post-jovian")
-            min_base_fee = _quantity(min_base_fee, "minBaseFee")
+            with invalid_params():  # a JSON number (op-geth's *uint64), as op-node sends it
+                min_base_fee = parse_json_uint(min_base_fee, "minBaseFee")
         elif min_base_fee is not None:
             raise _attributes_error("minBaseFee not supported prior to Jovian upgrade")
         txs = attrs.get("transactions") or []
@@ -925,12 +912,12 @@ class DevEngine:
             raise InvalidParams("invalid argument 1: transactions must be a list")
         return BuildInput(
             timestamp=ts,
-            prev_randao=_data(attrs.get("prevRandao"), "prevRandao", 32),
-            fee_recipient=_data(attrs.get("suggestedFeeRecipient"), "suggestedFeeRecipient", 20),
-            gas_limit=_quantity(gas_limit, "gasLimit"),
-            transactions=tuple(_data(t, "transaction") for t in txs),
+            prev_randao=param_data(attrs.get("prevRandao"), "prevRandao", 32),
+            fee_recipient=param_data(attrs.get("suggestedFeeRecipient"), "suggestedFeeRecipient", 20),
+            gas_limit=param_quantity(gas_limit, "gasLimit"),
+            transactions=tuple(param_data(t, "transaction") for t in txs),
             no_tx_pool=bool(attrs.get("noTxPool", False)),
-            parent_beacon_block_root=_data(beacon_root, "parentBeaconBlockRoot", 32) if beacon_root is not None else None,
+            parent_beacon_block_root=param_data(beacon_root, "parentBeaconBlockRoot", 32) if beacon_root is not None else None,
             withdrawals=forks.is_canyon(ts),
             eip1559_params=params,
             min_base_fee=min_base_fee,
@@ -940,9 +927,9 @@ class DevEngine:
         """``engine_forkchoiceUpdatedV{version}``."""
         if not isinstance(state, dict):
             raise InvalidParams("invalid argument 0: forkchoice state must be an object")
-        head_hash = _data(state.get("headBlockHash"), "headBlockHash", 32)
-        safe_hash = _data(state.get("safeBlockHash", h(ZERO_HASH)), "safeBlockHash", 32)
-        final_hash = _data(state.get("finalizedBlockHash", h(ZERO_HASH)), "finalizedBlockHash", 32)
+        head_hash = param_data(state.get("headBlockHash"), "headBlockHash", 32)
+        safe_hash = param_data(state.get("safeBlockHash", h(ZERO_HASH)), "safeBlockHash", 32)
+        final_hash = param_data(state.get("finalizedBlockHash", h(ZERO_HASH)), "finalizedBlockHash", 32)
         head = self._blocks.get(head_hash)
         if head is None:
             return {"payloadStatus": _status("SYNCING"), "payloadId": None}
@@ -982,7 +969,7 @@ class DevEngine:
 
     def get_payload(self, payload_id: Any, *, version: int) -> dict[str, Any]:
         """``engine_getPayloadV{version}``: the built payload's envelope."""
-        block = self._payloads.get(_data(payload_id, "payloadId", 8))
+        block = self._payloads.get(param_data(payload_id, "payloadId", 8))
         if block is None:
             raise RpcError(UNKNOWN_PAYLOAD, "Unknown payload")
         forks, ts = self.config.forks, block.timestamp
@@ -1004,7 +991,7 @@ class DevEngine:
         if not isinstance(payload, dict):
             raise InvalidParams("invalid argument 0: payload must be an object")
         forks = self.config.forks
-        ts = _quantity(payload.get("timestamp"), "timestamp")
+        ts = param_quantity(payload.get("timestamp"), "timestamp")
         # Karst changes only getPayload (V5); newPayload stays V4 (op-node NewPayloadVersion).
         wanted = 4 if forks.is_isthmus(ts) else 3 if forks.is_ecotone(ts) else 2
         if version != wanted:
@@ -1022,7 +1009,7 @@ class DevEngine:
             claimed = header_from_payload(payload, beacon_root, forks)
         except (InvalidParams, ValueError) as exc:
             return _status("INVALID", None, str(exc))
-        block_hash = _data(payload.get("blockHash"), "blockHash", 32)
+        block_hash = param_data(payload.get("blockHash"), "blockHash", 32)
         if claimed.hash() != block_hash:
             return _status("INVALID", None, f"blockhash mismatch, want 0x{claimed.hash().hex()}, got 0x{block_hash.hex()}")
         if block_hash in self._blocks:
@@ -1037,7 +1024,7 @@ class DevEngine:
                 prev_randao=claimed.mix_hash,
                 fee_recipient=claimed.coinbase,
                 gas_limit=claimed.gas_limit,
-                transactions=tuple(_data(t, "transaction") for t in payload.get("transactions") or []),
+                transactions=tuple(param_data(t, "transaction") for t in payload.get("transactions") or []),
                 parent_beacon_block_root=claimed.parent_beacon_block_root,
                 withdrawals=forks.is_canyon(ts),
                 extra_data=claimed.extra_data,
@@ -1104,7 +1091,7 @@ class DevEngine:
     def _block_param(self, ident: Any) -> L2Block | None:
         if isinstance(ident, dict):
             if "blockHash" in ident:
-                return self._blocks.get(_data(ident["blockHash"], "blockHash", 32))
+                return self._blocks.get(param_data(ident["blockHash"], "blockHash", 32))
             ident = ident.get("blockNumber")
         if ident in ("latest", "pending"):
             return self.head
@@ -1115,8 +1102,8 @@ class DevEngine:
         if ident == "earliest":
             return self.genesis
         if isinstance(ident, str) and len(ident) == 66:
-            return self._blocks.get(_data(ident, "block hash", 32))
-        return self.by_number(_quantity(ident, "block number"))
+            return self._blocks.get(param_data(ident, "block hash", 32))
+        return self.by_number(param_quantity(ident, "block number"))
 
     def _state_at(self, ident: Any) -> WorldState:
         block = self._block_param(ident)
@@ -1125,7 +1112,7 @@ class DevEngine:
         return block.state
 
     def _located(self, tx_hash: Any) -> tuple[L2Block, L2Tx] | None:
-        found = self._tx_index.get(_data(tx_hash, "transaction hash", 32))
+        found = self._tx_index.get(param_data(tx_hash, "transaction hash", 32))
         if found is None:
             return None
         block = self._blocks[found[0]]
@@ -1159,13 +1146,13 @@ class DevEngine:
         return found.to_json(bool(full), deposit_receipt_version=self._deposit_receipt_version(found))
 
     async def eth_getBlockByHash(self, block_hash: Any, full: bool = False) -> dict[str, Any] | None:
-        found = self._blocks.get(_data(block_hash, "block hash", 32))
+        found = self._blocks.get(param_data(block_hash, "block hash", 32))
         if found is None:
             return None
         return found.to_json(bool(full), deposit_receipt_version=self._deposit_receipt_version(found))
 
     def _tx_at(self, block: L2Block | None, index: Any) -> dict[str, Any] | None:
-        i = _quantity(index, "index")
+        i = param_quantity(index, "index")
         if block is None or i >= len(block.transactions):
             return None
         return block.transaction_json(block.transactions[i], deposit_receipt_version=self._deposit_receipt_version(block))
@@ -1174,7 +1161,7 @@ class DevEngine:
         return self._tx_at(self._block_param(block), index)
 
     async def eth_getTransactionByBlockHashAndIndex(self, block_hash: Any, index: Any) -> dict[str, Any] | None:
-        return self._tx_at(self._blocks.get(_data(block_hash, "block hash", 32)), index)
+        return self._tx_at(self._blocks.get(param_data(block_hash, "block hash", 32)), index)
 
     async def eth_getTransactionByHash(self, tx_hash: Any) -> dict[str, Any] | None:
         located = self._located(tx_hash)
@@ -1196,10 +1183,10 @@ class DevEngine:
         return [found.receipt_json(t) for t in found.transactions] if found is not None else None
 
     async def eth_getBalance(self, address: Any, block: Any = "latest") -> str:
-        return q(self._state_at(block).balance(_data(address, "address", 20)))
+        return q(self._state_at(block).balance(param_data(address, "address", 20)))
 
     async def eth_getTransactionCount(self, address: Any, block: Any = "latest") -> str:
-        addr = _data(address, "address", 20)
+        addr = param_data(address, "address", 20)
         nonce = self._state_at("latest" if block == "pending" else block).nonce(addr)
         if block == "pending":
             for entry in sorted((e for e in self._pool if e.sender == addr), key=lambda e: e.nonce):
@@ -1208,11 +1195,11 @@ class DevEngine:
         return q(nonce)
 
     async def eth_getCode(self, address: Any, block: Any = "latest") -> str:
-        return h(self._state_at(block).get(_data(address, "address", 20)).code)
+        return h(self._state_at(block).get(param_data(address, "address", 20)).code)
 
     async def eth_getStorageAt(self, address: Any, slot: Any, block: Any = "latest") -> str:
-        account = self._state_at(block).get(_data(address, "address", 20))
-        key = _quantity(slot, "slot").to_bytes(32, "big")
+        account = self._state_at(block).get(param_data(address, "address", 20))
+        key = param_quantity(slot, "slot").to_bytes(32, "big")
         return h(account.storage.get(key, 0).to_bytes(32, "big"))
 
     async def eth_call(self, call: Any, block: Any = "latest") -> str:
@@ -1222,7 +1209,7 @@ class DevEngine:
             raise InvalidParams("invalid argument 0: call must be an object")
         state = self._state_at(block)
         to = call.get("to")
-        if to is not None and state.get(_data(to, "to", 20)).code:
+        if to is not None and state.get(param_data(to, "to", 20)).code:
             raise RpcError(-32000, "the devnet engine runs no contract code (it is not an EVM)")
         return "0x"
 
@@ -1231,14 +1218,14 @@ class DevEngine:
         filtered by ``address`` (any of) and ``topics`` (per position: any of; null matches all)."""
         if not isinstance(criteria, dict):
             raise InvalidParams("invalid argument 0: filter must be an object")
-        addresses = {_data(a, "address", 20) for a in _one_or_list(criteria.get("address"), "address")}
+        addresses = {param_data(a, "address", 20) for a in _one_or_list(criteria.get("address"), "address")}
         topics: list[set[bytes] | None] = []
         for entry in _one_or_list(criteria.get("topics"), "topics"):
-            topics.append(None if entry is None else {_data(t, "topic", 32) for t in _one_or_list(entry, "topic")})
+            topics.append(None if entry is None else {param_data(t, "topic", 32) for t in _one_or_list(entry, "topic")})
         if criteria.get("blockHash") is not None:
             if "fromBlock" in criteria or "toBlock" in criteria:
                 raise InvalidParams("invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock")
-            found = self._blocks.get(_data(criteria["blockHash"], "blockHash", 32))
+            found = self._blocks.get(param_data(criteria["blockHash"], "blockHash", 32))
             if found is None:
                 raise RpcError(-32000, "unknown block")
             blocks = [found]
@@ -1267,14 +1254,14 @@ class DevEngine:
 
     async def eth_getProof(self, address: Any, keys: Any, block: Any = "latest") -> dict[str, Any]:
         """EIP-1186: the account proof against the state root, and storage proofs against its storage root."""
-        addr = _data(address, "address", 20)
+        addr = param_data(address, "address", 20)
         state = self._state_at(block)
         account = state.get(addr)
         if not isinstance(keys, list):
             raise InvalidParams("invalid argument 1: storage keys must be a list")
         storage_proofs = []
         for key in keys:
-            slot = _quantity(key, "storage key").to_bytes(32, "big")
+            slot = param_quantity(key, "storage key").to_bytes(32, "big")
             storage_proofs.append({
                 "key": key,
                 "value": q(account.storage.get(slot, 0)),
@@ -1292,7 +1279,7 @@ class DevEngine:
 
     async def eth_sendRawTransaction(self, raw: Any) -> str:
         """Add a user transaction to the pool (included when attributes allow the pool)."""
-        data = _data(raw, "raw transaction")
+        data = param_data(raw, "raw transaction")
         try:
             if data[:1] == bytes([DEPOSIT_TX_TYPE]):
                 raise InvalidTransaction("transaction type not supported")

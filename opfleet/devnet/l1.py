@@ -90,7 +90,15 @@ from opfleet.protocol.transactions import (
     recover_sender,
     sign_transaction,
 )
-from opfleet.rpc.server import HttpRequest, HttpResponse, InvalidParams, JsonRpcServer, RpcError
+from opfleet.rpc.server import (
+    HttpRequest,
+    HttpResponse,
+    InvalidParams,
+    JsonRpcServer,
+    RpcError,
+    param_data,
+    param_quantity,
+)
 
 log = logging.getLogger("opfleet.devnet")
 
@@ -1127,27 +1135,6 @@ class L1Chain:
 # --- the server -----------------------------------------------------------------------------------
 
 
-def _parse_quantity(value: Any, name: str) -> int:
-    if not isinstance(value, str) or not value.startswith(("0x", "0X")):
-        raise InvalidParams(f"invalid argument: {name}: hex string without 0x prefix")
-    try:
-        return int(value, 16)
-    except ValueError:
-        raise InvalidParams(f"invalid argument: {name}: invalid hex string") from None
-
-
-def _parse_data(value: Any, name: str, size: int | None = None) -> bytes:
-    if not isinstance(value, str) or not value.startswith(("0x", "0X")):
-        raise InvalidParams(f"invalid argument: {name}: hex string without 0x prefix")
-    try:
-        raw = bytes.fromhex(value[2:])
-    except ValueError:
-        raise InvalidParams(f"invalid argument: {name}: invalid hex string") from None
-    if size is not None and len(raw) != size:
-        raise InvalidParams(f"invalid argument: {name}: hex string has length {2 * len(raw)}, want {2 * size}")
-    return raw
-
-
 BLOCK_TAGS = ("latest", "pending", "safe", "finalized", "earliest")
 
 
@@ -1219,18 +1206,18 @@ class L1Server:
         chain = self.chain
         if isinstance(ident, dict):
             if "blockHash" in ident:
-                return chain.by_hash(_parse_data(ident["blockHash"], "blockHash", 32))
+                return chain.by_hash(param_data(ident["blockHash"], "blockHash", 32))
             if "blockNumber" in ident:
                 return self._block(ident["blockNumber"])
             raise InvalidParams("invalid argument 0: block object needs blockHash or blockNumber")
         if isinstance(ident, str) and ident in BLOCK_TAGS:
             return chain.by_tag(ident)
         if isinstance(ident, str) and len(ident) == 66:
-            return chain.by_hash(_parse_data(ident, "block hash", 32))
-        return chain.by_number(_parse_quantity(ident, "block number"))
+            return chain.by_hash(param_data(ident, "block hash", 32))
+        return chain.by_number(param_quantity(ident, "block number"))
 
     def _located_tx(self, tx_hash: Any) -> tuple[L1ChainBlock, IncludedTx] | None:
-        return self.chain.transaction(_parse_data(tx_hash, "transaction hash", 32))
+        return self.chain.transaction(param_data(tx_hash, "transaction hash", 32))
 
     # --- eth_ --------------------------------------------------------------------------------------
 
@@ -1263,7 +1250,7 @@ class L1Server:
         return found.to_json(bool(full)) if found is not None else None
 
     async def eth_getBlockByHash(self, block_hash: Any, full: bool = False) -> dict[str, Any] | None:
-        found = self.chain.by_hash(_parse_data(block_hash, "block hash", 32))
+        found = self.chain.by_hash(param_data(block_hash, "block hash", 32))
         return found.to_json(bool(full)) if found is not None else None
 
     async def eth_getBlockReceipts(self, block: Any) -> list[dict[str, Any]] | None:
@@ -1278,10 +1265,10 @@ class L1Server:
         return self._tx_at(self._block(block), index)
 
     async def eth_getTransactionByBlockHashAndIndex(self, block_hash: Any, index: Any) -> dict[str, Any] | None:
-        return self._tx_at(self.chain.by_hash(_parse_data(block_hash, "block hash", 32)), index)
+        return self._tx_at(self.chain.by_hash(param_data(block_hash, "block hash", 32)), index)
 
     def _tx_at(self, block: L1ChainBlock | None, index: Any) -> dict[str, Any] | None:
-        i = _parse_quantity(index, "index")
+        i = param_quantity(index, "index")
         if block is None or i >= len(block.transactions):
             return None
         return block.transaction_json(block.transactions[i])
@@ -1291,7 +1278,7 @@ class L1Server:
         if located is not None:
             block, t = located
             return block.transaction_json(t)
-        pending = self.chain.pending_transaction(_parse_data(tx_hash, "transaction hash", 32))
+        pending = self.chain.pending_transaction(param_data(tx_hash, "transaction hash", 32))
         if pending is None:
             return None
         return transaction_json(pending.pooled.tx, tx_hash=pending.hash, sender=pending.sender, block_hash=None,
@@ -1301,7 +1288,7 @@ class L1Server:
         located = self._located_tx(tx_hash)
         if located is not None:
             return h(located[1].raw)
-        pending = self.chain.pending_transaction(_parse_data(tx_hash, "transaction hash", 32))
+        pending = self.chain.pending_transaction(param_data(tx_hash, "transaction hash", 32))
         return h(pending.pooled.raw) if pending is not None else None
 
     async def eth_getTransactionReceipt(self, tx_hash: Any) -> dict[str, Any] | None:
@@ -1312,7 +1299,7 @@ class L1Server:
         return block.receipt_json(t)
 
     async def eth_getTransactionCount(self, address: Any, block: Any = "latest") -> str:
-        addr = _parse_data(address, "address", 20)
+        addr = param_data(address, "address", 20)
         if block == "pending":
             return q(self.chain.nonce(addr, pending=True))
         found = self._block(block)
@@ -1321,7 +1308,7 @@ class L1Server:
         return q(found.state.nonce(addr))
 
     async def eth_getBalance(self, address: Any, block: Any = "latest") -> str:
-        addr = _parse_data(address, "address", 20)
+        addr = param_data(address, "address", 20)
         found = self._block("latest" if block == "pending" else block)
         if found is None:
             raise RpcError(-32000, "header not found")
@@ -1331,13 +1318,13 @@ class L1Server:
         found = self._block("latest" if block == "pending" else block)
         if found is None:
             raise RpcError(-32000, "header not found")
-        return h(found.state.get(_parse_data(address, "address", 20)).code)
+        return h(found.state.get(param_data(address, "address", 20)).code)
 
     async def eth_getStorageAt(self, address: Any, slot: Any, block: Any = "latest") -> str:
         found = self._block("latest" if block == "pending" else block)
         if found is None:
             raise RpcError(-32000, "header not found")
-        value = found.state.get(_parse_data(address, "address", 20)).storage.get(_storage_key(slot), 0)
+        value = found.state.get(param_data(address, "address", 20)).storage.get(_storage_key(slot), 0)
         return h(value.to_bytes(32, "big"))
 
     async def eth_getProof(self, address: Any, slots: Any, block: Any = "latest") -> dict[str, Any]:
@@ -1348,7 +1335,7 @@ class L1Server:
             raise RpcError(-32000, "header not found")
         if not isinstance(slots, list):
             raise InvalidParams("invalid argument 1: storage keys must be a list")
-        addr = _parse_data(address, "address", 20)
+        addr = param_data(address, "address", 20)
         state = found.state
         account = state.get(addr)
         storage = []
@@ -1367,20 +1354,20 @@ class L1Server:
         addresses_raw = criteria.get("address") or []
         if isinstance(addresses_raw, str):
             addresses_raw = [addresses_raw]
-        addresses = [_parse_data(a, "address", 20) for a in addresses_raw]
+        addresses = [param_data(a, "address", 20) for a in addresses_raw]
         topics: list[list[bytes] | None] = []
         for entry in criteria.get("topics") or []:
             if entry is None:
                 topics.append(None)
             elif isinstance(entry, str):
-                topics.append([_parse_data(entry, "topic", 32)])
+                topics.append([param_data(entry, "topic", 32)])
             else:
-                topics.append([_parse_data(t, "topic", 32) for t in entry])
+                topics.append([param_data(t, "topic", 32) for t in entry])
         block_hash = criteria.get("blockHash")
         if block_hash is not None:
             if "fromBlock" in criteria or "toBlock" in criteria:
                 raise InvalidParams("invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock")
-            matches = self.chain.logs(block_hash=_parse_data(block_hash, "blockHash", 32), addresses=addresses,
+            matches = self.chain.logs(block_hash=param_data(block_hash, "blockHash", 32), addresses=addresses,
                                       topics=topics)
         else:
             start = self._block(criteria.get("fromBlock", "latest"))
@@ -1398,7 +1385,7 @@ class L1Server:
 
     async def eth_sendRawTransaction(self, raw: Any) -> str:
         try:
-            tx_hash = self.chain.submit(_parse_data(raw, "raw transaction"))
+            tx_hash = self.chain.submit(param_data(raw, "raw transaction"))
         except TxRejected as exc:
             raise RpcError(-32000, str(exc)) from None
         if self.automine:
@@ -1408,10 +1395,10 @@ class L1Server:
     async def eth_estimateGas(self, call: Any, block: Any = "latest") -> str:
         if not isinstance(call, dict):
             raise InvalidParams("invalid argument 0: call must be an object")
-        sender = _parse_data(call.get("from", "0x" + "00" * 20), "from", 20)
-        to = _parse_data(call["to"], "to", 20) if call.get("to") else None
-        data = _parse_data(call.get("input", call.get("data", "0x")), "input")
-        value = _parse_quantity(call.get("value", "0x0"), "value")
+        sender = param_data(call.get("from", "0x" + "00" * 20), "from", 20)
+        to = param_data(call["to"], "to", 20) if call.get("to") else None
+        data = param_data(call.get("input", call.get("data", "0x")), "input")
+        value = param_quantity(call.get("value", "0x0"), "value")
         tx = Transaction(type=DYNAMIC_FEE_TX_TYPE, chain_id=self.chain.config.chain_id, to=to, value=value, data=data,
                          nonce=self.chain.nonce(sender, pending=True))
         try:
@@ -1421,7 +1408,7 @@ class L1Server:
 
     async def evm_mine(self, timestamp: Any = None) -> str:
         """anvil/hardhat-style: mine one block now (optionally at ``timestamp``)."""
-        when = _parse_quantity(timestamp, "timestamp") if isinstance(timestamp, str) else timestamp
+        when = param_quantity(timestamp, "timestamp") if isinstance(timestamp, str) else timestamp
         try:
             block = self.chain.mine(timestamp=when)
         except ValueError as exc:

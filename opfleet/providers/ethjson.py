@@ -18,6 +18,12 @@ from typing import Any
 
 from opfleet.errors import DecodeError
 from opfleet.protocol.block_ref import L1BlockRef
+from opfleet.protocol.hexjson import HexJsonError
+from opfleet.protocol.hexjson import hex_data as hex_data
+from opfleet.protocol.hexjson import hex_quantity as hex_quantity
+from opfleet.protocol.hexjson import json_object as json_object
+from opfleet.protocol.hexjson import parse_data as parse_data
+from opfleet.protocol.hexjson import parse_quantity as parse_quantity
 from opfleet.protocol.log import Log
 from opfleet.protocol.transactions import (
     ACCESS_LIST_TX_TYPE,
@@ -37,7 +43,7 @@ def quantity(obj: Mapping[str, Any], key: str, *, where: str = "") -> int:
     """A required hex quantity field."""
     value = obj.get(key)
     if value is None:
-        raise DecodeError(f"{where}{key}: missing")
+        raise HexJsonError(f"{where}{key}", "missing")
     return parse_quantity(value, f"{where}{key}")
 
 
@@ -46,62 +52,17 @@ def optional_quantity(obj: Mapping[str, Any], key: str, *, where: str = "") -> i
     return None if value is None else parse_quantity(value, f"{where}{key}")
 
 
-def parse_quantity(value: Any, name: str = "quantity") -> int:
-    """``"0x1a"`` -> 26. Leading zeros are tolerated (some nodes emit them); decimal is not."""
-    if not isinstance(value, str) or value[:2] not in ("0x", "0X") or len(value) < 3 or len(value) > 66:
-        raise DecodeError(f"{name}: expected a hex quantity, got {value!r}")
-    try:
-        return int(value[2:], 16)
-    except ValueError:
-        raise DecodeError(f"{name}: not hex: {value!r}") from None
-
-
 def data(obj: Mapping[str, Any], key: str, size: int | None = None, *, where: str = "") -> bytes:
     """A required hex data field, of ``size`` bytes when given."""
     value = obj.get(key)
     if value is None:
-        raise DecodeError(f"{where}{key}: missing")
+        raise HexJsonError(f"{where}{key}", "missing")
     return parse_data(value, size, f"{where}{key}")
 
 
 def optional_data(obj: Mapping[str, Any], key: str, size: int | None = None, *, where: str = "") -> bytes | None:
     value = obj.get(key)
     return None if value is None else parse_data(value, size, f"{where}{key}")
-
-
-def parse_data(value: Any, size: int | None = None, name: str = "data") -> bytes:
-    """``"0xabcd"`` -> ``b"\\xab\\xcd"``; checks the length when ``size`` is given."""
-    if not isinstance(value, str) or value[:2] not in ("0x", "0X"):
-        raise DecodeError(f"{name}: expected 0x-prefixed hex, got {_short(value)}")
-    try:
-        raw = bytes.fromhex(value[2:])
-    except ValueError:
-        raise DecodeError(f"{name}: not hex: {_short(value)}") from None
-    if size is not None and len(raw) != size:
-        raise DecodeError(f"{name}: expected {size} bytes, got {len(raw)}")
-    return raw
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def hex_quantity(value: int) -> str:
-    """An int as a JSON-RPC quantity (``0x0``, ``0x1a``)."""
-    if value < 0:
-        raise ValueError("quantities are unsigned")
-    return hex(value)
-
-
-def hex_data(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
-
-
-def json_object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise DecodeError(f"{what}: expected a JSON object, got {type(value).__name__}")
-    return value
 
 
 # --- headers ---------------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ import json
 import logging
 import math
 from collections import Counter as _Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -42,6 +43,7 @@ import h11
 import trio
 
 from opfleet.errors import OpfleetError
+from opfleet.protocol.hexjson import HexJsonError, parse_data, parse_quantity
 
 log = logging.getLogger("opfleet.rpc")
 
@@ -427,6 +429,28 @@ class InvalidParams(RpcError):
 
     def __init__(self, message: str, data: Any = None):
         super().__init__(INVALID_PARAMS, message, data)
+
+
+def param_quantity(value: Any, name: str) -> int:
+    """A hex quantity parameter (:func:`opfleet.protocol.hexjson.parse_quantity`), else -32602."""
+    with invalid_params():
+        return parse_quantity(value, name)
+
+
+def param_data(value: Any, name: str, size: int | None = None) -> bytes:
+    """A hex data parameter (:func:`opfleet.protocol.hexjson.parse_data`), else -32602."""
+    with invalid_params():
+        return parse_data(value, size, name)
+
+
+@contextmanager
+def invalid_params() -> Iterator[None]:
+    """The one place a :class:`~opfleet.protocol.hexjson.HexJsonError` in a request's parameters
+    becomes JSON-RPC -32602 (geth words it "invalid argument: ...")."""
+    try:
+        yield
+    except HexJsonError as exc:
+        raise InvalidParams(f"invalid argument: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
