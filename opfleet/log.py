@@ -91,8 +91,8 @@ class TextFormatter(logging.Formatter):
 def configure(*, level: str, fmt: str, env: Any) -> None:
     """Send opfleet's logs to ``env.stderr`` in the chosen format."""
     root = logging.getLogger("opfleet")
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     if fmt == "text" and env.stderr_isatty:
         from rich.console import Console
         from rich.logging import RichHandler  # rich only when a person is watching

@@ -259,7 +259,8 @@ def _batcher_tx(data: bytes, ctx: Context) -> dict[str, Any]:
     return batcher_tx_to_json(data)
 
 
-_DECODERS: dict[str, Callable[[bytes, Context], dict[str, Any]]] = {
+# Each decoder's result goes to its own view (a channel keeps its batches, not JSON).
+_DECODERS: dict[str, Callable[[bytes, Context], Any]] = {
     "blob": _blob, "calldata": _calldata, "channel": _channel, "batcher-tx": _batcher_tx,
 }
 
@@ -331,6 +332,7 @@ def _view_channel(ctx: Context, result: _Channel) -> None:
                                                   else "singular"), show_header=False)
         table.add_column("field")
         table.add_column("value")
+        rows: dict[str, Any]
         if isinstance(batch, RawSpanBatch):
             rows = {"type": batch.BATCH_TYPE, "rel_timestamp": batch.rel_timestamp,
                     "l1_origin_num": batch.l1_origin_num,
@@ -351,7 +353,7 @@ def _view_channel(ctx: Context, result: _Channel) -> None:
         console.print(table)
 
 
-_VIEWS: dict[str, Callable[[Context, dict[str, Any]], None]] = {
+_VIEWS: dict[str, Callable[[Context, Any], None]] = {
     "blob": _view_blob, "calldata": _view_calldata, "channel": _view_channel,
     "batcher-tx": _view_batcher_tx,
 }

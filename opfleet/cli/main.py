@@ -168,6 +168,7 @@ def _unknown_arguments(parser: argparse.ArgumentParser, namespace: argparse.Name
     import difflib
 
     path = tuple(p for p in (getattr(namespace, "command", None), getattr(namespace, "subcommand", None)) if p)
+    target: argparse.ArgumentParser
     target, command = parser.by_path.get(path, (parser, None))  # type: ignore[attr-defined]
     hint = ""
     if command is not None:

@@ -105,4 +105,4 @@ def run(ctx: Context) -> ExitStatus:
         message = str(error) or type(error).__name__
         ctx.env.stderr.write(f"opfleet: error: the fleet monitor stopped: {message}\n")
         return ExitStatus.ERROR
-    return ExitStatus(code) if code in ExitStatus._value2member_map_ else ExitStatus.OK
+    return ExitStatus(code) if code is not None and code in ExitStatus._value2member_map_ else ExitStatus.OK

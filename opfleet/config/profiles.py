@@ -214,7 +214,7 @@ def starter_profile(name: str) -> str:
             value = _EXAMPLES.get(option.key, option.default)
             if value is None:
                 value = ""
-            elif option.kind == spec.DURATION:
+            elif option.kind == spec.DURATION and isinstance(value, int | float):
                 value = format_duration(value)
             # One line per setting, so uncommenting a line always gives valid TOML.
             entry = " ".join(tomli_w.dumps({normalize_key(option.key): value}).split())

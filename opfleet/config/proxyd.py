@@ -304,7 +304,7 @@ def parse_config(document: Mapping[str, Any], env: Mapping[str, str], *, source:
             if not isinstance(value, str):
                 raise reader.error("expected a string", f"{bprefix}headers.{key}")
             headers[key] = reader.env_value(value, env, f"{bprefix}headers.{key}")
-        values = dict(shared)
+        values: dict[str, Any] = dict(shared)
         if table.get("response_timeout_milliseconds"):
             values["timeout"] = reader.integer(table, "response_timeout_milliseconds", bprefix, minimum=0) / 1000
         if "max_retries" in table:

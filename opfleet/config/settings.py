@@ -252,12 +252,13 @@ def resolve(
     """Merge one command's settings: defaults < profile < environment < flags."""
     values: dict[str, Value] = {}
     profile_values = profile.values_for(command) if profile is not None else {}
+    profile_dir = profile.path.parent if profile is not None else None
     for option in command.settings:
         resolved = Value(option.default, "default")
         if option.key in profile_values:
             raw, where = profile_values[option.key]
             resolved = Value(
-                parse_value(option, raw, source=where, base_dir=profile.path.parent),
+                parse_value(option, raw, source=where, base_dir=profile_dir),
                 "profile", where,
             )
         for name in option.env:

@@ -71,9 +71,10 @@ class ChainRouter:
             with trio.move_on_after(self.gate_timeout):
                 while why is not None:
                     await trio.sleep(self.poll_interval)
-                    route = self._chains.get(key)
-                    if route is None:
+                    current = self._chains.get(key)
+                    if current is None:
                         return HttpResponse.text("404 page not found\n", 404)
+                    route = current
                     why = route.not_ready()
             if why is not None:
                 return HttpResponse.text(f"chain RPC not ready: chain {key}: {why}\n", 503)

@@ -288,11 +288,11 @@ def source_tier_alarms(nodes: Iterable[tuple[str, Role, str | None, tuple[str, .
                                 f"{name}: every source it follows is down ({', '.join(deps)}); "
                                 "its safe head cannot advance"))
             chains_at_risk[chain] = chains_at_risk.get(chain, 0) + 1
-    for chain, sources in tier.items():
-        if chain in chains_at_risk and not any(up[s] for s in sources):
+    for chain, tier_sources in tier.items():
+        if chain in chains_at_risk and not any(up[s] for s in tier_sources):
             label = f"chain {chain}" if chain else "the fleet"
             alarms.append(Alarm(AlarmKind.SOURCE_DOWN, None,
-                                f"{label}: the whole source tier is down ({', '.join(sources)}); "
+                                f"{label}: the whole source tier is down ({', '.join(tier_sources)}); "
                                 f"{chains_at_risk[chain]} light node(s) at risk"))
     return alarms
 

@@ -391,9 +391,10 @@ class FleetSnapshot:
     nodes: tuple[NodeSnapshot, ...] = ()
     alarms: tuple[Alarm, ...] = ()  # every node's alarms plus fleet-wide ones
     divergences: tuple[Divergence, ...] = ()
+    # an index for node(): not compared, hashed or shown
+    _by_name: dict[str, NodeSnapshot] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        # an index for node(); not a field, so equality and repr ignore it
         object.__setattr__(self, "_by_name", {n.name: n for n in self.nodes})
 
     @property

@@ -391,13 +391,20 @@ def blob_base_fee(excess_blob_gas: int, update_fraction: int) -> int:
 
 
 class L1HeaderFields(Protocol):
-    """The L1 origin header fields the L1-info deposit needs (see :class:`L1OriginHeader`)."""
+    """The L1 origin header fields the L1-info deposit needs (see :class:`L1OriginHeader`).
 
-    number: int
-    timestamp: int
-    base_fee: int
-    hash: bytes
-    excess_blob_gas: int | None
+    Read-only members, so frozen dataclasses (``BlockHeader``, ``L1OriginHeader``) match."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def base_fee(self) -> int: ...
+    @property
+    def hash(self) -> bytes: ...
+    @property
+    def excess_blob_gas(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)

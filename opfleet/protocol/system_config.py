@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from opfleet.errors import ConfigError, DecodeError
+from opfleet.protocol.abi import abi_encode_bytes, abi_word
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
 from opfleet.protocol.log import Log
 
@@ -136,21 +137,20 @@ class SystemConfig:
         Raises :class:`ConfigError` naming the key and the expected type.
         """
         obj = json_object(obj, where, source)
-        at = {"where": where, "source": source}
-        eip1559 = json_hex(obj, "eip1559Params", 8, **at, default=bytes(8))
-        operator_fee = json_hex(obj, "operatorFeeParams", 32, **at, default=ZERO_HASH)
+        eip1559 = json_hex(obj, "eip1559Params", 8, where=where, source=source, default=bytes(8))
+        operator_fee = json_hex(obj, "operatorFeeParams", 32, where=where, source=source, default=ZERO_HASH)
         return cls(
-            batcher_address=json_hex(obj, "batcherAddr", 20, **at),
-            overhead=json_hex(obj, "overhead", 32, **at),
-            scalar=json_hex(obj, "scalar", 32, **at),
-            gas_limit=json_int(obj, "gasLimit", **at),
+            batcher_address=json_hex(obj, "batcherAddr", 20, where=where, source=source),
+            overhead=json_hex(obj, "overhead", 32, where=where, source=source),
+            scalar=json_hex(obj, "scalar", 32, where=where, source=source),
+            gas_limit=json_int(obj, "gasLimit", where=where, source=source),
             eip1559_denominator=int.from_bytes(eip1559[:4], "big"),
             eip1559_elasticity=int.from_bytes(eip1559[4:], "big"),
             operator_fee_scalar=int.from_bytes(operator_fee[20:24], "big"),
             operator_fee_constant=int.from_bytes(operator_fee[24:32], "big"),
-            min_base_fee=json_int(obj, "minBaseFee", **at, default=0),
+            min_base_fee=json_int(obj, "minBaseFee", where=where, source=source, default=0),
             da_footprint_gas_scalar=json_int(
-                obj, "daFootprintGasScalar", **at, default=0, maximum=UINT16_MAX
+                obj, "daFootprintGasScalar", where=where, source=source, default=0, maximum=UINT16_MAX
             ),
             marshal_pre_holocene="eip1559Params" not in obj,
         )
@@ -237,6 +237,13 @@ def batcher_hash(batcher_address: bytes) -> bytes:
 
 
 # --- ConfigUpdate logs ------------------------------------------------------------------------
+
+
+def config_update_log(system_config: bytes, update_type: ConfigUpdateType | int, payload: bytes) -> Log:
+    """The ``ConfigUpdate(version 0, updateType, abi.encode(bytes payload))`` log, the inverse of
+    :func:`apply_config_update`'s reading (spec: ``specs/protocol/system-config.md``, "System config updates")."""
+    topics = (CONFIG_UPDATE_TOPIC, CONFIG_UPDATE_VERSION_0, abi_word(int(update_type)))
+    return Log(system_config, topics, abi_encode_bytes(payload))
 
 
 def apply_config_update(config: SystemConfig, log: Log, *, ecotone_active: bool) -> SystemConfig:

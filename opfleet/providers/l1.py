@@ -268,6 +268,7 @@ class L1Provider:
         if self._block_receipts is False:
             found = await self.block(value, full_txs=True)
             return found, await self._fetch_receipts(found)
+        calls: list[tuple[str, list[Any]]]
         if kind == "hash":
             calls = [("eth_getBlockByHash", [hex_data(value), True]), ("eth_getBlockReceipts", [hex_data(value)])]
         else:

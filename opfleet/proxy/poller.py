@@ -29,6 +29,7 @@ Where we knowingly differ from proxyd (each is a line of the README's list):
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -213,7 +214,7 @@ class ConsensusPoller:
         self._backends: dict[str, _Backend] = {}
         for backend in config.backends:
             client = JsonRpcClient(backend.rpc_url, transport=transport, timeout=backend.timeout, name=backend.name,
-                                   headers_factory=(lambda h=dict(backend.headers): h) if backend.headers else None)
+                                   headers_factory=functools.partial(dict, backend.headers) if backend.headers else None)
             self._backends[backend.name] = _Backend(backend, client, backend.name in fallbacks)
         self.heads = Heads()
         self.consensus_group: tuple[str, ...] = ()
@@ -255,7 +256,8 @@ class ConsensusPoller:
     def serving_order(self) -> list[str]:
         """The consensus group shuffled, healthy before degraded (``loadBalancedConsensusGroup``)."""
         now = self.clock()
-        healthy, degraded = [], []
+        healthy: list[str] = []
+        degraded: list[str] = []
         for name in self.consensus_group:
             backend = self._backends[name]
             ok, avg_latency = self._health(backend, now)

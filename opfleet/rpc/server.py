@@ -358,7 +358,7 @@ async def _next_event(conn: h11.Connection, stream: trio.abc.Stream) -> Any:
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
-            conn.receive_data(await stream.receive_some(_RECEIVE_CHUNK))
+            conn.receive_data(bytes(await stream.receive_some(_RECEIVE_CHUNK)))
             continue
         if event is h11.PAUSED:  # cannot happen while we answer one request at a time
             return h11.ConnectionClosed()

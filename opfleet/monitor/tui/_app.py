@@ -23,6 +23,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.reactive import var
 from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static
@@ -97,7 +98,8 @@ class FleetApp(App[int]):
         self.engine_error: BaseException | None = None
         self._guest = TrioGuest()
         self._latency: dict[str, deque[float]] = {}
-        self.set_reactive(FleetApp.interval, float(interval or getattr(monitor, "interval", 2.0)))
+        start = interval if interval else getattr(monitor, "interval", 2.0)
+        self.set_reactive(FleetApp.interval, float(start))
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -203,7 +205,7 @@ class FleetApp(App[int]):
             return None
         if key.startswith("group:"):
             below = table.cursor_row + 1
-            key = table.coordinate_to_cell_key((below, 0)).row_key.value or "" \
+            key = table.coordinate_to_cell_key(Coordinate(below, 0)).row_key.value or "" \
                 if below < table.row_count else ""
         return self.snapshot.node(key[len("node:"):]) if key.startswith("node:") else None
 

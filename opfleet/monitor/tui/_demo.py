@@ -169,7 +169,7 @@ def demo_fleet(nodes: int = 12, *, tick: int = 0, divergent: bool = True, down: 
             for i in range(history))
         changes = tuple(
             HeadChange(taken_at - 2.0 * k, "unsafe", number - 1, number,
-                       status.unsafe_l2.hash if k == 0 else _l2(spec.chain, number).hash)
+                       status.unsafe_l2.hash if k == 0 else _l2(spec.chain or "", number).hash)
             for k in range(3, -1, -1)
             for number in (status.unsafe_l2.number - k,)
         )

@@ -15,8 +15,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import outcome
 import trio
+from outcome import Outcome
 
 __all__ = ["TrioGuest"]
 
@@ -31,22 +31,22 @@ class TrioGuest:
     """
 
     def __init__(self) -> None:
-        self._done: asyncio.Future[outcome.Outcome] | None = None
+        self._done: asyncio.Future[Outcome] | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self._scope: trio.CancelScope | None = None
         self._stop_requested = False
-        self._on_done: Callable[[outcome.Outcome], Any] | None = None
+        self._on_done: Callable[[Outcome], Any] | None = None
 
     @property
     def running(self) -> bool:
         return self._done is not None and not self._done.done()
 
     @property
-    def outcome(self) -> outcome.Outcome | None:
+    def outcome(self) -> Outcome | None:
         return self._done.result() if self._done is not None and self._done.done() else None
 
     def start(self, fn: Callable[..., Awaitable[Any]], *args: Any,
-              on_done: Callable[[outcome.Outcome], Any] | None = None) -> None:
+              on_done: Callable[[Outcome], Any] | None = None) -> None:
         """Start ``await fn(*args)`` as a trio guest of the running asyncio loop.
 
         ``on_done(outcome)`` is called on the asyncio loop when the run ends by itself (not when
@@ -66,7 +66,7 @@ class TrioGuest:
                     scope.cancel()
                 await fn(*args)
 
-        def done(result: outcome.Outcome) -> None:
+        def done(result: Outcome) -> None:
             assert self._done is not None
             if not self._done.done():
                 self._done.set_result(result)
@@ -87,7 +87,7 @@ class TrioGuest:
         if self._token is not None and self.running:
             self._token.run_sync_soon(fn)
 
-    async def stop(self, timeout: float = 5.0) -> outcome.Outcome | None:
+    async def stop(self, timeout: float = 5.0) -> Outcome | None:
         """Cancel the run and wait (at most ``timeout`` seconds) for trio to finish."""
         if self._done is None:
             return None

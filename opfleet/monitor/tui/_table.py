@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets._data_table import RowKey
 
@@ -156,7 +157,7 @@ class FleetTable(DataTable[Any]):
 
     def row_keys(self) -> list[str]:
         """The row keys in display order."""
-        return [self.coordinate_to_cell_key((i, 0)).row_key.value or "" for i in range(self.row_count)]
+        return [self.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value or "" for i in range(self.row_count)]
 
     def select_key(self, key: str) -> None:
         """Put the cursor on the row ``key``."""

@@ -482,8 +482,8 @@ class RawSpanBatch:
     parent_check: bytes
     l1_origin_check: bytes
     block_count: int
-    origin_bits: tuple[int, ...]
-    block_tx_counts: tuple[int, ...]
+    origin_bits: tuple[int, ...] | ByteColumn
+    block_tx_counts: tuple[int, ...] | ByteColumn
     contract_creation_bits: tuple[int, ...] = ()
     y_parity_bits: tuple[int, ...] = ()
     tx_sigs: tuple[bytes, ...] = ()
