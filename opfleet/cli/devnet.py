@@ -271,10 +271,11 @@ async def summary_lines(devnet: Any, elapsed: float, *, timeout: float = 5.0) ->
         lines.append(f"  {name:<{width}} {verbs[roles[name]]:<9} {count:>7,} blocks   "
                      f"(unsafe #{unsafe:,}, safe #{safe:,}{chain_note})")
     for chain in sorted({chain for _, chain, _, _ in rows}):
-        members = [(name, el) for name, c, _, el in rows if c == chain and isinstance(heads.get(name), tuple) and el]
+        safe_heads = {name: head[1] for name, head in heads.items() if isinstance(head, tuple)}
+        members = [(name, el) for name, c, _, el in rows if c == chain and name in safe_heads and el]
         if len(members) < 2:
             continue
-        common = min(heads[name][1] for name, _ in members)  # type: ignore[index]
+        common = min(safe_heads[name] for name, _ in members)
         if common == 0:
             lines.append(f"  chain {chain}: no safe block beyond genesis yet, nothing to compare")
             continue

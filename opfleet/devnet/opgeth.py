@@ -262,7 +262,9 @@ class OpGeth:
 
     async def run(self, *, task_status: trio.TaskStatus[OpGeth] = trio.TASK_STATUS_IGNORED) -> None:
         cfg = self.config
-        binary = self.binary or await trio.to_thread.run_sync(find_op_geth)
+        binary = self.binary
+        if binary is None:
+            binary = await trio.to_thread.run_sync(find_op_geth)
         temporary = cfg.data_dir is None
         directory = Path(tempfile.mkdtemp(prefix="opfleet-op-geth-")) if temporary else Path(cfg.data_dir or "")
         try:

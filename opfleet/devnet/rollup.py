@@ -8,6 +8,8 @@ emulates, and the fork times are the engine's.
 
 from __future__ import annotations
 
+from typing import Any
+
 from opfleet.devnet.engine import DevEngine, ForkTimes
 from opfleet.devnet.l1 import L1Chain
 from opfleet.protocol.block_ref import BlockID
@@ -43,6 +45,7 @@ def devnet_rollup_config(
     if system_config is None:
         system_config = SystemConfig(batcher_address=batcher, scalar=encode_scalar(0, 1000),
                                      gas_limit=engine.config.gas_limit)
+    fork_fields: dict[str, Any] = forks.rollup_config_fields()
     genesis = Genesis(BlockID(l1.genesis.hash, 0), engine.genesis_id, engine.genesis.timestamp, system_config)
     return RollupConfig(
         genesis=genesis,
@@ -56,5 +59,5 @@ def devnet_rollup_config(
         l1_system_config_address=l1.config.system_config_address,
         max_sequencer_drift_pre_fjord=max_sequencer_drift,
         keep_karst_upgrade_gas=keep_karst_upgrade_gas,
-        **forks.rollup_config_fields(),
+        **fork_fields,
     )

@@ -36,8 +36,9 @@ import dataclasses
 import enum
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from opfleet.derive.attributes import AttributesWithParent
 from opfleet.derive.interfaces import ChainProvider, FlushChannel
@@ -63,6 +64,7 @@ from opfleet.providers.ethjson import hex_data, parse_data, parse_quantity
 from opfleet.providers.jsonrpc import RpcCallError
 
 log = logging.getLogger("opfleet.engine")
+_T = TypeVar("_T")
 
 MAX_FINALITY_ENTRIES = 4096
 """(L1 block, safe L2 head) pairs kept for finality (op-node keeps a bounded buffer too)."""
@@ -372,7 +374,8 @@ class EngineDriver:
         await self._promote(ref, replacement, new_unsafe=True)
         return ProcessOutcome.DEPOSITS_ONLY
 
-    async def _engine_call(self, call):  # type: ignore[no-untyped-def]
+    async def _engine_call(self, call: Awaitable[_T]) -> _T:
+        """Await an Engine API call, turning its failures into the driver's error kinds."""
         try:
             return await call
         except InvalidForkchoiceState as exc:
