@@ -43,16 +43,16 @@ from opfleet.protocol.blob import encode_blob
 from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.compression import compress_brotli, compress_zlib
 from opfleet.protocol.crypto import ZERO_HASH, keccak256, private_key_to_address
-from opfleet.protocol.deposits import DEPOSIT_EVENT_TOPIC, decode_deposit_tx
+from opfleet.protocol.deposits import decode_deposit_tx
 from opfleet.protocol.frame import MAX_FRAME_LEN, Frame, encode_frames
 from opfleet.protocol.kzg import blob_to_commitment, versioned_hash
 from opfleet.protocol.l1_block_info import decode_l1_block_info
 from opfleet.protocol.log import Log
 from opfleet.protocol.rollup_config import ChainOpConfig, Genesis, RollupConfig
 from opfleet.protocol.system_config import (
-    CONFIG_UPDATE_TOPIC,
     ConfigUpdateType,
     SystemConfig,
+    config_update_log,
     system_config_from_l2_block,
 )
 from opfleet.protocol.transactions import (
@@ -719,56 +719,14 @@ class Batcher:
         return BlobTransaction(self._sign(tx), blobs)
 
 
-def deposit_log(
-    *,
-    from_address: bytes,
-    to: bytes | None,
-    mint: int = 0,
-    value: int = 0,
-    gas: int = 100_000,
-    data: bytes = b"",
-    contract: bytes = DEPOSIT_CONTRACT,
-) -> Log:
-    """A ``TransactionDeposited`` log of the deposit contract (version 0).
-
-    Spec: specs/protocol/deposits.md, Deposit Contract (opaque data packing).
-    """
-    opaque = (
-        mint.to_bytes(32, "big") + value.to_bytes(32, "big") + gas.to_bytes(8, "big")
-        + (b"\x01" if to is None else b"\x00") + data
-    )
-    padded = opaque + bytes(-len(opaque) % 32)
-    body = (32).to_bytes(32, "big") + len(opaque).to_bytes(32, "big") + padded
-    topics = (
-        DEPOSIT_EVENT_TOPIC,
-        bytes(12) + from_address,
-        bytes(12) + (to or bytes(20)),
-        ZERO_HASH,
-    )
-    return Log(contract, topics, body)
-
-
-def config_update_log(
-    update_type: ConfigUpdateType, payload: bytes, *, contract: bytes = SYSTEM_CONFIG_ADDRESS
-) -> Log:
-    """A ``ConfigUpdate`` log of the SystemConfig contract: ``abi.encode(bytes payload)``.
-
-    Spec: specs/protocol/system-config.md, System config updates.
-    """
-    padded = payload + bytes(-len(payload) % 32)
-    body = (32).to_bytes(32, "big") + len(payload).to_bytes(32, "big") + padded
-    topics = (CONFIG_UPDATE_TOPIC, ZERO_HASH, int(update_type).to_bytes(32, "big"))
-    return Log(contract, topics, body)
-
-
 def batcher_update_log(address: bytes) -> Log:
     """A ``ConfigUpdate`` setting the batcher address."""
-    return config_update_log(ConfigUpdateType.BATCHER, bytes(12) + address)
+    return config_update_log(SYSTEM_CONFIG_ADDRESS, ConfigUpdateType.BATCHER, bytes(12) + address)
 
 
 def gas_limit_update_log(gas_limit: int) -> Log:
     """A ``ConfigUpdate`` setting the gas limit."""
-    return config_update_log(ConfigUpdateType.GAS_LIMIT, gas_limit.to_bytes(32, "big"))
+    return config_update_log(SYSTEM_CONFIG_ADDRESS, ConfigUpdateType.GAS_LIMIT, gas_limit.to_bytes(32, "big"))
 
 
 def l2_transfer(nonce: int, *, chain_id: int = L2_CHAIN_ID, key: bytes = L2_USER_KEY) -> bytes:
@@ -805,8 +763,6 @@ __all__ = [
     "batcher_update_log",
     "channel_data",
     "channel_id",
-    "config_update_log",
-    "deposit_log",
     "gas_limit_update_log",
     "genesis_l2_ref",
     "l2_block_hash",

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from opfleet.protocol.crypto import keccak256
+from opfleet.protocol.abi import selector
 from opfleet.protocol.deposits import DEPOSIT_EVENT_TOPIC
 from opfleet.protocol.system_config import CONFIG_UPDATE_TOPIC, ConfigUpdateType
 
@@ -96,10 +96,6 @@ def assemble(items: Sequence[Item]) -> bytes:
         else:
             out += _push(item)
     return bytes(out)
-
-
-def selector(signature: str) -> bytes:
-    return keccak256(signature.encode("ascii"))[:4]
 
 
 def _dispatch(cases: Sequence[tuple[bytes, str]]) -> list[Item]:

@@ -74,12 +74,14 @@ from opfleet.devnet.block import (
 from opfleet.devnet.state import Account, WorldState, contract_address
 from opfleet.devnet.trie import EMPTY_TRIE_ROOT
 from opfleet.errors import DecodeError
+from opfleet.protocol.abi import abi_encode_bytes, abi_word
+from opfleet.protocol.abi import selector as abi_selector
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256, private_key_to_address, sha256
-from opfleet.protocol.deposits import DEPOSIT_EVENT_TOPIC, DEPOSIT_EVENT_VERSION_0
+from opfleet.protocol.deposits import deposit_log
 from opfleet.protocol.l1_block_info import blob_base_fee
 from opfleet.protocol.log import Log
-from opfleet.protocol.system_config import CONFIG_UPDATE_TOPIC, CONFIG_UPDATE_VERSION_0, ConfigUpdateType
+from opfleet.protocol.system_config import ConfigUpdateType, config_update_log
 from opfleet.protocol.transactions import (
     BLOB_TX_TYPE,
     DYNAMIC_FEE_TX_TYPE,
@@ -159,15 +161,11 @@ L1_FORKS: Mapping[str, BlobParams] = MappingProxyType({
 })
 
 
-def _selector(signature: str) -> bytes:
-    return keccak256(signature.encode("ascii"))[:4]
-
-
-DEPOSIT_TRANSACTION_SELECTOR = _selector("depositTransaction(address,uint256,uint64,bool,bytes)")
+DEPOSIT_TRANSACTION_SELECTOR = abi_selector("depositTransaction(address,uint256,uint64,bool,bytes)")
 
 # SystemConfig setters: signature -> argument types. The effects are in _apply_setter.
 _SETTERS: dict[bytes, tuple[str, tuple[str, ...]]] = {
-    _selector(sig): (sig, types)
+    abi_selector(sig): (sig, types)
     for sig, types in (
         ("setBatcherHash(bytes32)", ("bytes32",)),
         ("setBatcherHash(address)", ("address",)),
@@ -196,21 +194,6 @@ CONFIG_UPDATE_SETTERS: Mapping[ConfigUpdateType, str] = MappingProxyType({
 
 
 # --- ABI helpers ----------------------------------------------------------------------------------
-
-
-def abi_word(value: int | bytes) -> bytes:
-    """One ABI word: an unsigned int, or bytes left-padded (addresses) to 32 bytes."""
-    if isinstance(value, int):
-        return value.to_bytes(32, "big")
-    if len(value) > 32:
-        raise ValueError("an ABI word holds at most 32 bytes")
-    return bytes(32 - len(value)) + bytes(value)
-
-
-def abi_encode_bytes(data: bytes) -> bytes:
-    """``abi.encode(bytes data)``: offset 32, length, data zero-padded to a multiple of 32."""
-    padded = bytes(data) + bytes(-len(data) % 32)
-    return abi_word(32) + abi_word(len(data)) + padded
 
 
 def _type_bits(abi_type: str) -> int | None:
@@ -267,7 +250,7 @@ def deposit_calldata(to: bytes | None, value: int, gas_limit: int, data: bytes =
 
 def setter_calldata(signature: str, *args: Any) -> bytes:
     """Calldata of a SystemConfig setter, e.g. ``setter_calldata("setGasLimit(uint64)", 30_000_000)``."""
-    selector = _selector(signature)
+    selector = abi_selector(signature)
     if selector not in _SETTERS:
         raise ValueError(f"not an emulated SystemConfig setter: {signature}")
     return selector + _encode_static_args(_SETTERS[selector][1], args)
@@ -283,20 +266,7 @@ def minimum_deposit_gas_limit(data_length: int) -> int:
     return data_length * 40 + 21_000
 
 
-def deposit_log(portal: bytes, from_address: bytes, to: bytes | None, *, mint: int, value: int, gas_limit: int,
-                data: bytes, is_creation: bool) -> Log:
-    """The ``TransactionDeposited`` log the portal emits (version 0, packed opaque data)."""
-    opaque = (mint.to_bytes(32, "big") + value.to_bytes(32, "big") + gas_limit.to_bytes(8, "big")
-              + bytes([int(is_creation)]) + bytes(data))
-    topics = (DEPOSIT_EVENT_TOPIC, abi_word(from_address), abi_word(to if to is not None else ZERO_ADDRESS),
-              DEPOSIT_EVENT_VERSION_0)
-    return Log(portal, topics, abi_encode_bytes(opaque))
 
-
-def config_update_log(system_config: bytes, update_type: ConfigUpdateType | int, payload: bytes) -> Log:
-    """The ``ConfigUpdate(version 0, updateType, abi.encode(bytes payload))`` log."""
-    topics = (CONFIG_UPDATE_TOPIC, CONFIG_UPDATE_VERSION_0, abi_word(int(update_type)))
-    return Log(system_config, topics, abi_encode_bytes(payload))
 
 
 # --- chain model ----------------------------------------------------------------------------------
@@ -888,7 +858,7 @@ class L1Chain:
             return None  # LargeCalldata / SmallGasLimit
         # EOAs deposit as themselves; the devnet has no contract senders to alias.
         return [deposit_log(self.config.portal_address, sender, None if is_creation else to, mint=tx.value,
-                            value=value, gas_limit=gas_limit, data=payload, is_creation=is_creation)]
+                            value=value, gas_limit=gas_limit, data=payload)]
 
     def _system_config_call(self, slots: _SystemConfigSlots, sender: bytes, tx: Transaction
                             ) -> tuple[list[Log], _SystemConfigSlots] | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opfleet.errors import DecodeError
+from opfleet.protocol.abi import abi_encode_bytes, abi_word
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
 from opfleet.protocol.log import Log
 
@@ -226,6 +227,28 @@ def invalidated_block_deposit(output_root_preimage: bytes) -> DepositTx:
 
 
 # --- user deposits from TransactionDeposited logs ---------------------------------------------
+
+
+def deposit_log(
+    portal: bytes,
+    from_address: bytes,
+    to: bytes | None,
+    *,
+    mint: int = 0,
+    value: int = 0,
+    gas_limit: int = 100_000,
+    data: bytes = b"",
+) -> Log:
+    """The ``TransactionDeposited`` log ``portal`` emits (version 0), the inverse of :func:`deposit_from_log`.
+
+    ``to`` is None for a contract creation. Spec: ``specs/protocol/deposits.md``, "Deposit
+    Contract": the opaque data packs ``mint ++ value ++ gasLimit (u64) ++ isCreation ++ data``.
+    """
+    opaque = (mint.to_bytes(32, "big") + value.to_bytes(32, "big") + gas_limit.to_bytes(8, "big")
+              + (b"\x01" if to is None else b"\x00") + bytes(data))
+    topics = (DEPOSIT_EVENT_TOPIC, abi_word(from_address), abi_word(to if to is not None else ZERO_ADDRESS),
+              DEPOSIT_EVENT_VERSION_0)
+    return Log(portal, topics, abi_encode_bytes(opaque))
 
 
 def deposit_from_log(log: Log, l1_block_hash: bytes, log_index: int) -> DepositTx:

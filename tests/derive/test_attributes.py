@@ -18,10 +18,10 @@ from derive_helpers import Rollup
 
 from opfleet.derive.attributes import AttributesBuilder, AttributesQueue
 from opfleet.derive.errors import CriticalError, ResetError, TemporaryError
-from opfleet.derive.testing import FakeStage, deposit_log, l2_transfer
+from opfleet.derive.testing import DEPOSIT_CONTRACT, FakeStage, l2_transfer
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import ZERO_HASH
-from opfleet.protocol.deposits import decode_deposit_tx
+from opfleet.protocol.deposits import decode_deposit_tx, deposit_log
 from opfleet.protocol.log import Log
 
 VECTORS = Path(__file__).parents[1] / "vectors"
@@ -83,7 +83,7 @@ async def test_fork_fields_and_upgrade_transactions_block_by_block():
 async def test_transaction_order_deposits_then_upgrades_then_batch():
     g = L1_GENESIS_TIME
     r = Rollup(ecotone_time=g + 12)  # Ecotone activates with the first block of epoch 1
-    r.l1.mine(events=[deposit_log(from_address=b"\x11" * 20, to=None, data=b"\x60\x00")])
+    r.l1.mine(events=[deposit_log(DEPOSIT_CONTRACT, from_address=b"\x11" * 20, to=None, data=b"\x60\x00")])
     batches = r.seq.blocks_until(r.epoch(0), g + 10)
     tx = l2_transfer(0)
     batches.append(r.seq.block(r.epoch(1), [tx]))
@@ -136,7 +136,7 @@ async def test_l2_time_must_not_precede_the_l1_origin():
 
 async def test_malformed_deposit_is_critical():
     b = Builder()
-    good = deposit_log(from_address=b"\x11" * 20, to=b"\x22" * 20)
+    good = deposit_log(DEPOSIT_CONTRACT, from_address=b"\x11" * 20, to=b"\x22" * 20)
     bad = Log(good.address, good.topics, good.data[:64] + b"\x00" * 31)  # not a multiple of 32
     b.r.l1.mine(events=[bad])
     head = dataclasses.replace(
@@ -180,7 +180,7 @@ async def test_karst_activation_block_carries_the_bundle_and_its_upgrade_gas(kee
 
     g = L1_GENESIS_TIME
     r = Rollup(jovian_time=0, karst_time=g + 12, keep_karst_upgrade_gas=keep)
-    r.l1.mine(events=[deposit_log(from_address=b"\x11" * 20, to=None, data=b"\x60\x00")])
+    r.l1.mine(events=[deposit_log(DEPOSIT_CONTRACT, from_address=b"\x11" * 20, to=None, data=b"\x60\x00")])
     batches = r.seq.blocks_until(r.epoch(0), g + 10)  # blocks 1-5, epoch 0
     batches.append(r.seq.block(r.epoch(1), []))  # block 6: Karst activation, first of epoch 1
     tx = l2_transfer(0)

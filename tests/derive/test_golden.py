@@ -13,8 +13,9 @@ from __future__ import annotations
 import rlp
 from derive_helpers import Rollup
 
-from opfleet.derive.testing import BATCHER_ADDRESS, deposit_log, l2_transfer
+from opfleet.derive.testing import BATCHER_ADDRESS, DEPOSIT_CONTRACT, l2_transfer
 from opfleet.protocol.crypto import keccak256
+from opfleet.protocol.deposits import deposit_log
 from opfleet.protocol.system_config import SystemConfig
 from opfleet.providers.engine import PayloadAttributes
 
@@ -51,8 +52,8 @@ async def test_golden_jovian_two_blocks_with_a_user_deposit():
     )
     r = Rollup(jovian_time=0, block_time=6, genesis_system_config=genesis_config)
     r.l1.mine(
-        events=[deposit_log(from_address=b"\x11" * 20, to=b"\x22" * 20, mint=10**18, value=5,
-                            gas=100_000, data=b"\xde\xad")],
+        events=[deposit_log(DEPOSIT_CONTRACT, from_address=b"\x11" * 20, to=b"\x22" * 20, mint=10**18,
+                            value=5, gas_limit=100_000, data=b"\xde\xad")],
         base_fee=1_000_000_000,
         excess_blob_gas=0,
         parent_beacon_block_root=b"\xaa" * 32,

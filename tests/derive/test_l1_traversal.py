@@ -13,14 +13,14 @@ from opfleet.derive.l1_traversal import L1Traversal
 from opfleet.derive.testing import (
     GENESIS_SYSTEM_CONFIG,
     OTHER_ADDRESS,
+    SYSTEM_CONFIG_ADDRESS,
     Event,
     FakeL1Chain,
     batcher_update_log,
-    config_update_log,
     gas_limit_update_log,
     make_rollup_config,
 )
-from opfleet.protocol.system_config import ConfigUpdateType
+from opfleet.protocol.system_config import ConfigUpdateType, config_update_log
 
 
 def traversal_at_genesis(l1: FakeL1Chain, **cfg) -> L1Traversal:
@@ -84,9 +84,7 @@ async def test_batcher_rotation_and_gas_limit_apply_to_the_same_block():
 
 async def test_updates_from_failed_transactions_and_other_contracts_are_ignored():
     l1 = FakeL1Chain()
-    stranger = config_update_log(
-        ConfigUpdateType.BATCHER, bytes(12) + OTHER_ADDRESS, contract=bytes.fromhex("11" * 20)
-    )
+    stranger = config_update_log(bytes.fromhex("11" * 20), ConfigUpdateType.BATCHER, bytes(12) + OTHER_ADDRESS)
     l1.mine(events=[Event((batcher_update_log(OTHER_ADDRESS),), status=0), stranger])
     traversal = traversal_at_genesis(l1)
     await traversal.advance_origin()
@@ -95,7 +93,7 @@ async def test_updates_from_failed_transactions_and_other_contracts_are_ignored(
 
 async def test_malformed_config_update_is_critical_and_the_origin_stays():
     l1 = FakeL1Chain()
-    l1.mine(events=[config_update_log(ConfigUpdateType.GAS_LIMIT, b"\x01" * 31)])  # 31-byte payload
+    l1.mine(events=[config_update_log(SYSTEM_CONFIG_ADDRESS, ConfigUpdateType.GAS_LIMIT, b"\x01" * 31)])  # 31-byte payload
     traversal = traversal_at_genesis(l1)
     with pytest.raises(CriticalError, match="SystemConfig"):
         await traversal.advance_origin()

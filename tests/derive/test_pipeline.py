@@ -14,6 +14,7 @@ from opfleet.derive.errors import ResetError
 from opfleet.derive.pipeline import Pipeline, StepKind
 from opfleet.derive.reset import find_sync_start
 from opfleet.derive.testing import (
+    DEPOSIT_CONTRACT,
     OTHER_ADDRESS,
     OTHER_KEY,
     Batcher,
@@ -21,13 +22,12 @@ from opfleet.derive.testing import (
     batcher_update_log,
     channel_data,
     channel_id,
-    deposit_log,
     gas_limit_update_log,
     l2_transfer,
     split_frames,
 )
 from opfleet.protocol.batch.span import RawSpanBatch
-from opfleet.protocol.deposits import decode_deposit_tx
+from opfleet.protocol.deposits import decode_deposit_tx, deposit_log
 from opfleet.protocol.frame import encode_frames
 
 L1_GENESIS_TIME = 1_700_000_000  # FakeL1Chain's default
@@ -60,7 +60,7 @@ async def test_calldata_batches_over_two_epochs_derive_the_sequenced_chain():
 
 async def test_deposits_only_in_the_first_block_of_the_epoch():
     r = Rollup()
-    deposit = deposit_log(from_address=b"\x11" * 20, to=b"\x22" * 20, mint=5, gas=50_000)
+    deposit = deposit_log(DEPOSIT_CONTRACT, from_address=b"\x11" * 20, to=b"\x22" * 20, mint=5, gas_limit=50_000)
     r.l1.mine(events=[deposit])
     r.post(r.seq.blocks_until(r.epoch(0), r.genesis_time + 10)
            + [r.seq.block(r.epoch(1)), r.seq.block(r.epoch(1))])
