@@ -1,4 +1,4 @@
-"""Generate the man page and the bash, zsh and fish completions from ``opfleet.cli.spec``.
+"""Generate the man page and the bash, zsh and fish completions from ``opfleet.config.spec``.
 
 The outputs are committed under ``man/`` and ``completions/``; a test fails when they differ from
 what this module generates, so they are never stale. Regenerate with::
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from opfleet._version import __version__
-from opfleet.cli import spec
+from opfleet.config import spec
 from opfleet.cli.exit import DESCRIPTIONS, ExitStatus
 
 HEADER = "generated from opfleet's command definition by `python -m opfleet.cli.generate`; do not edit"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from opfleet.cli import spec
+from opfleet.config import spec
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
 from opfleet.config import profiles, settings

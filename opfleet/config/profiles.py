@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opfleet.cli import spec
+from opfleet.config import spec
 from opfleet.config.settings import expected, format_duration, normalize_key
 from opfleet.errors import ConfigError
 

@@ -1,4 +1,4 @@
-"""Settings: one table (``opfleet.cli.spec``), merged defaults < profile < environment < flags.
+"""Settings: one table (``opfleet.config.spec``), merged defaults < profile < environment < flags.
 
 Every value remembers where it came from, so ``opfleet profile show`` can say why a node runs
 with the value it has, and every error names the file, variable or flag that holds the bad value.
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from opfleet.cli import spec
-from opfleet.cli.spec import Command, Option
+from opfleet.config import spec
+from opfleet.config.spec import Command, Option
 from opfleet.errors import ConfigError
 
 if TYPE_CHECKING:

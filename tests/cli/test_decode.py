@@ -9,7 +9,7 @@ import tracemalloc
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from opfleet.cli import spec
+from opfleet.config import spec
 from opfleet.cli.decode import read_input
 from opfleet.cli.env import Environment
 from opfleet.cli.exit import ExitStatus

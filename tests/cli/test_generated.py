@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from opfleet.cli import generate, spec
+from opfleet.cli import generate
+from opfleet.config import spec
 from opfleet.cli.exit import ExitStatus
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opfleet.cli import spec
+from opfleet.config import spec
 from opfleet.cli.exit import DESCRIPTIONS, ExitStatus, exit_status_for
 from opfleet import errors
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from opfleet.cli import spec
+from opfleet.config import spec
 from opfleet.cli._p2p import p2p_config
 from opfleet.errors import ConfigError
 from opfleet.p2p import Identity

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from opfleet.cli import spec
+from opfleet.config import spec
 from opfleet.cli.exit import ExitStatus
 from opfleet.config import profiles, settings
 from opfleet.errors import ConfigError
