@@ -99,7 +99,7 @@ from opfleet.protocol.transactions import (
     recover_sender,
 )
 from opfleet.providers.engine import ENGINE_ETH_METHODS, ENGINE_ETH_PROOF_METHOD
-from opfleet.providers.jwt import require_jwt
+from opfleet.rpc.jwt import require_jwt
 from opfleet.rpc.server import (
     HttpServer,
     InvalidParams,

@@ -9,7 +9,7 @@ Token: header ``{"alg":"HS256","typ":"JWT"}``, claims exactly ``{"iat": <unix se
 ``Authorization: Bearer <jwt>`` and made fresh for every request. go-ethereum
 (``node/jwt_handler.go``) rejects a token whose ``iat`` is missing or more than 60 s from its own
 clock ("stale token" / "future token") with HTTP 401; we also refuse an ``iat`` that is not an
-integer (a NaN would never go stale). :func:`require_jwt` applies the same
+integer (a NaN would never go stale). :func:`opfleet.rpc.jwt.require_jwt` applies the same
 check in front of any of our HTTP handlers (a fake engine in tests, an authenticated RPC).
 
 Only hmac/hashlib/base64 from the standard library; no JWT dependency.
@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from opfleet.errors import ConfigError
-from opfleet.rpc.server import HttpHandler, HttpRequest, HttpResponse
 
 JWT_SECRET_LENGTH = 32
 JWT_MAX_DRIFT = 60
@@ -179,25 +178,3 @@ class JwtAuth:
     def __repr__(self) -> str:  # never print the secret
         return "JwtAuth(<secret>)"
 
-
-def require_jwt(
-    handler: HttpHandler,
-    secret: bytes,
-    *,
-    clock: Callable[[], float] = time.time,
-    max_drift: float = JWT_MAX_DRIFT,
-) -> HttpHandler:
-    """Wrap an HTTP handler so only requests with a valid Engine-API JWT reach it (else 401)."""
-
-    async def checked(request: HttpRequest) -> HttpResponse:
-        auth = request.header("authorization") or ""
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return HttpResponse.text("missing token\n", 401)
-        try:
-            decode_jwt(token.strip(), secret, now=clock(), max_drift=max_drift)
-        except JwtError as exc:
-            return HttpResponse.text(f"{exc}\n", 401)
-        return await handler(request)
-
-    return checked

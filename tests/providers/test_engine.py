@@ -27,8 +27,9 @@ from opfleet.providers.engine import (
     new_payload_version,
 )
 from opfleet.providers.jsonrpc import RpcCallError
-from opfleet.providers.jwt import decode_jwt, require_jwt
+from opfleet.providers.jwt import decode_jwt
 from opfleet.rpc import HttpServer, JsonRpcServer, RpcError
+from opfleet.rpc.jwt import require_jwt
 
 SECRET = bytes(range(32))
 NOW = 1_750_000_000

@@ -24,9 +24,9 @@ from opfleet.providers.jwt import (
     encode_jwt,
     load_jwt_secret,
     parse_jwt_secret,
-    require_jwt,
 )
 from opfleet.rpc import HttpServer, JsonRpcServer
+from opfleet.rpc.jwt import require_jwt
 
 SECRET_HEX = "f1" * 16 + "0a" * 16
 SECRET = bytes.fromhex(SECRET_HEX)
