@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from opfleet._version import __version__
-from opfleet.config import spec
 from opfleet.cli.exit import DESCRIPTIONS, ExitStatus
+from opfleet.config import spec
 
 HEADER = "generated from opfleet's command definition by `python -m opfleet.cli.generate`; do not edit"
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from opfleet.config import spec
 from opfleet.cli.env import Environment
 from opfleet.cli.exit import DESCRIPTIONS, ExitStatus, exit_status_for
+from opfleet.config import spec
 from opfleet.errors import ConfigError, OpfleetError, UsageError
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from opfleet.config import spec
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
-from opfleet.config import profiles, settings
+from opfleet.config import profiles, settings, spec
 from opfleet.errors import ConfigError, UsageError
 
 
