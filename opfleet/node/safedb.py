@@ -16,12 +16,13 @@ A lookup answers the most recent entry at or below the requested L1 block (SeekL
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 from opfleet.errors import ConfigError
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.rollup_config import BlockID
+from opfleet.protocol.safe_head import SafeHeadEntry as SafeHeadEntry
+from opfleet.protocol.safe_head import SafeHeadNotFound as SafeHeadNotFound
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS safe_heads (
@@ -33,18 +34,9 @@ CREATE TABLE IF NOT EXISTS safe_heads (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class SafeHeadEntry:
-    l1_block: BlockID
-    safe_head: BlockID
-
-
-class SafeHeadNotFound(LookupError):
-    """No entry at or below the requested L1 block (op-node's error says "not found")."""
-
-
 class SafeHeadDB:
-    """sqlite-backed; ``path=None`` keeps it in memory (tests, devnet)."""
+    """sqlite-backed; ``path=None`` keeps it in memory (tests, devnet). A
+    :class:`~opfleet.protocol.safe_head.SafeHeadReader` for the RPC."""
 
     def __init__(self, path: str | Path | None):
         target = ":memory:" if path is None else str(Path(path).expanduser())

@@ -28,10 +28,10 @@ import trio
 from opfleet._version import VERSION_META, __version__
 from opfleet.config.settings import mask_url
 from opfleet.log import LEVELS
-from opfleet.node.safedb import SafeHeadDB, SafeHeadNotFound
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.output_root import OutputV0, output_response_json
 from opfleet.protocol.rollup_config import RollupConfig
+from opfleet.protocol.safe_head import SafeHeadNotFound, SafeHeadReader
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.jsonrpc import BlockNotFoundError
 from opfleet.rpc.server import (
@@ -96,7 +96,11 @@ class SourceView(Protocol):
     """What the RPC reads from a running source node."""
 
     rollup_config: RollupConfig
-    safe_db: SafeHeadDB | None
+
+    @property
+    def safe_db(self) -> SafeHeadReader | None:
+        """The safe-head database, or None when the node keeps none (a light node)."""
+        ...
 
     def sync_status(self) -> SyncStatus: ...
 
