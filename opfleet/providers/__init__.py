@@ -1,4 +1,4 @@
-"""Providers: the only code that talks to other nodes (L1 EL, L1 beacon, L2 EL, Engine API).
+"""Providers: the only code that talks to other nodes (L1 EL, L1 beacon, L2 EL, Engine API, rollup nodes).
 
 Each is a thin, typed client over one injectable httpx transport, raising errors from
 :mod:`opfleet.errors` that say what the caller must do (``TemporaryError``: retry;
@@ -6,7 +6,9 @@ Each is a thin, typed client over one injectable httpx transport, raising errors
 
 Modules: :mod:`~opfleet.providers.jsonrpc` (client, retries), :mod:`~opfleet.providers.jwt`,
 :mod:`~opfleet.providers.l1`, :mod:`~opfleet.providers.beacon`, :mod:`~opfleet.providers.l2`,
-:mod:`~opfleet.providers.engine`, :mod:`~opfleet.providers.ethjson` (JSON-RPC object parsing).
+:mod:`~opfleet.providers.engine`, :mod:`~opfleet.providers.ethjson` (JSON-RPC object parsing),
+:mod:`~opfleet.providers.rollup_node` (the rollup-node API: op-node's ``optimism_*``, opfleet's
+``opfleet_*``, a supernode's ``supernode_syncStatus``).
 """
 
 from opfleet.providers.jsonrpc import BlockNotFoundError as BlockNotFoundError
