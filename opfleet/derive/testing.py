@@ -14,7 +14,7 @@ a devnet replay without a node.
 - :func:`make_rollup_config`: a rollup config whose genesis matches a :class:`FakeL1Chain`.
 - :class:`Batcher`: signs batcher transactions (calldata or blobs with real KZG
   commitments). Well-formed channels of sequenced blocks come from :meth:`Sequencer.channel`,
-  which uses the devnet batcher's :class:`~opfleet.devnet.batcher.ChannelBuilder` (one encoder
+  which uses :class:`~opfleet.protocol.channel_out.ChannelBuilder` (the devnet batcher's; one encoder
   for tests, devnet and benchmarks); :func:`channel_data` and :func:`split_frames` stay for
   hand-made (often malformed) channel bytes; :func:`deposit_log` and :func:`config_update_log`
   build L1 logs.
@@ -34,13 +34,13 @@ import rlp
 from opfleet.derive.attributes import AttributesWithParent
 from opfleet.derive.errors import EndOfData
 from opfleet.derive.pipeline import Pipeline, StepKind
-from opfleet.devnet.batcher import BatchBlock, ChannelBuilder, ChannelConfig
 from opfleet.errors import TemporaryError
 from opfleet.protocol.batch.reader import Batch as RawBatch
 from opfleet.protocol.batch.reader import encode_channel_batches
 from opfleet.protocol.batch.singular import SingularBatch
 from opfleet.protocol.blob import encode_blob
 from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef
+from opfleet.protocol.channel_out import BatchBlock, ChannelBuilder, ChannelConfig
 from opfleet.protocol.compression import compress_brotli, compress_zlib
 from opfleet.protocol.crypto import ZERO_HASH, keccak256, private_key_to_address
 from opfleet.protocol.deposits import decode_deposit_tx
@@ -433,7 +433,7 @@ class Sequencer:
         max_frame_size: int = MAX_FRAME_LEN,
     ) -> ChannelBuilder:
         """Blocks ``first..last`` in one closed channel, built by the devnet batcher's
-        :class:`~opfleet.devnet.batcher.ChannelBuilder` (the encoder opfleet's batcher posts
+        :class:`~opfleet.protocol.channel_out.ChannelBuilder` (the encoder opfleet's batcher posts
         with): ``.frames()`` and ``.tx_datas()`` give what goes to L1. ``batch_type`` is
         ``"span"`` or ``"singular"``; ``compression`` ``"zlib"`` or ``"brotli"``."""
         cfg = self.rollup_config
@@ -625,7 +625,7 @@ async def derive_all(
 ) -> list[AttributesWithParent]:
     """Step ``pipeline`` on top of ``l2``'s head, applying each derived block to ``l2``,
     until the L1 head is reached; returns the attributes derived, in order."""
-    derived = []
+    derived: list[AttributesWithParent] = []
     for _ in range(max_steps):
         result = await pipeline.step(l2.head)
         if result.kind is StepKind.EOF:
