@@ -83,14 +83,16 @@ from opfleet.node.source import EL_HEADS_AT_START_TIMEOUT, SourceMetrics, _Outag
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.output_root import OutputV0
+from opfleet.protocol.rollup_api import ChainIdentity
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.engine import EngineClient, ForkchoiceState, InvalidForkchoiceState, PayloadStatus
 from opfleet.providers.ethjson import header_from_json, hex_quantity
 from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import L1Provider, LRUCache
+from opfleet.providers.rollup_node import RollupNodeClient
 from opfleet.rpc.metrics import Registry, serve_metrics
-from opfleet.rpc.optimism import WAIT_SYNC_STATUS, source_rpc_server
+from opfleet.rpc.optimism import source_rpc_server
 from opfleet.rpc.server import JsonRpcServer
 
 log = logging.getLogger("opfleet.light")
@@ -206,6 +208,11 @@ class SourceState:
     @property
     def label(self) -> str:
         return mask_url(self.url)
+
+    @property
+    def node(self) -> RollupNodeClient:
+        """The rollup-node API over :attr:`client` (which this state owns and closes)."""
+        return RollupNodeClient(rpc=self.client)
 
 
 @dataclass(frozen=True, slots=True)
@@ -581,7 +588,10 @@ class LightNode:
     async def _check_chain(self, source: SourceState) -> None:
         """Refuse a source on another chain: its rollup config's L2 chain id and genesis must be ours."""
         try:
-            theirs = await source.client.call("optimism_rollupConfig")
+            theirs = await source.node.chain_identity()
+        except DecodeError:  # not even an object: nothing says it is our chain
+            raise ConfigError(f"follow source {source.label} is on another chain: optimism_rollupConfig did not "
+                              "answer an object", key="l2.follow.source") from None
         except RpcCallError as exc:
             if not exc.is_method_not_found:
                 raise
@@ -603,16 +613,11 @@ class LightNode:
     async def _fetch(self, source: SourceState) -> SyncStatus:
         """One request: the long poll when the source pushes (or might), else ``optimism_syncStatus``."""
         if source.mode != POLL:
-            known: dict[str, str] = {}
-            wait_ms = 0
             basis = source.status or source.not_ready
-            if source.mode == PUSH and basis is not None:
-                status_json = basis.to_json()
-                known = {key: status_json[key]["hash"] for key in
-                         ("local_safe_l2", "safe_l2", "finalized_l2", "current_l1")}
-                wait_ms = int(self.config.effective_push_wait * 1000)
+            known = basis if source.mode == PUSH else None  # none known: it answers at once
+            wait_ms = int(self.config.effective_push_wait * 1000) if known is not None else 0
             try:
-                raw = await source.client.call(WAIT_SYNC_STATUS, known, wait_ms)
+                status = await source.node.wait_sync_status(known, wait_ms)
             except RpcCallError as exc:
                 if not exc.is_method_not_found:
                     raise
@@ -625,8 +630,8 @@ class LightNode:
                     log.info("Follow source pushes changes", extra={"fields": {"source": source.label}})
                     self.metrics.source_push.set(1, source=source.label)
                 source.mode = PUSH
-                return SyncStatus.from_json(raw)
-        return SyncStatus.from_json(await source.client.call("optimism_syncStatus"))
+                return status
+        return await source.node.sync_status()
 
     async def _watch_source_or_stop(self, source: SourceState, scope: trio.CancelScope) -> None:
         try:
@@ -695,8 +700,7 @@ class LightNode:
         if cached is not None:
             return cached
         source = next(s for s in self.sources if s.url == url)
-        answer = await source.client.call("optimism_outputAtBlock", hex(number))
-        ref = L2BlockRef.from_json(answer.get("blockRef") if isinstance(answer, dict) else None, where="blockRef")
+        ref = (await source.node.output_at_block(number)).block_ref
         self._ref_cache.put(key, ref)
         return ref
 
@@ -877,16 +881,11 @@ class _LookupFailed(Exception):
         self.url, self.error = url, error
 
 
-def _chain_mismatch(theirs: Any, ours: RollupConfig) -> str | None:
-    """Why a source's ``optimism_rollupConfig`` answer is not our chain (None: same chain)."""
-    if not isinstance(theirs, dict):
-        return "optimism_rollupConfig did not answer an object"
-    chain_id = theirs.get("l2_chain_id")
-    if chain_id is not None and int(chain_id) != ours.l2_chain_id:
-        return f"its L2 chain id is {chain_id}, ours is {ours.l2_chain_id}"
-    genesis = theirs.get("genesis")
-    l2 = genesis.get("l2") if isinstance(genesis, dict) else None
-    their_hash = l2.get("hash") if isinstance(l2, dict) else None
-    if isinstance(their_hash, str) and their_hash.lower() != "0x" + ours.genesis.l2.hash.hex():
+def _chain_mismatch(theirs: ChainIdentity, ours: RollupConfig) -> str | None:
+    """Why a source's ``optimism_rollupConfig`` is not our chain (None: same chain, or it does not say)."""
+    if theirs.l2_chain_id is not None and theirs.l2_chain_id != ours.l2_chain_id:
+        return f"its L2 chain id is {theirs.l2_chain_id}, ours is {ours.l2_chain_id}"
+    their_hash = theirs.l2_genesis_hash
+    if their_hash is not None and their_hash != "0x" + ours.genesis.l2.hash.hex():
         return f"its L2 genesis is {their_hash}, ours is 0x{ours.genesis.l2.hash.hex()}"
     return None
