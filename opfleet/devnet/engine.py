@@ -64,7 +64,6 @@ from opfleet.devnet.block import (
     EMPTY_REQUESTS_HASH,
     Header,
     ReceiptData,
-    block_rlp_size,
     bloom_or,
     calc_base_fee,
     deposit_transaction_json,
@@ -73,14 +72,12 @@ from opfleet.devnet.block import (
     h,
     intrinsic_gas,
     log_gas,
-    log_json,
     max_gas_price,
     q,
-    receipt_json,
     receipts_root,
-    transaction_json,
     transactions_root,
 )
+from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock
 from opfleet.devnet.state import Account, WorldState, contract_address
 from opfleet.devnet.trie import EMPTY_TRIE_ROOT
 from opfleet.errors import DecodeError
@@ -308,7 +305,7 @@ class L2Tx:
 
 
 @dataclass(frozen=True)
-class L2Block:
+class L2Block(HeaderBlock):
     """A block of the dev engine's chain."""
 
     header: Header
@@ -316,26 +313,6 @@ class L2Block:
     transactions: tuple[L2Tx, ...]
     state: WorldState = field(repr=False)
     has_withdrawals: bool = False
-
-    @property
-    def number(self) -> int:
-        return self.header.number
-
-    @property
-    def timestamp(self) -> int:
-        return self.header.timestamp
-
-    @property
-    def parent_hash(self) -> bytes:
-        return self.header.parent_hash
-
-    @property
-    def id(self) -> BlockID:
-        return BlockID(self.hash, self.number)
-
-    @property
-    def raw_transactions(self) -> list[bytes]:
-        return [t.raw for t in self.transactions]
 
     def block_value(self) -> int:
         base_fee = self.header.base_fee_per_gas or 0
@@ -346,31 +323,18 @@ class L2Block:
             return deposit_transaction_json(t.deposit, tx_hash=t.hash, nonce=t.nonce, block_hash=self.hash,
                                             block_number=self.number, index=t.index,
                                             deposit_receipt_version=deposit_receipt_version)
-        assert t.tx is not None
-        return transaction_json(t.tx, tx_hash=t.hash, sender=t.sender, block_hash=self.hash,
-                                block_number=self.number, index=t.index, base_fee=self.header.base_fee_per_gas)
+        return self.signed_transaction_json(t)
 
     def to_json(self, full_transactions: bool, *, deposit_receipt_version: int | None) -> dict[str, Any]:
-        out = self.header.to_json()
-        out["hash"] = h(self.hash)
-        out["size"] = q(block_rlp_size(self.header, self.raw_transactions, withdrawals=self.has_withdrawals))
-        out["uncles"] = []
-        if self.has_withdrawals:
-            out["withdrawals"] = []
-        if full_transactions:
-            out["transactions"] = [self.transaction_json(t, deposit_receipt_version=deposit_receipt_version)
-                                   for t in self.transactions]
-        else:
-            out["transactions"] = [h(t.hash) for t in self.transactions]
-        return out
+        return self.block_json(full_transactions,
+                               lambda t: self.transaction_json(t, deposit_receipt_version=deposit_receipt_version))
 
     def receipt_json(self, t: L2Tx) -> dict[str, Any]:
-        to = t.deposit.to if t.deposit is not None else (t.tx.to if t.tx is not None else None)
-        tx_type = DEPOSIT_TX_TYPE if t.deposit is not None else t.tx.type  # type: ignore[union-attr]
-        out = receipt_json(t.receipt, block_hash=self.hash, block_number=self.number,
-                           block_timestamp=self.timestamp, tx_hash=t.hash, tx_index=t.index, tx_type=tx_type,
-                           sender=t.sender, to=to, contract_address=t.contract_address, gas_used=t.gas_used,
-                           effective_gas_price=t.effective_gas_price, first_log_index=t.first_log_index)
+        if t.deposit is not None:
+            out = self.base_receipt_json(t, tx_type=DEPOSIT_TX_TYPE, to=t.deposit.to)
+        else:
+            assert t.tx is not None
+            out = self.base_receipt_json(t, tx_type=t.tx.type, to=t.tx.to)
         if t.receipt.deposit_nonce is not None:
             out["depositNonce"] = q(t.receipt.deposit_nonce)
         if t.receipt.deposit_receipt_version is not None:
@@ -613,17 +577,6 @@ class _PoolEntry:
     nonce: int
 
 
-def _one_or_list(value: Any, name: str) -> list[Any]:
-    """A filter field that is absent, one value, or a list of values."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list):
-        raise InvalidParams(f"invalid argument 0: {name}: expected a string or a list")
-    return value
-
-
 def _attributes_error(message: str) -> RpcError:
     return RpcError(INVALID_PAYLOAD_ATTRIBUTES, "Invalid payload attributes", {"err": message})
 
@@ -682,14 +635,16 @@ def header_from_payload(payload: Mapping[str, Any], beacon_root: Any, forks: L2F
     )
 
 
-class DevEngine:
+class DevEngine(ChainStore[L2Block], EthReadApi):
     """A dev L2 execution client; see the module docstring. One instance is one chain.
 
     ``auth_rpc`` holds the Engine API plus :data:`AUTH_ETH_METHODS` and nothing else, as a client
     that keeps to the specification would (serve it with :meth:`serve_auth`, JWT-checked; any other
     method is -32601); ``rpc`` holds every ``eth_`` method (:meth:`serve_rpc`). The sync methods
     (:meth:`forkchoice_updated`, :meth:`get_payload`, :meth:`new_payload`) take and return the
-    Engine API JSON, so tests can drive the engine without HTTP too.
+    Engine API JSON, so tests can drive the engine without HTTP too. Blocks, the canonical
+    index, tags, reorgs and the read-only ``eth_`` methods are the chain core's
+    (:mod:`opfleet.devnet.chain`); ``safe``/``finalized`` move only by forkchoice updates.
     """
 
     def __init__(self, config: EngineConfig | None = None, *, jwt_secret: bytes = bytes(32), **overrides: Any):
@@ -699,16 +654,12 @@ class DevEngine:
             config = replace(config, **overrides)
         self.config = config
         self.jwt_secret = jwt_secret
-        self._blocks: dict[bytes, L2Block] = {}
         genesis = self._make_genesis()
-        self._blocks[genesis.hash] = genesis
-        self.genesis = genesis
-        self._canonical: list[L2Block] = [genesis]
-        self._safe = genesis
-        self._finalized = genesis
+        super().__init__(genesis)
+        self.set_safe(genesis)
+        self.set_finalized(genesis)
         self._payloads: dict[bytes, L2Block] = {}
         self._pool: list[_PoolEntry] = []
-        self._tx_index: dict[bytes, tuple[bytes, int]] = {}
         self.auth_url: str | None = None
         self.rpc_url: str | None = None
         eth = {name: getattr(self, name) for name in dir(self) if name.startswith(("eth_", "net_", "web3_"))}
@@ -768,27 +719,9 @@ class DevEngine:
 
     # --- chain views ----------------------------------------------------------------------------
 
-    @property
-    def head(self) -> L2Block:
-        return self._canonical[-1]
-
-    @property
-    def safe(self) -> L2Block:
-        return self._safe
-
-    @property
-    def finalized(self) -> L2Block:
-        return self._finalized
-
     def block(self, block_hash: bytes) -> L2Block | None:
-        return self._blocks.get(bytes(block_hash))
-
-    def by_number(self, number: int) -> L2Block | None:
-        return self._canonical[number] if 0 <= number < len(self._canonical) else None
-
-    def is_canonical(self, block: L2Block) -> bool:
-        found = self.by_number(block.number)
-        return found is not None and found.hash == block.hash
+        """Any block the engine has built or imported, canonical or not."""
+        return self.by_hash(block_hash)
 
     @property
     def genesis_id(self) -> BlockID:
@@ -825,37 +758,11 @@ class DevEngine:
                 waiting = later
         return builder.seal()
 
-    def _insert(self, block: L2Block) -> None:
-        self._blocks[block.hash] = block
-
-    def _set_head(self, head: L2Block) -> None:
-        chain: list[L2Block] = []
-        cursor: L2Block | None = head
-        while cursor is not None and not self.is_canonical(cursor):
-            chain.append(cursor)
-            cursor = self._blocks.get(cursor.parent_hash)
-        if cursor is None:
-            raise ValueError("head does not connect to the canonical chain")
-        for block in self._canonical[cursor.number + 1 :]:
-            for t in block.transactions:
-                self._tx_index.pop(t.hash, None)
-        del self._canonical[cursor.number + 1 :]
-        for block in reversed(chain):
-            self._canonical.append(block)
-            for t in block.transactions:
-                self._tx_index[t.hash] = (block.hash, t.index)
+    def _set_head(self, head: L2Block) -> list[L2Block]:
+        removed = super()._set_head(head)
         head_state = head.state
         self._pool = [e for e in self._pool if e.nonce >= head_state.nonce(e.sender)]
-
-    def _is_ancestor(self, ancestor: L2Block, block: L2Block) -> bool:
-        cursor: L2Block | None = block
-        while cursor is not None and cursor.number > ancestor.number:
-            if self.is_canonical(cursor):  # from here down the chain is the canonical one
-                return self.is_canonical(ancestor)
-            cursor = self._blocks.get(cursor.parent_hash)
-        return cursor is not None and cursor.hash == ancestor.hash
-
-    # --- Engine API (JSON in, JSON out) -----------------------------------------------------------
+        return removed
 
     def _check_attributes_version(self, version: int, ts: int) -> None:
         forks = self.config.forks
@@ -930,7 +837,7 @@ class DevEngine:
         head_hash = param_data(state.get("headBlockHash"), "headBlockHash", 32)
         safe_hash = param_data(state.get("safeBlockHash", h(ZERO_HASH)), "safeBlockHash", 32)
         final_hash = param_data(state.get("finalizedBlockHash", h(ZERO_HASH)), "finalizedBlockHash", 32)
-        head = self._blocks.get(head_hash)
+        head = self.by_hash(head_hash)
         if head is None:
             return {"payloadStatus": _status("SYNCING"), "payloadId": None}
         marks: dict[str, L2Block | None] = {}
@@ -938,19 +845,19 @@ class DevEngine:
             if wanted == ZERO_HASH:
                 marks[name] = None
                 continue
-            found = self._blocks.get(wanted)
+            found = self.by_hash(wanted)
             if found is None:
                 raise _forkchoice_error(f"{name} block not available in database")
-            if not self._is_ancestor(found, head):
+            if not self.is_ancestor(found, head):
                 raise _forkchoice_error(f"{name} block not in canonical chain")
             marks[name] = found
         spec = self._parse_attributes(attributes, version) if attributes is not None else None
         if head.hash != self.head.hash:
             self._set_head(head)
         if marks["safe"] is not None:
-            self._safe = marks["safe"]
+            self.set_safe(marks["safe"])
         if marks["finalized"] is not None:
-            self._finalized = marks["finalized"]
+            self.set_finalized(marks["finalized"])
         payload_id = None
         if spec is not None:
             payload_id = self._payload_id(head, attributes, version)
@@ -1012,9 +919,9 @@ class DevEngine:
         block_hash = param_data(payload.get("blockHash"), "blockHash", 32)
         if claimed.hash() != block_hash:
             return _status("INVALID", None, f"blockhash mismatch, want 0x{claimed.hash().hex()}, got 0x{block_hash.hex()}")
-        if block_hash in self._blocks:
+        if self.by_hash(block_hash) is not None:
             return _status("VALID", block_hash)
-        parent = self._blocks.get(claimed.parent_hash)
+        parent = self.by_hash(claimed.parent_hash)
         if parent is None:
             return _status("SYNCING")
         built = next((b for b in self._payloads.values() if b.hash == block_hash), None)
@@ -1039,7 +946,7 @@ class DevEngine:
                                                 "base_fee_per_gas", "withdrawals_root")
                               if getattr(built.header, name) != getattr(claimed, name)]
                 return _status("INVALID", parent.hash, f"block does not re-execute to its header ({', '.join(mismatches)})")
-        self._insert(built)
+        self.insert(built)
         return _status("VALID", block_hash)
 
     def _check_extra_data(self, extra: bytes, ts: int) -> None:
@@ -1088,50 +995,28 @@ class DevEngine:
 
     # --- eth_ reads --------------------------------------------------------------------------------
 
-    def _block_param(self, ident: Any) -> L2Block | None:
-        if isinstance(ident, dict):
-            if "blockHash" in ident:
-                return self._blocks.get(param_data(ident["blockHash"], "blockHash", 32))
-            ident = ident.get("blockNumber")
-        if ident in ("latest", "pending"):
-            return self.head
-        if ident == "safe":
-            return self._safe
-        if ident == "finalized":
-            return self._finalized
-        if ident == "earliest":
-            return self.genesis
-        if isinstance(ident, str) and len(ident) == 66:
-            return self._blocks.get(param_data(ident, "block hash", 32))
-        return self.by_number(param_quantity(ident, "block number"))
+    client_version = "opfleet-devnet-engine/v0"
 
-    def _state_at(self, ident: Any) -> WorldState:
-        block = self._block_param(ident)
-        if block is None:
-            raise RpcError(-32000, "header not found")
-        return block.state
+    @property
+    def store(self) -> DevEngine:
+        return self
 
-    def _located(self, tx_hash: Any) -> tuple[L2Block, L2Tx] | None:
-        found = self._tx_index.get(param_data(tx_hash, "transaction hash", 32))
-        if found is None:
-            return None
-        block = self._blocks[found[0]]
-        return block, block.transactions[found[1]]
+    @property
+    def chain_id(self) -> int:
+        return self.config.chain_id
 
-    async def eth_chainId(self) -> str:
-        return q(self.config.chain_id)
+    def _block_json(self, block: L2Block, full: bool) -> dict[str, Any]:
+        return block.to_json(full, deposit_receipt_version=self._deposit_receipt_version(block))
 
-    async def net_version(self) -> str:
-        return str(self.config.chain_id)
+    def _transaction_json(self, block: L2Block, t: L2Tx) -> dict[str, Any]:
+        return block.transaction_json(t, deposit_receipt_version=self._deposit_receipt_version(block))
 
-    async def web3_clientVersion(self) -> str:
-        return "opfleet-devnet-engine/v0"
-
-    async def eth_syncing(self) -> bool:
-        return False
-
-    async def eth_blockNumber(self) -> str:
-        return q(self.head.number)
+    def _pending_nonce(self, address: bytes) -> int:
+        nonce = self.head.state.nonce(address)
+        for entry in sorted((e for e in self._pool if e.sender == address), key=lambda e: e.nonce):
+            if entry.nonce == nonce:
+                nonce += 1
+        return nonce
 
     async def eth_gasPrice(self) -> str:
         return q(self.next_base_fee(self.head, self.head.timestamp + 1) + 1)
@@ -1139,143 +1024,16 @@ class DevEngine:
     async def eth_maxPriorityFeePerGas(self) -> str:
         return q(1)
 
-    async def eth_getBlockByNumber(self, block: Any, full: bool = False) -> dict[str, Any] | None:
-        found = self._block_param(block)
-        if found is None:
-            return None
-        return found.to_json(bool(full), deposit_receipt_version=self._deposit_receipt_version(found))
-
-    async def eth_getBlockByHash(self, block_hash: Any, full: bool = False) -> dict[str, Any] | None:
-        found = self._blocks.get(param_data(block_hash, "block hash", 32))
-        if found is None:
-            return None
-        return found.to_json(bool(full), deposit_receipt_version=self._deposit_receipt_version(found))
-
-    def _tx_at(self, block: L2Block | None, index: Any) -> dict[str, Any] | None:
-        i = param_quantity(index, "index")
-        if block is None or i >= len(block.transactions):
-            return None
-        return block.transaction_json(block.transactions[i], deposit_receipt_version=self._deposit_receipt_version(block))
-
-    async def eth_getTransactionByBlockNumberAndIndex(self, block: Any, index: Any) -> dict[str, Any] | None:
-        return self._tx_at(self._block_param(block), index)
-
-    async def eth_getTransactionByBlockHashAndIndex(self, block_hash: Any, index: Any) -> dict[str, Any] | None:
-        return self._tx_at(self._blocks.get(param_data(block_hash, "block hash", 32)), index)
-
-    async def eth_getTransactionByHash(self, tx_hash: Any) -> dict[str, Any] | None:
-        located = self._located(tx_hash)
-        if located is None:
-            return None
-        block, t = located
-        return block.transaction_json(t, deposit_receipt_version=self._deposit_receipt_version(block))
-
-    async def eth_getRawTransactionByHash(self, tx_hash: Any) -> str | None:
-        located = self._located(tx_hash)
-        return h(located[1].raw) if located is not None else None
-
-    async def eth_getTransactionReceipt(self, tx_hash: Any) -> dict[str, Any] | None:
-        located = self._located(tx_hash)
-        return located[0].receipt_json(located[1]) if located is not None else None
-
-    async def eth_getBlockReceipts(self, block: Any) -> list[dict[str, Any]] | None:
-        found = self._block_param(block)
-        return [found.receipt_json(t) for t in found.transactions] if found is not None else None
-
-    async def eth_getBalance(self, address: Any, block: Any = "latest") -> str:
-        return q(self._state_at(block).balance(param_data(address, "address", 20)))
-
-    async def eth_getTransactionCount(self, address: Any, block: Any = "latest") -> str:
-        addr = param_data(address, "address", 20)
-        nonce = self._state_at("latest" if block == "pending" else block).nonce(addr)
-        if block == "pending":
-            for entry in sorted((e for e in self._pool if e.sender == addr), key=lambda e: e.nonce):
-                if entry.nonce == nonce:
-                    nonce += 1
-        return q(nonce)
-
-    async def eth_getCode(self, address: Any, block: Any = "latest") -> str:
-        return h(self._state_at(block).get(param_data(address, "address", 20)).code)
-
-    async def eth_getStorageAt(self, address: Any, slot: Any, block: Any = "latest") -> str:
-        account = self._state_at(block).get(param_data(address, "address", 20))
-        key = param_quantity(slot, "slot").to_bytes(32, "big")
-        return h(account.storage.get(key, 0).to_bytes(32, "big"))
-
     async def eth_call(self, call: Any, block: Any = "latest") -> str:
         """No EVM: a call to an account without code returns nothing, as on any client; a call
         into code is refused."""
         if not isinstance(call, dict):
             raise InvalidParams("invalid argument 0: call must be an object")
-        state = self._state_at(block)
+        state = self._state_block(block).state
         to = call.get("to")
         if to is not None and state.get(param_data(to, "to", 20)).code:
             raise RpcError(-32000, "the devnet engine runs no contract code (it is not an EVM)")
         return "0x"
-
-    async def eth_getLogs(self, criteria: Any) -> list[dict[str, Any]]:
-        """Logs by ``blockHash`` or a ``fromBlock``..``toBlock`` range of the canonical chain,
-        filtered by ``address`` (any of) and ``topics`` (per position: any of; null matches all)."""
-        if not isinstance(criteria, dict):
-            raise InvalidParams("invalid argument 0: filter must be an object")
-        addresses = {param_data(a, "address", 20) for a in _one_or_list(criteria.get("address"), "address")}
-        topics: list[set[bytes] | None] = []
-        for entry in _one_or_list(criteria.get("topics"), "topics"):
-            topics.append(None if entry is None else {param_data(t, "topic", 32) for t in _one_or_list(entry, "topic")})
-        if criteria.get("blockHash") is not None:
-            if "fromBlock" in criteria or "toBlock" in criteria:
-                raise InvalidParams("invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock")
-            found = self._blocks.get(param_data(criteria["blockHash"], "blockHash", 32))
-            if found is None:
-                raise RpcError(-32000, "unknown block")
-            blocks = [found]
-        else:
-            start = self._block_param(criteria.get("fromBlock", "latest"))
-            end = self._block_param(criteria.get("toBlock", "latest"))
-            if start is None or end is None:
-                return []
-            if start.number > end.number:
-                raise RpcError(-32000, "invalid block range params")
-            blocks = self._canonical[start.number : end.number + 1]
-        out = []
-        for block in blocks:
-            for t in block.transactions:
-                for i, entry in enumerate(t.receipt.logs):
-                    if addresses and entry.address not in addresses:
-                        continue
-                    # a filter with more topics than the log never matches (go-ethereum)
-                    if len(topics) > len(entry.topics) or not all(
-                            options is None or entry.topics[k] in options for k, options in enumerate(topics)):
-                        continue
-                    out.append(log_json(entry, block_hash=block.hash, block_number=block.number,
-                                        block_timestamp=block.timestamp, tx_hash=t.hash, tx_index=t.index,
-                                        log_index=t.first_log_index + i))
-        return out
-
-    async def eth_getProof(self, address: Any, keys: Any, block: Any = "latest") -> dict[str, Any]:
-        """EIP-1186: the account proof against the state root, and storage proofs against its storage root."""
-        addr = param_data(address, "address", 20)
-        state = self._state_at(block)
-        account = state.get(addr)
-        if not isinstance(keys, list):
-            raise InvalidParams("invalid argument 1: storage keys must be a list")
-        storage_proofs = []
-        for key in keys:
-            slot = param_quantity(key, "storage key").to_bytes(32, "big")
-            storage_proofs.append({
-                "key": key,
-                "value": q(account.storage.get(slot, 0)),
-                "proof": [h(node) for node in state.storage_proof(addr, slot)],
-            })
-        return {
-            "address": h(addr),
-            "accountProof": [h(node) for node in state.account_proof(addr)],
-            "balance": q(account.balance),
-            "codeHash": h(account.code_hash),
-            "nonce": q(account.nonce),
-            "storageHash": h(account.storage_root),
-            "storageProof": storage_proofs,
-        }
 
     async def eth_sendRawTransaction(self, raw: Any) -> str:
         """Add a user transaction to the pool (included when attributes allow the pool)."""
@@ -1296,7 +1054,7 @@ class DevEngine:
         if tx.gas < intrinsic_gas(tx):
             raise RpcError(-32000, "intrinsic gas too low")
         tx_hash = keccak256(data)
-        if tx_hash in self._tx_index or any(e.hash == tx_hash for e in self._pool):
+        if self.transaction(tx_hash) is not None or any(e.hash == tx_hash for e in self._pool):
             raise RpcError(-32000, "already known")
         self._pool = [e for e in self._pool if not (e.sender == sender and e.nonce == tx.nonce)]
         self._pool.append(_PoolEntry(data, tx_hash, sender, tx.nonce))

@@ -54,7 +54,6 @@ from opfleet.devnet.block import (
     GAS_PER_BLOB,
     Header,
     ReceiptData,
-    block_rlp_size,
     bloom_or,
     calc_base_fee,
     calc_excess_blob_gas,
@@ -63,14 +62,13 @@ from opfleet.devnet.block import (
     h,
     intrinsic_gas,
     log_gas,
-    log_json,
     max_gas_price,
     q,
-    receipt_json,
     receipts_root,
     transaction_json,
     transactions_root,
 )
+from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock
 from opfleet.devnet.state import Account, WorldState, contract_address
 from opfleet.devnet.trie import EMPTY_TRIE_ROOT
 from opfleet.errors import DecodeError
@@ -355,7 +353,7 @@ class _SystemConfigSlots:
 
 
 @dataclass(frozen=True)
-class L1ChainBlock:
+class L1ChainBlock(HeaderBlock):
     """A mined L1 block: header, hash, transactions with receipts, post-state and beacon slot."""
 
     header: Header
@@ -367,34 +365,8 @@ class L1ChainBlock:
     system_config: _SystemConfigSlots = field(default=_SystemConfigSlots(), repr=False)
 
     @property
-    def number(self) -> int:
-        return self.header.number
-
-    @property
-    def timestamp(self) -> int:
-        return self.header.timestamp
-
-    @property
-    def parent_hash(self) -> bytes:
-        return self.header.parent_hash
-
-    @property
     def ref(self) -> L1BlockRef:
         return L1BlockRef(self.hash, self.number, self.parent_hash, self.timestamp)
-
-    @property
-    def raw_transactions(self) -> list[bytes]:
-        return [t.raw for t in self.transactions]
-
-    @property
-    def logs(self) -> list[Log]:
-        """All logs of the block in order, located (block hash, log index, tx hash and index)."""
-        out = []
-        for t in self.transactions:
-            for i, entry in enumerate(t.receipt.logs):
-                out.append(replace(entry, block_hash=self.hash, log_index=t.first_log_index + i,
-                                   tx_hash=t.hash, tx_index=t.index))
-        return out
 
     @property
     def blob_sidecars(self) -> list[BlobSidecar]:
@@ -402,26 +374,13 @@ class L1ChainBlock:
         return [s for t in self.transactions for s in t.sidecars]
 
     def to_json(self, full_transactions: bool) -> dict[str, Any]:
-        out = self.header.to_json()
-        out["hash"] = h(self.hash)
-        out["size"] = q(block_rlp_size(self.header, self.raw_transactions, withdrawals=True))
-        out["uncles"] = []
-        out["withdrawals"] = []
-        if full_transactions:
-            out["transactions"] = [self.transaction_json(t) for t in self.transactions]
-        else:
-            out["transactions"] = [h(t.hash) for t in self.transactions]
-        return out
+        return self.block_json(full_transactions, self.transaction_json)
 
     def transaction_json(self, t: IncludedTx) -> dict[str, Any]:
-        return transaction_json(t.tx, tx_hash=t.hash, sender=t.sender, block_hash=self.hash,
-                                block_number=self.number, index=t.index, base_fee=self.header.base_fee_per_gas)
+        return self.signed_transaction_json(t)
 
     def receipt_json(self, t: IncludedTx) -> dict[str, Any]:
-        out = receipt_json(t.receipt, block_hash=self.hash, block_number=self.number,
-                           block_timestamp=self.timestamp, tx_hash=t.hash, tx_index=t.index, tx_type=t.tx.type,
-                           sender=t.sender, to=t.tx.to, contract_address=t.contract_address, gas_used=t.gas_used,
-                           effective_gas_price=t.effective_gas_price, first_log_index=t.first_log_index)
+        out = self.base_receipt_json(t, tx_type=t.tx.type, to=t.tx.to)
         if t.tx.type == BLOB_TX_TYPE:
             out["blobGasUsed"] = q(t.blob_gas_used)
             out["blobGasPrice"] = q(t.blob_gas_price or 0)
@@ -550,8 +509,12 @@ class _BlockBuilder:
                             self.chain.slot_of(self.timestamp), _beacon_root(block_hash), self.system_config)
 
 
-class L1Chain:
-    """An in-memory L1 chain; see the module docstring. Not thread-safe; no I/O."""
+class L1Chain(ChainStore[L1ChainBlock]):
+    """An in-memory L1 chain; see the module docstring. Not thread-safe; no I/O.
+
+    Blocks, the canonical index, tags (``safe``/``finalized`` trailing the head by the
+    configured lags) and reorgs are the chain core's (:class:`~opfleet.devnet.chain.ChainStore`).
+    """
 
     def __init__(self, config: L1Config | None = None, **overrides: Any):
         if config is None:
@@ -559,16 +522,11 @@ class L1Chain:
         elif overrides:
             config = replace(config, **overrides)
         self.config = config
-        self.safe_lag = config.safe_lag
-        self.finalized_lag = config.finalized_lag
-        self._canonical: list[L1ChainBlock] = []
-        self._by_hash: dict[bytes, L1ChainBlock] = {}
-        self._tx_index: dict[bytes, tuple[bytes, int]] = {}
         self._slots: dict[int, int] = {}
         self._pool: list[_PoolEntry] = []
         self._reorgs = 0
         self._listeners: list[Callable[[L1ChainBlock], None]] = []
-        self._add_canonical(self._genesis())
+        super().__init__(self._genesis(), safe_lag=config.safe_lag, finalized_lag=config.finalized_lag)
 
     # --- genesis and bookkeeping --------------------------------------------------------------
 
@@ -593,21 +551,11 @@ class L1Chain:
         block_hash = header.hash()
         return L1ChainBlock(header, block_hash, (), state, 0, _beacon_root(block_hash))
 
-    def _add_canonical(self, block: L1ChainBlock) -> None:
-        self._canonical.append(block)
-        self._by_hash[block.hash] = block
+    def _indexed(self, block: L1ChainBlock) -> None:
         self._slots[block.slot] = block.number
-        for t in block.transactions:
-            self._tx_index[t.hash] = (block.hash, t.index)
 
-    def _drop_canonical_above(self, number: int) -> list[L1ChainBlock]:
-        removed = self._canonical[number + 1 :]
-        del self._canonical[number + 1 :]
-        for block in removed:
-            self._slots.pop(block.slot, None)
-            for t in block.transactions:
-                self._tx_index.pop(t.hash, None)
-        return removed
+    def _unindexed(self, block: L1ChainBlock) -> None:
+        self._slots.pop(block.slot, None)
 
     def add_listener(self, callback: Callable[[L1ChainBlock], None]) -> None:
         """Call ``callback(new_head)`` after every mined block and reorg."""
@@ -627,60 +575,9 @@ class L1Chain:
 
     # --- reading --------------------------------------------------------------------------------
 
-    @property
-    def genesis(self) -> L1ChainBlock:
-        return self._canonical[0]
-
-    @property
-    def head(self) -> L1ChainBlock:
-        return self._canonical[-1]
-
-    @property
-    def safe(self) -> L1ChainBlock:
-        return self._canonical[max(0, self.head.number - self.safe_lag)]
-
-    @property
-    def finalized(self) -> L1ChainBlock:
-        return self._canonical[max(0, self.head.number - self.finalized_lag)]
-
-    @property
-    def blocks(self) -> tuple[L1ChainBlock, ...]:
-        """The canonical chain, genesis first."""
-        return tuple(self._canonical)
-
-    def by_number(self, number: int) -> L1ChainBlock | None:
-        return self._canonical[number] if 0 <= number < len(self._canonical) else None
-
-    def by_hash(self, block_hash: bytes) -> L1ChainBlock | None:
-        """Any block ever mined, canonical or reorged out (as geth keeps side chains)."""
-        return self._by_hash.get(bytes(block_hash))
-
-    def by_tag(self, tag: str) -> L1ChainBlock:
-        if tag in ("latest", "pending"):
-            return self.head
-        if tag == "safe":
-            return self.safe
-        if tag == "finalized":
-            return self.finalized
-        if tag == "earliest":
-            return self.genesis
-        raise ValueError(f"unknown block tag {tag!r}")
-
     def by_slot(self, slot: int) -> L1ChainBlock | None:
         number = self._slots.get(slot)
         return self._canonical[number] if number is not None else None
-
-    def is_canonical(self, block: L1ChainBlock) -> bool:
-        found = self.by_number(block.number)
-        return found is not None and found.hash == block.hash
-
-    def transaction(self, tx_hash: bytes) -> tuple[L1ChainBlock, IncludedTx] | None:
-        """The canonical inclusion of a transaction, or None (unknown or pending)."""
-        located = self._tx_index.get(bytes(tx_hash))
-        if located is None:
-            return None
-        block = self._by_hash[located[0]]
-        return block, block.transactions[located[1]]
 
     def pending_transaction(self, tx_hash: bytes) -> _PoolEntry | None:
         return next((e for e in self._pool if e.hash == bytes(tx_hash)), None)
@@ -714,36 +611,6 @@ class L1Chain:
         excess = calc_excess_blob_gas(parent.excess_blob_gas or 0, parent.blob_gas_used or 0,
                                       self.config.blob_params.target_blob_gas)
         return blob_base_fee(excess, self.config.blob_params.update_fraction)
-
-    def logs(
-        self,
-        *,
-        from_block: int | None = None,
-        to_block: int | None = None,
-        block_hash: bytes | None = None,
-        addresses: Sequence[bytes] = (),
-        topics: Sequence[Sequence[bytes] | None] = (),
-    ) -> list[tuple[L1ChainBlock, Log]]:
-        """Logs matching an ``eth_getLogs`` filter (addresses: any of; topics: per position, any of)."""
-        if block_hash is not None:
-            found = self.by_hash(block_hash)
-            blocks = [found] if found is not None else []
-        else:
-            start = 0 if from_block is None else from_block
-            stop = self.head.number if to_block is None else min(to_block, self.head.number)
-            blocks = self._canonical[start : stop + 1]
-        wanted = {bytes(a) for a in addresses}
-        out = []
-        for block in blocks:
-            for entry in block.logs:
-                if wanted and entry.address not in wanted:
-                    continue
-                # geth's filterLogs: a filter longer than the log's topics never matches
-                if len(topics) > len(entry.topics):
-                    continue
-                if all(not options or entry.topics[i] in options for i, options in enumerate(topics)):
-                    out.append((block, entry))
-        return out
 
     # --- transactions ----------------------------------------------------------------------------
 
@@ -1105,24 +972,11 @@ class L1Chain:
 # --- the server -----------------------------------------------------------------------------------
 
 
-BLOCK_TAGS = ("latest", "pending", "safe", "finalized", "earliest")
-
-
 def _beacon_error(status: int, message: str) -> HttpResponse:
     return HttpResponse.json({"code": status, "message": message}, status)
 
 
-def _storage_key(value: Any) -> bytes:
-    """A storage slot as 32 bytes (geth takes shorter hex and left-pads it)."""
-    if not isinstance(value, str) or value[:2] not in ("0x", "0X") or len(value) > 66:
-        raise InvalidParams(f"invalid storage key {value!r}")
-    try:
-        return bytes.fromhex(value[2:].rjust(64, "0"))
-    except ValueError:
-        raise InvalidParams(f"invalid storage key {value!r}") from None
-
-
-class L1Server:
+class L1Server(EthReadApi):
     """Serve an :class:`L1Chain` over JSON-RPC and the beacon API (one port).
 
     ``automine`` mines a block after every accepted ``eth_sendRawTransaction`` (anvil's
@@ -1170,41 +1024,35 @@ class L1Server:
             await trio.sleep(interval)
             self.chain.mine()
 
-    # --- helpers ----------------------------------------------------------------------------------
+    # --- what the shared eth_ API reads -------------------------------------------------------
 
-    def _block(self, ident: Any) -> L1ChainBlock | None:
-        chain = self.chain
-        if isinstance(ident, dict):
-            if "blockHash" in ident:
-                return chain.by_hash(param_data(ident["blockHash"], "blockHash", 32))
-            if "blockNumber" in ident:
-                return self._block(ident["blockNumber"])
-            raise InvalidParams("invalid argument 0: block object needs blockHash or blockNumber")
-        if isinstance(ident, str) and ident in BLOCK_TAGS:
-            return chain.by_tag(ident)
-        if isinstance(ident, str) and len(ident) == 66:
-            return chain.by_hash(param_data(ident, "block hash", 32))
-        return chain.by_number(param_quantity(ident, "block number"))
+    client_version = "opfleet-devnet-l1/v0"
 
-    def _located_tx(self, tx_hash: Any) -> tuple[L1ChainBlock, IncludedTx] | None:
-        return self.chain.transaction(param_data(tx_hash, "transaction hash", 32))
+    @property
+    def store(self) -> L1Chain:
+        return self.chain
+
+    @property
+    def chain_id(self) -> int:
+        return self.chain.config.chain_id
+
+    def _pending_transaction(self, tx_hash: bytes) -> tuple[dict[str, Any], bytes] | None:
+        pending = self.chain.pending_transaction(tx_hash)
+        if pending is None:
+            return None
+        return transaction_json(pending.pooled.tx, tx_hash=pending.hash, sender=pending.sender, block_hash=None,
+                                block_number=None, index=None, base_fee=None), pending.pooled.raw
+
+    def _pending_nonce(self, address: bytes) -> int:
+        return self.chain.nonce(address, pending=True)
+
+    def _balance(self, block: L1ChainBlock, address: bytes) -> int:
+        return self.chain.balance(address, block)
+
+    def _unknown_log_block(self) -> list[dict[str, Any]]:
+        return []  # the embedded L1 answers an unknown block hash with no logs
 
     # --- eth_ --------------------------------------------------------------------------------------
-
-    async def eth_chainId(self) -> str:
-        return q(self.chain.config.chain_id)
-
-    async def net_version(self) -> str:
-        return str(self.chain.config.chain_id)
-
-    async def web3_clientVersion(self) -> str:
-        return "opfleet-devnet-l1/v0"
-
-    async def eth_syncing(self) -> bool:
-        return False
-
-    async def eth_blockNumber(self) -> str:
-        return q(self.chain.head.number)
 
     async def eth_gasPrice(self) -> str:
         return q(self.chain.next_base_fee() + GWEI)
@@ -1214,144 +1062,6 @@ class L1Server:
 
     async def eth_blobBaseFee(self) -> str:
         return q(self.chain.next_blob_base_fee())
-
-    async def eth_getBlockByNumber(self, block: Any, full: bool = False) -> dict[str, Any] | None:
-        found = self._block(block)
-        return found.to_json(bool(full)) if found is not None else None
-
-    async def eth_getBlockByHash(self, block_hash: Any, full: bool = False) -> dict[str, Any] | None:
-        found = self.chain.by_hash(param_data(block_hash, "block hash", 32))
-        return found.to_json(bool(full)) if found is not None else None
-
-    async def eth_getBlockReceipts(self, block: Any) -> list[dict[str, Any]] | None:
-        found = self._block(block)
-        return [found.receipt_json(t) for t in found.transactions] if found is not None else None
-
-    async def eth_getBlockTransactionCountByNumber(self, block: Any) -> str | None:
-        found = self._block(block)
-        return q(len(found.transactions)) if found is not None else None
-
-    async def eth_getTransactionByBlockNumberAndIndex(self, block: Any, index: Any) -> dict[str, Any] | None:
-        return self._tx_at(self._block(block), index)
-
-    async def eth_getTransactionByBlockHashAndIndex(self, block_hash: Any, index: Any) -> dict[str, Any] | None:
-        return self._tx_at(self.chain.by_hash(param_data(block_hash, "block hash", 32)), index)
-
-    def _tx_at(self, block: L1ChainBlock | None, index: Any) -> dict[str, Any] | None:
-        i = param_quantity(index, "index")
-        if block is None or i >= len(block.transactions):
-            return None
-        return block.transaction_json(block.transactions[i])
-
-    async def eth_getTransactionByHash(self, tx_hash: Any) -> dict[str, Any] | None:
-        located = self._located_tx(tx_hash)
-        if located is not None:
-            block, t = located
-            return block.transaction_json(t)
-        pending = self.chain.pending_transaction(param_data(tx_hash, "transaction hash", 32))
-        if pending is None:
-            return None
-        return transaction_json(pending.pooled.tx, tx_hash=pending.hash, sender=pending.sender, block_hash=None,
-                                block_number=None, index=None, base_fee=None)
-
-    async def eth_getRawTransactionByHash(self, tx_hash: Any) -> str | None:
-        located = self._located_tx(tx_hash)
-        if located is not None:
-            return h(located[1].raw)
-        pending = self.chain.pending_transaction(param_data(tx_hash, "transaction hash", 32))
-        return h(pending.pooled.raw) if pending is not None else None
-
-    async def eth_getTransactionReceipt(self, tx_hash: Any) -> dict[str, Any] | None:
-        located = self._located_tx(tx_hash)
-        if located is None:
-            return None
-        block, t = located
-        return block.receipt_json(t)
-
-    async def eth_getTransactionCount(self, address: Any, block: Any = "latest") -> str:
-        addr = param_data(address, "address", 20)
-        if block == "pending":
-            return q(self.chain.nonce(addr, pending=True))
-        found = self._block(block)
-        if found is None:
-            raise RpcError(-32000, "header not found")
-        return q(found.state.nonce(addr))
-
-    async def eth_getBalance(self, address: Any, block: Any = "latest") -> str:
-        addr = param_data(address, "address", 20)
-        found = self._block("latest" if block == "pending" else block)
-        if found is None:
-            raise RpcError(-32000, "header not found")
-        return q(self.chain.balance(addr, found))
-
-    async def eth_getCode(self, address: Any, block: Any = "latest") -> str:
-        found = self._block("latest" if block == "pending" else block)
-        if found is None:
-            raise RpcError(-32000, "header not found")
-        return h(found.state.get(param_data(address, "address", 20)).code)
-
-    async def eth_getStorageAt(self, address: Any, slot: Any, block: Any = "latest") -> str:
-        found = self._block("latest" if block == "pending" else block)
-        if found is None:
-            raise RpcError(-32000, "header not found")
-        value = found.state.get(param_data(address, "address", 20)).storage.get(_storage_key(slot), 0)
-        return h(value.to_bytes(32, "big"))
-
-    async def eth_getProof(self, address: Any, slots: Any, block: Any = "latest") -> dict[str, Any]:
-        """EIP-1186 account and storage proofs against the block's state root (what op-node's
-        ``ReadStorageAt`` verifies before it trusts the SystemConfig's unsafe-block signer)."""
-        found = self._block("latest" if block == "pending" else block)
-        if found is None:
-            raise RpcError(-32000, "header not found")
-        if not isinstance(slots, list):
-            raise InvalidParams("invalid argument 1: storage keys must be a list")
-        addr = param_data(address, "address", 20)
-        state = found.state
-        account = state.get(addr)
-        storage = []
-        for raw in slots:
-            key = _storage_key(raw)
-            storage.append({"key": raw if isinstance(raw, str) and len(raw) == 66 else h(key),
-                            "value": q(account.storage.get(key, 0)),
-                            "proof": [h(node) for node in state.storage_proof(addr, key)]})
-        return {"address": h(addr), "accountProof": [h(node) for node in state.account_proof(addr)],
-                "balance": q(account.balance), "codeHash": h(account.code_hash), "nonce": q(account.nonce),
-                "storageHash": h(account.storage_root), "storageProof": storage}
-
-    async def eth_getLogs(self, criteria: Any) -> list[dict[str, Any]]:
-        if not isinstance(criteria, dict):
-            raise InvalidParams("invalid argument 0: filter must be an object")
-        addresses_raw = criteria.get("address") or []
-        if isinstance(addresses_raw, str):
-            addresses_raw = [addresses_raw]
-        addresses = [param_data(a, "address", 20) for a in addresses_raw]
-        topics: list[list[bytes] | None] = []
-        for entry in criteria.get("topics") or []:
-            if entry is None:
-                topics.append(None)
-            elif isinstance(entry, str):
-                topics.append([param_data(entry, "topic", 32)])
-            else:
-                topics.append([param_data(t, "topic", 32) for t in entry])
-        block_hash = criteria.get("blockHash")
-        if block_hash is not None:
-            if "fromBlock" in criteria or "toBlock" in criteria:
-                raise InvalidParams("invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock")
-            matches = self.chain.logs(block_hash=param_data(block_hash, "blockHash", 32), addresses=addresses,
-                                      topics=topics)
-        else:
-            start = self._block(criteria.get("fromBlock", "latest"))
-            end = self._block(criteria.get("toBlock", "latest"))
-            if start is None or end is None:
-                return []
-            if start.number > end.number:
-                raise RpcError(-32000, "invalid block range params")
-            matches = self.chain.logs(from_block=start.number, to_block=end.number, addresses=addresses, topics=topics)
-        return [
-            log_json(entry, block_hash=block.hash, block_number=block.number, block_timestamp=block.timestamp,
-                     tx_hash=entry.tx_hash or ZERO_HASH, tx_index=entry.tx_index or 0, log_index=entry.log_index or 0)
-            for block, entry in matches
-        ]
 
     async def eth_sendRawTransaction(self, raw: Any) -> str:
         try:
