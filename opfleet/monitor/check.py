@@ -22,10 +22,11 @@ import httpx
 import trio
 
 from opfleet.config.settings import mask_url
-from opfleet.errors import DecodeError, OpfleetError
-from opfleet.protocol.block_ref import L2BlockRef
+from opfleet.errors import OpfleetError
+from opfleet.protocol.rollup_api import ChainIdentity
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
+from opfleet.providers.jsonrpc import RpcCallError
+from opfleet.providers.rollup_node import RollupNodeClient
 
 __all__ = ["FollowCheck", "HeightCheck", "chain_difference", "check_follow"]
 
@@ -135,33 +136,26 @@ class FollowCheck:
                 "heights": [h.to_json() for h in self.heights], "notes": list(self.notes)}
 
 
-def chain_difference(light: Any, source: Any) -> str | None:
-    """Why two ``optimism_rollupConfig`` answers are different chains: L2 chain id, then the L2
-    and L1 genesis blocks. None when they agree or either answer is not a config (unknown)."""
-    if not isinstance(light, dict) or not isinstance(source, dict):
+def chain_difference(light: ChainIdentity | None, source: ChainIdentity | None) -> str | None:
+    """Why two nodes' ``optimism_rollupConfig`` say different chains: L2 chain id, then the L2
+    and L1 genesis blocks. None when they agree or either is unknown (not served, not a config)."""
+    if light is None or source is None:
         return None
-    a, b = light.get("l2_chain_id"), source.get("l2_chain_id")
+    a, b = light.l2_chain_id, source.l2_chain_id
     if a is not None and b is not None and a != b:
         return f"the light node is on chain {a}, the source on chain {b}"
     for layer in ("l2", "l1"):
-        a, b = _genesis_hash(light, layer), _genesis_hash(source, layer)
+        a, b = getattr(light, f"{layer}_genesis_hash"), getattr(source, f"{layer}_genesis_hash")
         if a is not None and b is not None and a != b:
             return f"their {layer.upper()} genesis blocks differ (light {a[:10]}…, source {b[:10]}…)"
     return None
 
 
-def _genesis_hash(config: dict[str, Any], layer: str) -> str | None:
-    genesis = config.get("genesis")
-    block = genesis.get(layer) if isinstance(genesis, dict) else None
-    value = block.get("hash") if isinstance(block, dict) else None
-    return value.lower() if isinstance(value, str) else None
-
-
-async def _config(client: JsonRpcClient) -> Any:
+async def _config(client: RollupNodeClient) -> ChainIdentity | None:
     try:
-        return await client.call("optimism_rollupConfig")
+        return await client.chain_identity()
     except OpfleetError:
-        return None  # not served, or down (the status call reports that)
+        return None  # not served, not a config, or down (the status call reports that)
 
 
 def _shared_heights(light: SyncStatus, source: SyncStatus, samples: int) -> list[tuple[int, str]]:
@@ -184,27 +178,22 @@ def _shared_heights(light: SyncStatus, source: SyncStatus, samples: int) -> list
     return sorted(picks.items())
 
 
-async def _status(client: JsonRpcClient) -> tuple[SyncStatus | None, str | None]:
+async def _status(client: RollupNodeClient) -> tuple[SyncStatus | None, str | None]:
     try:
-        return SyncStatus.from_json(await client.call("optimism_syncStatus")), None
+        return await client.sync_status(), None
     except OpfleetError as exc:
         return None, " ".join(str(exc).split())
 
 
-async def _output(client: JsonRpcClient, number: int) -> tuple[bytes | None, bytes | None, bool]:
+async def _output(client: RollupNodeClient, number: int) -> tuple[bytes | None, bytes | None, bool]:
     """(block hash, output root, served) at ``number`` via optimism_outputAtBlock."""
     try:
-        answer = await client.call("optimism_outputAtBlock", hex(number))
-        ref = L2BlockRef.from_json(answer.get("blockRef") if isinstance(answer, dict) else None,
-                                   where="outputAtBlock.blockRef")
-        root = answer.get("outputRoot")
-        if not isinstance(root, str) or len(root) != 66:
-            raise DecodeError("outputAtBlock.outputRoot: expected 32-byte hex")
-        return ref.hash, bytes.fromhex(root[2:]), True
+        output = await client.output_at_block(number)
     except RpcCallError as exc:
         return None, None, not exc.is_method_not_found
-    except (OpfleetError, ValueError):
+    except OpfleetError:
         return None, None, True
+    return output.block_ref.hash, output.output_root, True
 
 
 def _head_hash(status: SyncStatus, number: int) -> bytes | None:
@@ -218,12 +207,12 @@ def _head_hash(status: SyncStatus, number: int) -> bytes | None:
 async def check_follow(light_url: str, source_url: str, *, timeout: float = 5.0, samples: int = 3,
                        transport: httpx.AsyncBaseTransport | None = None) -> FollowCheck:
     """Compare ``light_url`` against ``source_url`` at their shared heights."""
-    async with JsonRpcClient(light_url, transport=transport, timeout=timeout, name="light") as light, \
-            JsonRpcClient(source_url, transport=transport, timeout=timeout, name="source") as source:
+    async with RollupNodeClient(light_url, transport=transport, timeout=timeout, name="light") as light, \
+            RollupNodeClient(source_url, transport=transport, timeout=timeout, name="source") as source:
         statuses: dict[str, tuple[SyncStatus | None, str | None]] = {}
-        configs: dict[str, Any] = {}
+        configs: dict[str, ChainIdentity | None] = {}
 
-        async def read(key: str, client: JsonRpcClient) -> None:
+        async def read(key: str, client: RollupNodeClient) -> None:
             statuses[key] = await _status(client)
             # an unreachable node is not asked twice (the check reports it as unreachable)
             configs[key] = await _config(client) if statuses[key][0] is not None else None
@@ -243,7 +232,7 @@ async def check_follow(light_url: str, source_url: str, *, timeout: float = 5.0,
         for number, label in _shared_heights(light_status, source_status, samples):
             found: dict[str, tuple[bytes | None, bytes | None, bool]] = {}
 
-            async def fetch(key: str, client: JsonRpcClient, number: int = number,
+            async def fetch(key: str, client: RollupNodeClient, number: int = number,
                             found: dict[str, tuple[bytes | None, bytes | None, bool]] = found) -> None:
                 found[key] = await _output(client, number)
 
