@@ -2,7 +2,7 @@
 
 Two runs over the same kind of history (``--l1 memory``, ``--l1 loopback`` or ``--l1 both``):
 
-- ``memory``: the L1 is :class:`opfleet.derive.testing.FakeL1Chain` (real signed batcher
+- ``memory``: the L1 is :class:`opfleet.testing.derive.FakeL1Chain` (real signed batcher
   transactions, real blobs with KZG commitments) behind a by-hash cache like L1Provider's;
   each ChainProvider call that reaches the fake counts as one request.
 - ``loopback``: the L1 is the devnet's :class:`opfleet.devnet.l1.L1Chain` served by
@@ -11,11 +11,11 @@ Two runs over the same kind of history (``--l1 memory``, ``--l1 loopback`` or ``
   over HTTP. Requests are counted twice: JSON-RPC calls (each call of a batch counts) and HTTP
   requests, from the client's ``statistics()``.
 
-In both, the L2 is :class:`~opfleet.derive.testing.FakeL2Chain`, which "executes" derived
+In both, the L2 is :class:`~opfleet.testing.derive.FakeL2Chain`, which "executes" derived
 attributes. Every ``--chunk`` epochs (6 L2 blocks each, ~``--txs`` user transactions per block)
 one channel holding one span batch is posted, alternately as calldata and as blobs, in the L1
 block after the chunk's last epoch; channels are encoded by the devnet batcher's
-:class:`~opfleet.devnet.batcher.ChannelBuilder` (via :meth:`opfleet.derive.testing.Sequencer.channel`).
+:class:`~opfleet.devnet.batcher.ChannelBuilder` (via :meth:`opfleet.testing.derive.Sequencer.channel`).
 
 Counted: L1 requests per L1 block, beacon requests per blob-carrying L1 block, wall time of
 the derivation loop only (building the L1 history is excluded), and the process's peak RSS.
@@ -40,7 +40,16 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from opfleet.derive.pipeline import Pipeline, StepKind  # noqa: E402
-from opfleet.derive.testing import (  # noqa: E402
+from opfleet.devnet.l1 import L1Chain, L1Server  # noqa: E402
+from opfleet.protocol.blob import encode_blob  # noqa: E402
+from opfleet.protocol.block_ref import BlockID  # noqa: E402
+from opfleet.protocol.frame import FRAME_V0_OVERHEAD_SIZE as FRAME_OVERHEAD  # noqa: E402
+from opfleet.protocol.frame import encode_frames  # noqa: E402
+from opfleet.protocol.rollup_config import Genesis  # noqa: E402
+from opfleet.providers.beacon import BeaconClient  # noqa: E402
+from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient  # noqa: E402
+from opfleet.providers.l1 import L1Provider  # noqa: E402
+from opfleet.testing.derive import (  # noqa: E402
     BATCH_INBOX,
     BATCHER_KEY,
     GENESIS_L2_HASH,
@@ -52,15 +61,6 @@ from opfleet.derive.testing import (  # noqa: E402
     l2_transfer,
     make_rollup_config,
 )
-from opfleet.devnet.l1 import L1Chain, L1Server  # noqa: E402
-from opfleet.protocol.blob import encode_blob  # noqa: E402
-from opfleet.protocol.block_ref import BlockID  # noqa: E402
-from opfleet.protocol.frame import FRAME_V0_OVERHEAD_SIZE as FRAME_OVERHEAD  # noqa: E402
-from opfleet.protocol.frame import encode_frames  # noqa: E402
-from opfleet.protocol.rollup_config import Genesis  # noqa: E402
-from opfleet.providers.beacon import BeaconClient  # noqa: E402
-from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient  # noqa: E402
-from opfleet.providers.l1 import L1Provider  # noqa: E402
 
 BLOCKS_PER_EPOCH = 6  # 12 s L1 blocks, 2 s L2 blocks
 BLOB_FRAME_DATA = 120_000  # fits one blob with framing and the version byte

@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "monitor": 7,
     "deploy": 8,  # renders manifests for the fleet the monitor watches
     "devnet": 8,  # a whole fleet: nodes, supernode, proxy
+    "testing": 9,  # test support: fakes built on the devnet's chain core, imported only by tests and benchmarks
     "cli": 9,  # on top
     "__main__": 10,  # python -m opfleet: the CLI
 }

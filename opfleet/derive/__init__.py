@@ -10,7 +10,7 @@ One module per stage, named as the spec names it (``specs/protocol/derivation.md
 switch at Holocene (:mod:`~opfleet.derive.mux`), the shared batch rules
 (:mod:`~opfleet.derive.batches`), :mod:`~opfleet.derive.pipeline` and
 :mod:`~opfleet.derive.reset` (sync start). Seams: :mod:`~opfleet.derive.interfaces`;
-errors: :mod:`~opfleet.derive.errors`; fakes for tests: :mod:`opfleet.derive.testing`.
+errors: :mod:`~opfleet.derive.errors`; fakes for tests: :mod:`opfleet.testing.derive`.
 
 The stages call the pure codecs of :mod:`opfleet.protocol` and reach L1/L2 only through the
 provider protocols; they make no trio calls.

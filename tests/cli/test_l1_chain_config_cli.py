@@ -17,9 +17,9 @@ import pytest
 import trio
 
 from opfleet.cli.exit import ExitStatus
-from opfleet.derive.testing import FakeL1Chain, make_rollup_config
 from opfleet.protocol.l1_block_info import BPO1_BLOB_UPDATE_FRACTION, SEPOLIA_BLOB_SCHEDULE
 from opfleet.protocol.l1_chain_config import L1ChainConfig
+from opfleet.testing.derive import FakeL1Chain, make_rollup_config
 
 JWT = "0x" + "11" * 32
 

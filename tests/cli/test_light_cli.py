@@ -13,10 +13,10 @@ import pytest
 import trio
 
 from opfleet.cli.exit import ExitStatus
-from opfleet.derive.testing import FakeL1Chain, make_rollup_config
 from opfleet.protocol.l1_chain_config import L1ChainConfig
 from opfleet.rpc.optimism import rollup_config_json
 from opfleet.rpc.server import JsonRpcServer
+from opfleet.testing.derive import FakeL1Chain, make_rollup_config
 
 JWT = "0x" + "11" * 32
 

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 from opfleet.derive.attributes import AttributesWithParent
 from opfleet.derive.pipeline import Pipeline
-from opfleet.derive.testing import (
+from opfleet.protocol.batch.reader import Batch
+from opfleet.protocol.block_ref import L1BlockRef
+from opfleet.testing.derive import (
     Batcher,
     FakeL1Chain,
     FakeL2Chain,
@@ -17,8 +19,6 @@ from opfleet.derive.testing import (
     make_rollup_config,
     split_frames,
 )
-from opfleet.protocol.batch.reader import Batch
-from opfleet.protocol.block_ref import L1BlockRef
 
 
 class Rollup:

@@ -18,11 +18,11 @@ from derive_helpers import Rollup
 
 from opfleet.derive.attributes import AttributesBuilder, AttributesQueue
 from opfleet.derive.errors import CriticalError, ResetError, TemporaryError
-from opfleet.derive.testing import DEPOSIT_CONTRACT, FakeStage, l2_transfer
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import ZERO_HASH
 from opfleet.protocol.deposits import decode_deposit_tx, deposit_log
 from opfleet.protocol.log import Log
+from opfleet.testing.derive import DEPOSIT_CONTRACT, FakeStage, l2_transfer
 
 VECTORS = Path(__file__).parents[1] / "vectors"
 L1_GENESIS_TIME = 1_700_000_000

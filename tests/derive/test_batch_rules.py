@@ -18,11 +18,11 @@ from opfleet.derive.batches import (
     check_span_batch,
     span_singular_batches,
 )
-from opfleet.derive.testing import FakeL1Chain, FakeL2Chain, l2_transfer, make_rollup_config
 from opfleet.protocol.batch.singular import SingularBatch
 from opfleet.protocol.batch.span import SpanBatchElement
 from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.crypto import keccak256
+from opfleet.testing.derive import FakeL1Chain, FakeL2Chain, l2_transfer, make_rollup_config
 
 DROP, ACCEPT, UNDECIDED, FUTURE, PAST = (
     BatchValidity.DROP, BatchValidity.ACCEPT, BatchValidity.UNDECIDED, BatchValidity.FUTURE,

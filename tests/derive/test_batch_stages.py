@@ -18,8 +18,8 @@ from opfleet.derive.batches import SpanBatch
 from opfleet.derive.errors import EndOfData, NotEnoughData, ResetError
 from opfleet.derive.interfaces import Activation, FlushChannel, Reset
 from opfleet.derive.mux import BatchMux
-from opfleet.derive.testing import FakeStage, l2_transfer
 from opfleet.protocol.batch.span import RawSpanBatch
+from opfleet.testing.derive import FakeStage, l2_transfer
 
 
 def span(r: Rollup, singles, seq: int = 1) -> SpanBatch:

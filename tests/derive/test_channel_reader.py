@@ -13,11 +13,11 @@ from opfleet.derive.batches import SpanBatch
 from opfleet.derive.channel_reader import ChannelReader
 from opfleet.derive.errors import EndOfData, NotEnoughData
 from opfleet.derive.interfaces import FlushChannel
-from opfleet.derive.testing import FakeL1Chain, FakeStage, channel_data, l2_transfer, make_rollup_config
 from opfleet.protocol.batch.reader import encode_channel_batches
 from opfleet.protocol.batch.singular import SingularBatch
 from opfleet.protocol.batch.span import RawSpanBatch
 from opfleet.protocol.compression import compress_zlib
+from opfleet.testing.derive import FakeL1Chain, FakeStage, channel_data, l2_transfer, make_rollup_config
 
 HASH = b"\x11" * 32
 

@@ -13,14 +13,14 @@ from opfleet.derive.channel_bank import ChannelBank
 from opfleet.derive.errors import EndOfData, NotEnoughData
 from opfleet.derive.interfaces import Activation, FlushChannel, Reset
 from opfleet.derive.mux import ChannelMux
-from opfleet.derive.testing import (
+from opfleet.protocol.frame import Frame
+from opfleet.testing.derive import (
     GENESIS_SYSTEM_CONFIG,
     FakeL1Chain,
     FakeStage,
     channel_id,
     make_rollup_config,
 )
-from opfleet.protocol.frame import Frame
 
 A = channel_id("a")
 B = channel_id("b")

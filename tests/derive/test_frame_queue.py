@@ -9,8 +9,8 @@ import pytest
 
 from opfleet.derive.errors import EndOfData, NotEnoughData
 from opfleet.derive.frame_queue import FrameQueue
-from opfleet.derive.testing import FakeL1Chain, FakeStage, channel_id, make_rollup_config
 from opfleet.protocol.frame import Frame, encode_frames
+from opfleet.testing.derive import FakeL1Chain, FakeStage, channel_id, make_rollup_config
 
 A = channel_id("a")
 B = channel_id("b")

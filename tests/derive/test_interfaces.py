@@ -11,9 +11,9 @@ import pytest
 
 import opfleet.derive
 from opfleet.derive import interfaces
-from opfleet.derive.testing import FakeBeacon, FakeL1Chain, FakeL2Chain
 from opfleet.providers.beacon import BeaconClient
 from opfleet.providers.l1 import L1Provider
+from opfleet.testing.derive import FakeBeacon, FakeL1Chain, FakeL2Chain
 
 PROTOCOL_METHODS = {
     interfaces.ChainProvider: ("block_ref", "block_with_receipts"),

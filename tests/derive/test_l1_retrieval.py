@@ -12,16 +12,6 @@ from opfleet.derive.errors import CriticalError, EndOfData, TemporaryError
 from opfleet.derive.interfaces import Reset
 from opfleet.derive.l1_retrieval import L1Retrieval
 from opfleet.derive.l1_traversal import L1Traversal
-from opfleet.derive.testing import (
-    BATCH_INBOX,
-    BATCHER_KEY,
-    GENESIS_SYSTEM_CONFIG,
-    L1_CHAIN_ID,
-    OTHER_KEY,
-    Batcher,
-    FakeL1Chain,
-    make_rollup_config,
-)
 from opfleet.protocol.blob import BLOB_SIZE
 from opfleet.protocol.transactions import (
     BLOB_TX_TYPE,
@@ -30,6 +20,16 @@ from opfleet.protocol.transactions import (
     Transaction,
     encode_transaction,
     sign_transaction,
+)
+from opfleet.testing.derive import (
+    BATCH_INBOX,
+    BATCHER_KEY,
+    GENESIS_SYSTEM_CONFIG,
+    L1_CHAIN_ID,
+    OTHER_KEY,
+    Batcher,
+    FakeL1Chain,
+    make_rollup_config,
 )
 
 

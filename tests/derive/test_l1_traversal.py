@@ -10,7 +10,8 @@ import pytest
 from opfleet.derive.errors import CriticalError, EndOfData, ResetError
 from opfleet.derive.interfaces import Activation, Reset
 from opfleet.derive.l1_traversal import L1Traversal
-from opfleet.derive.testing import (
+from opfleet.protocol.system_config import ConfigUpdateType, config_update_log
+from opfleet.testing.derive import (
     GENESIS_SYSTEM_CONFIG,
     OTHER_ADDRESS,
     SYSTEM_CONFIG_ADDRESS,
@@ -20,7 +21,6 @@ from opfleet.derive.testing import (
     gas_limit_update_log,
     make_rollup_config,
 )
-from opfleet.protocol.system_config import ConfigUpdateType, config_update_log
 
 
 def traversal_at_genesis(l1: FakeL1Chain, **cfg) -> L1Traversal:

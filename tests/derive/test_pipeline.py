@@ -13,7 +13,10 @@ from derive_helpers import Rollup
 from opfleet.derive.errors import ResetError
 from opfleet.derive.pipeline import Pipeline, StepKind
 from opfleet.derive.reset import find_sync_start
-from opfleet.derive.testing import (
+from opfleet.protocol.batch.span import RawSpanBatch
+from opfleet.protocol.deposits import decode_deposit_tx, deposit_log
+from opfleet.protocol.frame import encode_frames
+from opfleet.testing.derive import (
     DEPOSIT_CONTRACT,
     OTHER_ADDRESS,
     OTHER_KEY,
@@ -26,9 +29,6 @@ from opfleet.derive.testing import (
     l2_transfer,
     split_frames,
 )
-from opfleet.protocol.batch.span import RawSpanBatch
-from opfleet.protocol.deposits import decode_deposit_tx, deposit_log
-from opfleet.protocol.frame import encode_frames
 
 L1_GENESIS_TIME = 1_700_000_000  # FakeL1Chain's default
 

@@ -11,10 +11,10 @@ from derive_helpers import Rollup
 from opfleet.derive.errors import ResetError
 from opfleet.derive.pipeline import Pipeline
 from opfleet.derive.reset import find_safe_start, find_sync_start
-from opfleet.derive.testing import FakeL1Chain, FakeL2Chain, derive_all, l2_transfer, make_rollup_config
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.system_config import SystemConfig
+from opfleet.testing.derive import FakeL1Chain, FakeL2Chain, derive_all, l2_transfer, make_rollup_config
 
 
 def chain(l1_blocks: int = 100, **cfg):

@@ -15,8 +15,8 @@ import pytest
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import extract_passthrough
 from opfleet.cli.supernode import chain_settings
-from opfleet.derive.testing import FakeL1Chain, make_rollup_config
 from opfleet.protocol.l1_chain_config import L1ChainConfig
+from opfleet.testing.derive import FakeL1Chain, make_rollup_config
 
 JWT_A, JWT_B = "0x" + "11" * 32, "0x" + "22" * 32
 

@@ -15,14 +15,14 @@ import pytest
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine_helpers import JWT_SECRET, new_engine, start_devnet  # noqa: E402
 from node_helpers import grow, post_batches, same_chain  # noqa: E402
 
-from engine_helpers import JWT_SECRET, new_engine, start_devnet  # noqa: E402
 from opfleet.cli.exit import ExitStatus
 from opfleet.devnet.batcher import CALLDATA
-from opfleet.derive.testing import FakeL1Chain, make_rollup_config
 from opfleet.devnet.engine import DevEngine, ForkTimes
 from opfleet.protocol.l1_chain_config import L1ChainConfig
+from opfleet.testing.derive import FakeL1Chain, make_rollup_config
 
 JWT = "0x" + "11" * 32
 

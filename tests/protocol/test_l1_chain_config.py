@@ -298,7 +298,6 @@ def test_forks_out_of_order_are_refused() -> None:
     (10**9, BPO1_BLOB_UPDATE_FRACTION),
 ])
 def test_the_l1_info_blob_base_fee_uses_the_fork_active_at_the_l1_origin(l1_time, fraction) -> None:
-    from opfleet.derive.testing import FakeL1Chain, make_rollup_config
     from opfleet.protocol.l1_block_info import (
         L1OriginHeader,
         decode_l1_block_info,
@@ -306,6 +305,7 @@ def test_the_l1_info_blob_base_fee_uses_the_fork_active_at_the_l1_origin(l1_time
         l1_info_deposit,
     )
     from opfleet.protocol.system_config import SystemConfig, encode_scalar
+    from opfleet.testing.derive import FakeL1Chain, make_rollup_config
 
     rollup = make_rollup_config(FakeL1Chain(), canyon_time=0, delta_time=0, ecotone_time=0, fjord_time=0,
                                 granite_time=0, holocene_time=0, isthmus_time=0)

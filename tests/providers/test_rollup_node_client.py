@@ -10,7 +10,6 @@ import httpx
 import pytest
 import trio
 
-from opfleet.derive.testing import FakeL1Chain, make_rollup_config
 from opfleet.errors import DecodeError, TemporaryError
 from opfleet.node.safedb import SafeHeadEntry, SafeHeadNotFound
 from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef
@@ -26,6 +25,7 @@ from opfleet.providers.rollup_node import (
 )
 from opfleet.rpc.optimism import optimism_methods
 from opfleet.rpc.server import JsonRpcServer
+from opfleet.testing.derive import FakeL1Chain, make_rollup_config
 
 
 def l1(n: int) -> L1BlockRef:
