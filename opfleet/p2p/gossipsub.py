@@ -22,7 +22,7 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,9 +88,9 @@ class _Peer:
 # --- RPC protobuf ---------------------------------------------------------------------------------
 
 
-def encode_rpc(*, subscriptions: list[tuple[bool, str]] = (), publish: list[Message] = (),
-               ihave: list[tuple[str, list[bytes]]] = (), iwant: list[bytes] = (), graft: list[str] = (),
-               prune: list[tuple[str, int]] = ()) -> bytes:
+def encode_rpc(*, subscriptions: Sequence[tuple[bool, str]] = (), publish: Sequence[Message] = (),
+               ihave: Sequence[tuple[str, Sequence[bytes]]] = (), iwant: Sequence[bytes] = (),
+               graft: Sequence[str] = (), prune: Sequence[tuple[str, int]] = ()) -> bytes:
     out = b""
     for sub, topic in subscriptions:
         out += pb_bytes(1, pb_varint(1, int(sub)) + pb_bytes(2, topic))

@@ -35,9 +35,10 @@ def peer_id_from_public_key(encoded_key: bytes) -> bytes:
 def decode_public_key(encoded_key: bytes) -> bytes:
     """The compressed secp256k1 key of a ``PublicKey`` protobuf; other key types are refused."""
     fields = dict(pb_fields(encoded_key))
-    if fields.get(1) != KEY_TYPE_SECP256K1 or not isinstance(fields.get(2), bytes) or len(fields[2]) != 33:
+    key = fields.get(2)
+    if fields.get(1) != KEY_TYPE_SECP256K1 or not isinstance(key, bytes) or len(key) != 33:
         raise WireError("only secp256k1 peer keys are supported (op-node's key type)")
-    return fields[2]
+    return key
 
 
 def public_key_from_peer_id(peer_id: bytes) -> bytes | None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -68,10 +69,11 @@ class GossipMetrics:
     """op-node's names: ``op_node_p2p_peer_count``, ``op_node_p2p_gossip_events_total{type}``,
     ``op_node_unsafe_payloads_total`` (op-node: ``unsafe_payloads`` event)."""
 
-    registry: object | None = None
-    _peer_count: object = field(init=False, default=None)
-    _events: object = field(init=False, default=None)
-    _payloads: object = field(init=False, default=None)
+    # A metrics registry and its metrics (opfleet.rpc.metrics, a layer above p2p: duck-typed).
+    registry: Any | None = None
+    _peer_count: Any = field(init=False, default=None)
+    _events: Any = field(init=False, default=None)
+    _payloads: Any = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         r = self.registry

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
+from collections.abc import Collection
 
 import trio
 
@@ -63,7 +64,7 @@ async def mss_select(stream, reader: BufferedReader, protocols: list[str]) -> st
     raise HandshakeError(f"peer supports none of {protocols}")
 
 
-async def mss_handle(stream, reader: BufferedReader, supported: list[str] | set[str]) -> str:
+async def mss_handle(stream, reader: BufferedReader, supported: Collection[str]) -> str:
     """Answer a multistream-select negotiation as the responder; return the chosen protocol."""
     if await mss_read(reader) != MULTISTREAM:
         raise HandshakeError("peer does not speak multistream-select 1.0")
@@ -208,7 +209,7 @@ def _payload(identity: Identity, static_public: bytes) -> bytes:
 
 
 def _check_payload(payload: bytes, remote_static: bytes, expected_peer: bytes | None) -> tuple[bytes, bytes]:
-    fields = {}
+    fields: dict[int, int | bytes] = {}
     for num, value in pb_fields(payload):
         fields.setdefault(num, value)
     key_pb, sig = fields.get(1), fields.get(2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import trio
 
@@ -197,15 +198,21 @@ def decode_multiaddr(data: bytes) -> str:
 # --- buffered reading over a trio stream -----------------------------------------------------------
 
 
+class ByteSource(Protocol):
+    """Anything with trio's ``receive_some`` (a TCP stream, a secured connection, a yamux stream)."""
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray: ...
+
+
 class BufferedReader:
     """Exact-size and varint-prefixed reads over anything with ``receive_some``."""
 
-    def __init__(self, stream: trio.abc.ReceiveStream | object):
+    def __init__(self, stream: ByteSource):
         self._stream = stream
         self._buf = bytearray()
 
     async def _fill(self) -> None:
-        chunk = await self._stream.receive_some()  # type: ignore[attr-defined]
+        chunk = await self._stream.receive_some()
         if not chunk:
             raise trio.EndOfChannel
         self._buf += chunk
@@ -243,4 +250,4 @@ class BufferedReader:
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         if self._buf:
             return self.take_buffered()
-        return await self._stream.receive_some()  # type: ignore[attr-defined]
+        return bytes(await self._stream.receive_some())
