@@ -42,3 +42,9 @@ def test_manifests_match_the_image():
     assert kubernetes.UID == 10001
     pod = kubernetes._pod_security()
     assert pod["runAsUser"] == 10001 and pod["runAsNonRoot"] is True
+
+
+def test_bytecode_is_written_where_the_zipapp_unpacks():
+    """The zipapp compiles its modules once into SHIV_ROOT; PYTHONDONTWRITEBYTECODE would make
+    every start compile from source."""
+    assert "PYTHONDONTWRITEBYTECODE=1" not in TEXT
