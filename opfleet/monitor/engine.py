@@ -45,7 +45,7 @@ import trio
 from opfleet.errors import DecodeError, OpfleetError
 from opfleet.monitor import analysis
 from opfleet.monitor.analysis import Thresholds
-from opfleet.monitor.fleet import NODE_INFO, probe_role, role_from_status, route_chain
+from opfleet.monitor.fleet import probe_role, role_from_status, route_chain
 from opfleet.monitor.model import (
     HEADS,
     Alarm,
@@ -59,8 +59,11 @@ from opfleet.monitor.model import (
     Role,
     heads_of,
 )
+from opfleet.protocol.hexjson import parse_data
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError, RpcHttpError
+from opfleet.providers.rollup_node import RollupNodeClient
+from opfleet.providers.rollup_node import not_ready as proxy_not_ready
 
 __all__ = ["FleetMonitor", "MonitorStatistics"]
 
@@ -339,6 +342,10 @@ class FleetMonitor:
             self._clients[url] = client
         return client
 
+    def _node(self, url: str) -> RollupNodeClient:
+        """The rollup-node API over :meth:`_client`'s JSON-RPC client for ``url`` (which we close)."""
+        return RollupNodeClient(rpc=self._client(url))
+
     def _http_client(self) -> httpx.AsyncClient:
         if self._http is None:
             self._http = httpx.AsyncClient(transport=self._transport, timeout=self.timeout)
@@ -371,7 +378,7 @@ class FleetMonitor:
         return [_Reading(spec, spec.name, error=error, polled_at=now, latency=None)]
 
     async def _read(self, spec: NodeSpec, info: _UrlInfo) -> list[_Reading]:
-        client = self._client(spec.url)
+        client = self._node(spec.url)
         if not info.supernode_root:
             reading = _Reading(spec, spec.name)
             t0 = trio.current_time()
@@ -380,30 +387,27 @@ class FleetMonitor:
                     nursery.start_soon(self._scrape, spec.metrics_url, reading)
                 nursery.start_soon(self._readiness, spec.url, info, reading)
                 try:
-                    raw = await client.call("optimism_syncStatus")
+                    reading.status = await client.sync_status()
+                except DecodeError as exc:
+                    reading.latency = trio.current_time() - t0
+                    _unreadable(reading, exc)
                 except RpcCallError as exc:
                     if _says_not_ready(exc):
                         reading.not_ready = _one_line(exc.message)
-                        raw = None
                     elif not exc.is_method_not_found:
                         _fail(reading, exc, garbage=True)
-                        raw = None
                     else:  # not an op-node API: maybe a supernode root
                         info.supernode_root = True
                         nursery.cancel_scope.cancel()
-                        raw = None
                 except RpcHttpError as exc:
-                    if exc.status == 503 and "-32025" in str(exc):  # a proxy before its first consensus
+                    if proxy_not_ready(exc):  # a proxy before its first consensus
                         reading.not_ready = "no consensus among its backends yet (-32025)"
                     else:
                         _fail(reading, exc)
-                    raw = None
                 except OpfleetError as exc:
                     _fail(reading, exc)
-                    raw = None
-                if raw is not None:
+                else:
                     reading.latency = trio.current_time() - t0
-                    _parse(reading, raw)
             if not info.supernode_root:
                 reading.polled_at = self._clock()
                 if reading.status is not None:
@@ -414,14 +418,11 @@ class FleetMonitor:
                 return [reading]
         return await self._read_supernode(spec, client)
 
-    async def _read_supernode(self, spec: NodeSpec, client: JsonRpcClient) -> list[_Reading]:
+    async def _read_supernode(self, spec: NodeSpec, client: RollupNodeClient) -> list[_Reading]:
         t0 = trio.current_time()
         try:
-            raw = await client.call("supernode_syncStatus")
+            found = await client.supernode_sync_status()
             latency = trio.current_time() - t0
-            chains = raw.get("chains") if isinstance(raw, dict) else None
-            if not isinstance(chains, dict):
-                raise DecodeError("supernode_syncStatus: expected an object with \"chains\"")
         except OpfleetError as exc:
             known = self._routes.get(spec.name, ())
             targets = [self._route_spec(spec, c) for c in known] or [spec]
@@ -431,17 +432,17 @@ class FleetMonitor:
                 _fail(reading, exc, garbage=isinstance(exc, (DecodeError, RpcCallError)))
                 out.append(reading)
             return out
-        ids = sorted(chains, key=lambda c: (not str(c).isdigit(), int(c) if str(c).isdigit() else 0, str(c)))
-        self._routes[spec.name] = tuple(str(c) for c in ids)
+        ids = found.chain_ids()
+        self._routes[spec.name] = tuple(ids)
         out = []
         for chain in ids:
             route = self._route_spec(spec, str(chain))
             reading = _Reading(route, spec.name, latency=latency, polled_at=self._clock())
-            _parse(reading, chains[chain])
+            _parse(reading, found.chains[chain])
             out.append(reading)
             info = self._info.setdefault(route.url, _UrlInfo(chain=str(chain)))
             if reading.status is not None:
-                await self._learn(route.url, info, self._client(route.url))
+                await self._learn(route.url, info, self._node(route.url))
                 await self._lookup_targets(reading, info)
         return out
 
@@ -450,7 +451,7 @@ class FleetMonitor:
         return NodeSpec(name=f"{root.name}/{chain}", url=f"{root.url.rstrip('/')}/{chain}",
                         role=Role.SUPERNODE, chain=chain, el_url=None, metrics_url=None, follows=())
 
-    async def _learn(self, url: str, info: _UrlInfo, client: JsonRpcClient, spec: NodeSpec | None = None) -> None:
+    async def _learn(self, url: str, info: _UrlInfo, client: RollupNodeClient, spec: NodeSpec | None = None) -> None:
         """Chain ID and block time from ``optimism_rollupConfig``, and (for a spec without a role)
         what the node says it is, once per URL (best effort)."""
         if spec is not None and spec.role is Role.UNKNOWN and not info.role_probed:
@@ -460,17 +461,13 @@ class FleetMonitor:
         if info.block_time is not None:
             return
         try:
-            config = await client.call("optimism_rollupConfig")
-        except OpfleetError:
-            info.block_time = float(analysis.DEFAULT_BLOCK_TIME)  # a node without it: don't ask again
+            config = await client.chain_identity()
+        except OpfleetError:  # a node without it (or not a config): don't ask again
+            info.block_time = float(analysis.DEFAULT_BLOCK_TIME)
             return
-        if isinstance(config, dict):
-            chain_id = config.get("l2_chain_id")
-            if info.chain is None and isinstance(chain_id, int) and not isinstance(chain_id, bool):
-                info.chain = str(chain_id)
-            block_time = config.get("block_time")
-            if isinstance(block_time, (int, float)) and not isinstance(block_time, bool) and block_time > 0:
-                info.block_time = float(block_time)
+        if info.chain is None and config.l2_chain_id is not None:
+            info.chain = str(config.l2_chain_id)
+        info.block_time = config.block_time
         if info.block_time is None:
             info.block_time = float(analysis.DEFAULT_BLOCK_TIME)
 
@@ -537,22 +534,13 @@ class FleetMonitor:
         try:
             if spec.el_url:
                 block = await self._client(spec.el_url).call("eth_getBlockByNumber", hex(number), False)
-                value = block.get("hash") if isinstance(block, dict) else None
-            else:
-                output = await self._client(spec.url).call("optimism_outputAtBlock", hex(number))
-                ref = output.get("blockRef") if isinstance(output, dict) else None
-                value = ref.get("hash") if isinstance(ref, dict) else None
+                return parse_data(block.get("hash") if isinstance(block, dict) else None, 32, "hash")
+            return (await self._node(spec.url).output_at_block(number)).block_ref.hash
         except RpcCallError as exc:
             if exc.is_method_not_found:
                 info.lookup = "none"
             return None
-        except OpfleetError:
-            return None
-        if not isinstance(value, str) or len(value) != 66:
-            return None
-        try:
-            return bytes.fromhex(value[2:])
-        except ValueError:
+        except OpfleetError:  # down, or an answer without a block hash in it
             return None
 
     # --- bookkeeping ----------------------------------------------------------------------------
@@ -766,13 +754,13 @@ def _best_source(sources: tuple[str, ...], by_name: dict[str, _Reading]) -> _Rea
     return max(up, key=lambda r: r.status.safe_l2.number, default=None)  # type: ignore[union-attr]
 
 
-async def _proxy_report(client: JsonRpcClient) -> ProxyState | None:
+async def _proxy_report(client: RollupNodeClient) -> ProxyState | None:
     """An opfleet proxy's consensus state from ``opfleet_nodeInfo`` (None from proxyd, which has none)."""
     try:
-        info = await client.call(NODE_INFO)
+        info = await client.node_info()
     except OpfleetError:
         return None
-    return ProxyState.from_json(info.get("proxy")) if isinstance(info, dict) else None
+    return ProxyState.from_json(info.proxy)
 
 
 def _says_not_ready(exc: RpcCallError) -> bool:
@@ -789,8 +777,12 @@ def _parse(reading: _Reading, raw: Any) -> None:
     try:
         reading.status = SyncStatus.from_json(raw)
     except DecodeError as exc:
-        reading.error = _one_line(f"unreadable sync status: {exc}")
-        reading.garbage = True
+        _unreadable(reading, exc)
+
+
+def _unreadable(reading: _Reading, exc: DecodeError) -> None:
+    reading.error = _one_line(f"unreadable sync status: {exc}")
+    reading.garbage = True
 
 
 def _one_line(text: str, limit: int = 240) -> str:

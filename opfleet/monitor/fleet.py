@@ -45,10 +45,10 @@ nodes what they are and :func:`dumps_profile` writes the result as a profile. In
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -57,8 +57,10 @@ import trio
 from opfleet.config.settings import mask_url
 from opfleet.errors import AuthenticationError, ConfigError, DecodeError, OpfleetError
 from opfleet.monitor.model import NodeSpec, Role
+from opfleet.protocol.rollup_api import ChainIdentity, NodeInfo
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
+from opfleet.providers.jsonrpc import RpcCallError
+from opfleet.providers.rollup_node import RollupNodeClient
 
 __all__ = [
     "Fleet",
@@ -246,25 +248,26 @@ def specs_from_urls(urls: Sequence[str]) -> list[NodeSpec]:
 async def _probe(url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None) -> dict[str, Any]:
     """What one URL says about itself: role, chain, routes (for a supernode root), or an error."""
     found: dict[str, Any] = {"url": url}
-    async with JsonRpcClient(url, transport=transport, timeout=timeout) as client:
+    async with RollupNodeClient(url, transport=transport, timeout=timeout) as node:
         try:
             with trio.fail_after(timeout * 4):
-                status = await _try(client, "optimism_syncStatus")
-                if status is _MISSING:
-                    roots = await client.call("supernode_syncStatus")
-                    chains = roots.get("chains") if isinstance(roots, dict) else None
-                    if not isinstance(chains, dict):
-                        raise DecodeError("supernode_syncStatus: no \"chains\" object")
-                    found.update(role=Role.SUPERNODE, routes=sorted(chains, key=lambda c: int(c)))
+                sync = await _try(node.sync_status)
+                if sync is _MISSING:
+                    roots = await node.supernode_sync_status()
+                    found.update(role=Role.SUPERNODE, routes=roots.chain_ids())
                     return found
-                sync = SyncStatus.from_json(status)
-                config = await _try(client, "optimism_rollupConfig")
-                if isinstance(config, dict) and isinstance(config.get("l2_chain_id"), int):
-                    found["chain"] = str(config["l2_chain_id"])
+                if not isinstance(sync, SyncStatus):
+                    raise DecodeError("optimism_syncStatus: refused by the proxy (not in its rpc_method_mappings)")
+                try:
+                    config = await _try(node.chain_identity)
+                except DecodeError:  # not a config: it names no chain
+                    config = None
+                if isinstance(config, ChainIdentity) and config.l2_chain_id is not None:
+                    found["chain"] = str(config.l2_chain_id)
                 if route_chain(url) is not None and await _is_supernode_root(_root_of(url), timeout, transport):
                     found["role"] = Role.SUPERNODE
                     return found
-                identity = await probe_role(client)
+                identity = await probe_role(node)
                 found["follows"] = identity.follows
                 found["role"] = identity.role or role_from_status(sync, sequencing=identity.sequencing)
         except (OpfleetError, trio.TooSlowError) as exc:
@@ -274,23 +277,24 @@ async def _probe(url: str, *, timeout: float, transport: httpx.AsyncBaseTranspor
 
 _MISSING = object()
 _NOT_WHITELISTED = object()
+T = TypeVar("T")
 
 
 async def _is_supernode_root(url: str, timeout: float, transport: httpx.AsyncBaseTransport | None) -> bool:
-    async with JsonRpcClient(url, transport=transport, timeout=timeout) as root:
+    async with RollupNodeClient(url, transport=transport, timeout=timeout) as root:
         try:
-            answer = await root.call("supernode_syncStatus")
+            await root.supernode_sync_status()
         except OpfleetError:
             return False
-    return isinstance(answer, dict) and isinstance(answer.get("chains"), dict)
+    return True
 
 
-async def _try(client: JsonRpcClient, method: str) -> Any:
-    """The method's result, or ``_MISSING`` when the node does not serve it (``_NOT_WHITELISTED``
+async def _try(call: Callable[[], Awaitable[T]]) -> T | object:
+    """The call's result, or ``_MISSING`` when the node does not serve the method (``_NOT_WHITELISTED``
     when it is proxyd refusing a method missing from its ``rpc_method_mappings``: -32601 with
     HTTP 403, where every other node answers -32601 with 200)."""
     try:
-        return await client.call(method)
+        return await call()
     except RpcCallError as exc:
         if exc.is_method_not_found:
             return _MISSING
@@ -311,7 +315,6 @@ def role_from_status(status: SyncStatus, *, sequencing: bool | None = None) -> R
     return Role.SOURCE
 
 
-NODE_INFO = "opfleet_nodeInfo"
 _INFO_ROLES = {"source": Role.SOURCE, "light": Role.LIGHT, "sequencer": Role.SEQUENCER,
                "supernode": Role.SUPERNODE, "proxy": Role.PROXY}
 
@@ -326,26 +329,24 @@ class Identity:
     follows: tuple[str, ...] = ()
 
 
-async def probe_role(client: JsonRpcClient) -> Identity:
+async def probe_role(client: RollupNodeClient) -> Identity:
     """Ask a node what it is: ``opfleet_nodeInfo`` (opfleet nodes), then ``admin_sequencerActive``
     (op-node with its admin API). Never raises: a node that answers neither says nothing."""
     found = Identity()
     try:
-        info = await _try(client, NODE_INFO)
+        info = await _try(client.node_info)
     except OpfleetError:
         info = _MISSING
     if info is _NOT_WHITELISTED:  # proxyd refuses what is not in its rpc_method_mappings
         found.role = Role.PROXY
         return found
-    if isinstance(info, dict):
-        found.role = _INFO_ROLES.get(str(info.get("role")))
-        follows = info.get("follows")
-        if isinstance(follows, list):
-            found.follows = tuple(f for f in follows if isinstance(f, str) and f)
+    if isinstance(info, NodeInfo):
+        found.role = _INFO_ROLES.get(str(info.role))
+        found.follows = info.follows
         if found.role is not None:
             return found
     try:
-        active = await _try(client, "admin_sequencerActive")
+        active = await _try(client.sequencer_active)
     except OpfleetError:
         return found
     if isinstance(active, bool):

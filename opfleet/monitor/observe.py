@@ -20,9 +20,9 @@ from opfleet.errors import OpfleetError
 from opfleet.monitor.check import check_follow
 from opfleet.monitor.doctor import NodeClaim, Observation, RuleSet, resolve_follows
 from opfleet.monitor.engine import FleetMonitor
-from opfleet.monitor.fleet import NODE_INFO
 from opfleet.monitor.model import NodeSpec, Role
-from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
+from opfleet.providers.jsonrpc import RpcCallError
+from opfleet.providers.rollup_node import RollupNodeClient
 
 __all__ = ["observe", "read_rules"]
 
@@ -58,18 +58,16 @@ async def _node_info(url: str, timeout: float,
                      transport: httpx.AsyncBaseTransport | None) -> tuple[bool | None, NodeClaim | None]:
     """(is it an opfleet node, what it says it is) from ``opfleet_nodeInfo``; op-node does not
     serve it (False, None); no usable answer (None, None)."""
-    async with JsonRpcClient(url, transport=transport, timeout=timeout) as client:
+    async with RollupNodeClient(url, transport=transport, timeout=timeout) as client:
         try:
-            info = await client.call(NODE_INFO)
+            info = await client.node_info()
         except RpcCallError as exc:
             return (False, None) if exc.is_method_not_found else (None, None)
         except OpfleetError:
             return None, None
-    if not isinstance(info, dict) or not isinstance(info.get("role"), str):
+    if info.role is None:
         return None, None
-    follows = info.get("follows")
-    urls = tuple(f for f in follows if isinstance(f, str) and f) if isinstance(follows, list) else ()
-    return True, NodeClaim(info["role"], urls)
+    return True, NodeClaim(info.role, info.follows)
 
 
 async def read_rules(url: str, *, timeout: float = 5.0,

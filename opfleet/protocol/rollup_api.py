@@ -62,11 +62,12 @@ class SafeHeadResponse:
 
 @dataclass(frozen=True, slots=True)
 class NodeInfo:
-    """``opfleet_nodeInfo``: what an opfleet node is (``role``; None when it names none we know
-    of is the caller's call) and the masked URLs it follows."""
+    """``opfleet_nodeInfo``: what an opfleet node is (``role``, None when not a string), the
+    masked URLs it follows and, from an opfleet proxy, its consensus state (``proxy``, unparsed)."""
 
     role: str | None
     follows: tuple[str, ...] = ()
+    proxy: Any = None
 
     @classmethod
     def from_json(cls, obj: Any, *, where: str = "nodeInfo") -> NodeInfo:
@@ -74,7 +75,8 @@ class NodeInfo:
         role = obj.get("role")
         follows = obj.get("follows")
         return cls(role=role if isinstance(role, str) else None,
-                   follows=tuple(f for f in follows if isinstance(f, str) and f) if isinstance(follows, list) else ())
+                   follows=tuple(f for f in follows if isinstance(f, str) and f) if isinstance(follows, list) else (),
+                   proxy=obj.get("proxy"))
 
 
 @dataclass(frozen=True, slots=True)
