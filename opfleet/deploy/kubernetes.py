@@ -415,7 +415,7 @@ def _source_tier(p: Plan, params: Parameters) -> dict[str, list[dict[str, Any]]]
                 "--l2.jwt-secret", "/jwt/jwt.hex", "--safedb.path", "/safedb/safedb.sqlite",
                 "--rpc.addr", "0.0.0.0", "--rpc.port", str(RPC_PORT), "--metrics.enabled",
                 "--metrics.port", str(METRICS_PORT)]
-        pod = {
+        pod: dict[str, Any] = {
             "metadata": {"labels": labels},
             "spec": {
                 "securityContext": _pod_security(),

@@ -381,7 +381,7 @@ class Devnet:
         if self.config.interop:
             alloc[private_key_to_address(MESSENGER_KEY)] = Account(balance=FUNDS)
         if self.config.engine == OP_GETH:
-            return OpGeth(OpGethConfig(  # type: ignore[return-value] - it serves the same role
+            return OpGeth(OpGethConfig(  # type: ignore[return-value]  # quacks like a DevEngine here
                 chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks.shifted(genesis_time),
                 jwt_secret=JWT_SECRET,
                 alloc={address: account.balance for address, account in alloc.items()}, host=self.config.host),
@@ -833,7 +833,7 @@ class Devnet:
             while True:
                 receipt = await rpc.call("eth_getTransactionReceipt", tx_hash)
                 if receipt is not None:
-                    return receipt  # type: ignore[no-any-return]
+                    return receipt
                 await trio.sleep(0.05)
         raise TemporaryError(f"chain {chain_id}: transaction {tx_hash} not included")
 
@@ -1111,7 +1111,7 @@ async def discover_l1_chain_config(rpc: JsonRpcClient, chain_id: int, latest: di
         fork = str((info or {}).get("hardFork", "")).lower() or None
     except RpcCallError as exc:
         log.debug("L1 fork not from anvil_nodeInfo: %s", exc)
-    if fork not in DEFAULT_BLOB_CONFIGS:
+    if fork is None or fork not in DEFAULT_BLOB_CONFIGS:
         fork = "prague" if latest.get("requestsHash") else "cancun"
     log.info("L1 chain config assumed from the L1's current fork", extra={"fields": {"fork": fork}})
     return L1ChainConfig.at_genesis(chain_id, fork)

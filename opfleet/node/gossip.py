@@ -130,13 +130,16 @@ class GossipInserter:
     async def _fill_gap(self, child: g.Envelope) -> None:
         """Fetch the missing ancestors of ``child`` (waiting) by number, each checked against the
         hash its child names, until one connects to what our EL holds."""
+        fetch = self.fetch
+        if fetch is None:  # no req/resp: the gap stays until gossip fills it
+            return
         by_hash = {e.block_hash: e for e, _ in self._waiting.values()}
         lowest = child
         while bytes.fromhex(lowest.payload["parentHash"][2:]) in by_hash:
             lowest = by_hash[bytes.fromhex(lowest.payload["parentHash"][2:])]
         expected = bytes.fromhex(lowest.payload["parentHash"][2:])
         for number in range(lowest.number - 1, max(lowest.number - 1 - MAX_GAP, -1), -1):
-            fetched = await self.fetch(number)
+            fetched = await fetch(number)
             if fetched is None or fetched.block_hash != expected:
                 log.debug("gap below block %d not filled (block %d %s)", lowest.number, number,
                           "not found" if fetched is None else "is not the parent")

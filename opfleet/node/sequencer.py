@@ -68,9 +68,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import trio
 
@@ -106,6 +106,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("opfleet.sequencer")
+_T = TypeVar("_T")
 
 @dataclass(frozen=True, slots=True)
 class SequencerConfig:
@@ -295,7 +296,8 @@ class Sequencer:
 
     # --- building ---------------------------------------------------------------------------------
 
-    async def _engine(self, call):  # type: ignore[no-untyped-def]
+    async def _engine(self, call: Awaitable[_T]) -> _T:
+        """Await an Engine API call, turning its failures into the sequencer's error kinds."""
         try:
             return await call
         except (InvalidForkchoiceState, InvalidPayloadAttributes) as exc:
