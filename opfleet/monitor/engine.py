@@ -657,7 +657,7 @@ class FleetMonitor:
                         for head in analysis.LAG_HEADS}
                 lag_u, lag_s = lags["unsafe"], lags["safe"]
                 source = _best_source(resolved[name], by_name)
-                if source is not None:
+                if source is not None and source.status is not None:  # _best_source picks answering ones
                     src_u = analysis.lag_behind(r.status.unsafe_l2, source.status.unsafe_l2)
                     src_s = analysis.lag_behind(r.status.safe_l2, source.status.safe_l2)
                 if r.spec.role in analysis.DERIVING_ROLES:
