@@ -44,7 +44,7 @@ from typing import Any
 
 import trio
 
-from opfleet.errors import DecodeError
+from opfleet.errors import DecodeError, TemporaryError
 from opfleet.interop.logdb import LogDB
 from opfleet.interop.messages import EXPIRY_WINDOW, decode_executing_message, payload_hash
 from opfleet.interop.router import ChainRouter
@@ -60,9 +60,10 @@ from opfleet.protocol.log import Log
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.beacon import BeaconClient
-from opfleet.providers.ethjson import hex_data, parse_data, parse_quantity
+from opfleet.providers.ethjson import hex_data
 from opfleet.providers.jsonrpc import JsonRpcClient
 from opfleet.providers.l1 import L1Provider
+from opfleet.providers.l2 import L2Provider
 from opfleet.rpc.metrics import Registry, serve_metrics
 from opfleet.rpc.optimism import parse_hex_uint64, version_string
 from opfleet.rpc.server import DEFAULT_ERROR, HttpServer, JsonRpcServer, RpcError, json_route
@@ -158,6 +159,15 @@ class _Chain:
     @property
     def chain_id(self) -> int:
         return self.settings.chain_id
+
+    @property
+    def l2(self) -> L2Provider:
+        """The chain's execution client, read through its node's driver (TemporaryError before
+        the node has one)."""
+        driver = self.node.driver
+        if driver is None:
+            raise TemporaryError(f"chain {self.chain_id}: execution client not started")
+        return driver.l2.refs
 
     def not_ready(self) -> str | None:
         driver = self.node.driver
@@ -297,7 +307,7 @@ class Supernode:
             driver = chain.node.driver
             if driver is not None:
                 try:
-                    await driver.l2.client.call("eth_chainId")
+                    await chain.l2.chain_id()
                 except Exception as exc:  # any failure means "not serving"
                     if chain.healthy or chain.health_error.startswith("execution client not contacted"):
                         log.warning(f"Chain {chain.chain_id}: execution client unreachable: {exc}")
@@ -360,14 +370,17 @@ class Supernode:
 
     async def _append(self, chain: _Chain, ref: L2BlockRef) -> None:
         # eth_getLogs by block hash: the engine endpoint guarantees it (not eth_getBlockReceipts).
-        logs = await chain.node.driver.l2.client.call("eth_getLogs", {"blockHash": hex_data(ref.hash)})  # type: ignore[union-attr]
-        chain.logdb.add_block(ref, _indexed_logs(logs or [], chain.chain_id, ref.number))
+        try:
+            logs = await chain.l2.block_logs(ref.hash)
+        except DecodeError as exc:
+            raise DecodeError(f"chain {chain.chain_id} block {ref.number}: malformed log: {exc}") from None
+        chain.logdb.add_block(ref, _indexed_logs(logs, chain.chain_id, ref.number))
         chain.indexed += 1
 
     async def _rewind_index(self, chain: _Chain) -> None:
         """Walk back to the newest indexed block the EL still has, drop what is above it, and
         roll every chain's verified head back to that block's timestamp."""
-        l2 = chain.node.driver.l2  # type: ignore[union-attr]
+        l2 = chain.l2
         latest = chain.logdb.latest()
         assert latest is not None
         number = latest.number
@@ -529,17 +542,11 @@ class Supernode:
             outputs=outputs, chain_ids=self.chains)
 
 
-def _indexed_logs(logs: Sequence[Any], chain_id: int, number: int) -> list[IndexedLog]:
-    """A block's logs (``eth_getLogs`` by block hash), in log-index order."""
+def _indexed_logs(logs: Sequence[Log], chain_id: int, number: int) -> list[IndexedLog]:
+    """A block's logs (:meth:`L2Provider.block_logs`: each with its index), in log-index order."""
     out = []
-    for raw in logs:
-        try:
-            entry = Log(parse_data(raw.get("address"), 20, "address"),
-                        tuple(parse_data(t, 32, "topic") for t in raw.get("topics") or ()),
-                        parse_data(raw.get("data"), None, "data"))
-            index = parse_quantity(raw.get("logIndex"), "logIndex")
-        except (DecodeError, ValueError, AttributeError) as exc:
-            raise DecodeError(f"chain {chain_id} block {number}: malformed log: {exc}") from None
+    for entry in logs:
+        index = entry.log_index or 0
         try:
             executing = decode_executing_message(entry)
         except DecodeError as exc:

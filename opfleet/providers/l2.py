@@ -30,6 +30,7 @@ from opfleet.protocol.account_proof import verify_account_proof
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
 from opfleet.protocol.l1_block_info import l2_block_ref
+from opfleet.protocol.log import Log
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS, OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.providers.ethjson import (
@@ -38,6 +39,8 @@ from opfleet.providers.ethjson import (
     header_from_json,
     hex_data,
     hex_quantity,
+    log_from_json,
+    parse_quantity,
     transaction_type,
 )
 from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
@@ -61,6 +64,25 @@ class L2Provider:
         self.client = client
         self.rollup_config = rollup_config
         self._by_hash: LRUCache[bytes, L2Block] = LRUCache(cache_size)
+
+    async def chain_id(self) -> int:
+        """``eth_chainId``: which chain the execution client serves (and that it answers)."""
+        return parse_quantity(await self.client.call("eth_chainId"), "eth_chainId")
+
+    async def block_logs(self, block_hash: bytes) -> list[Log]:
+        """Every log of one block, in log-index order: ``eth_getLogs`` by block hash, which the
+        Engine API's ``eth_`` list guarantees on the authenticated port (``eth_getBlockReceipts``
+        is not). A log without its ``logIndex`` is malformed (DecodeError)."""
+        raw = await self.client.call("eth_getLogs", {"blockHash": hex_data(block_hash)})
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise DecodeError(f"eth_getLogs: expected a list, got {type(raw).__name__}")
+        logs = [log_from_json(entry, where=f"eth_getLogs[{i}]") for i, entry in enumerate(raw)]
+        for i, entry in enumerate(logs):
+            if entry.log_index is None:
+                raise DecodeError(f"eth_getLogs[{i}].logIndex: missing")
+        return sorted(logs, key=lambda entry: entry.log_index or 0)
 
     async def l2_block_ref(self, block: int | str | bytes) -> L2BlockRef:
         """The ref of an L2 block by number, label (``latest``/``safe``/``finalized``) or hash."""

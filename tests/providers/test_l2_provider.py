@@ -288,3 +288,42 @@ async def test_output_from_isthmus_reads_the_header_withdrawals_root():
     del chain.blocks[5]["withdrawalsRoot"]
     with pytest.raises(CriticalError, match="no withdrawalsRoot"):
         await provider(chain).output_v0(5)
+
+
+# --- chain id and a block's logs (the supernode's log index reads them) ---------------------------
+
+
+def logs_provider(answer: Any, seen: list | None = None) -> L2Provider:
+    def get_logs(query):
+        if seen is not None:
+            seen.append(query)
+        return answer
+    node = FakeNode({"eth_getLogs": get_logs, "eth_chainId": lambda: "0x385"})
+    return L2Provider(JsonRpcClient("http://l2.test", transport=node.transport()), rollup_config())
+
+
+def log_json(index: Any, *, address: str = "0x" + "aa" * 20) -> dict:
+    return {"address": address, "topics": ["0x" + "01" * 32], "data": "0xbeef", "logIndex": index,
+            "blockHash": "0x" + "cc" * 32}
+
+
+async def test_block_logs_by_hash_in_log_index_order():
+    seen: list = []
+    provider = logs_provider([log_json("0x2"), log_json("0x0"), log_json("0x1")], seen)
+    logs = await provider.block_logs(b"\xcc" * 32)
+    assert [entry.log_index for entry in logs] == [0, 1, 2]
+    assert logs[0].address == b"\xaa" * 20 and logs[0].topics == (b"\x01" * 32,) and logs[0].data == b"\xbe\xef"
+    assert seen == [{"blockHash": "0x" + "cc" * 32}]
+    assert await logs_provider(None).block_logs(b"\xcc" * 32) == []
+    assert await provider.chain_id() == 901
+
+
+@pytest.mark.parametrize("answer", [
+    {"logs": []}, "0x", [None], [log_json(None)], [log_json("1")], [log_json("0x1", address="0x1234")],
+    [{**log_json("0x0"), "topics": "0x01"}],
+])
+async def test_block_logs_refuse_malformed_answers(answer):
+    from opfleet.errors import DecodeError
+
+    with pytest.raises(DecodeError):
+        await logs_provider(answer).block_logs(b"\xcc" * 32)
