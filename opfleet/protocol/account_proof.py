@@ -20,6 +20,7 @@ import rlp
 
 from opfleet.errors import DecodeError
 from opfleet.protocol.crypto import keccak256
+from opfleet.protocol.hexjson import HexJsonError, parse_data, parse_quantity
 
 EMPTY_TRIE_ROOT = keccak256(rlp.encode(b""))
 
@@ -92,26 +93,17 @@ def walk_proof(root: bytes, key: bytes, proof: Sequence[bytes]) -> bytes | None:
 
 
 def _data(obj: Mapping[str, Any], key: str, size: int | None = None) -> bytes:
-    value = obj.get(key)
-    if not isinstance(value, str) or value[:2] not in ("0x", "0X"):
-        raise ProofError(f"eth_getProof: {key} is not hex data")
     try:
-        raw = bytes.fromhex(value[2:] if len(value) % 2 == 0 else "0" + value[2:])
-    except ValueError:
-        raise ProofError(f"eth_getProof: {key} is not hex data") from None
-    if size is not None and len(raw) != size:
-        raise ProofError(f"eth_getProof: {key} must be {size} bytes")
-    return raw
+        return parse_data(obj.get(key), size, f"eth_getProof: {key}")
+    except HexJsonError as exc:
+        raise ProofError(str(exc)) from None
 
 
 def _quantity(obj: Mapping[str, Any], key: str) -> int:
-    value = obj.get(key)
-    if not isinstance(value, str) or value[:2] not in ("0x", "0X"):
-        raise ProofError(f"eth_getProof: {key} is not a hex quantity")
     try:
-        return int(value, 16)
-    except ValueError:
-        raise ProofError(f"eth_getProof: {key} is not a hex quantity") from None
+        return parse_quantity(obj.get(key), f"eth_getProof: {key}")
+    except HexJsonError as exc:
+        raise ProofError(str(exc)) from None
 
 
 def verify_account_proof(state_root: bytes, address: bytes, result: Any) -> ProvenAccount:

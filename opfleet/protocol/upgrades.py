@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from opfleet.errors import CriticalError
 from opfleet.protocol.deposits import DepositTx, upgrade_source_hash
+from opfleet.protocol.hexjson import parse_data
 
 if TYPE_CHECKING:
     from opfleet.protocol.rollup_config import RollupConfig
@@ -163,12 +164,7 @@ def _deposit(entry: Any, index: int, bundle: UpgradeBundle) -> DepositTx:
 
 
 def _hex(value: Any, index: int, key: str, size: int | None) -> bytes:
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise ValueError(f"transaction {index} {key!r} must be 0x-hex")
-    out = bytes.fromhex(value[2:])
-    if size is not None and len(out) != size:
-        raise ValueError(f"transaction {index} {key!r} must be {size} bytes")
-    return out
+    return parse_data(value, size, f"transaction {index} {key!r}")  # a HexJsonError is a ValueError
 
 
 @functools.cache

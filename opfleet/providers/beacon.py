@@ -35,6 +35,7 @@ from opfleet.config.settings import mask_url
 from opfleet.errors import AuthenticationError, ConfigError, CriticalError, DecodeError, TemporaryError
 from opfleet.protocol.blob import BLOB_SIZE
 from opfleet.protocol.block_ref import L1BlockRef
+from opfleet.protocol.hexjson import parse_data
 from opfleet.protocol.kzg import blob_to_commitment, verify_blob_versioned_hash, versioned_hash
 
 log = logging.getLogger("opfleet.providers")
@@ -339,12 +340,7 @@ def _message(body: Any) -> str:
 
 
 def _hex_blob(value: Any, route: str) -> bytes:
-    if not isinstance(value, str) or value[:2] not in ("0x", "0X"):
-        raise DecodeError(f"{route}: blob is not 0x-hex")
-    try:
-        return bytes.fromhex(value[2:])
-    except ValueError:
-        raise DecodeError(f"{route}: blob is not hex") from None
+    return parse_data(value, None, f"{route}: blob")  # its size is checked against BLOB_SIZE by the caller
 
 
 def _hex_list(value: Any, route: str) -> list[bytes]:
