@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from opfleet.errors import DecodeError
 from opfleet.protocol.crypto import ZERO_HASH
+from opfleet.protocol.hexjson import json_object, parse_data, parse_json_uint
 from opfleet.protocol.rollup_config import BlockID
 
 __all__ = [
@@ -40,26 +40,15 @@ def _hex(data: bytes) -> str:
 
 
 def _json_hash(obj: dict[str, Any], key: str, where: str) -> bytes:
-    value = obj.get(key)
-    if not isinstance(value, str) or value[:2] not in ("0x", "0X") or len(value) != 66:
-        raise DecodeError(f"{where}.{key}: expected a 0x-prefixed 32-byte hex string, got {value!r}")
-    try:
-        return bytes.fromhex(value[2:])
-    except ValueError:
-        raise DecodeError(f"{where}.{key}: not hex: {value!r}") from None
+    return parse_data(obj.get(key), 32, f"{where}.{key}")
 
 
 def _json_uint64(obj: dict[str, Any], key: str, where: str) -> int:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _UINT64_MAX:
-        raise DecodeError(f"{where}.{key}: expected a JSON integer in uint64 range, got {value!r}")
-    return value
+    return parse_json_uint(obj.get(key), f"{where}.{key}")  # op-node writes these as JSON numbers
 
 
 def _json_object(obj: Any, where: str) -> dict[str, Any]:
-    if not isinstance(obj, dict):
-        raise DecodeError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-    return obj
+    return json_object(obj, where)
 
 
 def _check_hash(value: bytes, name: str) -> None:
