@@ -10,6 +10,26 @@ from opfleet.cli.env import Environment
 from opfleet.cli.main import main
 
 VECTORS = Path(__file__).parent / "vectors"
+SLOW_TESTS = Path(__file__).parent / "slow_tests.txt"
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests listed in slow_tests.txt ``slow``; a listed function that its (collected)
+    file no longer defines is an error, so the list cannot rot into a no-op."""
+    listed = {line.strip() for line in SLOW_TESTS.read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    modules = {}
+    for item in items:
+        file, _, name = item.nodeid.partition("::")
+        modules[file] = getattr(item, "module", None)
+        if f"{file}::{name.split('[')[0]}" in listed:
+            item.add_marker(pytest.mark.slow)
+    stale = sorted(entry for entry in listed
+                   if (module := modules.get(entry.partition("::")[0])) is not None
+                   and not hasattr(module, entry.partition("::")[2]))
+    if stale:
+        raise pytest.UsageError(f"tests/slow_tests.txt names tests that no longer exist: {stale}")
 
 
 @dataclass

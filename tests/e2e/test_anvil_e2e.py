@@ -10,6 +10,8 @@ import pytest
 from e2e_helpers import all_safe_at_least, assert_converged, start_fleet, wait_for
 from opfleet.devnet.anvil import find_anvil
 
+pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
+
 
 async def test_fleet_converges_with_anvil_as_l1(nursery):
     binary = find_anvil()

@@ -14,7 +14,11 @@ import threading
 import time
 import tomllib
 
+import pytest
+
 from opfleet.cli.exit import ExitStatus
+
+pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
 
 
 def free_base_port(span: int = 16) -> int:

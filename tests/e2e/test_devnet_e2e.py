@@ -19,6 +19,8 @@ from opfleet.protocol.transactions import BLOB_TX_TYPE, DYNAMIC_FEE_TX_TYPE
 from opfleet.protocol.upgrades import bundle_gas, upgrade_transactions
 from opfleet.providers.jsonrpc import JsonRpcClient
 
+pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
+
 
 def _origin(devnet, index: int) -> int:
     """The L1 origin number of light node ``index``'s EL safe block (from its L1-info deposit)."""

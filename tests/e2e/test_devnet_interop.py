@@ -6,6 +6,7 @@ deposits-only version everywhere; a valid message's block is kept."""
 
 from __future__ import annotations
 
+import pytest
 from e2e_helpers import start_fleet, wait_for
 from opfleet.devnet.fleet import (
     FORGED_MISSING,
@@ -20,6 +21,8 @@ from opfleet.monitor.fleet import load_profile
 from opfleet.monitor.model import Role
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, invalidated_block_deposit
 from opfleet.providers.jsonrpc import JsonRpcClient
+
+pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
 
 A, B = L2_CHAIN_ID, L2_CHAIN_B_ID
 

@@ -29,6 +29,8 @@ from opfleet.errors import ConfigError
 from opfleet.protocol.crypto import private_key_to_address
 from opfleet.providers.jsonrpc import JsonRpcClient
 
+pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
+
 
 def op_geth_or_skip() -> Any:
     try:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from test_devnet_cli import free_base_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "monitor"))
@@ -17,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "monitor"))
 from test_tui_cli import Tmux  # noqa: E402  (the monitor tests' private tmux driver)
 
 REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
 
 
 def test_devnet_tui_opens_on_the_devnet_fleet_profile_and_duration_stops_it(tmp_path):

@@ -18,6 +18,8 @@ import pytest
 
 from opfleet.cli.exit import ExitStatus
 
+pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
+
 
 def _free_base_port(span: int = 24) -> int:
     for _ in range(50):

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import trio
 
 from e2e_helpers import same_chain, start_fleet, wait_for
@@ -18,6 +19,8 @@ from opfleet.devnet.fleet import JWT_SECRET
 from opfleet.node.light import LightNode
 from opfleet.providers.jsonrpc import JsonRpcClient
 from opfleet.rpc.optimism import rollup_config_json
+
+pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
 
 
 def free_port() -> int:
