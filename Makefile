@@ -4,11 +4,15 @@ VENV ?= .venv
 # Python versions whose native wheels go into the single executable.
 ZIPAPP_PYTHONS ?= 3.11 3.12 3.13
 
-.PHONY: setup test generate zipapp bench clean
+.PHONY: setup lint test generate zipapp bench clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -e '.[test,build]'
+	$(VENV)/bin/pip install --quiet -e '.[test,lint,build]'
+
+lint:
+	$(VENV)/bin/ruff check opfleet
+	$(VENV)/bin/mypy
 
 test:
 	$(VENV)/bin/python -m pytest -q

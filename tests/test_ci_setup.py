@@ -30,6 +30,11 @@ def test_the_readme_test_command_installs_what_the_tests_need_and_ci_runs_just_t
     command = readme_test_command()
     assert command.startswith("bash .ci/setup && "), command
     assert command.endswith(".venv/bin/python -m pytest -q")
+    # the lint step runs in CI, before the tests, from the extra that pins it
+    steps = command.split(" && ")
+    assert ".venv/bin/ruff check opfleet" in steps and ".venv/bin/mypy" in steps, command
+    assert steps.index(".venv/bin/mypy") < steps.index(".venv/bin/python -m pytest -q")
+    assert any("pip install" in step and "lint" in step for step in steps), command
     ci = (REPO / ".ci" / "run").read_text()
     assert 'bash -c "$test_command"' in ci
     # CI installs nothing on its own: what the README command does not install, CI would hide
