@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from opfleet.devnet.block import Header, block_rlp_size, h, log_json, q, receipt_json, transaction_json
-from opfleet.devnet.state import WorldState
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.log import Log
 from opfleet.rpc.server import InvalidParams, RpcError, param_data, param_quantity
@@ -142,26 +141,6 @@ class HeaderBlock:
 # --- the store -------------------------------------------------------------------------------------
 
 
-class _Receipt(Protocol):
-    @property
-    def logs(self) -> tuple[Log, ...]: ...
-
-
-class IncludedTransaction(Protocol):
-    """What the core reads of a transaction in a block."""
-
-    @property
-    def raw(self) -> bytes: ...
-    @property
-    def hash(self) -> bytes: ...
-    @property
-    def index(self) -> int: ...
-    @property
-    def first_log_index(self) -> int: ...
-    @property
-    def receipt(self) -> _Receipt: ...
-
-
 class StoredBlock(Protocol):
     """What the core reads of a block."""
 
@@ -171,12 +150,6 @@ class StoredBlock(Protocol):
     def number(self) -> int: ...
     @property
     def parent_hash(self) -> bytes: ...
-    @property
-    def timestamp(self) -> int: ...
-    @property
-    def transactions(self) -> Sequence[Any]: ...
-    @property
-    def state(self) -> WorldState: ...
 
 
 B = TypeVar("B", bound=StoredBlock)
@@ -187,10 +160,13 @@ class ChainStore(Generic[B]):
 
     ``safe``/``finalized`` are the head's ancestors ``safe_lag``/``finalized_lag`` blocks back
     (an L1's view) unless set with :meth:`set_safe`/:meth:`set_finalized` (an engine's forkchoice).
-    Subclasses hook :meth:`_indexed`/:meth:`_unindexed` to keep indexes of their own.
+    The genesis may have any number (an L2 starts where its rollup config says). Subclasses hook
+    :meth:`_transaction_hashes` (what the transaction index keeps) and :meth:`_indexed` /
+    :meth:`_unindexed` to keep indexes of their own.
     """
 
     def __init__(self, genesis: B, *, safe_lag: int = 0, finalized_lag: int = 0):
+        self._first = genesis.number
         self.safe_lag = safe_lag
         self.finalized_lag = finalized_lag
         self._canonical: list[B] = []
@@ -214,13 +190,13 @@ class ChainStore(Generic[B]):
     def safe(self) -> B:
         if self._safe is not None:
             return self._safe
-        return self._canonical[max(0, self.head.number - self.safe_lag)]
+        return self._canonical[max(0, len(self._canonical) - 1 - self.safe_lag)]
 
     @property
     def finalized(self) -> B:
         if self._finalized is not None:
             return self._finalized
-        return self._canonical[max(0, self.head.number - self.finalized_lag)]
+        return self._canonical[max(0, len(self._canonical) - 1 - self.finalized_lag)]
 
     def set_safe(self, block: B) -> None:
         self._safe = block
@@ -234,7 +210,8 @@ class ChainStore(Generic[B]):
         return tuple(self._canonical)
 
     def by_number(self, number: int) -> B | None:
-        return self._canonical[number] if 0 <= number < len(self._canonical) else None
+        index = number - self._first
+        return self._canonical[index] if 0 <= index < len(self._canonical) else None
 
     def by_hash(self, block_hash: bytes) -> B | None:
         """Any block ever built, canonical or not."""
@@ -269,7 +246,7 @@ class ChainStore(Generic[B]):
         located = self._tx_index.get(bytes(tx_hash))
         if located is None:
             return None
-        block = self._by_hash[located[0]]
+        block: Any = self._by_hash[located[0]]
         return block, block.transactions[located[1]]
 
     def logs(
@@ -286,13 +263,13 @@ class ChainStore(Generic[B]):
             found = self.by_hash(block_hash)
             blocks = [found] if found is not None else []
         else:
-            start = 0 if from_block is None else from_block
+            start = self._first if from_block is None else max(from_block, self._first)
             stop = self.head.number if to_block is None else min(to_block, self.head.number)
-            blocks = self._canonical[start : stop + 1]
+            blocks = self._canonical[start - self._first : stop - self._first + 1]
         wanted = {bytes(a) for a in addresses}
         out = []
         for block in blocks:
-            for t in block.transactions:
+            for t in getattr(block, "transactions", ()):
                 for i, entry in enumerate(t.receipt.logs):
                     if log_matches(entry, wanted, topics):
                         out.append((block, t, Log(entry.address, entry.topics, entry.data, block.hash,
@@ -301,6 +278,14 @@ class ChainStore(Generic[B]):
 
     # --- writing --------------------------------------------------------------------------------
 
+    def append(self, block: B) -> None:
+        """Extend the canonical chain by ``block`` (a child of the head)."""
+        self._add_canonical(block)
+
+    def truncate(self, number: int) -> list[B]:
+        """Drop the canonical blocks above ``number``; the removed blocks stay readable by hash."""
+        return self._drop_canonical_above(number)
+
     def insert(self, block: B) -> None:
         """Keep a block readable by hash without making it canonical."""
         self._by_hash[block.hash] = block
@@ -308,17 +293,18 @@ class ChainStore(Generic[B]):
     def _add_canonical(self, block: B) -> None:
         self._canonical.append(block)
         self._by_hash[block.hash] = block
-        for t in block.transactions:
-            self._tx_index[t.hash] = (block.hash, t.index)
+        for i, tx_hash in enumerate(self._transaction_hashes(block)):
+            self._tx_index[tx_hash] = (block.hash, i)
         self._indexed(block)
 
     def _drop_canonical_above(self, number: int) -> list[B]:
         """Truncate the canonical chain to ``number``; the removed blocks stay readable by hash."""
-        removed = self._canonical[number + 1 :]
-        del self._canonical[number + 1 :]
+        keep = max(0, number - self._first + 1)
+        removed = self._canonical[keep:]
+        del self._canonical[keep:]
         for block in removed:
-            for t in block.transactions:
-                self._tx_index.pop(t.hash, None)
+            for tx_hash in self._transaction_hashes(block):
+                self._tx_index.pop(tx_hash, None)
             self._unindexed(block)
         return removed
 
@@ -335,6 +321,10 @@ class ChainStore(Generic[B]):
         for block in reversed(branch):
             self._add_canonical(block)
         return removed
+
+    def _transaction_hashes(self, block: B) -> Iterable[bytes]:
+        """The hashes of a block's transactions in block order."""
+        return (t.hash for t in getattr(block, "transactions", ()))
 
     def _indexed(self, block: B) -> None:
         """Called when ``block`` becomes canonical."""

@@ -114,6 +114,10 @@ class L1Block:
         return self.header.number
 
     @property
+    def parent_hash(self) -> bytes:
+        return self.header.parent_hash
+
+    @property
     def ref(self) -> L1BlockRef:
         return self.header.ref
 

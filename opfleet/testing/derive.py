@@ -34,6 +34,7 @@ import rlp
 from opfleet.derive.attributes import AttributesWithParent
 from opfleet.derive.errors import EndOfData
 from opfleet.derive.pipeline import Pipeline, StepKind
+from opfleet.devnet.chain import ChainStore
 from opfleet.errors import TemporaryError
 from opfleet.protocol.batch.reader import Batch as RawBatch
 from opfleet.protocol.batch.reader import encode_channel_batches
@@ -150,30 +151,46 @@ class FakeBeacon:
         return out
 
 
+class _L1Store(ChainStore[L1Block]):
+    def _transaction_hashes(self, block: L1Block) -> Iterable[bytes]:
+        return block.tx_hashes
+
+
 class FakeL1Chain:
-    """A :class:`~opfleet.derive.interfaces.ChainProvider` over a list of mined L1 blocks.
+    """A :class:`~opfleet.derive.interfaces.ChainProvider` over mined L1 blocks.
 
     Block 0 (the L1 genesis) exists from the start. :meth:`mine` appends a block with the
     given raw transactions (and :class:`BlobTransaction` s, whose blobs go to :attr:`beacon`)
     plus one transaction per :class:`Event` carrying its logs; every transaction gets a
     receipt. :meth:`reorg` replaces blocks from a height on. ``calls`` counts provider calls.
+    The blocks are kept by the devnet's chain core (:class:`~opfleet.devnet.chain.ChainStore`).
     """
 
     def __init__(self, *, genesis_time: int = 1_700_000_000, block_time: int = 12, fork: int = 0):
         self.block_time = block_time
         self.fork = fork
         self.beacon = FakeBeacon()
-        self.blocks: list[L1Block] = []
         self.receipts: dict[bytes, tuple[Receipt, ...]] = {}
         self.calls = 0
         self._user_nonce = 0
+        self._chain: _L1Store | None = None
         self._mine_block(genesis_time, [], [], ())
 
     # --- building ---
 
     @property
+    def blocks(self) -> tuple[L1Block, ...]:
+        """The canonical blocks, genesis first."""
+        return self._store.blocks
+
+    @property
+    def _store(self) -> _L1Store:
+        assert self._chain is not None, "the genesis is mined in __init__"
+        return self._chain
+
+    @property
     def head(self) -> L1BlockRef:
-        return self.blocks[-1].ref
+        return self._store.head.ref
 
     def ref(self, number: int) -> L1BlockRef:
         return self.blocks[number].ref
@@ -227,7 +244,7 @@ class FakeL1Chain:
             raise ValueError("cannot reorg the L1 genesis")
         for block in self.blocks[number:]:
             self.receipts.pop(block.hash, None)
-        del self.blocks[number:]
+        self._store.truncate(number - 1)
         self.fork += 1
 
     def _user_tx(self, to: bytes) -> bytes:
@@ -250,8 +267,9 @@ class FakeL1Chain:
         parent_beacon_block_root: bytes | None = None,
         mix_hash: bytes | None = None,
     ) -> L1BlockRef:
-        number = len(self.blocks)
-        parent_hash = self.blocks[-1].hash if self.blocks else ZERO_HASH
+        parent = self._chain.head if self._chain is not None else None
+        number = parent.number + 1 if parent is not None else 0
+        parent_hash = parent.hash if parent is not None else ZERO_HASH
         tx_hashes = tuple(keccak256(raw) for raw in raws)
         block_hash = keccak256(
             rlp.encode([number, parent_hash, timestamp, self.fork, list(tx_hashes)])
@@ -297,31 +315,36 @@ class FakeL1Chain:
                 blob_index += 1
             if not blobs:  # a blob tx whose blobs we were not given still takes indices
                 blob_index += len(decode_transaction(raw).blob_versioned_hashes)
-        self.blocks.append(L1Block(header, tx_hashes, tuple(raws)))
+        block = L1Block(header, tx_hashes, tuple(raws))
         self.receipts[block_hash] = tuple(receipts)
+        if self._chain is None:
+            self._chain = _L1Store(block)
+        else:
+            self._chain.append(block)
         return header.ref
 
     # --- ChainProvider ---
 
     async def block_ref(self, number: int) -> L1BlockRef:
         self.calls += 1
-        if not 0 <= number < len(self.blocks):
+        found = self._store.by_number(number)
+        if found is None:
             raise BlockNotFoundError(f"fake L1: block {number} not found")
-        return self.blocks[number].ref
+        return found.ref
 
     async def block_with_receipts(self, block: int | bytes) -> tuple[L1Block, tuple[Receipt, ...]]:
         self.calls += 1
         if isinstance(block, int):
-            if not 0 <= block < len(self.blocks):
+            found = self._store.by_number(block)
+            if found is None:
                 raise BlockNotFoundError(f"fake L1: block {block} not found")
-            found = self.blocks[block]
             return found, self.receipts[found.hash]
         block_hash = bytes(block)
-        receipts = self.receipts.get(block_hash)
-        if receipts is None:
+        receipts = self.receipts.get(block_hash)  # canonical blocks only: a reorg drops the removed ones'
+        by_hash = self._store.by_hash(block_hash)
+        if receipts is None or by_hash is None:
             raise BlockNotFoundError(f"fake L1: block 0x{bytes(block_hash).hex()} not found")
-        found = next(b for b in self.blocks if b.hash == block_hash)
-        return found, receipts
+        return by_hash, receipts
 
 
 # --- rollup config ----------------------------------------------------------------------------
@@ -462,35 +485,56 @@ class _L2Block:
     transactions: tuple[bytes, ...]
     system_config: SystemConfig
 
+    @property
+    def hash(self) -> bytes:
+        return self.ref.hash
+
+    @property
+    def number(self) -> int:
+        return self.ref.number
+
+    @property
+    def parent_hash(self) -> bytes:
+        return self.ref.parent_hash
+
+
+class _L2Store(ChainStore[_L2Block]):
+    def _transaction_hashes(self, block: _L2Block) -> Iterable[bytes]:
+        return ()  # derivation reads the fake L2 by number only
+
 
 class FakeL2Chain:
-    """An :class:`~opfleet.derive.interfaces.L2ChainProvider` over a list of L2 blocks.
+    """An :class:`~opfleet.derive.interfaces.L2ChainProvider` over the derived L2 blocks.
 
     Starts with the genesis block of ``rollup_config``. :meth:`apply` appends the block that
     derived attributes describe; ``fail_next`` makes that many provider calls fail
-    (temporarily).
+    (temporarily). The blocks are kept by the devnet's chain core
+    (:class:`~opfleet.devnet.chain.ChainStore`).
     """
 
     def __init__(self, rollup_config: RollupConfig):
         self.rollup_config = rollup_config
         genesis_ref = genesis_l2_ref(rollup_config)
-        self.blocks: list[_L2Block] = [
-            _L2Block(genesis_ref, (), rollup_config.genesis.system_config)
-        ]
+        self._chain = _L2Store(_L2Block(genesis_ref, (), rollup_config.genesis.system_config))
         self.fail_next = 0
 
     @property
+    def blocks(self) -> tuple[_L2Block, ...]:
+        """The L2 chain, genesis first."""
+        return self._chain.blocks
+
+    @property
     def head(self) -> L2BlockRef:
-        return self.blocks[-1].ref
+        return self._chain.head.ref
 
     def _block(self, number: int) -> _L2Block:
         if self.fail_next:
             self.fail_next -= 1
             raise TemporaryError("fake L2: unavailable")
-        index = number - self.rollup_config.genesis.l2.number
-        if not 0 <= index < len(self.blocks):
+        found = self._chain.by_number(number)
+        if found is None:
             raise BlockNotFoundError(f"fake L2: block {number} not found")
-        return self.blocks[index]
+        return found
 
     def add_block(
         self, ref: L2BlockRef, transactions: Sequence[bytes], system_config: SystemConfig
@@ -498,11 +542,11 @@ class FakeL2Chain:
         """Append a block as given (its parent must be the head)."""
         if ref.parent_hash != self.head.hash or ref.number != self.head.number + 1:
             raise ValueError(f"L2 block {ref.number} does not extend the head {self.head.number}")
-        self.blocks.append(_L2Block(ref, tuple(transactions), system_config))
+        self._chain.append(_L2Block(ref, tuple(transactions), system_config))
 
     def truncate(self, number: int) -> None:
         """Drop blocks after ``number`` (e.g. an unsafe chain being reorged)."""
-        del self.blocks[number - self.rollup_config.genesis.l2.number + 1 :]
+        self._chain.truncate(number)
 
     def apply(self, attributes: AttributesWithParent) -> L2BlockRef:
         """Append the block the attributes describe (on top of the head) and return its ref."""
@@ -529,7 +573,7 @@ class FakeL2Chain:
             extra_data=self._extra_data(attrs.eip1559_params, attrs.min_base_fee, attrs.timestamp),
             l1_info_data=info_tx.data,
         )
-        self.blocks.append(_L2Block(ref, tuple(attrs.transactions), system_config))
+        self._chain.append(_L2Block(ref, tuple(attrs.transactions), system_config))
         return ref
 
     def _extra_data(self, params: bytes | None, min_base_fee: int | None, timestamp: int) -> bytes:
