@@ -47,8 +47,8 @@ from opfleet.derive.reset import SyncStart, find_sync_start
 from opfleet.engine.l2_chain import EngineL2Chain, FullL2Block
 from opfleet.errors import CriticalError, DecodeError, ResetError, TemporaryError
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
-from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, decode_deposit_tx
-from opfleet.protocol.l1_block_info import l2_block_ref
+from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
+from opfleet.protocol.l1_block_info import l2_block_ref_from_transactions
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.engine import (
@@ -94,26 +94,14 @@ def ref_from_transactions(
     transactions: Sequence[bytes],
 ) -> L2BlockRef:
     """The :class:`L2BlockRef` of a block from its EIP-2718 transactions
-    (:func:`~opfleet.protocol.l1_block_info.l2_block_ref`); a block that breaks the rule is critical."""
-    first = transactions[0] if transactions else None
+    (:func:`~opfleet.protocol.l1_block_info.l2_block_ref_from_transactions`); a block that breaks
+    the rule is critical."""
     try:
-        data = b""
-        if first is not None and first[:1] == _DEPOSIT_PREFIX and number != rollup_config.genesis.l2.number:
-            try:
-                data = decode_deposit_tx(first).data
-            except DecodeError as exc:
-                raise DecodeError(f"L2 block {number} ({hex_data(block_hash)}): cannot decode the L1-info "
-                                  f"deposit: {exc}") from None
-        return l2_block_ref(rollup_config, block_hash=block_hash, number=number, parent_hash=parent_hash,
-                            timestamp=timestamp, first_tx_type=None if first is None else _tx_type(first),
-                            first_tx_data=data)
+        return l2_block_ref_from_transactions(rollup_config, block_hash=block_hash, number=number,
+                                              parent_hash=parent_hash, timestamp=timestamp,
+                                              transactions=transactions)
     except DecodeError as exc:
         raise CriticalError(str(exc)) from None
-
-
-def _tx_type(raw: bytes) -> int:
-    """The EIP-2718 type of raw transaction bytes (legacy for an RLP list)."""
-    return raw[0] if raw and raw[0] < 0x80 else 0
 
 
 def expected_extra_data(rollup_config: RollupConfig, attributes: PayloadAttributes) -> bytes | None:

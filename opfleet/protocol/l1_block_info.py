@@ -13,13 +13,20 @@ that block's own upgrade transactions).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from opfleet.errors import ConfigError, DecodeError
 from opfleet.protocol.block_ref import BlockID, L2BlockRef
 from opfleet.protocol.crypto import ZERO_HASH
-from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, L1_INFO_DEPOSITOR, DepositTx, l1_info_source_hash
+from opfleet.protocol.deposits import (
+    DEPOSIT_TX_TYPE,
+    L1_INFO_DEPOSITOR,
+    DepositTx,
+    decode_deposit_tx,
+    l1_info_source_hash,
+)
 from opfleet.protocol.system_config import SystemConfig, batcher_from_hash, batcher_hash
 
 if TYPE_CHECKING:
@@ -289,6 +296,30 @@ def l2_block_ref(
         raise DecodeError(f"{where}: cannot decode the L1-info deposit: {exc}") from None
     return L2BlockRef(block_hash, number, parent_hash, timestamp,
                       BlockID(info.block_hash, info.number), info.sequence_number)
+
+
+def l2_block_ref_from_transactions(
+    rollup_config: RollupConfig,
+    *,
+    block_hash: bytes,
+    number: int,
+    parent_hash: bytes,
+    timestamp: int,
+    transactions: Sequence[bytes],
+) -> L2BlockRef:
+    """:func:`l2_block_ref` of a block given its EIP-2718 transactions (as an engine payload or a
+    rebuilt block holds them): the first one's type, and its calldata once decoded as a deposit."""
+    first = transactions[0] if transactions else None
+    data = b""
+    if first is not None and first[:1] == bytes([DEPOSIT_TX_TYPE]) and number != rollup_config.genesis.l2.number:
+        try:
+            data = decode_deposit_tx(first).data
+        except DecodeError as exc:
+            raise DecodeError(f"L2 block {number} (0x{block_hash.hex()}): cannot decode the L1-info "
+                              f"deposit: {exc}") from None
+    first_type = None if first is None else (first[0] if first and first[0] < 0x80 else 0)  # legacy: an RLP list
+    return l2_block_ref(rollup_config, block_hash=block_hash, number=number, parent_hash=parent_hash,
+                        timestamp=timestamp, first_tx_type=first_type, first_tx_data=data)
 
 
 # --- blob base fee ----------------------------------------------------------------------------
