@@ -167,7 +167,7 @@ class _Chain:
         driver = self.node.driver
         if driver is None:
             raise TemporaryError(f"chain {self.chain_id}: execution client not started")
-        return driver.l2.refs
+        return driver.l2
 
     def not_ready(self) -> str | None:
         driver = self.node.driver
@@ -452,7 +452,7 @@ class Supernode:
                     f"replacing it: {problems[0]}", extra={"fields": {"hash": hex_data(block.hash),
                                                                        "problems": len(problems)}})
         try:
-            output, ref = await driver.l2.refs.output_v0(block.hash)
+            output, ref = await driver.l2.output_v0(block.hash)
         except Exception as exc:  # the EL went away or reorged: the next round retries
             log.warning(f"Chain {chain.chain_id}: cannot read block {block.number} to replace it: {exc}")
             return
@@ -529,7 +529,7 @@ class Supernode:
             if driver is None or not driver.started or number > status.local_safe_l2.number:
                 continue  # not derived yet
             try:
-                output, ref = await driver.l2.refs.output_v0(number)
+                output, ref = await driver.l2.output_v0(number)
             except Exception as exc:  # one clear line for the caller
                 raise RpcError(DEFAULT_ERROR, f"chain {cid}: cannot read the output of block {number}: {exc}") from None
             outputs[cid] = ChainOutput(output, ref.l1_origin, number <= status.safe_l2.number)

@@ -338,7 +338,7 @@ class LightNode:
         status = self.sync_status()
         if self._l2 is None or number > status.unsafe_l2.number:
             raise BlockNotFoundError(f"L2 block {number} is ahead of the unsafe head")
-        output, ref = await self._l2.refs.output_v0(number)
+        output, ref = await self._l2.output_v0(number)
         return output, ref, status
 
     def request_reset(self) -> None:

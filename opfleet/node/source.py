@@ -305,7 +305,7 @@ class SourceNode:
         status = self.sync_status()
         if self.driver.started and number > status.unsafe_l2.number:
             raise BlockNotFoundError(f"L2 block {number} is ahead of the unsafe head")
-        output, ref = await self.driver.l2.refs.output_v0(number)
+        output, ref = await self.driver.l2.output_v0(number)
         return output, ref, status
 
     def rpc_server(self) -> JsonRpcServer:

@@ -22,25 +22,34 @@ and op-reth both serve it on the engine endpoint.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from opfleet.errors import CriticalError, DecodeError, TemporaryError
 from opfleet.protocol.account_proof import verify_account_proof
 from opfleet.protocol.block_ref import L2BlockRef
-from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
-from opfleet.protocol.l1_block_info import l2_block_ref
+from opfleet.protocol.crypto import keccak256
+from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx, decode_deposit_tx
+from opfleet.protocol.l1_block_info import l2_block_ref, l2_block_ref_from_transactions
 from opfleet.protocol.log import Log
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS, OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
+from opfleet.protocol.system_config import SystemConfig, system_config_from_l2_block
+from opfleet.protocol.transactions import encode_transaction
 from opfleet.providers.ethjson import (
     BlockHeader,
     data,
     header_from_json,
     hex_data,
     hex_quantity,
+    json_object,
     log_from_json,
+    optional_quantity,
+    parse_data,
     parse_quantity,
+    quantity,
+    transaction_from_json,
     transaction_type,
 )
 from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
@@ -57,13 +66,61 @@ class L2Block:
     ref: L2BlockRef
 
 
+@dataclass(frozen=True, slots=True)
+class FullL2Block(L2Block):
+    """An L2 block with what consolidation and sync start compare, and its raw transactions."""
+
+    fee_recipient: bytes
+    extra_data: bytes
+    withdrawals: tuple[Any, ...] | None
+    """``None`` when the block has no withdrawals list (pre-Canyon)."""
+    transactions: tuple[bytes, ...]
+
+
+def deposit_from_json(tx: dict[str, Any]) -> DepositTx:
+    """Rebuild a deposit transaction from op-geth's JSON (``mint``/``isSystemTx`` may be omitted)."""
+    where = f"transaction {tx.get('hash')}: "
+    to = tx.get("to")
+    return DepositTx(
+        source_hash=data(tx, "sourceHash", 32, where=where),
+        from_address=data(tx, "from", 20, where=where),
+        to=None if to is None else parse_data(to, 20, f"{where}to"),
+        mint=optional_quantity(tx, "mint", where=where) or 0,
+        value=quantity(tx, "value", where=where),
+        gas=quantity(tx, "gas", where=where),
+        is_system_tx=bool(tx.get("isSystemTx") or False),
+        data=data(tx, "input", where=where),
+    )
+
+
+def raw_transaction(tx: Any) -> bytes:
+    """The EIP-2718 bytes of a JSON transaction, checked against its ``hash``."""
+    t = json_object(tx, "transaction")
+    if transaction_type(t) == DEPOSIT_TX_TYPE:
+        raw = deposit_from_json(t).encode()
+    else:
+        raw = encode_transaction(transaction_from_json(t))
+    expected = data(t, "hash", 32, where="transaction ")
+    if keccak256(raw) != expected:
+        raise DecodeError(f"transaction 0x{expected.hex()}: rebuilt bytes do not hash to it")
+    return raw
+
+
 class L2Provider:
-    """Read L2 block refs and output-root inputs from the L2 execution client's RPC."""
+    """Read L2 blocks from the L2 execution client's RPC: refs, output-root inputs, and for the
+    derivation pipeline and the engine driver (:class:`~opfleet.derive.interfaces.L2ChainProvider`)
+    full blocks, their raw transactions and the system config that produced them.
+
+    One cache of blocks by hash (a block's contents never change): a full block replaces the
+    plain one read for its ref. Lookups by number or label always ask the node, since the chain
+    at a height can be reorged.
+    """
 
     def __init__(self, client: JsonRpcClient, rollup_config: RollupConfig, *, cache_size: int = DEFAULT_CACHE_SIZE):
         self.client = client
         self.rollup_config = rollup_config
         self._by_hash: LRUCache[bytes, L2Block] = LRUCache(cache_size)
+        self._config: LRUCache[bytes, SystemConfig] = LRUCache(cache_size)  # derived from a cached block
 
     async def chain_id(self) -> int:
         """``eth_chainId``: which chain the execution client serves (and that it answers)."""
@@ -142,6 +199,71 @@ class L2Provider:
                                 first_tx_type=first_type, first_tx_data=first_data)
         except DecodeError as exc:
             raise CriticalError(f"{self.client.endpoint}: {exc}") from None
+
+    # --- full blocks (the derivation pipeline and the engine driver) ----------------------------
+
+    async def full_block(self, number: int, /) -> FullL2Block:
+        """The canonical block at ``number`` with its raw transactions (each rebuilt from its JSON
+        and checked against its hash, so a field we do not model cannot change the bytes)."""
+        raw = await self.client.call("eth_getBlockByNumber", hex_quantity(number), True)
+        if raw is None:
+            raise BlockNotFoundError(f"{self.client.endpoint}: L2 block {number} not found")
+        try:
+            block = json_object(raw, "block")
+            header = header_from_json(block)
+            cached = self._by_hash.get(header.hash)
+            if isinstance(cached, FullL2Block):
+                return cached
+            txs = block.get("transactions")
+            if not isinstance(txs, list):
+                raise DecodeError("transactions: expected a list")
+            transactions = tuple(raw_transaction(tx) for tx in txs)
+            withdrawals = block.get("withdrawals")
+            fee_recipient = data(block, "miner", 20)
+            extra_data = data(block, "extraData")
+        except DecodeError as exc:
+            raise TemporaryError(f"{self.client.endpoint}: malformed L2 block {number}: {exc}") from None
+        try:
+            ref = l2_block_ref_from_transactions(
+                self.rollup_config, block_hash=header.hash, number=header.number, parent_hash=header.parent_hash,
+                timestamp=header.timestamp, transactions=transactions)
+        except DecodeError as exc:  # a block that breaks the rule is critical
+            raise CriticalError(str(exc)) from None
+        full = FullL2Block(header, ref, fee_recipient=fee_recipient, extra_data=extra_data,
+                           withdrawals=tuple(withdrawals) if isinstance(withdrawals, list) else None,
+                           transactions=transactions)
+        self._by_hash.put(header.hash, full)
+        return full
+
+    async def system_config_by_number(self, number: int, /) -> SystemConfig:
+        """The system config that produced block ``number`` (op-node ``SystemConfigByL2Hash``)."""
+        block = await self.full_block(number)
+        cached = self._config.get(block.header.hash)
+        if cached is not None:
+            return cached
+        l1_info = None
+        if block.transactions and block.transactions[0][:1] == bytes([DEPOSIT_TX_TYPE]):
+            try:
+                l1_info = decode_deposit_tx(block.transactions[0]).data
+            except DecodeError:
+                l1_info = None
+        try:
+            config = system_config_from_l2_block(
+                self.rollup_config,
+                number=block.header.number,
+                timestamp=block.header.timestamp,
+                gas_limit=block.header.gas_limit,
+                extra_data=block.extra_data,
+                l1_info_data=l1_info,
+                block_hash=block.header.hash,
+            )
+        except DecodeError as exc:
+            raise CriticalError(f"L2 block {number}: cannot read its system config: {exc}") from None
+        self._config.put(block.header.hash, config)
+        return config
+
+    async def l2_transactions_by_number(self, number: int, /) -> Sequence[bytes]:
+        return (await self.full_block(number)).transactions
 
     # --- outputs --------------------------------------------------------------------------------
 

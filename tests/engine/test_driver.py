@@ -253,3 +253,20 @@ async def test_reset_drops_finality_entries_and_idle_redoes_them(nursery):
     assert await driver.step() and driver.finality_entries() == ((l1_blocks[1].ref, driver.safe_head),)
     assert await driver.finalize(l1_blocks[0].ref) is False  # derived from L1 #2, not yet finalized
     assert await driver.finalize(l1_blocks[1].ref) is True and driver.finalized_head.number == 4
+
+
+async def test_one_l2_reader_one_cache_for_refs_and_full_blocks(nursery):
+    net = await start_devnet(nursery)
+    await net.build(2)
+    rpc = net.rpc(net.sequencer_engine)
+    l2 = EngineL2Chain(rpc, net.rollup)
+    plain = await l2.l2_block(2)
+    full = await l2.full_block(2)  # replaces the plain block in the cache, with the same ref
+    assert full.ref == plain.ref and full.header == plain.header
+    assert full.transactions == tuple(net.recorded[1].transactions)
+    calls = rpc.statistics().requests_by_method.get("eth_getBlockByHash", 0)
+    assert await l2.l2_block(full.header.hash) is full  # by hash: from the one cache, no request
+    assert await l2.full_block(2) is full
+    assert rpc.statistics().requests_by_method.get("eth_getBlockByHash", 0) == calls
+    output, ref = await l2.output_v0(2)
+    assert ref == full.ref and output.block_hash == full.header.hash
