@@ -14,11 +14,22 @@ JSON holds, fees, and their write methods.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from opfleet.devnet.block import Header, block_rlp_size, h, log_json, q, receipt_json, transaction_json
+from opfleet.devnet.block import (
+    Header,
+    block_rlp_size,
+    h,
+    log_json,
+    max_gas_price,
+    q,
+    receipt_json,
+    transaction_json,
+)
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.log import Log
+from opfleet.protocol.transactions import Transaction
 from opfleet.rpc.server import InvalidParams, RpcError, param_data, param_quantity
 
 BLOCK_TAGS = ("latest", "pending", "safe", "finalized", "earliest")
@@ -331,6 +342,66 @@ class ChainStore(Generic[B]):
 
     def _unindexed(self, block: B) -> None:
         """Called when ``block`` leaves the canonical chain."""
+
+
+# --- the transaction pool ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PoolEntry:
+    """A transaction waiting for a block: as submitted (a blob transaction in its network form,
+    with ``sidecars``), its hash, sender and decoded form."""
+
+    raw: bytes
+    hash: bytes
+    sender: bytes
+    tx: Transaction
+    sidecars: tuple[Any, ...] = ()
+
+    @property
+    def nonce(self) -> int:
+        return self.tx.nonce
+
+
+class TxPool:
+    """Transactions waiting for a block, in arrival order, one per sender and nonce."""
+
+    def __init__(self) -> None:
+        self.entries: list[PoolEntry] = []
+
+    @property
+    def hashes(self) -> tuple[bytes, ...]:
+        return tuple(e.hash for e in self.entries)
+
+    def get(self, tx_hash: bytes) -> PoolEntry | None:
+        return next((e for e in self.entries if e.hash == bytes(tx_hash)), None)
+
+    def pending_nonce(self, address: bytes, state_nonce: int) -> int:
+        """The next nonce of ``address`` after its pooled transactions that follow ``state_nonce`` without a gap."""
+        nonce = state_nonce
+        for entry in sorted((e for e in self.entries if e.sender == bytes(address)), key=lambda e: e.nonce):
+            if entry.nonce == nonce:
+                nonce += 1
+        return nonce
+
+    def add(self, entry: PoolEntry, *, price_bump: int | None = None) -> bool:
+        """Pool ``entry``, replacing the one with its sender and nonce in place; with ``price_bump``
+        (percent) only when both fee caps rise by that much (go-ethereum's txpool rule), else False."""
+        for i, other in enumerate(self.entries):
+            if other.sender == entry.sender and other.nonce == entry.nonce:
+                if price_bump is not None:
+                    old, new, bump = other.tx, entry.tx, 100 + price_bump
+                    if (max_gas_price(new) * 100 < max_gas_price(old) * bump
+                            or new.max_priority_fee_per_gas * 100 < old.max_priority_fee_per_gas * bump):
+                        return False
+                self.entries[i] = entry
+                return True
+        self.entries.append(entry)
+        return True
+
+    def retain(self, keep: Callable[[PoolEntry], bool]) -> None:
+        """Keep only the entries ``keep`` accepts."""
+        self.entries = [e for e in self.entries if keep(e)]
 
 
 # --- the read-only eth_ API ------------------------------------------------------------------------

@@ -77,7 +77,7 @@ from opfleet.devnet.block import (
     receipts_root,
     transactions_root,
 )
-from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock
+from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool
 from opfleet.devnet.state import Account, WorldState, contract_address
 from opfleet.devnet.trie import EMPTY_TRIE_ROOT
 from opfleet.errors import DecodeError
@@ -569,14 +569,6 @@ class _Builder:
         return L2Block(header, header.hash(), tuple(self.included), self.state, has_withdrawals=canyon)
 
 
-@dataclass(slots=True)
-class _PoolEntry:
-    raw: bytes
-    hash: bytes
-    sender: bytes
-    nonce: int
-
-
 def _attributes_error(message: str) -> RpcError:
     return RpcError(INVALID_PAYLOAD_ATTRIBUTES, "Invalid payload attributes", {"err": message})
 
@@ -659,7 +651,7 @@ class DevEngine(ChainStore[L2Block], EthReadApi):
         self.set_safe(genesis)
         self.set_finalized(genesis)
         self._payloads: dict[bytes, L2Block] = {}
-        self._pool: list[_PoolEntry] = []
+        self._pool = TxPool()
         self.auth_url: str | None = None
         self.rpc_url: str | None = None
         eth = {name: getattr(self, name) for name in dir(self) if name.startswith(("eth_", "net_", "web3_"))}
@@ -745,7 +737,7 @@ class DevEngine(ChainStore[L2Block], EthReadApi):
                 raise InvalidTransaction(f"failed to force-include tx {i}: {exc}") from None
         if not spec.no_tx_pool:
             included = {t.hash for t in builder.included}
-            waiting = [e for e in self._pool if e.hash not in included]
+            waiting = [e for e in self._pool.entries if e.hash not in included]
             progress = True
             while progress and waiting:  # repeat so that a sender's later nonces follow its earlier ones
                 progress = False
@@ -761,7 +753,7 @@ class DevEngine(ChainStore[L2Block], EthReadApi):
     def _set_head(self, head: L2Block) -> list[L2Block]:
         removed = super()._set_head(head)
         head_state = head.state
-        self._pool = [e for e in self._pool if e.nonce >= head_state.nonce(e.sender)]
+        self._pool.retain(lambda e: e.nonce >= head_state.nonce(e.sender))
         return removed
 
     def _check_attributes_version(self, version: int, ts: int) -> None:
@@ -1012,11 +1004,7 @@ class DevEngine(ChainStore[L2Block], EthReadApi):
         return block.transaction_json(t, deposit_receipt_version=self._deposit_receipt_version(block))
 
     def _pending_nonce(self, address: bytes) -> int:
-        nonce = self.head.state.nonce(address)
-        for entry in sorted((e for e in self._pool if e.sender == address), key=lambda e: e.nonce):
-            if entry.nonce == nonce:
-                nonce += 1
-        return nonce
+        return self._pool.pending_nonce(address, self.head.state.nonce(address))
 
     async def eth_gasPrice(self) -> str:
         return q(self.next_base_fee(self.head, self.head.timestamp + 1) + 1)
@@ -1054,16 +1042,17 @@ class DevEngine(ChainStore[L2Block], EthReadApi):
         if tx.gas < intrinsic_gas(tx):
             raise RpcError(-32000, "intrinsic gas too low")
         tx_hash = keccak256(data)
-        if self.transaction(tx_hash) is not None or any(e.hash == tx_hash for e in self._pool):
+        if self.transaction(tx_hash) is not None or self._pool.get(tx_hash) is not None:
             raise RpcError(-32000, "already known")
-        self._pool = [e for e in self._pool if not (e.sender == sender and e.nonce == tx.nonce)]
-        self._pool.append(_PoolEntry(data, tx_hash, sender, tx.nonce))
+        # a later transaction with the same nonce replaces the pooled one at the back of the queue
+        self._pool.retain(lambda e: not (e.sender == sender and e.nonce == tx.nonce))
+        self._pool.add(PoolEntry(data, tx_hash, sender, tx))
         return h(tx_hash)
 
     @property
     def pending(self) -> tuple[bytes, ...]:
         """Hashes of the transactions in the pool."""
-        return tuple(e.hash for e in self._pool)
+        return self._pool.hashes
 
     # --- serving --------------------------------------------------------------------------------------
 

@@ -44,7 +44,6 @@ import trio
 
 from opfleet.devnet.blobtx import (
     BlobSidecar,
-    PooledTransaction,
     decode_pooled_transaction,
     encode_pooled_blob_tx,
     make_sidecar,
@@ -68,7 +67,7 @@ from opfleet.devnet.block import (
     transaction_json,
     transactions_root,
 )
-from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock
+from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool
 from opfleet.devnet.state import Account, WorldState, contract_address
 from opfleet.devnet.trie import EMPTY_TRIE_ROOT
 from opfleet.errors import DecodeError
@@ -387,13 +386,6 @@ class L1ChainBlock(HeaderBlock):
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class _PoolEntry:
-    pooled: PooledTransaction
-    sender: bytes
-    hash: bytes
-
-
 def _beacon_root(block_hash: bytes) -> bytes:
     """A stand-in beacon block root for the slot holding ``block_hash`` (the devnet has no beacon chain)."""
     return sha256(b"opfleet-devnet-beacon-block" + block_hash)
@@ -427,9 +419,9 @@ class _BlockBuilder:
     def nonce(self, address: bytes) -> int:
         return self.state.nonce(address)
 
-    def apply(self, entry: _PoolEntry) -> IncludedTx:
+    def apply(self, entry: PoolEntry) -> IncludedTx:
         """Execute one transaction; :class:`TxRejected` if invalid, :class:`_NotYet` if it must wait."""
-        tx, sender = entry.pooled.tx, entry.sender
+        tx, sender = entry.tx, entry.sender
         before = self.state.copy()  # committed only if the transaction is included
         self.chain._ensure_funded(before, sender)
         nonce = before.nonce(sender)
@@ -472,9 +464,9 @@ class _BlockBuilder:
         self.blob_gas_used += blob_gas
         receipt = ReceiptData(tx.type, status, self.gas_used, tuple(logs))
         included = IncludedTx(
-            raw=entry.pooled.raw, tx=tx, sender=sender, hash=entry.hash, index=len(self.included), receipt=receipt,
+            raw=entry.raw, tx=tx, sender=sender, hash=entry.hash, index=len(self.included), receipt=receipt,
             gas_used=gas_used, effective_gas_price=price, first_log_index=self.log_index, contract_address=created,
-            blob_gas_price=self.blob_base_fee if blob_gas else None, sidecars=entry.pooled.sidecars,
+            blob_gas_price=self.blob_base_fee if blob_gas else None, sidecars=entry.sidecars,
         )
         self.log_index += len(logs)
         self.included.append(included)
@@ -523,7 +515,7 @@ class L1Chain(ChainStore[L1ChainBlock]):
             config = replace(config, **overrides)
         self.config = config
         self._slots: dict[int, int] = {}
-        self._pool: list[_PoolEntry] = []
+        self._pool = TxPool()
         self._reorgs = 0
         self._listeners: list[Callable[[L1ChainBlock], None]] = []
         super().__init__(self._genesis(), safe_lag=config.safe_lag, finalized_lag=config.finalized_lag)
@@ -579,20 +571,18 @@ class L1Chain(ChainStore[L1ChainBlock]):
         number = self._slots.get(slot)
         return self._canonical[number] if number is not None else None
 
-    def pending_transaction(self, tx_hash: bytes) -> _PoolEntry | None:
-        return next((e for e in self._pool if e.hash == bytes(tx_hash)), None)
+    def pending_transaction(self, tx_hash: bytes) -> PoolEntry | None:
+        return self._pool.get(tx_hash)
 
     @property
     def pending(self) -> tuple[bytes, ...]:
         """Hashes of the transactions waiting in the pool, in arrival order."""
-        return tuple(e.hash for e in self._pool)
+        return self._pool.hashes
 
     def nonce(self, address: bytes, *, pending: bool = False) -> int:
         nonce = self.head.state.nonce(address)
         if pending:
-            for entry in sorted((e for e in self._pool if e.sender == bytes(address)), key=lambda e: e.pooled.tx.nonce):
-                if entry.pooled.tx.nonce == nonce:
-                    nonce += 1
+            nonce = self._pool.pending_nonce(address, nonce)
         return nonce
 
     def balance(self, address: bytes, block: L1ChainBlock | None = None) -> int:
@@ -614,7 +604,7 @@ class L1Chain(ChainStore[L1ChainBlock]):
 
     # --- transactions ----------------------------------------------------------------------------
 
-    def _check(self, raw: bytes) -> _PoolEntry:
+    def _check(self, raw: bytes) -> PoolEntry:
         try:
             pooled = decode_pooled_transaction(raw)
         except DecodeError as exc:
@@ -637,7 +627,7 @@ class L1Chain(ChainStore[L1ChainBlock]):
                              f"{floor_data_gas(tx.data)}")
         if tx.gas > self.config.gas_limit:
             raise TxRejected("exceeds block gas limit")
-        return _PoolEntry(pooled, sender, keccak256(pooled.raw))
+        return PoolEntry(pooled.raw, keccak256(pooled.raw), sender, tx, pooled.sidecars)
 
     def submit(self, raw: bytes) -> bytes:
         """Validate a transaction (``eth_sendRawTransaction`` input) and add it to the pool; its hash.
@@ -648,7 +638,7 @@ class L1Chain(ChainStore[L1ChainBlock]):
         rise by at least 10%. Raises :class:`TxRejected` with go-ethereum's message.
         """
         entry = self._check(raw)
-        tx, sender = entry.pooled.tx, entry.sender
+        tx, sender = entry.tx, entry.sender
         if entry.hash in self._tx_index or self.pending_transaction(entry.hash) is not None:
             raise TxRejected("already known")
         state_nonce = self.head.state.nonce(sender)
@@ -658,16 +648,8 @@ class L1Chain(ChainStore[L1ChainBlock]):
         cost = tx.gas * max_gas_price(tx) + tx.value + GAS_PER_BLOB * len(tx.blob_versioned_hashes) * tx.max_fee_per_blob_gas
         if balance < cost:
             raise TxRejected(f"insufficient funds for gas * price + value: balance {balance}, tx cost {cost}")
-        for i, other in enumerate(self._pool):
-            if other.sender == sender and other.pooled.tx.nonce == tx.nonce:
-                old = other.pooled.tx
-                bump = 100 + REPLACEMENT_BUMP_PERCENT
-                if (max_gas_price(tx) * 100 < max_gas_price(old) * bump
-                        or tx.max_priority_fee_per_gas * 100 < old.max_priority_fee_per_gas * bump):
-                    raise TxRejected("replacement transaction underpriced")
-                self._pool[i] = entry
-                return entry.hash
-        self._pool.append(entry)
+        if not self._pool.add(entry, price_bump=REPLACEMENT_BUMP_PERCENT):
+            raise TxRejected("replacement transaction underpriced")
         return entry.hash
 
     def _execute(self, state: WorldState, builder: _BlockBuilder, sender: bytes, tx: Transaction
@@ -788,7 +770,7 @@ class L1Chain(ChainStore[L1ChainBlock]):
         return timestamp
 
     def _build(self, parent: L1ChainBlock, txs: Iterable[bytes], timestamp: int | None, include_pool: bool
-               ) -> tuple[L1ChainBlock, list[_PoolEntry]]:
+               ) -> tuple[L1ChainBlock, list[PoolEntry]]:
         builder = _BlockBuilder(self, parent, self._next_timestamp(parent, timestamp), self._mix_hash(parent))
         for raw in txs:
             entry = self._check(raw)
@@ -797,14 +779,14 @@ class L1Chain(ChainStore[L1ChainBlock]):
             except _NotYet as exc:
                 raise TxRejected(str(exc)) from None
         if not include_pool:
-            return builder.seal(), list(self._pool)
-        remaining = list(self._pool)
+            return builder.seal(), list(self._pool.entries)
+        remaining = list(self._pool.entries)
         progress = True
         while progress and remaining:
             progress = False
             kept = []
             for entry in remaining:
-                if entry.pooled.tx.nonce < builder.nonce(entry.sender):
+                if entry.nonce < builder.nonce(entry.sender):
                     continue  # its nonce was used meanwhile: drop it
                 try:
                     builder.apply(entry)
@@ -824,7 +806,7 @@ class L1Chain(ChainStore[L1ChainBlock]):
         and no block is mined.
         """
         block, remaining = self._build(self.head, txs, timestamp, include_pool)
-        self._pool = remaining
+        self._pool.entries = remaining
         self._add_canonical(block)
         self._notify()
         return block
@@ -860,8 +842,8 @@ class L1Chain(ChainStore[L1ChainBlock]):
         tx_lists: list[Sequence[bytes]] = [()] * new_blocks if isinstance(new_blocks, int) else list(new_blocks)
         self._reorgs += 1
         removed = self._drop_canonical_above(ancestor_number)
-        pool = self._pool
-        self._pool = []
+        pool = self._pool.entries
+        self._pool.entries = []
         try:
             mined = []
             for i, txs in enumerate(tx_lists):
@@ -870,7 +852,7 @@ class L1Chain(ChainStore[L1ChainBlock]):
                 self._add_canonical(block)
                 mined.append(block)
         finally:
-            self._pool = pool
+            self._pool.entries = pool
         if requeue:
             for block in removed:
                 for t in block.transactions:
@@ -972,6 +954,12 @@ class L1Chain(ChainStore[L1ChainBlock]):
 # --- the server -----------------------------------------------------------------------------------
 
 
+_BEACON_BLOCK_TAGS: Mapping[str, str] = MappingProxyType({
+    "head": "latest", "genesis": "earliest", "finalized": "finalized", "justified": "safe",
+})
+"""Beacon API block ids that name a tagged block (the devnet's justified block is its safe one)."""
+
+
 def _beacon_error(status: int, message: str) -> HttpResponse:
     return HttpResponse.json({"code": status, "message": message}, status)
 
@@ -1040,8 +1028,8 @@ class L1Server(EthReadApi):
         pending = self.chain.pending_transaction(tx_hash)
         if pending is None:
             return None
-        return transaction_json(pending.pooled.tx, tx_hash=pending.hash, sender=pending.sender, block_hash=None,
-                                block_number=None, index=None, base_fee=None), pending.pooled.raw
+        return transaction_json(pending.tx, tx_hash=pending.hash, sender=pending.sender, block_hash=None,
+                                block_number=None, index=None, base_fee=None), pending.raw
 
     def _pending_nonce(self, address: bytes) -> int:
         return self.chain.nonce(address, pending=True)
@@ -1122,14 +1110,8 @@ class L1Server(EthReadApi):
 
     def _beacon_block(self, block_id: str) -> L1ChainBlock | HttpResponse:
         chain = self.chain
-        if block_id == "head":
-            return chain.head
-        if block_id == "genesis":
-            return chain.genesis
-        if block_id == "finalized":
-            return chain.finalized
-        if block_id == "justified":
-            return chain.safe
+        if block_id in _BEACON_BLOCK_TAGS:
+            return chain.by_tag(_BEACON_BLOCK_TAGS[block_id])
         if block_id.isdigit():
             found = chain.by_slot(int(block_id))
             return found if found is not None else _beacon_error(404, f"NOT_FOUND: beacon block at slot {block_id}")

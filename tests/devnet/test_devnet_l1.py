@@ -214,6 +214,24 @@ async def test_blobs_read_through_beacon_client_by_slot(nursery):
     assert missing.status_code == 404 and bad.status_code == 400
 
 
+async def test_beacon_block_ids_name_the_tagged_blocks(nursery):
+    chain = L1Chain(safe_lag=2, finalized_lag=4)
+    server = await serve(nursery, chain)
+    for number in range(1, 7):  # blocks 2, 4 and 6 carry a blob naming their number
+        if number % 2 == 0:
+            chain.submit(chain.sign(BATCHER_KEY, to=INBOX, blobs=[encode_blob(b"block %d" % number)]))
+        chain.mine()
+    wanted = {"head": b"block 6", "finalized": b"block 2", "justified": b"block 4", "genesis": None}
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        for block_id, payload in wanted.items():
+            answer = (await http.get(f"/eth/v1/beacon/blobs/{block_id}")).json()
+            blobs = [decode_blob(bytes.fromhex(b[2:])) for b in answer["data"]]
+            assert blobs == ([payload] if payload else []), block_id
+            assert answer["finalized"] == (block_id in ("finalized", "genesis")), block_id
+        unknown = await http.get("/eth/v1/beacon/blobs/safe")  # an execution tag, not a beacon block id
+    assert unknown.status_code == 400
+
+
 async def test_beacon_fallbacks_sidecars_and_anvil_style(nursery):
     chain = L1Chain()
     post_fulu_less = await serve(nursery, chain, blobs_endpoint=False)  # only blob_sidecars
