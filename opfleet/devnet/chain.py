@@ -20,13 +20,17 @@ from typing import Any, Generic, Protocol, TypeVar
 from opfleet.devnet.block import (
     Header,
     block_rlp_size,
+    bloom_or,
     h,
     log_json,
     max_gas_price,
     q,
     receipt_json,
+    receipts_root,
     transaction_json,
+    transactions_root,
 )
+from opfleet.devnet.state import WorldState
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.log import Log
 from opfleet.protocol.transactions import Transaction
@@ -147,6 +151,16 @@ class HeaderBlock:
                             block_timestamp=self.timestamp, tx_hash=t.hash, tx_index=t.index, tx_type=tx_type,
                             sender=t.sender, to=to, contract_address=t.contract_address, gas_used=t.gas_used,
                             effective_gas_price=t.effective_gas_price, first_log_index=t.first_log_index)
+
+
+def child_header(parent: StoredBlock, included: Sequence[Any], state: WorldState, **fields: Any) -> Header:
+    """The header of a child of ``parent`` holding ``included`` (transactions with ``raw`` and
+    ``receipt``) on ``state``: what every builder seals; ``fields`` are the rest of the header."""
+    receipts = [t.receipt for t in included]
+    return Header(parent_hash=parent.hash, number=parent.number + 1, state_root=state.root(),
+                  transactions_root=transactions_root([t.raw for t in included]),
+                  receipts_root=receipts_root(receipts), logs_bloom=bloom_or([r.bloom() for r in receipts]),
+                  **fields)
 
 
 # --- the store -------------------------------------------------------------------------------------

@@ -64,7 +64,6 @@ from opfleet.devnet.block import (
     EMPTY_REQUESTS_HASH,
     Header,
     ReceiptData,
-    bloom_or,
     calc_base_fee,
     deposit_transaction_json,
     effective_gas_price,
@@ -74,10 +73,9 @@ from opfleet.devnet.block import (
     log_gas,
     max_gas_price,
     q,
-    receipts_root,
     transactions_root,
 )
-from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool
+from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool, child_header
 from opfleet.devnet.state import Account, WorldState, contract_address
 from opfleet.devnet.trie import EMPTY_TRIE_ROOT
 from opfleet.errors import DecodeError
@@ -539,24 +537,18 @@ class _Builder:
 
     def seal(self) -> L2Block:
         forks, spec, ts = self.forks, self.spec, self.ts
-        receipts = [t.receipt for t in self.included]
         canyon = forks.is_canyon(ts)
         ecotone = forks.is_ecotone(ts)
         isthmus = forks.is_isthmus(ts)
         withdrawals_root = None
         if canyon:
             withdrawals_root = self.state.get(L2_TO_L1_MESSAGE_PASSER_ADDRESS).storage_root if isthmus else EMPTY_TRIE_ROOT
-        header = Header(
-            parent_hash=self.parent.hash,
-            number=self.parent.number + 1,
+        header = child_header(
+            self.parent, self.included, self.state,
             timestamp=ts,
             gas_limit=spec.gas_limit,
             gas_used=self.gas_used,
             coinbase=spec.fee_recipient,
-            state_root=self.state.root(),
-            transactions_root=transactions_root([t.raw for t in self.included]),
-            receipts_root=receipts_root(receipts),
-            logs_bloom=bloom_or([r.bloom() for r in receipts]),
             extra_data=self.extra_data(),
             mix_hash=spec.prev_randao,
             base_fee_per_gas=self.base_fee,

@@ -53,7 +53,6 @@ from opfleet.devnet.block import (
     GAS_PER_BLOB,
     Header,
     ReceiptData,
-    bloom_or,
     calc_base_fee,
     calc_excess_blob_gas,
     effective_gas_price,
@@ -63,11 +62,9 @@ from opfleet.devnet.block import (
     log_gas,
     max_gas_price,
     q,
-    receipts_root,
     transaction_json,
-    transactions_root,
 )
-from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool
+from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool, child_header
 from opfleet.devnet.state import Account, WorldState, contract_address
 from opfleet.devnet.trie import EMPTY_TRIE_ROOT
 from opfleet.errors import DecodeError
@@ -475,19 +472,13 @@ class _BlockBuilder:
     def seal(self) -> L1ChainBlock:
         config = self.config
         parent = self.parent
-        receipts = [t.receipt for t in self.included]
         prague = config.fork != "cancun"
-        header = Header(
-            parent_hash=parent.hash,
-            number=parent.number + 1,
+        header = child_header(
+            parent, self.included, self.state,
             timestamp=self.timestamp,
             gas_limit=config.gas_limit,
             gas_used=self.gas_used,
             coinbase=config.coinbase,
-            state_root=self.state.root(),
-            transactions_root=transactions_root([t.raw for t in self.included]),
-            receipts_root=receipts_root(receipts),
-            logs_bloom=bloom_or([r.bloom() for r in receipts]),
             mix_hash=self.mix_hash,
             base_fee_per_gas=self.base_fee,
             withdrawals_root=EMPTY_TRIE_ROOT,
