@@ -51,7 +51,14 @@ async def assert_agree(devnet, cid: int, number: int) -> str:
     assert await block_hash_at(light, number) == expected, f"chain {cid} block {number}: light node differs"
     assert "0x" + devnet.route_light_engines[cid].by_number(number).hash.hex() == expected
     sequencer_el = devnet.sequencer_b_engine if cid == B else devnet.sequencer_engine
-    assert "0x" + sequencer_el.by_number(number).hash.hex() == expected, f"chain {cid}: sequencer differs"
+
+    def sequencer_agrees() -> bool:
+        block = sequencer_el.by_number(number)
+        return block is not None and "0x" + block.hash.hex() == expected
+
+    # The sequencer reorgs onto a replaced block only when it next reads the supernode's safe
+    # head, so it agrees eventually, not at the instant the route's light node does.
+    await wait_for(sequencer_agrees, timeout=15, what=f"chain {cid}: the sequencer to agree at block {number}")
     return expected
 
 
