@@ -14,8 +14,8 @@ JSON holds, fees, and their write methods.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from opfleet.devnet.block import (
     Header,
@@ -87,18 +87,18 @@ def log_matches(entry: Log, addresses: set[bytes], topics: Sequence[Iterable[byt
 # --- blocks ----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class HeaderBlock:
-    """What both chains' blocks share: fields read from the header, and their JSON.
-
-    Mixed into a frozen dataclass with ``header``, ``hash``, ``transactions`` (each with ``raw``,
-    ``hash``, ``index``, ``sender``, ``receipt``, ``first_log_index``, ``gas_used``,
-    ``effective_gas_price``, ``contract_address``) and ``state``.
-    """
+    """What both chains' blocks are: a header, its hash, the transactions with their receipts
+    (each with ``raw``, ``hash``, ``index``, ``sender``, ``receipt``, ``first_log_index``,
+    ``gas_used``, ``effective_gas_price``, ``contract_address``) and the post-state; the fields
+    read from the header, and their JSON. Each chain's block adds its own fields."""
 
     header: Header
     hash: bytes
     transactions: tuple[Any, ...]
-    has_withdrawals: bool = True
+    state: WorldState = field(repr=False)
+    has_withdrawals: ClassVar[bool] = True
 
     @property
     def number(self) -> int:

@@ -304,13 +304,9 @@ class L2Tx:
 
 @dataclass(frozen=True)
 class L2Block(HeaderBlock):
-    """A block of the dev engine's chain."""
+    """A block of the dev engine's chain (its transactions are :class:`L2Tx`)."""
 
-    header: Header
-    hash: bytes
-    transactions: tuple[L2Tx, ...]
-    state: WorldState = field(repr=False)
-    has_withdrawals: bool = False
+    has_withdrawals: bool = False  # type: ignore[misc]  # per block: from Canyon
 
     def block_value(self) -> int:
         base_fee = self.header.base_fee_per_gas or 0

@@ -350,12 +350,8 @@ class _SystemConfigSlots:
 
 @dataclass(frozen=True)
 class L1ChainBlock(HeaderBlock):
-    """A mined L1 block: header, hash, transactions with receipts, post-state and beacon slot."""
+    """A mined L1 block: header, hash, transactions (:class:`IncludedTx`) with receipts, post-state and beacon slot."""
 
-    header: Header
-    hash: bytes
-    transactions: tuple[IncludedTx, ...]
-    state: WorldState = field(repr=False)
     slot: int
     beacon_root: bytes
     system_config: _SystemConfigSlots = field(default=_SystemConfigSlots(), repr=False)
