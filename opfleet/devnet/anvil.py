@@ -1,7 +1,7 @@
 """Foundry's anvil as the devnet's L1: find or install it (npm, pinned), run it on loopback,
 place the mock portal and SystemConfig (:mod:`opfleet.devnet.contracts`).
 
-Facts this follows are in ``/work/shared/ref/anvil.md``: the install (section 1), start flags
+Facts this follows are in ``../shared/ref/anvil.md``: the install (section 1), start flags
 (section 2: ``--slots-in-an-epoch S`` puts ``safe`` S and ``finalized`` 2S blocks behind the head),
 ``anvil_setCode`` (section 6) and the beacon route on the same port (section 4: ``blobs/{id}``
 takes an execution block number or hash and there is no ``/eth/v1/config/spec``, which

@@ -4,7 +4,7 @@ Placed with ``anvil_setCode`` at the same addresses the embedded L1 emulates
 (:data:`~opfleet.devnet.l1.DEFAULT_PORTAL_ADDRESS`, :data:`~opfleet.devnet.l1.DEFAULT_SYSTEM_CONFIG_ADDRESS`),
 they take the calldata the real contracts take (so :meth:`opfleet.devnet.l1.L1Chain.deposit`'s
 ``deposit_calldata`` and ``config_update_calldata`` work unchanged) and emit the logs a rollup node
-derives from (``/work/shared/ref/anvil.md`` section 6, ``specs/protocol/deposits.md``,
+derives from (``../shared/ref/anvil.md`` section 6, ``specs/protocol/deposits.md``,
 ``specs/protocol/system-config.md``):
 
 - :func:`portal_code`: ``depositTransaction(address,uint256,uint64,bool,bytes)`` and ``receive()``

@@ -1,4 +1,4 @@
-"""anvil as the L1 (/work/shared/ref/anvil.md): the mock portal and SystemConfig emit exactly the
+"""anvil as the L1 (../shared/ref/anvil.md): the mock portal and SystemConfig emit exactly the
 logs the embedded L1 emits for the same calldata, batcher blobs come back through the beacon
 client, and a missing anvil is a one-line error saying how to install it.
 
