@@ -26,6 +26,7 @@ import trio
 
 from opfleet.devnet.contracts import portal_code, system_config_code
 from opfleet.devnet.l1 import DEFAULT_PORTAL_ADDRESS, DEFAULT_SYSTEM_CONFIG_ADDRESS
+from opfleet.devnet.process import stop_process
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import private_key_to_address
@@ -183,7 +184,7 @@ class Anvil:
                 code = await process.wait()
                 raise CriticalError(f"anvil (pid {process.pid}) exited with status {code}")
         finally:
-            await _stop(process)
+            await stop_process(process, STOP_TIMEOUT)
 
     async def _prepare(self) -> None:
         assert self.url is not None
@@ -266,16 +267,3 @@ async def _drain(process: trio.Process) -> None:
     assert process.stdout is not None
     while await process.stdout.receive_some(65536):
         pass
-
-
-async def _stop(process: trio.Process) -> None:
-    with trio.CancelScope(shield=True):
-        if process.returncode is None:
-            process.terminate()
-            with trio.move_on_after(STOP_TIMEOUT):
-                await process.wait()
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-        if process.stdout is not None:
-            await process.stdout.aclose()

@@ -43,6 +43,7 @@ from typing import Any
 import trio
 
 from opfleet.devnet.engine import FORK_NAMES, MESSAGE_PASSER_CODE, ForkTimes
+from opfleet.devnet.process import stop_process
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
@@ -328,7 +329,7 @@ class OpGeth:
                 raise CriticalError(f"{self.config.name}: op-geth (pid {process.pid}) exited with status {code}"
                                     + (f": {tail}" if tail else ""))
         finally:
-            await _stop(process)
+            await stop_process(process, STOP_TIMEOUT)
 
     async def _read_output(self, process: trio.Process, path: Path) -> None:
         """Copy op-geth's output to its log file; note the HTTP endpoints when they are up."""
@@ -365,16 +366,3 @@ class OpGeth:
                     except Exception:  # not answering yet
                         await trio.sleep(0.05)
         self.genesis = GenesisBlock(parse_data(block["hash"], 32), 0, parse_quantity(block["timestamp"]))
-
-
-async def _stop(process: trio.Process) -> None:
-    with trio.CancelScope(shield=True):
-        if process.returncode is None:
-            process.terminate()
-            with trio.move_on_after(STOP_TIMEOUT):
-                await process.wait()
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-        if process.stdout is not None:
-            await process.stdout.aclose()

@@ -34,6 +34,7 @@ from typing import Any
 import trio
 
 from opfleet.devnet.opgeth import refnodes_dir
+from opfleet.devnet.process import stop_process
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.providers.jsonrpc import JsonRpcClient
@@ -156,7 +157,7 @@ class OpNode:
                 raise CriticalError(f"{cfg.name}: op-node (pid {process.pid}) exited with status {code}: "
                                     f"{self.tail()}")
             finally:
-                await _stop(process)
+                await stop_process(process, STOP_TIMEOUT)
         finally:
             if temporary:
                 shutil.rmtree(directory, ignore_errors=True)
@@ -194,14 +195,3 @@ class OpNode:
             raise ConfigError(f"{self.config.name}: op-node exited with status {process.returncode} at start: "
                               f"{self.tail()}")
         raise ConfigError(f"{self.config.name}: op-node did not answer within {START_TIMEOUT:g}s: {self.tail()}")
-
-
-async def _stop(process: trio.Process) -> None:
-    with trio.CancelScope(shield=True):
-        if process.returncode is None:
-            process.terminate()
-            with trio.move_on_after(STOP_TIMEOUT):
-                await process.wait()
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
