@@ -7,18 +7,8 @@ or has been open for ``max_channel_duration`` L1 blocks, and posts the frames to
 inbox with ``eth_sendRawTransaction``, signed with the batcher key (type-2 calldata
 transactions, or type-3 blob transactions with one frame per blob).
 
-What it writes is what op-node derives (``specs/protocol/derivation.md``, "Batch Submission
-Wire Format"; ``specs/protocol/delta/span-batches.md``; ``specs/protocol/fjord/derivation.md``;
-``specs/protocol/ecotone/derivation.md`` for blob encoding):
-
-- batcher-tx data = ``0x00 ++ frame`` (one frame per transaction or blob);
-- frame = ``channel_id(16) ++ frame_number(u16) ++ len(u32) ++ data ++ is_last(1)``, at most
-  ``max_frame_size`` bytes including the 23 bytes of framing;
-- channel = zlib (RFC 1950, a terminated stream) or ``0x01 ++ brotli`` of RLP byte strings,
-  each ``batch_type ++ batch``;
-- span batch (type 1): one per channel, covering every block in it, with
-  ``origin_bits[0] = 1`` when the first block starts a new epoch (sequence number 0), as
-  op-batcher's ``SpanBatch.AppendSingularBatch``; or singular batches (type 0), one per block.
+What it writes is what op-node derives: the wire format is described once, in
+:mod:`opfleet.protocol.channel_out`.
 
 Deposits are never batched: each block contributes its non-deposit transactions, and its L1
 origin and sequence number come from its L1-info deposit (the first transaction).
