@@ -3,6 +3,7 @@ port ephemeral) and the checks the tests share."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import trio
@@ -62,3 +63,23 @@ def assert_converged(devnet: Devnet, upto: int) -> None:
     for engine in devnet.light_engines:
         assert engine.safe.hash == seq.by_number(engine.safe.number).hash
         same_chain(engine, seq, upto)
+
+
+def free_base_port(span: int = 16) -> int:
+    """A base port with ``span`` free loopback ports above it (for the devnet's --base-port)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + span < 65535 and all(_port_free(base + i) for i in range(span)):
+            return base
+    raise AssertionError("no free port range")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

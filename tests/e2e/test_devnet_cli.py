@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,28 +15,11 @@ import tomllib
 
 import pytest
 
+from e2e_helpers import free_base_port
+
 from opfleet.cli.exit import ExitStatus
 
 pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
-
-
-def free_base_port(span: int = 16) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + span < 65535 and all(_free(base + i) for i in range(span)):
-            return base
-    raise AssertionError("no free port range")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def devnet(*args: str) -> list[str]:

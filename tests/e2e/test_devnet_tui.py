@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_devnet_cli import free_base_port
+from e2e_helpers import free_base_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "monitor"))
 

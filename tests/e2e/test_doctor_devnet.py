@@ -6,7 +6,6 @@ started beside them (light nodes still on the sources) get, per light node, the
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -16,35 +15,18 @@ from typing import Any
 
 import pytest
 
+from e2e_helpers import free_base_port
+
 from opfleet.cli.exit import ExitStatus
 
 pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
-
-
-def _free_base_port(span: int = 24) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + span < 65535 and all(_free(base + i) for i in range(span)):
-            return base
-    raise AssertionError("no free port range")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _start_devnet(data_dir: Path, nodes: str) -> subprocess.Popen:
     """Start a devnet; return once it wrote its fleet profile (every node is serving by then)."""
     data_dir.mkdir(parents=True)
     proc = subprocess.Popen([sys.executable, "-m", "opfleet", "devnet", "--block-time", "1", "--nodes", nodes,
-                             "--base-port", str(_free_base_port()), "--data-dir", str(data_dir),
+                             "--base-port", str(free_base_port(24)), "--data-dir", str(data_dir),
                              "--duration", "150s", "--log.level", "warn"],
                             stdout=subprocess.DEVNULL, stderr=(data_dir / "stderr.log").open("w"), text=True)
     deadline = time.monotonic() + 60
@@ -134,7 +116,7 @@ def test_two_sources_and_a_proxy_pass_failover_and_name_each_light_nodes_change(
         profile = tmp_path / "d" / "fleet.toml"
         nodes = tomllib.loads(profile.read_text())["nodes"]
         sources = [n["url"] for n in nodes if n["role"] == "source"]
-        port = _free_base_port(1)
+        port = free_base_port(1)
         proxy = subprocess.Popen([sys.executable, "-m", "opfleet", "proxy", "--backend", ",".join(sources),
                                   "--rpc.port", str(port), "--consensus.min-peer-count", "0",
                                   "--log.level", "warn"], stderr=subprocess.PIPE, text=True)
