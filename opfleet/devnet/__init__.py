@@ -7,9 +7,10 @@
 - :mod:`~opfleet.devnet.batcher`: :class:`ChannelBuilder` (blocks -> frames) and
   :class:`Batcher` (the service posting them to L1);
 - :mod:`~opfleet.devnet.rollup`: :func:`devnet_rollup_config` ties an L1Chain to a DevEngine;
-- :mod:`~opfleet.devnet.trie`, :mod:`~opfleet.devnet.state`, :mod:`~opfleet.devnet.block`,
-  :mod:`~opfleet.devnet.blobtx`: the Merkle-Patricia trie, account state, headers/receipts and
-  blob-transaction wrappers they are built on.
+- :mod:`~opfleet.devnet.chain`: the chain core both chains are built on (block store, tags,
+  reorgs, pool, the read-only ``eth_`` API); headers, receipts, the trie and account state it
+  encodes with live in :mod:`opfleet.protocol`;
+- :mod:`~opfleet.devnet.blobtx`: blob-transaction wrappers.
 
 Re-exports only.
 """
@@ -27,10 +28,8 @@ from opfleet.devnet.l1 import L1Config as L1Config
 from opfleet.devnet.l1 import L1Server as L1Server
 from opfleet.devnet.l1 import TxRejected as TxRejected
 from opfleet.devnet.rollup import devnet_rollup_config as devnet_rollup_config
-from opfleet.devnet.state import Account as Account
 
 __all__ = [
-    "Account",
     "BatchBlock",
     "Batcher",
     "BatcherConfig",

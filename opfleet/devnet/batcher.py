@@ -36,9 +36,9 @@ from typing import Any
 import trio
 
 from opfleet.devnet.blobtx import encode_pooled_blob_tx, make_sidecar
-from opfleet.devnet.block import floor_data_gas, intrinsic_gas
 from opfleet.errors import DecodeError, TemporaryError
 from opfleet.protocol.blob import MAX_BLOB_DATA_SIZE, encode_blob
+from opfleet.protocol.block import floor_data_gas, intrinsic_gas
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.channel_out import BROTLI as BROTLI
 from opfleet.protocol.channel_out import DEFAULT_MAX_L1_TX_SIZE as DEFAULT_MAX_L1_TX_SIZE

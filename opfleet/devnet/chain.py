@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from opfleet.devnet.block import (
+from opfleet.protocol.block import (
     Header,
     block_rlp_size,
     bloom_or,
@@ -30,9 +30,9 @@ from opfleet.devnet.block import (
     transaction_json,
     transactions_root,
 )
-from opfleet.devnet.state import WorldState
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.log import Log
+from opfleet.protocol.state import WorldState
 from opfleet.protocol.transactions import Transaction
 from opfleet.rpc.server import InvalidParams, RpcError, param_data, param_quantity
 

@@ -7,7 +7,7 @@ deterministic blocks from payload attributes: the attributes' transactions (depo
 then, when ``noTxPool`` is false, user transactions from its pool (``eth_sendRawTransaction``).
 Blocks are real: headers per fork with ``keccak256(rlp(header))`` block hashes, transaction and
 receipt tries, and an account state committed in a Merkle-Patricia trie
-(:mod:`opfleet.devnet.trie`), so ``eth_getProof`` answers verify against the state root.
+(:mod:`opfleet.protocol.trie`), so ``eth_getProof`` answers verify against the state root.
 
 **It is not an EVM.** Transactions move value and pay gas, nothing runs:
 
@@ -60,7 +60,10 @@ from typing import Any, Protocol
 
 import trio
 
-from opfleet.devnet.block import (
+from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool, child_header
+from opfleet.errors import DecodeError
+from opfleet.interop.messages import CROSS_L2_INBOX, decode_validate_message_calldata, executing_message_log
+from opfleet.protocol.block import (
     EMPTY_REQUESTS_HASH,
     Header,
     ReceiptData,
@@ -75,17 +78,13 @@ from opfleet.devnet.block import (
     q,
     transactions_root,
 )
-from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool, child_header
-from opfleet.devnet.state import Account, WorldState, contract_address
-from opfleet.devnet.trie import EMPTY_TRIE_ROOT
-from opfleet.errors import DecodeError
-from opfleet.interop.messages import CROSS_L2_INBOX, decode_validate_message_calldata, executing_message_log
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx, decode_deposit_tx
 from opfleet.protocol.hexjson import parse_json_uint
 from opfleet.protocol.log import Log
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
+from opfleet.protocol.state import Account, WorldState, contract_address
 from opfleet.protocol.transactions import (
     BLOB_TX_TYPE,
     SET_CODE_TX_TYPE,
@@ -93,6 +92,7 @@ from opfleet.protocol.transactions import (
     decode_transaction,
     recover_sender,
 )
+from opfleet.protocol.trie import EMPTY_TRIE_ROOT
 from opfleet.providers.engine import ENGINE_ETH_METHODS, ENGINE_ETH_PROOF_METHOD
 from opfleet.rpc.jwt import require_jwt
 from opfleet.rpc.server import (

@@ -81,7 +81,6 @@ from opfleet.devnet.l1 import (
 )
 from opfleet.devnet.opgeth import OpGeth, OpGethConfig, check_forks, find_op_geth, newest_fork, op_geth_version
 from opfleet.devnet.rollup import DEFAULT_BATCH_INBOX, devnet_rollup_config
-from opfleet.devnet.state import Account
 from opfleet.errors import ConfigError, TemporaryError
 from opfleet.interop.messages import CROSS_L2_INBOX, Identifier, payload_hash, validate_message_calldata
 from opfleet.log import log_context
@@ -90,6 +89,7 @@ from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.l1_block_info import KNOWN_BLOB_SCHEDULES, BlobSchedule
 from opfleet.protocol.l1_chain_config import BLOB_FORKS, DEFAULT_BLOB_CONFIGS, BlobConfig, L1ChainConfig
 from opfleet.protocol.rollup_config import RollupConfig
+from opfleet.protocol.state import Account
 from opfleet.protocol.system_config import ConfigUpdateType, SystemConfig, encode_scalar
 from opfleet.protocol.transactions import DYNAMIC_FEE_TX_TYPE, Transaction, encode_transaction, sign_transaction
 from opfleet.providers.engine import EngineClient, PayloadStatus

@@ -48,7 +48,11 @@ from opfleet.devnet.blobtx import (
     encode_pooled_blob_tx,
     make_sidecar,
 )
-from opfleet.devnet.block import (
+from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool, child_header
+from opfleet.errors import DecodeError
+from opfleet.protocol.abi import abi_encode_bytes, abi_word
+from opfleet.protocol.abi import selector as abi_selector
+from opfleet.protocol.block import (
     EMPTY_REQUESTS_HASH,
     GAS_PER_BLOB,
     Header,
@@ -64,17 +68,12 @@ from opfleet.devnet.block import (
     q,
     transaction_json,
 )
-from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool, child_header
-from opfleet.devnet.state import Account, WorldState, contract_address
-from opfleet.devnet.trie import EMPTY_TRIE_ROOT
-from opfleet.errors import DecodeError
-from opfleet.protocol.abi import abi_encode_bytes, abi_word
-from opfleet.protocol.abi import selector as abi_selector
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256, private_key_to_address, sha256
 from opfleet.protocol.deposits import deposit_log
 from opfleet.protocol.l1_block_info import blob_base_fee
 from opfleet.protocol.log import Log
+from opfleet.protocol.state import Account, WorldState, contract_address
 from opfleet.protocol.system_config import ConfigUpdateType, config_update_log
 from opfleet.protocol.transactions import (
     BLOB_TX_TYPE,
@@ -86,6 +85,7 @@ from opfleet.protocol.transactions import (
     recover_sender,
     sign_transaction,
 )
+from opfleet.protocol.trie import EMPTY_TRIE_ROOT
 from opfleet.rpc.server import (
     HttpRequest,
     HttpResponse,

@@ -16,7 +16,7 @@ import trio
 from opfleet.devnet.engine import DevEngine, ForkTimes
 from opfleet.devnet.l1 import L1Chain, L1ChainBlock, L1Config, L1Server
 from opfleet.devnet.rollup import devnet_rollup_config
-from opfleet.devnet.state import Account
+from opfleet.protocol.state import Account
 from opfleet.engine.l2_chain import EngineL2Chain
 from opfleet.node.sequencer import Sequencer, SequencerConfig, TxSource, run_sequencer
 from opfleet.protocol.block_ref import L2BlockRef

@@ -42,7 +42,7 @@ from opfleet.devnet.batcher import (
 )
 from opfleet.devnet.engine import DevEngine, ForkTimes
 from opfleet.devnet.l1 import L1Chain, L1Server
-from opfleet.devnet.state import Account
+from opfleet.protocol.state import Account
 from opfleet.protocol.batch.reader import decode_channel
 from opfleet.protocol.batch.singular import SingularBatch
 from opfleet.protocol.batch.span import RawSpanBatch

@@ -18,8 +18,8 @@ from devnet_helpers import JWT_SECRET, L2_CHAIN_ID, OTHER_KEY, USER, USER_KEY, M
 
 from opfleet.devnet.engine import DevEngine, ForkTimes, header_from_payload
 from opfleet.devnet.l1 import L1Chain
-from opfleet.devnet.state import Account
-from opfleet.devnet.trie import EMPTY_TRIE_ROOT, ordered_trie_root, secure_trie_root, verify_proof
+from opfleet.protocol.state import Account
+from opfleet.protocol.trie import EMPTY_TRIE_ROOT, ordered_trie_root, secure_trie_root, verify_proof
 from opfleet.errors import CriticalError
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS

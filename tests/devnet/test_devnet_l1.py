@@ -24,7 +24,7 @@ from opfleet.devnet.l1 import (
     deposit_calldata,
     setter_calldata,
 )
-from opfleet.devnet.state import Account
+from opfleet.protocol.state import Account
 from opfleet.protocol.blob import decode_blob, encode_blob
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.deposits import DEPOSIT_EVENT_TOPIC, user_deposits, user_deposit_source_hash

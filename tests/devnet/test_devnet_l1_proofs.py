@@ -14,8 +14,8 @@ from opfleet.devnet.l1 import (
     L1Server,
     system_config_account,
 )
-from opfleet.devnet.state import Account
-from opfleet.devnet.trie import EMPTY_TRIE_ROOT, verify_proof
+from opfleet.protocol.state import Account
+from opfleet.protocol.trie import EMPTY_TRIE_ROOT, verify_proof
 from opfleet.protocol.crypto import keccak256
 from opfleet.providers.jsonrpc import JsonRpcClient
 

@@ -23,7 +23,7 @@ from devnet_helpers import (  # noqa: E402
 from opfleet.derive.pipeline import StepKind, StepResult  # noqa: E402
 from opfleet.devnet.engine import DevEngine, ForkTimes  # noqa: E402
 from opfleet.devnet.l1 import L1Chain, L1Server  # noqa: E402
-from opfleet.devnet.state import Account  # noqa: E402
+from opfleet.protocol.state import Account  # noqa: E402
 from opfleet.protocol.rollup_config import RollupConfig  # noqa: E402
 from opfleet.protocol.transactions import Transaction, encode_transaction, sign_transaction  # noqa: E402
 from opfleet.providers.engine import EngineClient, PayloadAttributes  # noqa: E402

@@ -20,7 +20,7 @@ from opfleet.devnet.batcher import CALLDATA, Batcher, BatcherConfig, ChannelConf
 from opfleet.devnet.engine import DEVNET_LOG_EMITTER, DevEngine, ForkTimes, emitter_calldata  # noqa: E402
 from opfleet.devnet.l1 import L1Chain, L1Server  # noqa: E402
 from opfleet.devnet.rollup import devnet_rollup_config  # noqa: E402
-from opfleet.devnet.state import Account  # noqa: E402
+from opfleet.protocol.state import Account  # noqa: E402
 from opfleet.interop.messages import CROSS_L2_INBOX, Identifier, payload_hash, validate_message_calldata  # noqa: E402
 from opfleet.interop.supernode import ChainSettings, SupernodeConfig  # noqa: E402
 from opfleet.protocol.crypto import keccak256, private_key_to_address  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from opfleet.devnet.engine import ForkTimes, header_from_payload
-from opfleet.devnet.trie import ordered_trie_root as reference_trie_root
+from opfleet.protocol.trie import ordered_trie_root as reference_trie_root
 from opfleet.protocol import gossip as g
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 

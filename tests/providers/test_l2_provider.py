@@ -32,21 +32,21 @@ from opfleet.providers.l2 import L2Provider
 def _state(n: int) -> dict[bytes, bytes]:
     """Block ``n``'s state trie items: the message passer (storage root PASSER_ROOT) and an
     account whose nonce is ``n`` (so every block has its own state root)."""
-    from opfleet.devnet.trie import EMPTY_TRIE_ROOT
+    from opfleet.protocol.trie import EMPTY_TRIE_ROOT
 
     return {L2_TO_L1_MESSAGE_PASSER_ADDRESS: rlp.encode([0, 0, PASSER_ROOT, keccak256(b"")]),
             b"\x01" * 20: rlp.encode([n, 0, EMPTY_TRIE_ROOT, keccak256(b"")])}
 
 
 def state_root(n: int) -> bytes:
-    from opfleet.devnet.trie import secure_trie_root
+    from opfleet.protocol.trie import secure_trie_root
 
     return secure_trie_root(_state(n))
 
 
 def passer_proof(n: int) -> dict:
     """``eth_getProof(message passer, [], block n)`` as op-geth answers it: provable."""
-    from opfleet.devnet.trie import secure_trie_proof
+    from opfleet.protocol.trie import secure_trie_proof
 
     return {"address": "0x" + L2_TO_L1_MESSAGE_PASSER_ADDRESS.hex(), "nonce": "0x0", "balance": "0x0",
             "storageHash": h(PASSER_ROOT), "codeHash": h(keccak256(b"")), "storageProof": [],

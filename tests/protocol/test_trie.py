@@ -4,7 +4,7 @@ Vectors:
 - ethereum/tests ``TrieTests/trietest.json`` (``emptyValues``, ``branchingTests``, ``jeff``,
   ``insert-middle-leaf``): final key sets after the listed inserts and deletions, and roots.
 - ethereum/tests ``BlockchainTests/ValidBlocks/bcValidBlockTest/eip2930.json``
-  (``eip2930_Cancun``, block 1): the full block RLP in ``data/eip2930_cancun_block1.rlp.hex``,
+  (``eip2930_Cancun``, block 1): the full block RLP in ``tests/vectors/execution/eip2930_cancun_block1.rlp.hex``,
   block hash ``0xec8f7115...7d96`` and transactionsTrie ``0x3dec43d5...b72e``. Clients validate
   these blocks, so the transaction root is a real one (13 legacy and access-list transactions).
 """
@@ -18,9 +18,9 @@ import rlp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opfleet.devnet.block import EMPTY_OMMERS_HASH, EMPTY_REQUESTS_HASH, Header
-from opfleet.devnet.state import EMPTY_CODE_HASH, Account, WorldState, contract_address
-from opfleet.devnet.trie import (
+from opfleet.protocol.block import EMPTY_OMMERS_HASH, EMPTY_REQUESTS_HASH, Header
+from opfleet.protocol.state import EMPTY_CODE_HASH, Account, WorldState, contract_address
+from opfleet.protocol.trie import (
     EMPTY_TRIE_ROOT,
     hex_prefix,
     ordered_trie_root,
@@ -32,7 +32,7 @@ from opfleet.devnet.trie import (
 )
 from opfleet.protocol.crypto import keccak256
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "vectors" / "execution"
 
 
 def b(text: str) -> bytes:

@@ -15,8 +15,8 @@ from typing import Any
 
 import rlp
 
-from opfleet.devnet.trie import EMPTY_TRIE_ROOT, secure_trie_proof, secure_trie_root
 from opfleet.protocol.crypto import keccak256
+from opfleet.protocol.trie import EMPTY_TRIE_ROOT, secure_trie_proof, secure_trie_root
 
 EMPTY_CODE_HASH = keccak256(b"")
 """``0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470``."""

@@ -17,7 +17,6 @@ from typing import Any
 
 import rlp
 
-from opfleet.devnet.trie import EMPTY_TRIE_ROOT, ordered_trie_root
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256, sha256
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx
 from opfleet.protocol.log import Log
@@ -28,6 +27,7 @@ from opfleet.protocol.transactions import (
     SET_CODE_TX_TYPE,
     Transaction,
 )
+from opfleet.protocol.trie import EMPTY_TRIE_ROOT, ordered_trie_root
 
 EMPTY_OMMERS_HASH = keccak256(rlp.encode([]))
 """``0x1dcc4de8...9347``: ``keccak256(rlp([]))``, the ommers hash of every post-merge block."""
