@@ -6,23 +6,22 @@ A rollup node takes the L2ToL1MessagePasser's storage root for an output root fr
 root to exactly the claimed ``[nonce, balance, storageHash, codeHash]``. An account that is not
 in the state cannot be proven, so a chain without the predeploy has no output root there.
 
-Trie walk: Ethereum Yellow Paper, Appendix D (Merkle Patricia trie) and Appendix C (hex-prefix);
-nodes under 32 bytes are embedded in their parent, longer ones referenced by keccak256.
+The trie walk itself is :func:`opfleet.protocol.trie.verify_proof`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import rlp
 
-from opfleet.errors import DecodeError
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.hexjson import HexJsonError, parse_data, parse_quantity
+from opfleet.protocol.trie import ProofError, verify_proof
 
-EMPTY_TRIE_ROOT = keccak256(rlp.encode(b""))
+__all__ = ["ProofError", "ProvenAccount", "verify_account_proof"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,64 +31,6 @@ class ProvenAccount:
     balance: int
     storage_hash: bytes
     code_hash: bytes
-
-
-class ProofError(DecodeError):
-    """The proof does not lead from the state root to the claimed account."""
-
-
-def _nibbles(key: bytes) -> list[int]:
-    out = []
-    for b in key:
-        out += [b >> 4, b & 0x0F]
-    return out
-
-
-def _hex_prefix(encoded: bytes) -> tuple[list[int], bool]:
-    if not encoded:
-        raise ProofError("empty hex-prefix path in a trie node")
-    flag = encoded[0] >> 4
-    nibbles = _nibbles(encoded)[2 if flag % 2 == 0 else 1:]
-    return nibbles, flag >= 2
-
-
-def walk_proof(root: bytes, key: bytes, proof: Sequence[bytes]) -> bytes | None:
-    """The value stored under ``key`` (already hashed for a secure trie) in the trie with this
-    ``root``, read through the ``proof`` nodes; None if the proof shows the key absent.
-    Raises :class:`ProofError` when a needed node is missing or malformed."""
-    nodes = {keccak256(node): node for node in proof}
-    path = _nibbles(key)
-    reference: Any = root
-    position = 0
-    while True:
-        if isinstance(reference, bytes):
-            if reference == b"" or (position == 0 and reference == EMPTY_TRIE_ROOT and reference not in nodes):
-                return None
-            if len(reference) != 32 or reference not in nodes:
-                raise ProofError(f"proof node 0x{reference.hex()} missing")
-            try:
-                node = rlp.decode(nodes[reference])
-            except rlp.exceptions.DecodingError as exc:
-                raise ProofError(f"undecodable proof node: {exc}") from None
-        else:
-            node = reference
-        if not isinstance(node, list):
-            raise ProofError("a trie node is not a list")
-        if len(node) == 17:
-            if position == len(path):
-                return node[16] or None
-            reference = node[path[position]]
-            position += 1
-            continue
-        if len(node) != 2:
-            raise ProofError(f"a trie node has {len(node)} items")
-        segment, leaf = _hex_prefix(node[0])
-        if path[position:position + len(segment)] != segment:
-            return None
-        position += len(segment)
-        if leaf:
-            return node[1] if position == len(path) else None
-        reference = node[1]
 
 
 def _data(obj: Mapping[str, Any], key: str, size: int | None = None) -> bytes:
@@ -120,7 +61,7 @@ def verify_account_proof(state_root: bytes, address: bytes, result: Any) -> Prov
         raise ProofError("eth_getProof: accountProof is not a list")
     nodes = [_data({"accountProof": node}, "accountProof") for node in proof]
     claimed = rlp.encode([account.nonce, account.balance, account.storage_hash, account.code_hash])
-    proven = walk_proof(state_root, keccak256(address), nodes)
+    proven = verify_proof(state_root, keccak256(address), nodes)
     if proven is None:
         raise ProofError(f"account 0x{address.hex()} is not in the state (state root 0x{state_root.hex()})")
     if proven != claimed:

@@ -22,12 +22,17 @@ from typing import Any
 
 import rlp
 
+from opfleet.errors import DecodeError
 from opfleet.protocol.crypto import keccak256
 
 EMPTY_TRIE_ROOT = keccak256(rlp.encode(b""))
 """``0x56e81f17...b421``: the root of a trie with no keys (``keccak256(rlp(b""))``)."""
 
 _BRANCH_WIDTH = 17  # 16 children and a value slot
+
+
+class ProofError(DecodeError):
+    """A proof does not lead from the root to the key: a node is missing, malformed or foreign."""
 
 
 def _nibbles(key: bytes) -> bytes:
@@ -55,11 +60,11 @@ def hex_prefix(nibbles: bytes, *, leaf: bool) -> bytes:
 
 
 def _decode_hex_prefix(encoded: bytes) -> tuple[bytes, bool]:
-    if not encoded:
-        raise ValueError("empty hex-prefix path")
+    if not isinstance(encoded, bytes) or not encoded:
+        raise ProofError("empty hex-prefix path in a trie node")
     flag = encoded[0] >> 4
     if flag > 3:
-        raise ValueError(f"bad hex-prefix flag {flag}")
+        raise ProofError(f"bad hex-prefix flag {flag} in a trie node")
     nibbles = _nibbles(encoded)
     return (nibbles[1:] if flag & 1 else nibbles[2:]), bool(flag & 2)
 
@@ -171,11 +176,11 @@ def secure_trie_proof(items: Mapping[bytes, bytes], key: bytes) -> list[bytes]:
 
 
 def verify_proof(root: bytes, key: bytes, proof: Sequence[bytes]) -> bytes | None:
-    """Walk ``proof`` from ``root`` along ``key``: the value, or None if the key is absent.
+    """Walk ``proof`` from ``root`` along ``key``: the value, or None if the proof shows the key absent.
 
-    Raises ``ValueError`` when the proof is incomplete or does not match the root (the check
-    op-node makes on ``eth_getProof`` answers). ``key`` is the raw trie key (already hashed
-    for a secure trie).
+    Raises :class:`ProofError` when a needed node is missing, undecodable or malformed (the check
+    op-node makes on ``eth_getProof`` answers). ``key`` is the raw trie key (already hashed for a
+    secure trie).
     """
     nodes = {keccak256(encoded): encoded for encoded in proof}
     path = _nibbles(key)
@@ -183,24 +188,29 @@ def verify_proof(root: bytes, key: bytes, proof: Sequence[bytes]) -> bytes | Non
     position = 0
     while True:
         if isinstance(reference, bytes):
-            if reference == b"" or (reference == EMPTY_TRIE_ROOT and position == 0):
+            if reference == b"" or (position == 0 and reference == EMPTY_TRIE_ROOT and reference not in nodes):
                 return None
             if len(reference) != 32 or reference not in nodes:
-                raise ValueError(f"proof is missing node 0x{reference.hex()}")
-            node = rlp.decode(nodes[reference])
+                raise ProofError(f"proof is missing node 0x{reference.hex()}")
+            try:
+                node = rlp.decode(nodes[reference])
+            except rlp.exceptions.DecodingError as exc:
+                raise ProofError(f"undecodable proof node: {exc}") from None
         else:
             node = reference  # embedded node
         if not isinstance(node, list):
-            raise ValueError("trie node is not a list")
+            raise ProofError("a trie node is not a list")
         if len(node) == _BRANCH_WIDTH:
             if position == len(path):
                 value = node[16]
                 return value if value else None
+            if not isinstance(node[path[position]], (bytes, list)):
+                raise ProofError("a branch child is malformed")
             reference = node[path[position]]
             position += 1
             continue
         if len(node) != 2:
-            raise ValueError(f"trie node has {len(node)} items")
+            raise ProofError(f"a trie node has {len(node)} items")
         segment, is_leaf = _decode_hex_prefix(node[0])
         if path[position : position + len(segment)] != segment:
             return None

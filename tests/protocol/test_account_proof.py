@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from opfleet.devnet.state import Account, WorldState
-from opfleet.protocol.account_proof import ProofError, verify_account_proof, walk_proof
+from opfleet.protocol.account_proof import ProofError, verify_account_proof
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
+from opfleet.protocol.state import Account, WorldState
+from opfleet.protocol.trie import verify_proof
 
 PASSER = L2_TO_L1_MESSAGE_PASSER_ADDRESS
 
@@ -66,6 +67,6 @@ def test_an_incomplete_or_foreign_proof_is_refused():
 def test_walk_proof_reads_storage_values():
     state = state_with_passer()
     slot = bytes(31) + b"\x01"
-    value = walk_proof(state.get(PASSER).storage_root, keccak256(slot), state.storage_proof(PASSER, slot))
+    value = verify_proof(state.get(PASSER).storage_root, keccak256(slot), state.storage_proof(PASSER, slot))
     assert value == b"\x05"
-    assert walk_proof(state.get(PASSER).storage_root, keccak256(bytes(32)), state.storage_proof(PASSER, bytes(32))) is None
+    assert verify_proof(state.get(PASSER).storage_root, keccak256(bytes(32)), state.storage_proof(PASSER, bytes(32))) is None
