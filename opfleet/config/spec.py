@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from opfleet.config import defaults
+
 # Value kinds understood by opfleet.config.settings.parse_value.
 STR, URL, INT, PORT, BOOL, DURATION, PATH, CHOICE, LIST = (
     "str", "url", "int", "port", "bool", "duration", "path", "choice", "list",
@@ -128,11 +130,12 @@ L1_BEACON_SECONDS = _opt(
     default=0, metavar="N",
 )
 L1_POLL = _opt(
-    "l1.http-poll-interval", DURATION, "How often to poll L1 for new heads.", default=12.0,
+    "l1.http-poll-interval", DURATION, "How often to poll L1 for new heads.", default=defaults.L1_HTTP_POLL_INTERVAL,
     metavar="DURATION", op_node=True,
 )
 L1_BATCH = _opt(
-    "l1.rpc-max-batch-size", INT, "Most requests sent in one JSON-RPC batch to L1.", default=20,
+    "l1.rpc-max-batch-size", INT, "Most requests sent in one JSON-RPC batch to L1.",
+    default=defaults.L1_RPC_MAX_BATCH_SIZE,
     metavar="N", op_node=True,
 )
 L1_CONFS = _opt(
@@ -178,17 +181,17 @@ def _network_names() -> tuple[str, ...]:
 
 NETWORK = _opt("network", STR, _network_help(), metavar="NAME", op_node=True,
                suggestions=_network_names())
-RPC_ADDR = _opt("rpc.addr", STR, "Address the RPC server listens on.", default="127.0.0.1",
+RPC_ADDR = _opt("rpc.addr", STR, "Address the RPC server listens on.", default=defaults.RPC_ADDR,
                 metavar="ADDR", op_node=True)
-RPC_PORT = _opt("rpc.port", PORT, "Port the RPC server listens on.", default=9545, metavar="PORT",
+RPC_PORT = _opt("rpc.port", PORT, "Port the RPC server listens on.", default=defaults.RPC_PORT, metavar="PORT",
                 op_node=True)
 RPC_ADMIN = _opt("rpc.enable-admin", BOOL, "Serve the admin_* RPC methods.", default=False,
                  op_node=True)
 METRICS_ENABLED = _opt("metrics.enabled", BOOL, "Serve Prometheus metrics.", default=False,
                        op_node=True)
 METRICS_ADDR = _opt("metrics.addr", STR, "Address the metrics server listens on.",
-                    default="0.0.0.0", metavar="ADDR", op_node=True)
-METRICS_PORT = _opt("metrics.port", PORT, "Port the metrics server listens on.", default=7300,
+                    default=defaults.METRICS_ADDR, metavar="ADDR", op_node=True)
+METRICS_PORT = _opt("metrics.port", PORT, "Port the metrics server listens on.", default=defaults.METRICS_PORT,
                     metavar="PORT", op_node=True)
 SAFEDB = _opt(
     "safedb.path", PATH,
@@ -204,7 +207,7 @@ FOLLOW_SOURCE = _opt(
 )
 FOLLOW_TIMEOUT = _opt(
     "l2.follow.source.rpc-timeout", DURATION, "Timeout of each call to the source.",
-    default=10.0, metavar="DURATION", op_node=True,
+    default=defaults.FOLLOW_SOURCE_RPC_TIMEOUT, metavar="DURATION", op_node=True,
 )
 FOLLOW_POLL = _opt(
     "l2.follow.source.poll-interval", DURATION,
@@ -322,7 +325,7 @@ SUPERNODE = Command(
              default="opfleet-supernode", metavar="DIR"),
         _opt("interop.gate-timeout", DURATION,
              "How long a request for a chain that is not ready waits before answering 503.",
-             default=60.0, metavar="DURATION"),
+             default=defaults.INTEROP_GATE_TIMEOUT, metavar="DURATION"),
         _opt("interop.dependency-set", LIST,
              "Chain IDs messages may come from (default: the chains of this supernode).", metavar="ID"),
         *LOGGING,
@@ -695,4 +698,17 @@ def command(name: str) -> Command:
         if cmd.name == name:
             return cmd
     raise KeyError(name)
+
+
+def _all_options(commands: tuple[Command, ...]) -> list[Option]:
+    return [o for cmd in commands for o in (*cmd.options, *_all_options(cmd.subcommands))]
+
+
+def default(key: str) -> Any:
+    """The default of setting ``key``: what a command reads when neither flag, environment nor
+    profile sets it. A key means one setting everywhere, so it has one default."""
+    found = {repr(o.default) for o in _all_options(COMMANDS) if o.key == key and o.setting}
+    if len(found) != 1:
+        raise KeyError(f"{key}: {'no such setting' if not found else 'defaults differ between commands'}")
+    return next(o.default for o in _all_options(COMMANDS) if o.key == key and o.setting)
 

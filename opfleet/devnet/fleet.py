@@ -559,14 +559,15 @@ class Devnet:
 
     def _light_config(self, engine: DevEngine, sources: tuple[str, ...], *, rollup: RollupConfig | None = None,
                       **fields: Any) -> Any:
-        from opfleet.node.light import DEFAULT_L1_POLL_INTERVAL, LightConfig
+        from opfleet.config import defaults
+        from opfleet.node.light import LightConfig
 
         cfg = self.config
         rollup = rollup or self.rollup
         assert rollup is not None
         return LightConfig(rollup_config=rollup, sources=sources, l1_url=self.l1_url, blob_schedule=self.blob_schedule,
                            l2_url=engine.auth_url or "", jwt_secret=JWT_SECRET, poll_interval=cfg.node_poll,
-                           push_wait=1.0, l1_poll_interval=cfg.light_l1_poll_interval or DEFAULT_L1_POLL_INTERVAL,
+                           push_wait=1.0, l1_poll_interval=cfg.light_l1_poll_interval or defaults.L1_HTTP_POLL_INTERVAL,
                            rpc_addr=cfg.host,
                            rpc_port=self._port(),
                            # metrics on a free port: opfleet doctor reads the follow and L1 counters

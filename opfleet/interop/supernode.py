@@ -44,6 +44,7 @@ from typing import Any
 
 import trio
 
+from opfleet.config import defaults
 from opfleet.errors import DecodeError, TemporaryError
 from opfleet.interop.logdb import LogDB
 from opfleet.interop.messages import EXPIRY_WINDOW, decode_executing_message, payload_hash
@@ -99,17 +100,17 @@ class SupernodeConfig:
     l1_url: str
     l1_beacon_url: str | None = None
     l1_beacon_seconds_per_slot: int = 0
-    l1_poll_interval: float = 12.0
-    l1_max_batch_size: int = 20
-    rpc_addr: str = "127.0.0.1"
-    rpc_port: int = 9545
+    l1_poll_interval: float = defaults.L1_HTTP_POLL_INTERVAL
+    l1_max_batch_size: int = defaults.L1_RPC_MAX_BATCH_SIZE
+    rpc_addr: str = defaults.RPC_ADDR
+    rpc_port: int = defaults.RPC_PORT
     enable_admin: bool = False
     metrics_enabled: bool = False
-    metrics_addr: str = "0.0.0.0"
-    metrics_port: int = 7300
+    metrics_addr: str = defaults.METRICS_ADDR
+    metrics_port: int = defaults.METRICS_PORT
     data_dir: str | Path | None = None
     """Per-chain ``<dir>/<chainID>/{logs.db,safedb.db}``; None keeps everything in memory."""
-    gate_timeout: float = 60.0
+    gate_timeout: float = defaults.INTEROP_GATE_TIMEOUT
     interop_interval: float = 0.5
     """Longest wait between verification rounds (a new local-safe block wakes it sooner)."""
     health_interval: float = 2.0

@@ -63,6 +63,7 @@ from typing import Any
 
 import trio
 
+from opfleet.config import defaults
 from opfleet.config.settings import mask_url
 from opfleet.engine.l2_chain import EngineL2Chain
 from opfleet.errors import ConfigError, DecodeError, NodeError, TemporaryError
@@ -97,12 +98,8 @@ from opfleet.rpc.server import JsonRpcServer
 
 log = logging.getLogger("opfleet.light")
 
-__all__ = ["DEFAULT_L1_POLL_INTERVAL", "LightConfig", "LightMetrics", "LightNode", "LightStatistics", "SourceState"]
+__all__ = ["LightConfig", "LightMetrics", "LightNode", "LightStatistics", "SourceState"]
 
-DEFAULT_L1_POLL_INTERVAL = 12.0
-"""op-node's ``--l1.http-poll-interval`` default: how often a light node reads its L1 heads."""
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 30.0
 PUSH = "push"
 POLL = "poll"
 
@@ -118,7 +115,7 @@ class LightConfig:
     l2_url: str
     """Engine API (authenticated) endpoint; L2 blocks are read there too."""
     jwt_secret: bytes
-    source_rpc_timeout: float = 10.0
+    source_rpc_timeout: float = defaults.FOLLOW_SOURCE_RPC_TIMEOUT
     poll_interval: float = 0.0
     """Polling interval for sources that cannot push; 0 = 2 x block time (op-node)."""
     push_wait: float = 5.0
@@ -126,13 +123,13 @@ class LightConfig:
     payloads_url: str | None = None
     payloads_interval: float = 0.0
     """How often to ask ``payloads_url`` for new blocks; 0 = block time / 2."""
-    l1_poll_interval: float = DEFAULT_L1_POLL_INTERVAL
-    rpc_addr: str = "127.0.0.1"
-    rpc_port: int = 9545
+    l1_poll_interval: float = defaults.L1_HTTP_POLL_INTERVAL
+    rpc_addr: str = defaults.RPC_ADDR
+    rpc_port: int = defaults.RPC_PORT
     enable_admin: bool = False
     metrics_enabled: bool = False
-    metrics_addr: str = "0.0.0.0"
-    metrics_port: int = 7300
+    metrics_addr: str = defaults.METRICS_ADDR
+    metrics_port: int = defaults.METRICS_PORT
     sequencer_enabled: bool = False
     sequencer_config: Any = None
     """An ``opfleet.node.sequencer.SequencerConfig`` (None: its defaults)."""
@@ -143,8 +140,8 @@ class LightConfig:
     None: the built-in one of a public L1."""
     sync_threshold: int = DEFAULT_SYNC_THRESHOLD
     ban_period: float = DEFAULT_BAN_PERIOD
-    backoff_base: float = BACKOFF_BASE
-    backoff_cap: float = BACKOFF_CAP
+    backoff_base: float = defaults.BACKOFF_BASE
+    backoff_cap: float = defaults.BACKOFF_CAP
     p2p: Any = None
     """An ``opfleet.p2p.P2PConfig``: unsafe blocks by op-node's gossip (None: ``--p2p.disable``)."""
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import trio
 
+from opfleet.config import defaults
 from opfleet.derive.pipeline import Pipeline, StepKind
 from opfleet.engine.driver import EngineDriver
 from opfleet.engine.l2_chain import EngineL2Chain
@@ -54,8 +55,6 @@ from opfleet.rpc.server import JsonRpcServer
 
 log = logging.getLogger("opfleet.source")
 
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +68,18 @@ class SourceConfig:
     jwt_secret: bytes
     l1_beacon_url: str | None = None
     l1_beacon_seconds_per_slot: int = 0
-    l1_poll_interval: float = 12.0
-    l1_max_batch_size: int = 20
+    l1_poll_interval: float = defaults.L1_HTTP_POLL_INTERVAL
+    l1_max_batch_size: int = defaults.L1_RPC_MAX_BATCH_SIZE
     l1_confs: int = 0
-    rpc_addr: str = "127.0.0.1"
-    rpc_port: int = 9545
+    rpc_addr: str = defaults.RPC_ADDR
+    rpc_port: int = defaults.RPC_PORT
     enable_admin: bool = False
     metrics_enabled: bool = False
-    metrics_addr: str = "0.0.0.0"
-    metrics_port: int = 7300
+    metrics_addr: str = defaults.METRICS_ADDR
+    metrics_port: int = defaults.METRICS_PORT
     safedb_path: str | Path | None = None
-    backoff_base: float = BACKOFF_BASE
-    backoff_cap: float = BACKOFF_CAP
+    backoff_base: float = defaults.BACKOFF_BASE
+    backoff_cap: float = defaults.BACKOFF_CAP
     blob_schedule: BlobSchedule | None = None
     """The L1's blob fee schedule (``--rollup.l1-chain-config``); None: the built-in one of a
     public L1 (mainnet, Sepolia, Holesky, Hoodi)."""

@@ -10,7 +10,8 @@ import httpx
 import trio
 
 from light_helpers import FakeEL, FakeSource, Setup, status, wait_for
-from opfleet.node.light import DEFAULT_L1_POLL_INTERVAL, LightNode
+from opfleet.config import defaults
+from opfleet.node.light import LightNode
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.providers.jsonrpc import JsonRpcClient
 
@@ -103,7 +104,7 @@ async def test_a_source_left_on_a_reorged_out_l1_branch_is_refused(nursery):
 
 
 async def test_l1_heads_are_polled_at_op_nodes_default_interval(nursery):
-    assert DEFAULT_L1_POLL_INTERVAL == 12.0
+    assert defaults.L1_HTTP_POLL_INTERVAL == 12.0
     setup = await Setup().start(nursery)
     source = await FakeSource(setup.rollup).start(nursery)
     el = await FakeEL(setup.chains).start(nursery)
