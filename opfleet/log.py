@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 TRACE = 5
 LEVELS = {"trace": TRACE, "debug": logging.DEBUG, "info": logging.INFO,
@@ -130,3 +132,33 @@ class _RichFieldsFormatter(logging.Formatter):
 
 def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(f"opfleet.{name}")
+
+
+# --- secrets in printed URLs -----------------------------------------------------------------
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{16,}$")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its secrets replaced by ``****``: the password (or a bare user token), path
+    segments that look like API keys, query values. The one function every printed URL goes
+    through; a value that is not a URL comes back as it is."""
+    if "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a bad IPv6 literal: print nothing of it rather than a secret
+        return "****"
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:****@{host}" if ":" in userinfo else f"****@{host}"
+    path = "/".join("****" if _TOKEN.match(seg) else seg for seg in parts.path.split("/"))
+    query = "&".join(
+        (pair.split("=", 1)[0] + "=****") if "=" in pair else "****"
+        for pair in parts.query.split("&")
+    ) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, path, query, ""))

@@ -127,7 +127,7 @@ def endpoint_lines(devnet: Any) -> list[str]:
     """Every endpoint, labelled with what it serves: the L1's RPC and beacon API, then each node's
     RPC (whom it follows; with --interop its chain, the supernode's routes) with its execution
     client's RPC and Engine API below it."""
-    from opfleet.config.settings import mask_url
+    from opfleet.log import mask_url
 
     interop = devnet.config.interop
     width = max([14, *(len(e.name) for e in devnet.endpoints)])
@@ -176,7 +176,7 @@ def endpoint_lines(devnet: Any) -> list[str]:
 
 def file_lines(devnet: Any, log_file: Path | None = None) -> list[str]:
     """The files the devnet wrote, and one command attaching a node of your own to it."""
-    from opfleet.config.settings import mask_url
+    from opfleet.log import mask_url
 
     config = devnet.config
     files = [("JWT secret", devnet.jwt_path, "--l2.jwt-secret of every Engine API above")]

@@ -11,11 +11,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from opfleet.config import spec
 from opfleet.config.spec import Command, Option
 from opfleet.errors import ConfigError
+from opfleet.log import mask_url
 
 if TYPE_CHECKING:
     from opfleet.config.profiles import Profile
@@ -191,9 +192,6 @@ def _parse(option: Option, raw: Any, base_dir: Path | None) -> Any:
 
 # --- masking --------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{16,}$")
-
-
 def mask(option: Option, value: Any) -> Any:
     """Hide secrets before printing: secret options whole; in URLs, passwords, API keys in the
     path (a long token segment, as providers put them) and query values."""
@@ -206,31 +204,6 @@ def mask(option: Option, value: Any) -> Any:
     if isinstance(value, str):  # not only URL settings: devnet's --l1 is "embedded|anvil|URL"
         return mask_url(value)
     return value
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its secrets replaced by ``****``: the password (or a bare user token), path
-    segments that look like API keys, query values. The one function every printed URL goes
-    through; a value that is not a URL comes back as it is."""
-    if "://" not in url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. a bad IPv6 literal: print nothing of it rather than a secret
-        return "****"
-    if not parts.scheme or not parts.netloc:
-        return url
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:****@{host}" if ":" in userinfo else f"****@{host}"
-    path = "/".join("****" if _TOKEN.match(seg) else seg for seg in parts.path.split("/"))
-    query = "&".join(
-        (pair.split("=", 1)[0] + "=****") if "=" in pair else "****"
-        for pair in parts.query.split("&")
-    ) if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
 # --- merging ----------------------------------------------------------------------------------

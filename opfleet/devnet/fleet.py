@@ -63,7 +63,6 @@ from typing import Any
 
 import trio
 
-from opfleet.config.settings import mask_url
 from opfleet.devnet.anvil import Anvil, AnvilConfig, send_transaction
 from opfleet.devnet.batcher import BLOBS, CALLDATA, Batcher, BatcherConfig, ChannelConfig
 from opfleet.devnet.engine import DEVNET_LOG_EMITTER, DevEngine, ForkTimes, emitter_calldata
@@ -83,7 +82,7 @@ from opfleet.devnet.opgeth import OpGeth, OpGethConfig, check_forks, find_op_get
 from opfleet.devnet.rollup import DEFAULT_BATCH_INBOX, devnet_rollup_config
 from opfleet.errors import ConfigError, TemporaryError
 from opfleet.interop.messages import CROSS_L2_INBOX, Identifier, payload_hash, validate_message_calldata
-from opfleet.log import log_context
+from opfleet.log import log_context, mask_url
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.l1_block_info import KNOWN_BLOB_SCHEDULES, BlobSchedule

@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import trio
 
-from opfleet.config.settings import mask_url
 from opfleet.errors import OpfleetError
+from opfleet.log import mask_url
 from opfleet.protocol.rollup_api import ChainIdentity
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.jsonrpc import RpcCallError

@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from opfleet.config.settings import mask_url
+from opfleet.log import mask_url
 from opfleet.monitor.analysis import FOLLOW_METRIC, parse_prometheus
 from opfleet.monitor.check import FollowCheck
 from opfleet.monitor.model import FleetSnapshot, NodeSnapshot, Role

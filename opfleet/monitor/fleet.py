@@ -54,8 +54,8 @@ from urllib.parse import urlsplit
 import httpx
 import trio
 
-from opfleet.config.settings import mask_url
 from opfleet.errors import AuthenticationError, ConfigError, DecodeError, OpfleetError
+from opfleet.log import mask_url
 from opfleet.monitor.model import NodeSpec, Role
 from opfleet.protocol.rollup_api import ChainIdentity, NodeInfo
 from opfleet.protocol.sync_status import SyncStatus

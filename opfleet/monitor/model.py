@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from opfleet.config.settings import mask_url
+from opfleet.log import mask_url
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.sync_status import SyncStatus
 

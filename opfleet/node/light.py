@@ -64,9 +64,9 @@ from typing import Any
 import trio
 
 from opfleet.config import defaults
-from opfleet.config.settings import mask_url
 from opfleet.engine.l2_chain import EngineL2Chain
 from opfleet.errors import ConfigError, DecodeError, NodeError, TemporaryError
+from opfleet.log import mask_url
 from opfleet.node.consensus import DEFAULT_BAN_PERIOD, DEFAULT_SYNC_THRESHOLD, agree
 from opfleet.node.follow import (
     FinalizedL1,

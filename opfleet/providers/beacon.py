@@ -31,8 +31,8 @@ from typing import Any
 import httpx
 import trio
 
-from opfleet.config.settings import mask_url
 from opfleet.errors import AuthenticationError, ConfigError, CriticalError, DecodeError, TemporaryError
+from opfleet.log import mask_url
 from opfleet.protocol.blob import BLOB_SIZE
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.hexjson import parse_data

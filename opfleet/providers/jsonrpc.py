@@ -32,8 +32,8 @@ from typing import Any, TypeVar
 import httpx
 import trio
 
-from opfleet.config.settings import mask_url
 from opfleet.errors import AuthenticationError, ConfigError, NodeError, TemporaryError
+from opfleet.log import mask_url
 
 log = logging.getLogger("opfleet.providers")
 

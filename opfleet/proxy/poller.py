@@ -44,8 +44,8 @@ import httpx
 import trio
 
 from opfleet.config.proxyd import BackendConfig, ProxyConfig
-from opfleet.config.settings import mask_url
 from opfleet.errors import NodeError, TemporaryError
+from opfleet.log import mask_url
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError, RpcTimeoutError
 from opfleet.proxy import consensus as rules
 from opfleet.proxy.consensus import BackendView, Heads

@@ -26,8 +26,7 @@ from typing import Any, Protocol
 import trio
 
 from opfleet._version import VERSION_META, __version__
-from opfleet.config.settings import mask_url
-from opfleet.log import LEVELS
+from opfleet.log import LEVELS, mask_url
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.output_root import OutputV0, output_response_json
 from opfleet.protocol.rollup_config import RollupConfig

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Sparkline, Static
 
-from opfleet.config.settings import mask_url
+from opfleet.log import mask_url
 from opfleet.monitor.analysis import DERIVING_ROLES, owned_heads
 from opfleet.monitor.model import HEADS, FleetSnapshot, NodeSnapshot, Verdict
 from opfleet.monitor.tui._view import COLUMNS, VERDICT_STYLE, health, sparkline_data
