@@ -41,13 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from opfleet.derive.pipeline import Pipeline, StepKind  # noqa: E402
 from opfleet.devnet.l1 import L1Chain, L1Server  # noqa: E402
+from opfleet.errors import BlockNotFoundError
 from opfleet.protocol.blob import encode_blob  # noqa: E402
 from opfleet.protocol.block_ref import BlockID  # noqa: E402
 from opfleet.protocol.frame import FRAME_V0_OVERHEAD_SIZE as FRAME_OVERHEAD  # noqa: E402
 from opfleet.protocol.frame import encode_frames  # noqa: E402
 from opfleet.protocol.rollup_config import Genesis  # noqa: E402
 from opfleet.providers.beacon import BeaconClient  # noqa: E402
-from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient  # noqa: E402
+from opfleet.providers.jsonrpc import JsonRpcClient  # noqa: E402
 from opfleet.providers.l1 import L1Provider  # noqa: E402
 from opfleet.testing.derive import (  # noqa: E402
     BATCH_INBOX,

@@ -75,6 +75,14 @@ class TemporaryError(NodeError):
     """Retry later: an endpoint failed or the data is not there yet."""
 
 
+class BlockNotFoundError(TemporaryError):
+    """The node does not have the requested block (yet): ``null`` for a block lookup.
+
+    A :class:`TemporaryError`, so generic retry loops wait for it; callers that must tell "not
+    there" from "unreachable" (an EL still syncing) catch it specifically.
+    """
+
+
 class ResetError(NodeError):
     """Reset the derivation pipeline (L1 or L2 view is inconsistent, e.g. a reorg)."""
 

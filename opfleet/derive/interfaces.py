@@ -102,7 +102,7 @@ Signal = Reset | Activation | FlushChannel
 class ChainProvider(Protocol):
     """The L1 execution layer as derivation reads it (kona ``ChainProvider``).
 
-    ``block_ref(number)`` raises ``opfleet.providers.jsonrpc.BlockNotFoundError`` when the
+    ``block_ref(number)`` raises ``opfleet.errors.BlockNotFoundError`` when the
     block does not exist yet (the pipeline then waits at the L1 head); other failures are
     :class:`~opfleet.errors.TemporaryError`. ``block_with_receipts(block)`` returns the block
     (by hash, or the canonical one by number) with its raw EIP-2718 transactions

@@ -11,11 +11,10 @@ import logging
 
 from opfleet.derive.errors import CriticalError, EndOfData, ResetError
 from opfleet.derive.interfaces import Activation, ChainProvider, Reset, Signal
-from opfleet.errors import DecodeError
+from opfleet.errors import BlockNotFoundError, DecodeError
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.system_config import SystemConfig, update_system_config_with_receipts
-from opfleet.providers.jsonrpc import BlockNotFoundError
 
 log = logging.getLogger("opfleet.derive")
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 from opfleet.derive.errors import ResetError, TemporaryError
 from opfleet.derive.interfaces import ChainProvider, L2ChainProvider
+from opfleet.errors import BlockNotFoundError
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.system_config import SystemConfig
-from opfleet.providers.jsonrpc import BlockNotFoundError
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,10 +52,9 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from opfleet.errors import NodeError
+from opfleet.errors import BlockNotFoundError, NodeError
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, ZERO_L2_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.jsonrpc import BlockNotFoundError
 
 __all__ = [
     "FollowAction",

@@ -65,7 +65,7 @@ import trio
 
 from opfleet.config import defaults
 from opfleet.engine.l2_chain import EngineL2Chain
-from opfleet.errors import ConfigError, DecodeError, NodeError, TemporaryError
+from opfleet.errors import BlockNotFoundError, ConfigError, DecodeError, NodeError, TemporaryError
 from opfleet.log import mask_url
 from opfleet.node.consensus import DEFAULT_BAN_PERIOD, DEFAULT_SYNC_THRESHOLD, agree
 from opfleet.node.follow import (
@@ -89,7 +89,7 @@ from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.engine import EngineClient, ForkchoiceState, InvalidForkchoiceState, PayloadStatus
 from opfleet.providers.ethjson import header_from_json, hex_quantity
-from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import L1Provider, LRUCache
 from opfleet.providers.rollup_node import RollupNodeClient
 from opfleet.rpc.metrics import Registry, serve_metrics

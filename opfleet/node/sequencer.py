@@ -76,7 +76,7 @@ import trio
 
 from opfleet.derive.attributes import AttributesBuilder
 from opfleet.engine.l2_chain import EngineL2Chain
-from opfleet.errors import AuthenticationError, DecodeError, ResetError, TemporaryError
+from opfleet.errors import AuthenticationError, BlockNotFoundError, DecodeError, ResetError, TemporaryError
 from opfleet.node.source import _Outage
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.l1_block_info import BlobSchedule
@@ -91,7 +91,7 @@ from opfleet.providers.engine import (
     PayloadStatus,
 )
 from opfleet.providers.ethjson import hex_data, parse_data, parse_quantity
-from opfleet.providers.jsonrpc import BlockNotFoundError, RpcCallError
+from opfleet.providers.jsonrpc import RpcCallError
 from opfleet.providers.l1 import L1Provider
 
 __all__ = [

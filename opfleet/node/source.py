@@ -37,7 +37,14 @@ from opfleet.config import defaults
 from opfleet.derive.pipeline import Pipeline, StepKind
 from opfleet.engine.driver import EngineDriver
 from opfleet.engine.l2_chain import EngineL2Chain
-from opfleet.errors import AuthenticationError, CriticalError, NotAvailableYet, ResetError, TemporaryError
+from opfleet.errors import (
+    AuthenticationError,
+    BlockNotFoundError,
+    CriticalError,
+    NotAvailableYet,
+    ResetError,
+    TemporaryError,
+)
 from opfleet.node.safedb import SafeHeadDB
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
 from opfleet.protocol.l1_block_info import BlobSchedule
@@ -47,7 +54,7 @@ from opfleet.protocol.sync_status import SyncStatus
 from opfleet.protocol.upgrades import verify_upgrade_bundles
 from opfleet.providers.beacon import BeaconClient
 from opfleet.providers.engine import EngineClient, ForkchoiceState
-from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import L1Provider
 from opfleet.rpc.metrics import Registry, serve_metrics
 from opfleet.rpc.optimism import source_rpc_server

@@ -11,7 +11,6 @@ Modules: :mod:`~opfleet.providers.jsonrpc` (client, retries), :mod:`~opfleet.pro
 ``opfleet_*``, a supernode's ``supernode_syncStatus``).
 """
 
-from opfleet.providers.jsonrpc import BlockNotFoundError as BlockNotFoundError
 from opfleet.providers.jsonrpc import ClientStatistics as ClientStatistics
 from opfleet.providers.jsonrpc import JsonRpcClient as JsonRpcClient
 from opfleet.providers.jsonrpc import RpcCallError as RpcCallError
@@ -20,7 +19,6 @@ from opfleet.providers.jsonrpc import RpcTimeoutError as RpcTimeoutError
 from opfleet.providers.jsonrpc import retry_with_backoff as retry_with_backoff
 
 __all__ = [
-    "BlockNotFoundError",
     "ClientStatistics",
     "JsonRpcClient",
     "RpcCallError",

@@ -82,14 +82,6 @@ class RpcTimeoutError(TemporaryError):
     backend after repeated ``optimism_outputAtBlock`` timeouts)."""
 
 
-class BlockNotFoundError(TemporaryError):
-    """The node does not have the requested block (yet): ``null`` for a block lookup.
-
-    A :class:`TemporaryError`, so generic retry loops wait for it; callers that must tell "not
-    there" from "unreachable" (an EL still syncing) catch it specifically.
-    """
-
-
 @dataclass(frozen=True, slots=True)
 class ClientStatistics:
     """A snapshot of a :class:`JsonRpcClient`."""

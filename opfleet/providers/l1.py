@@ -29,7 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from opfleet.errors import DecodeError, TemporaryError
+from opfleet.errors import BlockNotFoundError, DecodeError, TemporaryError
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.transactions import encode_transaction
@@ -43,7 +43,7 @@ from opfleet.providers.ethjson import (
     receipt_from_json,
     transaction_from_json,
 )
-from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 
 LABELS = ("latest", "safe", "finalized", "earliest", "pending")
 DEFAULT_CACHE_SIZE = 256

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opfleet.errors import CriticalError, DecodeError, TemporaryError
+from opfleet.errors import BlockNotFoundError, CriticalError, DecodeError, TemporaryError
 from opfleet.protocol.account_proof import verify_account_proof
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.crypto import keccak256
@@ -52,7 +52,7 @@ from opfleet.providers.ethjson import (
     transaction_from_json,
     transaction_type,
 )
-from opfleet.providers.jsonrpc import BlockNotFoundError, JsonRpcClient, RpcCallError
+from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import LRUCache, normalize_block_id
 
 DEFAULT_CACHE_SIZE = 512

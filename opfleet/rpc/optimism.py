@@ -26,13 +26,13 @@ from typing import Any, Protocol
 import trio
 
 from opfleet._version import VERSION_META, __version__
+from opfleet.errors import BlockNotFoundError
 from opfleet.log import LEVELS, mask_url
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.output_root import OutputV0, output_response_json
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.safe_head import SafeHeadNotFound, SafeHeadReader
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.jsonrpc import BlockNotFoundError
 from opfleet.rpc.server import (
     DEFAULT_ERROR,
     METHOD_NOT_FOUND,

@@ -35,7 +35,7 @@ from opfleet.derive.attributes import AttributesWithParent
 from opfleet.derive.errors import EndOfData
 from opfleet.derive.pipeline import Pipeline, StepKind
 from opfleet.devnet.chain import ChainStore
-from opfleet.errors import TemporaryError
+from opfleet.errors import BlockNotFoundError, TemporaryError
 from opfleet.protocol.batch.reader import Batch as RawBatch
 from opfleet.protocol.batch.reader import encode_channel_batches
 from opfleet.protocol.batch.singular import SingularBatch
@@ -65,7 +65,6 @@ from opfleet.protocol.transactions import (
     sign_transaction,
 )
 from opfleet.providers.ethjson import BlockHeader, Receipt
-from opfleet.providers.jsonrpc import BlockNotFoundError
 from opfleet.providers.l1 import L1Block
 
 BATCHER_KEY = keccak256(b"opfleet test batcher")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from opfleet.errors import TemporaryError
+from opfleet.errors import BlockNotFoundError, TemporaryError
 from opfleet.node.follow import (
     LOOKUP_FAILED,
     NOT_FOUND,
@@ -24,7 +24,6 @@ from opfleet.node.follow import (
 )
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, ZERO_L2_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.jsonrpc import BlockNotFoundError
 
 
 def h(tag: str) -> bytes:

@@ -8,10 +8,10 @@ import logging
 
 import pytest
 
+from opfleet.errors import BlockNotFoundError
 from opfleet.node.safedb import SafeHeadDB
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.jsonrpc import BlockNotFoundError
 from opfleet.rpc.optimism import parse_hex_uint64, rollup_config_json, source_rpc_server, version_string
 from opfleet.rpc.server import InvalidParams
 from opfleet.testing.derive import FakeL1Chain, make_rollup_config

@@ -10,13 +10,13 @@ import httpx
 import pytest
 import trio
 
-from opfleet.errors import DecodeError, TemporaryError
+from opfleet.errors import BlockNotFoundError, DecodeError, TemporaryError
 from opfleet.node.safedb import SafeHeadEntry, SafeHeadNotFound
 from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.output_root import OutputV0
 from opfleet.protocol.rollup_api import ChainIdentity, NodeInfo
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.jsonrpc import BlockNotFoundError, RpcCallError, RpcHttpError
+from opfleet.providers.jsonrpc import RpcCallError, RpcHttpError
 from opfleet.providers.rollup_node import (
     NotFoundError,
     RollupNodeClient,
