@@ -17,7 +17,8 @@ fleet benchmark drive.
     ├── depositor: an L1 deposit now and then (portal), which must appear on L2
     └── with ``interop``: both chains get Jovian + interop from genesis, and
         ├── chain 902 on the same L1: its sequencer's DevEngine, its own batcher key, inbox,
-        │       portal and SystemConfig addresses
+        │       portal and SystemConfig addresses (the chains are one list: :data:`CHAINS`
+        │       describes each, :attr:`Devnet.chains` holds each running :class:`DevnetChain`)
         ├── supernode: derives 901 and 902 (one DevEngine per chain), serves /901 and /902
         ├── light sequencer of 902: follows the supernode's /902 route; its EL imports the
         │       supernode's blocks it lacks (what EL p2p sync does; the DevEngine cannot sync),
@@ -102,18 +103,12 @@ BATCHER_KEY = keccak256(b"opfleet devnet batcher")
 USER_KEY = keccak256(b"opfleet devnet user")
 DEPOSITOR_KEY = keccak256(b"opfleet devnet depositor")
 MESSENGER_KEY = keccak256(b"opfleet devnet messenger")
-BATCHER_B_KEY = keccak256(b"opfleet devnet batcher 902")
 UNSAFE_BLOCK_SIGNER_KEY = keccak256(b"opfleet devnet unsafe block signer")
 """The light sequencer's ``--p2p.sequencer.key``: it signs the blocks it gossips."""
 UNSAFE_BLOCK_SIGNER = private_key_to_address(UNSAFE_BLOCK_SIGNER_KEY)
 """In the embedded L1's SystemConfig storage (op-node proves that slot before it starts)."""
 L2_CHAIN_ID = 901
-L2_CHAIN_B_ID = 902
 L1_CHAIN_ID = 900
-CHAIN_B_BATCH_INBOX = bytes.fromhex("ff00000000000000000000000000000000000902")
-CHAIN_B_PORTAL_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000902")
-"""Chain 902's deposit contract: not the one the embedded L1 emulates, so 902 gets no deposits."""
-CHAIN_B_SYSTEM_CONFIG_ADDRESS = bytes.fromhex("5300000000000000000000000000000000000902")
 MESSAGE_TOPIC = keccak256(b"DevnetMessage(bytes)")
 VALID = "valid"
 FORGED_PAYLOAD = "forged-payload"
@@ -128,6 +123,34 @@ L1_CHAIN_CONFIG_FILE = "l1-chain-config.json"
 """The L1's chain config in the data directory: what ``--rollup.l1-chain-config`` takes."""
 JWT_FILE = "jwt.hex"
 """Every Engine API's JWT secret in the data directory: what ``--l2.jwt-secret`` takes."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSpec:
+    """One L2 chain of the devnet as described before it starts: its id, where it sits on the L1
+    (batch inbox, portal, SystemConfig) and the key that batches it."""
+
+    chain_id: int
+    batch_inbox: bytes
+    portal_address: bytes
+    system_config_address: bytes
+    batcher_key: bytes
+
+    def name(self, service: str) -> str:
+        """A service's name on this chain: bare on chain 901 (``sequencer``), with the chain id
+        on another (``sequencer-902``)."""
+        return service if self.chain_id == L2_CHAIN_ID else f"{service}-{self.chain_id}"
+
+
+CHAINS = (
+    ChainSpec(L2_CHAIN_ID, DEFAULT_BATCH_INBOX, DEFAULT_PORTAL_ADDRESS, DEFAULT_SYSTEM_CONFIG_ADDRESS, BATCHER_KEY),
+    # 902's portal is not the one the embedded L1 emulates, so 902 gets no deposits.
+    ChainSpec(902, bytes.fromhex("ff00000000000000000000000000000000000902"),
+              bytes.fromhex("4200000000000000000000000000000000000902"),
+              bytes.fromhex("5300000000000000000000000000000000000902"), keccak256(b"opfleet devnet batcher 902")),
+)
+"""The devnet's chains: 901, the one the sources derive and the light nodes follow, and with
+``interop`` 902 (followed through the supernode's route)."""
 
 
 def parse_nodes(spec: str) -> dict[str, int]:
@@ -265,6 +288,26 @@ def message_kind(n: int, forged_every: int) -> str:
     return FORGED_PAYLOAD if (n // forged_every) % 2 else FORGED_MISSING
 
 
+@dataclass(slots=True, eq=False)
+class DevnetChain:
+    """One running L2 chain of the devnet: its description, its rollup config, the sequencer's
+    EL and light sequencer, and its batcher (``batcher_lock`` pauses it, e.g. while its key rotates)."""
+
+    spec: ChainSpec
+    rollup: RollupConfig
+    sequencer_engine: DevEngine
+    sequencer: Any = None
+    batcher: Batcher | None = None
+    batcher_lock: trio.Lock = field(default_factory=trio.Lock)
+
+    @property
+    def chain_id(self) -> int:
+        return self.spec.chain_id
+
+    def name(self, service: str) -> str:
+        return self.spec.name(service)
+
+
 class DataDirLock:
     """An exclusive ``flock`` on ``DIR/devnet.lock``: a second devnet on the same directory fails fast."""
 
@@ -306,35 +349,28 @@ class Devnet:
         """The L1's chain config (None: an L1 with a built-in one, e.g. Sepolia given as --l1 URL)."""
         self.l1_chain_config_path: Path | None = None
         """Where it was written (``DATA_DIR/l1-chain-config.json``), for nodes started by hand."""
-        self.rollup: RollupConfig | None = None
+        self.chains: list[DevnetChain] = []
+        """Chain 901, then with ``interop`` 902 (:data:`CHAINS`)."""
         self.jwt_path: Path | None = None
         """``DATA_DIR/jwt.hex``: the JWT secret of every Engine API (``--l2.jwt-secret``)."""
         self.rollup_paths: dict[int, Path] = {}
         """Each chain's rollup config, ``DATA_DIR/rollup[-CHAINID].json`` (``--rollup.config``)."""
         self.engine_apis: dict[str, str] = {}
         """An EL's endpoint name (``source-1-el``) -> its Engine API URL (authenticated with the JWT)."""
-        self.sequencer_engine: DevEngine | None = None
-        self.sequencer: Any = None
         self.sources: list[Any] = []
         self.proxies: list[Any] = []
         self.source_engines: list[DevEngine] = []
         self.lights: list[Any] = []
         self.light_engines: list[DevEngine] = []
-        self.batcher: Batcher | None = None
-        self.batcher_lock = trio.Lock()
         self.endpoints: list[Endpoint] = []
-        # --interop: chain 902, the supernode and what follows it
-        self.rollup_b: RollupConfig | None = None
-        self.sequencer_b_engine: DevEngine | None = None
-        self.sequencer_b: Any = None
-        self.batcher_b: Batcher | None = None
+        # --interop: the supernode and what follows it
         self.supernode: Any = None
         self.supernode_engines: dict[int, DevEngine] = {}
         self.route_lights: dict[int, Any] = {}
         self.route_light_engines: dict[int, DevEngine] = {}
         self.messages: list[CrossMessage] = []
         self.blocks_synced = 0
-        """Blocks chain 902's sequencer EL imported from the supernode's (replacements)."""
+        """Blocks the sequencer ELs of the supernode's chains (902) imported from its ELs (replacements)."""
         self.deposits_sent = 0
         self.txs_sent = 0
         self._next_port = self.config.base_port
@@ -345,6 +381,43 @@ class Devnet:
         self._source_p2p: list[str] = []  # the sources' gossip multiaddrs: the sequencer dials them
         self._lock: DataDirLock | None = None
         self._op_geth: Path | None = None
+
+    # --- chains -------------------------------------------------------------------------------------
+
+    @property
+    def main(self) -> DevnetChain:
+        """Chain 901: the one the sources derive, the light nodes follow and the traffic goes to."""
+        if not self.chains:
+            raise RuntimeError("the devnet's chains are not prepared yet")
+        return self.chains[0]
+
+    def chain(self, chain_id: int) -> DevnetChain:
+        for chain in self.chains:
+            if chain.chain_id == chain_id:
+                return chain
+        raise KeyError(chain_id)
+
+    @property
+    def _chain_ids(self) -> str:
+        """``901,902``: the log field of a service that speaks for every chain."""
+        return ",".join(str(chain.chain_id) for chain in self.chains)
+
+    @property
+    def rollup(self) -> RollupConfig:
+        return self.main.rollup
+
+    @property
+    def sequencer_engine(self) -> DevEngine:
+        return self.main.sequencer_engine
+
+    @property
+    def sequencer(self) -> Any:
+        """Chain 901's light sequencer (a ``LightNode``)."""
+        return self.main.sequencer
+
+    @property
+    def batcher(self) -> Batcher | None:
+        return self.main.batcher
 
     # --- ports --------------------------------------------------------------------------------------
 
@@ -429,21 +502,20 @@ class Devnet:
                 if cfg.data_dir is not None and self.l1_chain_config is not None:
                     self.l1_chain_config_path = write_l1_chain_config(
                         Path(cfg.data_dir) / L1_CHAIN_CONFIG_FILE, self.l1_chain_config)
-                await self._prepare_sequencer_engine(nursery, genesis)
-                if cfg.interop:
-                    await self._prepare_chain_b(nursery, genesis)
+                for spec in CHAINS[: 2 if cfg.interop else 1]:
+                    self.chains.append(await self._prepare_chain(nursery, spec, genesis))
                 await self._start_sources(nursery)
                 if cfg.interop:
                     await self._start_supernode(nursery)
-                await self._start_sequencer(nursery)
-                if cfg.interop:
-                    await self._start_sequencer_b(nursery)
+                for chain in self.chains:
+                    await self._start_sequencer(nursery, chain)
                 if cfg.proxies:
                     await self._start_proxies(nursery)
                 await self._start_lights(nursery)
                 if cfg.interop:
                     await self._start_route_lights(nursery)
-                await self._start_batcher(nursery)
+                for chain in self.chains:
+                    await self._start_batcher(nursery, chain)
                 if cfg.tx_interval:
                     with log_context(node="txgen"):
                         nursery.start_soon(self._generate_txs)
@@ -451,7 +523,7 @@ class Devnet:
                     with log_context(node="depositor"):
                         nursery.start_soon(self._deposit_now_and_then)
                 if cfg.interop and cfg.message_interval:
-                    with log_context(node="messages", chain=f"{L2_CHAIN_ID},{L2_CHAIN_B_ID}"):
+                    with log_context(node="messages", chain=self._chain_ids):
                         nursery.start_soon(self._stream_messages)
                 if cfg.data_dir is not None:
                     self._write_attach_files(Path(cfg.data_dir))
@@ -481,7 +553,7 @@ class Devnet:
                                binary=cfg.anvil_binary)
             await nursery.start(self.anvil.run)
             self.l1_url = self.anvil.url or ""
-            for key in (BATCHER_KEY, DEPOSITOR_KEY, BATCHER_B_KEY):
+            for key in (DEPOSITOR_KEY, *(spec.batcher_key for spec in CHAINS)):
                 await self.anvil.fund(private_key_to_address(key), FUNDS)
             assert self.anvil.genesis is not None
             l1_genesis = self.anvil.genesis
@@ -515,17 +587,21 @@ class Devnet:
             await trio.sleep(max(0.0, due - time.time()))
             chain.mine(timestamp=due)
 
-    async def _prepare_sequencer_engine(self, nursery: trio.Nursery, genesis_time: int) -> None:
-        """The sequencer's EL, serving before anything else: its genesis block defines the rollup."""
+    async def _prepare_chain(self, nursery: trio.Nursery, spec: ChainSpec, genesis_time: int) -> DevnetChain:
+        """A chain's sequencer EL, serving before anything else of the chain (its genesis block
+        defines the rollup config), and its rollup config: on the shared L1 with its own batcher,
+        inbox, portal and SystemConfig; interop from genesis with ``interop``."""
         cfg = self.config
-        engine = self.sequencer_engine = self._new_engine(genesis_time)
-        await self._serve_engine(nursery, engine, "sequencer")
-        batcher = private_key_to_address(BATCHER_KEY)
+        engine = self._new_engine(genesis_time, spec.chain_id)
+        with log_context(chain=str(spec.chain_id)):
+            await self._serve_engine(nursery, engine, spec.name("sequencer"))
+        batcher = private_key_to_address(spec.batcher_key)
         system_config = SystemConfig(batcher_address=batcher, scalar=encode_scalar(0, 1000),
                                      gas_limit=engine.config.gas_limit)
-        facts = _L1Facts(_Block(self._l1_genesis.hash), _L1Params(self.l1_chain_id))
+        facts = _L1Facts(_Block(self._l1_genesis.hash), _L1Params(self.l1_chain_id, spec.portal_address,
+                                                                 spec.system_config_address))
         rollup = devnet_rollup_config(facts, engine, batcher=batcher,  # type: ignore[arg-type]
-                                      batch_inbox=DEFAULT_BATCH_INBOX, block_time=cfg.l2_block_time,
+                                      batch_inbox=spec.batch_inbox, block_time=cfg.l2_block_time,
                                       system_config=system_config,
                                       keep_karst_upgrade_gas=cfg.keep_karst_upgrade_gas)
         if self._l1_genesis.number:
@@ -533,28 +609,7 @@ class Devnet:
         if cfg.interop:
             rollup = replace(rollup, interop_time=0)  # interop from genesis
         _check_supported(rollup, cfg.interop)
-        self.rollup = rollup
-
-    async def _prepare_chain_b(self, nursery: trio.Nursery, genesis_time: int) -> None:
-        """Chain 902 (interop): its sequencer's EL and rollup config, on the same L1 with its own
-        batcher, inbox, portal and SystemConfig."""
-        cfg = self.config
-        engine = self.sequencer_b_engine = self._new_engine(genesis_time, L2_CHAIN_B_ID)
-        with log_context(chain=str(L2_CHAIN_B_ID)):
-            await self._serve_engine(nursery, engine, "sequencer-902")
-        batcher = private_key_to_address(BATCHER_B_KEY)
-        system_config = SystemConfig(batcher_address=batcher, scalar=encode_scalar(0, 1000),
-                                     gas_limit=engine.config.gas_limit)
-        facts = _L1Facts(_Block(self._l1_genesis.hash), _L1Params(self.l1_chain_id, CHAIN_B_PORTAL_ADDRESS,
-                                                                 CHAIN_B_SYSTEM_CONFIG_ADDRESS))
-        rollup = devnet_rollup_config(facts, engine, batcher=batcher,  # type: ignore[arg-type]
-                                      batch_inbox=CHAIN_B_BATCH_INBOX, block_time=cfg.l2_block_time,
-                                      system_config=system_config,
-                                      keep_karst_upgrade_gas=cfg.keep_karst_upgrade_gas)
-        if self._l1_genesis.number:
-            rollup = replace(rollup, genesis=replace(rollup.genesis, l1=self._l1_genesis))
-        self.rollup_b = replace(rollup, interop_time=0)
-        _check_supported(self.rollup_b, cfg.interop)
+        return DevnetChain(spec, rollup, engine)
 
     def _light_config(self, engine: DevEngine, sources: tuple[str, ...], *, rollup: RollupConfig | None = None,
                       **fields: Any) -> Any:
@@ -563,7 +618,6 @@ class Devnet:
 
         cfg = self.config
         rollup = rollup or self.rollup
-        assert rollup is not None
         return LightConfig(rollup_config=rollup, sources=sources, l1_url=self.l1_url, blob_schedule=self.blob_schedule,
                            l2_url=engine.auth_url or "", jwt_secret=JWT_SECRET, poll_interval=cfg.node_poll,
                            push_wait=1.0, l1_poll_interval=cfg.light_l1_poll_interval or defaults.L1_HTTP_POLL_INTERVAL,
@@ -573,25 +627,33 @@ class Devnet:
                            metrics_enabled=True, metrics_addr=cfg.host, metrics_port=0,
                            backoff_base=0.05, backoff_cap=1.0, **fields)
 
-    async def _start_sequencer(self, nursery: trio.Nursery) -> None:
-        """The light sequencer: a light node with its sequencer on, following the first source."""
+    async def _start_sequencer(self, nursery: trio.Nursery, chain: DevnetChain) -> None:
+        """A chain's light sequencer: a light node with its sequencer on. Chain 901's follows the
+        first source and gossips its blocks; another chain's follows the supernode's route of that
+        chain (its cross-safe chain), and its EL imports the supernode's blocks it lacks."""
         from opfleet.node.light import LightNode
         from opfleet.node.sequencer import SequencerConfig
 
         cfg = self.config
-        assert self.sequencer_engine is not None
-        source = self.endpoint("source-1").url
-        config = self._light_config(self.sequencer_engine, (source,), sequencer_enabled=True,
+        main = chain is self.main
+        name, cid = chain.name("sequencer"), str(chain.chain_id)
+        follows = "source-1" if main else "supernode"
+        source = self.endpoint(follows).url if main else f"{self.supernode_url}/{cid}"
+        config = self._light_config(chain.sequencer_engine, (source,), rollup=chain.rollup, sequencer_enabled=True,
                                     sequencer_config=SequencerConfig(l1_confs=cfg.sequencer_l1_confs,
                                                                      poll_interval=0.05,
                                                                      backoff_base=0.05, backoff_cap=1.0),
-                                    p2p=self._p2p(sequencer=True))
-        node = self.sequencer = LightNode(config)
-        with log_context(node="sequencer"):
-            await self._start(nursery, "sequencer", node.run)
-        self.endpoints.insert(1, Endpoint("sequencer", "sequencer", f"http://{cfg.host}:{node.rpc_port}",
-                                          follows=("source-1",), metrics_url=_metrics_url(cfg.host, node)))
-        self.endpoints.append(Endpoint("sequencer-el", "engine", self.sequencer_engine.rpc_url or ""))
+                                    p2p=self._p2p(sequencer=True) if main else None)
+        node = chain.sequencer = LightNode(config)
+        with log_context(node=name, chain=cid):
+            await self._start(nursery, name, node.run)
+        endpoint = Endpoint(name, "sequencer", f"http://{cfg.host}:{node.rpc_port}", follows=(follows,), chain=cid,
+                            metrics_url=_metrics_url(cfg.host, node) if main else "")
+        self.endpoints.insert(1 if main else len(self.endpoints), endpoint)  # 901's right after the L1
+        self.endpoints.append(Endpoint(f"{name}-el", "engine", chain.sequencer_engine.rpc_url or "", chain=cid))
+        if not main:
+            with log_context(node=f"{name}-el", chain=cid):
+                nursery.start_soon(self._sync_sequencer_el, chain)
 
     def stop_source(self, index: int) -> None:
         """Stop source ``index`` (its RPC goes away; its EL keeps running), as if it crashed."""
@@ -616,8 +678,8 @@ class Devnet:
     async def add_engine(self, name: str) -> Any:
         """One more execution engine on chain 901's genesis, running in the devnet (for a node
         started next to the fleet: a reference op-node, a light node started by hand)."""
-        assert self._nursery is not None and self.sequencer_engine is not None
-        engine = self._new_engine(self.sequencer_engine.genesis.timestamp)
+        assert self._nursery is not None
+        engine = self._new_engine(self.rollup.genesis.l2_time)
         await self._serve_engine(self._nursery, engine, name)
         self.endpoints.append(Endpoint(f"{name}-el", "engine", engine.rpc_url or ""))
         return engine
@@ -632,10 +694,9 @@ class Devnet:
         from opfleet.node.source import SourceConfig, SourceNode
 
         cfg = self.config
-        assert self.rollup is not None and self.sequencer_engine is not None
         for i in range(cfg.sources):
             name = f"source-{i + 1}"
-            engine = self._new_engine(self.sequencer_engine.genesis.timestamp)
+            engine = self._new_engine(self.rollup.genesis.l2_time)
             await self._serve_engine(nursery, engine, name)
             rpc_port = self._port()
             node = SourceNode(SourceConfig(
@@ -704,12 +765,11 @@ class Devnet:
         """Light nodes following the sources round robin; blocks pulled from the sequencer's EL."""
         from opfleet.node.light import LightNode
 
-        assert self.sequencer_engine is not None
         for i in range(self.config.lights):
             name = f"light-{i + 1}"
             source = (f"proxy-{i % self.config.proxies + 1}" if self.config.proxies
                       else f"source-{i % self.config.sources + 1}")
-            engine = self._new_engine(self.sequencer_engine.genesis.timestamp)
+            engine = self._new_engine(self.rollup.genesis.l2_time)
             await self._serve_engine(nursery, engine, name)
             node = LightNode(self._light_config(engine, (self.endpoint(source).url,),
                                                 payloads_url=self.sequencer_engine.rpc_url, p2p=self._p2p()))
@@ -725,15 +785,14 @@ class Devnet:
     # --- interop (chain 902 and the supernode) ---------------------------------------------------------
 
     async def _start_supernode(self, nursery: trio.Nursery) -> None:
-        """The supernode deriving 901 and 902, each into its own DevEngine, serving /<chainID>."""
+        """The supernode deriving every chain, each into its own DevEngine, serving /<chainID>."""
         from opfleet.interop.supernode import ChainSettings, Supernode, SupernodeConfig
 
         cfg = self.config
-        assert self.rollup is not None and self.rollup_b is not None and self.sequencer_engine is not None
         chains = []
-        for rollup in (self.rollup, self.rollup_b):
-            cid = rollup.l2_chain_id
-            engine = self.supernode_engines[cid] = self._new_engine(self.sequencer_engine.genesis.timestamp, cid)
+        for chain in self.chains:
+            cid, rollup = chain.chain_id, chain.rollup
+            engine = self.supernode_engines[cid] = self._new_engine(rollup.genesis.l2_time, cid)
             with log_context(chain=str(cid)):
                 await self._serve_engine(nursery, engine, f"supernode {cid}")
             chains.append(ChainSettings(rollup_config=rollup, l2_url=engine.auth_url or "", jwt_secret=JWT_SECRET,
@@ -745,7 +804,7 @@ class Devnet:
             l1_poll_interval=cfg.l1_poll or cfg.node_poll, rpc_addr=cfg.host, rpc_port=self._port(),
             gate_timeout=5.0, interop_interval=max(0.05, cfg.node_poll), health_interval=1.0,
             backoff_base=0.05, backoff_cap=1.0))
-        with log_context(node="supernode", chain=f"{L2_CHAIN_ID},{L2_CHAIN_B_ID}"):
+        with log_context(node="supernode", chain=self._chain_ids):
             await self._start(nursery, "supernode", node.run)
         self.endpoints.append(Endpoint("supernode", "supernode", self.supernode_url, chain=""))
         for cid, engine in self.supernode_engines.items():
@@ -761,36 +820,12 @@ class Devnet:
         """The supernode's root URL; chain routes are ``URL/<chainID>``."""
         return f"http://{self.config.host}:{self.supernode.rpc_port}" if self.supernode is not None else ""
 
-    async def _start_sequencer_b(self, nursery: trio.Nursery) -> None:
-        """902's light sequencer, following the supernode's /902 route (its cross-safe chain)."""
-        from opfleet.node.light import LightNode
-        from opfleet.node.sequencer import SequencerConfig
-
-        cfg = self.config
-        assert self.sequencer_b_engine is not None and self.rollup_b is not None
-        config = self._light_config(self.sequencer_b_engine, (f"{self.supernode_url}/{L2_CHAIN_B_ID}",),
-                                    rollup=self.rollup_b, sequencer_enabled=True,
-                                    sequencer_config=SequencerConfig(l1_confs=cfg.sequencer_l1_confs,
-                                                                     poll_interval=0.05,
-                                                                     backoff_base=0.05, backoff_cap=1.0))
-        node = self.sequencer_b = LightNode(config)
-        chain = str(L2_CHAIN_B_ID)
-        with log_context(node="sequencer-902", chain=chain):
-            await self._start(nursery, "sequencer-902", node.run)
-        self.endpoints.append(Endpoint("sequencer-902", "sequencer", f"http://{cfg.host}:{node.rpc_port}",
-                                       follows=("supernode",), chain=chain))
-        self.endpoints.append(Endpoint("sequencer-902-el", "engine", self.sequencer_b_engine.rpc_url or "",
-                                       chain=chain))
-        with log_context(node="sequencer-902-el", chain=chain):
-            nursery.start_soon(self._sync_sequencer_b_el)
-
     async def _start_route_lights(self, nursery: trio.Nursery) -> None:
         """One light node per supernode route; blocks pulled from the supernode's EL of that chain."""
         from opfleet.node.light import LightNode
 
-        assert self.rollup is not None and self.rollup_b is not None
-        for rollup in (self.rollup, self.rollup_b):
-            cid = rollup.l2_chain_id
+        for chain in self.chains:
+            cid, rollup = chain.chain_id, chain.rollup
             name = f"route-light-{cid}"
             engine = self._new_engine(rollup.genesis.l2_time, cid)
             with log_context(node=name, chain=str(cid)):
@@ -804,20 +839,20 @@ class Devnet:
                                            follows=("supernode",), chain=str(cid)))
             self.endpoints.append(Endpoint(f"{name}-el", "engine", engine.rpc_url or "", chain=str(cid)))
 
-    async def _sync_sequencer_b_el(self) -> None:
-        """902's sequencer EL imports the supernode's blocks it lacks: a replaced block (and what
-        was derived on it) must be in the EL before the sequencer can reorg onto it. Real ELs do
-        this through p2p sync; the DevEngine cannot sync by itself."""
-        assert self.sequencer_b_engine is not None and self.rollup_b is not None
-        remote_url = self.supernode_engines[L2_CHAIN_B_ID].rpc_url or ""
+    async def _sync_sequencer_el(self, chain: DevnetChain) -> None:
+        """A supernode chain's sequencer EL imports the supernode's blocks it lacks: a replaced
+        block (and what was derived on it) must be in the EL before the sequencer can reorg onto
+        it. Real ELs do this through p2p sync; the DevEngine cannot sync by itself."""
+        remote_url = self.supernode_engines[chain.chain_id].rpc_url or ""
+        seq = chain.sequencer_engine
         async with JsonRpcClient(remote_url, name="el-sync-remote") as remote, \
-                JsonRpcClient(self.sequencer_b_engine.rpc_url or "", name="el-sync-local") as local, \
-                EngineClient(self.sequencer_b_engine.auth_url or "", JWT_SECRET, forks=self.rollup_b) as engine:
+                JsonRpcClient(seq.rpc_url or "", name="el-sync-local") as local, \
+                EngineClient(seq.auth_url or "", JWT_SECRET, forks=chain.rollup) as engine:
             while True:
                 try:
-                    self.blocks_synced += await import_missing_blocks(remote, local, engine, self.rollup_b)
+                    self.blocks_synced += await import_missing_blocks(remote, local, engine, chain.rollup)
                 except Exception as exc:  # a devnet helper: retried next poll
-                    log.debug("sequencer-902 EL sync: %s", exc)
+                    log.debug("%s EL sync: %s", chain.name("sequencer"), exc)
                 await trio.sleep(self.config.node_poll)
 
     async def _send_l2(self, rpc: JsonRpcClient, chain_id: int, to: bytes, data: bytes) -> dict[str, Any]:
@@ -839,25 +874,27 @@ class Devnet:
 
     async def send_message(self, kind: str = VALID) -> CrossMessage:
         """One cross-chain message: a log initiated on 901, executed on 902 (forged if ``kind`` says so)."""
-        assert self.sequencer_engine is not None and self.sequencer_b_engine is not None
+        source, target = self.chains[:2]
         text = b"opfleet devnet message %d" % len(self.messages)
-        async with JsonRpcClient(self.sequencer_engine.rpc_url or "", name="messages-901") as a, \
-                JsonRpcClient(self.sequencer_b_engine.rpc_url or "", name="messages-902") as b:
-            initiated = await self._send_l2(a, L2_CHAIN_ID, DEVNET_LOG_EMITTER, emitter_calldata((MESSAGE_TOPIC,), text))
+        async with JsonRpcClient(source.sequencer_engine.rpc_url or "", name=f"messages-{source.chain_id}") as a, \
+                JsonRpcClient(target.sequencer_engine.rpc_url or "", name=f"messages-{target.chain_id}") as b:
+            initiated = await self._send_l2(a, source.chain_id, DEVNET_LOG_EMITTER,
+                                            emitter_calldata((MESSAGE_TOPIC,), text))
             block = await a.call("eth_getBlockByHash", initiated["blockHash"], False)
             ident = Identifier(DEVNET_LOG_EMITTER, parse_quantity(initiated["blockNumber"]),
                                parse_quantity(initiated["logs"][0]["logIndex"]), parse_quantity(block["timestamp"]),
-                               L2_CHAIN_ID)
+                               source.chain_id)
             claimed = payload_hash((MESSAGE_TOPIC,), text + b" (forged)" if kind == FORGED_PAYLOAD else text)
             if kind == FORGED_MISSING:
                 ident = replace(ident, log_index=ident.log_index + 7)  # no such log in that block
-            executed = await self._send_l2(b, L2_CHAIN_B_ID, CROSS_L2_INBOX, validate_message_calldata(ident, claimed))
+            executed = await self._send_l2(b, target.chain_id, CROSS_L2_INBOX,
+                                           validate_message_calldata(ident, claimed))
         message = CrossMessage(kind, ident, parse_data(executed["transactionHash"], 32),
                                parse_quantity(executed["blockNumber"]), parse_data(executed["blockHash"], 32))
         self.messages.append(message)
         log.info("Cross-chain message", extra={"fields": {
-            "kind": kind, "initiated": f"{L2_CHAIN_ID}/{ident.block_number}",
-            "executed": f"{L2_CHAIN_B_ID}/{message.block_number}"}})
+            "kind": kind, "initiated": f"{source.chain_id}/{ident.block_number}",
+            "executed": f"{target.chain_id}/{message.block_number}"}})
         return message
 
     async def _stream_messages(self) -> None:
@@ -874,35 +911,24 @@ class Devnet:
 
     # --- batchers -----------------------------------------------------------------------------------
 
-    def _channel_config(self, rollup: RollupConfig | None = None) -> ChannelConfig:
-        rollup = rollup or self.rollup
-        assert rollup is not None
-        return ChannelConfig(genesis_time=rollup.genesis.l2_time, block_time=rollup.block_time,
-                             chain_id=rollup.l2_chain_id)
-
-    async def _start_batcher(self, nursery: trio.Nursery) -> None:
-        assert self.sequencer_engine is not None and self.rollup is not None
-        self.batcher = await self._new_batcher(self.rollup, self.sequencer_engine, BATCHER_KEY, "batcher")
-        with log_context(node="batcher"):
-            nursery.start_soon(self._run_batcher, self.batcher, self.batcher_lock)
-        if self.config.interop:
-            assert self.sequencer_b_engine is not None and self.rollup_b is not None
-            self.batcher_b = await self._new_batcher(self.rollup_b, self.sequencer_b_engine, BATCHER_B_KEY,
-                                                     "batcher-902")
-            with log_context(node="batcher-902", chain=str(L2_CHAIN_B_ID)):
-                nursery.start_soon(self._run_batcher, self.batcher_b, trio.Lock())
-
-    async def _new_batcher(self, rollup: RollupConfig, engine: DevEngine, key: bytes, name: str) -> Batcher:
+    async def _start_batcher(self, nursery: trio.Nursery, chain: DevnetChain) -> None:
+        """A chain's batcher: the sequencer's unsafe blocks -> channels -> L1, with the chain's key."""
         cfg = self.config
+        rollup, name = chain.rollup, chain.name("batcher")
         da = BLOBS if cfg.data_availability in (BLOBS, ALTERNATE) else CALLDATA
-        config = BatcherConfig(channel=self._channel_config(rollup), batch_inbox=rollup.batch_inbox_address,
-                               l1_chain_id=self.l1_chain_id, batcher_key=key, data_availability=da,
+        channel = ChannelConfig(genesis_time=rollup.genesis.l2_time, block_time=rollup.block_time,
+                                chain_id=rollup.l2_chain_id)
+        config = BatcherConfig(channel=channel, batch_inbox=rollup.batch_inbox_address,
+                               l1_chain_id=self.l1_chain_id, batcher_key=chain.spec.batcher_key, data_availability=da,
                                max_channel_duration=cfg.max_channel_duration, poll_interval=cfg.batcher_poll,
                                start_block=1, rollup_config=rollup)
         assert self._stack is not None
         l1 = await self._stack.enter_async_context(JsonRpcClient(self.l1_url, name=f"{name}-L1"))
-        l2 = await self._stack.enter_async_context(JsonRpcClient(engine.rpc_url or "", name=f"{name}-L2"))
-        return Batcher(config, l1, l2)
+        l2 = await self._stack.enter_async_context(JsonRpcClient(chain.sequencer_engine.rpc_url or "",
+                                                                 name=f"{name}-L2"))
+        chain.batcher = Batcher(config, l1, l2)
+        with log_context(node=name, chain=str(chain.chain_id)):
+            nursery.start_soon(self._run_batcher, chain.batcher, chain.batcher_lock)
 
     async def _run_batcher(self, batcher: Batcher, lock: trio.Lock) -> None:
         while True:
@@ -927,7 +953,6 @@ class Devnet:
             max_priority_fee_per_gas=10**6, gas=21_000, to=b"\x12" * 20, value=1), USER_KEY))
 
     async def _generate_txs(self) -> None:
-        assert self.sequencer_engine is not None
         async with JsonRpcClient(self.sequencer_engine.rpc_url or "", name="txgen") as rpc:
             while True:
                 try:
@@ -947,7 +972,6 @@ class Devnet:
     async def deposit(self, to: bytes, *, mint: int = 10**15, value: int = 0, gas_limit: int = 100_000,
                       data: bytes = b"") -> dict[str, Any]:
         """An L1 deposit through the portal; its L1 receipt."""
-        assert self.rollup is not None
         receipt = await self.send_l1(DEPOSITOR_KEY, to=self.rollup.deposit_contract_address,
                                      data=deposit_calldata(to, value, gas_limit, data), value=mint)
         self.deposits_sent += 1
@@ -967,19 +991,21 @@ class Devnet:
         The batcher is paused meanwhile, and its earlier transactions are mined first: a batch
         signed by the old key in or after the update's L1 block would be ignored by derivation.
         """
-        assert self.batcher is not None and self.rollup is not None
-        async with self.batcher_lock:
+        chain = self.main
+        batcher = chain.batcher
+        assert batcher is not None
+        async with chain.batcher_lock:
             async with JsonRpcClient(self.l1_url, name="rotate") as rpc:
                 with trio.fail_after(30):
-                    for tx_hash in self.batcher.statistics().sent:
+                    for tx_hash in batcher.statistics().sent:
                         while await rpc.call("eth_getTransactionReceipt", "0x" + tx_hash.hex()) is None:
                             await trio.sleep(0.05)
             address = private_key_to_address(new_key)
             if self.anvil is not None:
                 await self.anvil.fund(address, FUNDS)
-            receipt = await self.send_l1(BATCHER_KEY, to=self.rollup.l1_system_config_address,
+            receipt = await self.send_l1(chain.spec.batcher_key, to=chain.rollup.l1_system_config_address,
                                          data=config_update_calldata(ConfigUpdateType.BATCHER, bytes(12) + address))
-            self.batcher.config = replace(self.batcher.config, batcher_key=new_key)
+            batcher.config = replace(batcher.config, batcher_key=new_key)
         log.info("Batcher key rotated", extra={"fields": {"batcher": "0x" + address.hex()}})
         return receipt
 
@@ -990,11 +1016,9 @@ class Devnet:
         (``jwt.hex``) and each chain's rollup config (``rollup.json``, ``rollup-902.json``)."""
         self.jwt_path = directory / JWT_FILE
         self.jwt_path.write_text("0x" + JWT_SECRET.hex() + "\n")
-        for rollup in (self.rollup, self.rollup_b):
-            if rollup is not None:
-                name = "rollup.json" if rollup.l2_chain_id == L2_CHAIN_ID else f"rollup-{rollup.l2_chain_id}.json"
-                (directory / name).write_text(rollup.to_json_text())
-                self.rollup_paths[rollup.l2_chain_id] = directory / name
+        for chain in self.chains:
+            path = self.rollup_paths[chain.chain_id] = directory / f"{chain.name('rollup')}.json"
+            path.write_text(chain.rollup.to_json_text())
 
     def write_profile(self, path: Path) -> Path:
         """The fleet profile ``opfleet tui``/``opfleet status`` read (TOML)."""

@@ -9,10 +9,9 @@ from __future__ import annotations
 import pytest
 from e2e_helpers import start_fleet, wait_for
 from opfleet.devnet.fleet import (
+    CHAINS,
     FORGED_MISSING,
     FORGED_PAYLOAD,
-    L2_CHAIN_B_ID,
-    L2_CHAIN_ID,
     VALID,
     message_kind,
     write_fleet_profile,
@@ -24,7 +23,7 @@ from opfleet.providers.jsonrpc import JsonRpcClient
 
 pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
 
-A, B = L2_CHAIN_ID, L2_CHAIN_B_ID
+A, B = (spec.chain_id for spec in CHAINS)
 
 
 def verified(devnet, cid: int) -> int:
@@ -50,7 +49,7 @@ async def assert_agree(devnet, cid: int, number: int) -> str:
     expected = await block_hash_at(route, number)
     assert await block_hash_at(light, number) == expected, f"chain {cid} block {number}: light node differs"
     assert "0x" + devnet.route_light_engines[cid].by_number(number).hash.hex() == expected
-    sequencer_el = devnet.sequencer_b_engine if cid == B else devnet.sequencer_engine
+    sequencer_el = devnet.chain(cid).sequencer_engine
 
     def sequencer_agrees() -> bool:
         block = sequencer_el.by_number(number)
