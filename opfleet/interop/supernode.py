@@ -52,6 +52,7 @@ from opfleet.interop.router import ChainRouter
 from opfleet.interop.shared_l1 import SharedL1Provider
 from opfleet.interop.superroot import ChainOutput, supernode_status_json, superroot_response_json
 from opfleet.interop.verify import BlockLogs, IndexedLog, Problem, verify_timestamp
+from opfleet.node.outage import Outage
 from opfleet.node.safedb import SafeHeadDB
 from opfleet.node.source import SourceConfig, SourceNode
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L2BlockRef
@@ -285,19 +286,14 @@ class Supernode:
 
     async def _watch_l1(self, l1: L1Provider) -> None:
         """One L1 head poll for the whole set (each SourceNode would otherwise poll its own)."""
-        failures = 0
+        outage = Outage("L1 head polling", self.config.backoff_base, self.config.backoff_cap, logger=log)
         while True:
             try:
                 head, safe, finalized = await l1.block_refs("latest", "safe", "finalized")
             except Exception as exc:  # an outage: retry with backoff, log once
-                failures += 1
-                if failures == 1:
-                    log.warning(f"L1 head polling failing, retrying with backoff: {exc}")
-                await trio.sleep(min(self.config.backoff_cap, self.config.backoff_base * 2 ** (failures - 1)))
+                await trio.sleep(outage.failed(exc))
                 continue
-            if failures:
-                log.info("L1 head polling recovered", extra={"fields": {"attempts": failures}})
-                failures = 0
+            outage.ok()
             for chain in self.chains.values():
                 chain.node.set_l1_heads(head, safe, finalized)
             await trio.sleep(self.config.l1_poll_interval)

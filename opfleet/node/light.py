@@ -79,8 +79,9 @@ from opfleet.node.follow import (
     check_status_batch,
     follow_step,
 )
+from opfleet.node.outage import Outage
 from opfleet.node.payloads import PayloadPuller
-from opfleet.node.source import EL_HEADS_AT_START_TIMEOUT, SourceMetrics, _Outage
+from opfleet.node.source import EL_HEADS_AT_START_TIMEOUT, SourceMetrics
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.output_root import OutputV0
@@ -290,7 +291,7 @@ class LightNode:
         self._counts = {"fcu": 0, "no_majority": 0}
         self._results: dict[str, int] = {}
         self._actions: dict[str, int] = {}
-        self._el_outage = _Outage("Execution client", config.backoff_base, config.backoff_cap, logger=log)
+        self._el_outage = Outage("Execution client", config.backoff_base, config.backoff_cap, logger=log)
 
     # --- what the RPC reads (SourceView) ----------------------------------------------------------
 
@@ -422,7 +423,7 @@ class LightNode:
                         on_head=self._on_pulled_head, registry=self.metrics.registry,
                         insert=not cfg.sequencer_enabled).run)
                 if self.puller is not None:
-                    pull = partial(self.puller.run, _Outage("Payload pulling", cfg.backoff_base, cfg.backoff_cap,
+                    pull = partial(self.puller.run, Outage("Payload pulling", cfg.backoff_base, cfg.backoff_cap,
                                                             logger=log))
                     if self.gossip is not None:  # --l2.follow.payloads stays as the fallback
                         from opfleet.node.gossip import pull_when_gossip_is_quiet
@@ -501,7 +502,7 @@ class LightNode:
     # --- L1 -----------------------------------------------------------------------------------------
 
     async def _watch_l1(self) -> None:
-        outage = _Outage("L1 head polling", self.config.backoff_base, self.config.backoff_cap, logger=log)
+        outage = Outage("L1 head polling", self.config.backoff_base, self.config.backoff_cap, logger=log)
         while True:
             try:
                 await self._poll_l1_heads()
@@ -639,8 +640,8 @@ class LightNode:
 
     async def _watch_source(self, source: SourceState) -> None:
         cfg = self.config
-        outage = _Outage(f"Follow source {source.label}", cfg.backoff_base, cfg.backoff_cap, logger=log)
-        insane = _Outage(f"Follow source {source.label} sanity checks", cfg.backoff_base,
+        outage = Outage(f"Follow source {source.label}", cfg.backoff_base, cfg.backoff_cap, logger=log)
+        insane = Outage(f"Follow source {source.label} sanity checks", cfg.backoff_base,
                          min(cfg.backoff_cap, cfg.effective_poll_interval), logger=log)
         while True:
             try:

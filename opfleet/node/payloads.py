@@ -44,6 +44,7 @@ import trio
 from opfleet.engine.driver import ref_from_transactions
 from opfleet.engine.l2_chain import EngineL2Chain, raw_transaction
 from opfleet.errors import BlockNotFoundError, DecodeError, NodeError, TemporaryError
+from opfleet.node.outage import Outage
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.providers.engine import EngineClient, PayloadStatus
@@ -129,7 +130,7 @@ class PayloadPuller:
         """Pull now rather than at the next interval (the node learned the chain moved)."""
         self._wake.set()
 
-    async def run(self, outage: Any) -> None:
+    async def run(self, outage: Outage) -> None:
         """Pull every ``interval`` until cancelled; failures go to ``outage`` (one line per outage)."""
         while True:
             try:

@@ -77,7 +77,7 @@ import trio
 from opfleet.derive.attributes import AttributesBuilder
 from opfleet.engine.l2_chain import EngineL2Chain
 from opfleet.errors import AuthenticationError, BlockNotFoundError, DecodeError, ResetError, TemporaryError
-from opfleet.node.source import _Outage
+from opfleet.node.outage import Outage
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.rollup_config import RollupConfig
@@ -379,7 +379,7 @@ async def run_sequencer(
 ) -> None:
     """Build a block every block time on ``host``'s unsafe head until cancelled (module docstring)."""
     cfg = sequencer.config
-    outage = _Outage("Sequencer", cfg.backoff_base, cfg.backoff_cap, logger=log)
+    outage = Outage("Sequencer", cfg.backoff_base, cfg.backoff_cap, logger=log)
     task_status.started()
     while True:
         heads = host.heads()

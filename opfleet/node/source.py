@@ -45,6 +45,7 @@ from opfleet.errors import (
     ResetError,
     TemporaryError,
 )
+from opfleet.node.outage import Outage
 from opfleet.node.safedb import SafeHeadDB
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
 from opfleet.protocol.l1_block_info import BlobSchedule
@@ -143,30 +144,6 @@ class _ConfirmedL1:
         if isinstance(block, int):
             self._check(block)
         return await self.l1.block_with_receipts(block)
-
-
-class _Outage:
-    """One warning when something starts failing, one info line when it recovers."""
-
-    def __init__(self, what: str, base: float, cap: float, *, logger: logging.Logger = log):
-        self.what, self.base, self.cap = what, base, cap
-        self.failures = 0
-        self.log = logger
-
-    def failed(self, exc: BaseException) -> float:
-        self.failures += 1
-        delay = min(self.cap, self.base * 2 ** min(self.failures - 1, 62))  # no float overflow on a long outage
-        if self.failures == 1:
-            self.log.warning(f"{self.what} failing, retrying with backoff: {exc}",
-                             extra={"fields": {"retry_in": f"{delay:g}s"}})
-        else:
-            self.log.debug(f"{self.what} still failing (attempt {self.failures}): {exc}")
-        return delay
-
-    def ok(self) -> None:
-        if self.failures:
-            self.log.info(f"{self.what} recovered", extra={"fields": {"attempts": self.failures}})
-            self.failures = 0
 
 
 EL_HEADS_AT_START_TIMEOUT = 2.0
@@ -397,7 +374,7 @@ class SourceNode:
             scope.cancel()
 
     async def _watch_l1(self, l1: L1Provider) -> None:
-        outage = _Outage("L1 head polling", self.config.backoff_base, self.config.backoff_cap)
+        outage = Outage("L1 head polling", self.config.backoff_base, self.config.backoff_cap, logger=log)
         while True:
             try:
                 head, safe, finalized = await l1.block_refs("latest", "safe", "finalized")
@@ -448,7 +425,7 @@ class SourceNode:
             await self._new_l1.wait()
         self._new_l1 = trio.Event()
 
-    async def _reset(self, driver: EngineDriver, outage: _Outage) -> None:
+    async def _reset(self, driver: EngineDriver, outage: Outage) -> None:
         while True:
             try:
                 if self._el_heads is None:
@@ -496,7 +473,7 @@ class SourceNode:
     async def _derive(self) -> None:
         driver = self.driver
         assert driver is not None
-        outage = _Outage("Derivation", self.config.backoff_base, self.config.backoff_cap)
+        outage = Outage("Derivation", self.config.backoff_base, self.config.backoff_cap, logger=log)
         await self._reset(driver, outage)
         while True:
             if self._rewind_to is not None:
@@ -533,7 +510,7 @@ class SourceNode:
             else:
                 await trio.sleep(0)
 
-    async def _rewind(self, driver: EngineDriver, outage: _Outage) -> None:
+    async def _rewind(self, driver: EngineDriver, outage: Outage) -> None:
         to = self._rewind_to
         assert to is not None
         finalized = driver.finalized_head if driver.finalized_head.number <= to.number else to
