@@ -168,6 +168,35 @@ class L2Forks(Protocol):
     def is_karst(self, ts: int) -> bool: ...
 
 
+class EngineSettings(Protocol):
+    """The genesis settings of an engine's chain the devnet reads (:class:`EngineConfig`,
+    :class:`~opfleet.devnet.opgeth.OpGethConfig`)."""
+
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def genesis_time(self) -> int: ...
+    @property
+    def gas_limit(self) -> int: ...
+    @property
+    def forks(self) -> L2Forks: ...
+
+
+class ExecutionEngine(Protocol):
+    """What the devnet uses of an L2 execution engine, :class:`DevEngine` or op-geth
+    (:class:`~opfleet.devnet.opgeth.OpGeth`): its chain's settings, its genesis block and, once
+    it serves, its public RPC and Engine API URLs (None before)."""
+
+    @property
+    def config(self) -> EngineSettings: ...
+    @property
+    def genesis_id(self) -> BlockID: ...
+    @property
+    def rpc_url(self) -> str | None: ...
+    @property
+    def auth_url(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ForkTimes:
     """L2 fork activation times; a later fork being active implies the earlier ones (as op-node).

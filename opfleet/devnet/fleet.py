@@ -31,8 +31,9 @@ fleet benchmark drive.
                 there. The supernode replaces a forged message's block by its deposits-only
                 version; a valid one's block stays.
 
-The execution engine is :class:`~opfleet.devnet.engine.DevEngine`: real blocks and hashes from
-payload attributes, **not an EVM**. Real deployments point ``--l2`` at op-geth or op-reth; with
+Every node's execution engine is an :class:`~opfleet.devnet.engine.ExecutionEngine` (each kind
+is started its own way). By default it is :class:`~opfleet.devnet.engine.DevEngine`: real
+blocks and hashes from payload attributes, **not an EVM**. Real deployments point ``--l2`` at op-geth or op-reth; with
 ``engine="op-geth"`` every node gets its own op-geth (:class:`~opfleet.devnet.opgeth.OpGeth`,
 ``DATA_DIR/op-geth/NAME``), the fork schedule must stop where the binary's does, and the
 transaction generator also deploys and calls a contract (:mod:`opfleet.devnet.evm_traffic`).
@@ -66,7 +67,7 @@ import trio
 
 from opfleet.devnet.anvil import Anvil, AnvilConfig, send_transaction
 from opfleet.devnet.batcher import BLOBS, CALLDATA, Batcher, BatcherConfig, ChannelConfig
-from opfleet.devnet.engine import DEVNET_LOG_EMITTER, DevEngine, ForkTimes, emitter_calldata
+from opfleet.devnet.engine import DEVNET_LOG_EMITTER, DevEngine, ExecutionEngine, ForkTimes, emitter_calldata
 from opfleet.devnet.evm_traffic import traffic_tx
 from opfleet.devnet.l1 import (
     DEFAULT_PORTAL_ADDRESS,
@@ -80,7 +81,7 @@ from opfleet.devnet.l1 import (
     system_config_account,
 )
 from opfleet.devnet.opgeth import OpGeth, OpGethConfig, check_forks, find_op_geth, newest_fork, op_geth_version
-from opfleet.devnet.rollup import DEFAULT_BATCH_INBOX, devnet_rollup_config
+from opfleet.devnet.rollup import DEFAULT_BATCH_INBOX, L1Anchor, devnet_rollup_config
 from opfleet.errors import ConfigError, TemporaryError
 from opfleet.interop.messages import CROSS_L2_INBOX, Identifier, payload_hash, validate_message_calldata
 from opfleet.log import log_context, mask_url
@@ -90,7 +91,7 @@ from opfleet.protocol.l1_block_info import KNOWN_BLOB_SCHEDULES, BlobSchedule
 from opfleet.protocol.l1_chain_config import BLOB_FORKS, DEFAULT_BLOB_CONFIGS, BlobConfig, L1ChainConfig
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.state import Account
-from opfleet.protocol.system_config import ConfigUpdateType, SystemConfig, encode_scalar
+from opfleet.protocol.system_config import ConfigUpdateType
 from opfleet.protocol.transactions import DYNAMIC_FEE_TX_TYPE, Transaction, encode_transaction, sign_transaction
 from opfleet.providers.engine import EngineClient, PayloadStatus
 from opfleet.providers.ethjson import parse_data, parse_quantity
@@ -248,26 +249,6 @@ class Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
-class _L1Facts:
-    """The parts of an L1 a rollup config needs (the shape :func:`devnet_rollup_config` reads)."""
-
-    genesis: Any
-    config: Any
-
-
-@dataclass(frozen=True, slots=True)
-class _Block:
-    hash: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class _L1Params:
-    chain_id: int
-    portal_address: bytes = DEFAULT_PORTAL_ADDRESS
-    system_config_address: bytes = DEFAULT_SYSTEM_CONFIG_ADDRESS
-
-
-@dataclass(frozen=True, slots=True)
 class CrossMessage:
     """One message of the interop stream: where it was initiated (chain 901) and the block of
     chain 902's sequencer that executed it (before any replacement)."""
@@ -295,7 +276,7 @@ class DevnetChain:
 
     spec: ChainSpec
     rollup: RollupConfig
-    sequencer_engine: DevEngine
+    sequencer_engine: ExecutionEngine
     sequencer: Any = None
     batcher: Batcher | None = None
     batcher_lock: trio.Lock = field(default_factory=trio.Lock)
@@ -359,15 +340,15 @@ class Devnet:
         """An EL's endpoint name (``source-1-el``) -> its Engine API URL (authenticated with the JWT)."""
         self.sources: list[Any] = []
         self.proxies: list[Any] = []
-        self.source_engines: list[DevEngine] = []
+        self.source_engines: list[ExecutionEngine] = []
         self.lights: list[Any] = []
-        self.light_engines: list[DevEngine] = []
+        self.light_engines: list[ExecutionEngine] = []
         self.endpoints: list[Endpoint] = []
         # --interop: the supernode and what follows it
         self.supernode: Any = None
-        self.supernode_engines: dict[int, DevEngine] = {}
+        self.supernode_engines: dict[int, ExecutionEngine] = {}
         self.route_lights: dict[int, Any] = {}
-        self.route_light_engines: dict[int, DevEngine] = {}
+        self.route_light_engines: dict[int, ExecutionEngine] = {}
         self.messages: list[CrossMessage] = []
         self.blocks_synced = 0
         """Blocks the sequencer ELs of the supernode's chains (902) imported from its ELs (replacements)."""
@@ -407,7 +388,7 @@ class Devnet:
         return self.main.rollup
 
     @property
-    def sequencer_engine(self) -> DevEngine:
+    def sequencer_engine(self) -> ExecutionEngine:
         return self.main.sequencer_engine
 
     @property
@@ -438,22 +419,23 @@ class Devnet:
                                   "(another devnet running? choose another --base-port)") from None
             raise
 
-    async def _serve_engine(self, nursery: trio.Nursery, engine: DevEngine, name: str) -> None:
+    async def _serve_engine(self, nursery: trio.Nursery, engine: ExecutionEngine, name: str) -> None:
         el = f"{name.replace(' ', '-')}-el"
         with log_context(node=el):
             if isinstance(engine, OpGeth):
                 await self._start_op_geth(nursery, engine, name)
             else:
+                assert isinstance(engine, DevEngine)
                 await self._start(nursery, f"{name} engine API", engine.serve_auth, self.config.host, self._port())
                 await self._start(nursery, f"{name} RPC", engine.serve_rpc, self.config.host, self._port())
         self.engine_apis[el] = engine.auth_url or ""
 
-    def _new_engine(self, genesis_time: int, chain_id: int = L2_CHAIN_ID) -> DevEngine:
+    def _new_engine(self, genesis_time: int, chain_id: int = L2_CHAIN_ID) -> ExecutionEngine:
         alloc = {private_key_to_address(USER_KEY): Account(balance=FUNDS)}
         if self.config.interop:
             alloc[private_key_to_address(MESSENGER_KEY)] = Account(balance=FUNDS)
         if self.config.engine == OP_GETH:
-            return OpGeth(OpGethConfig(  # type: ignore[return-value]  # quacks like a DevEngine here
+            return OpGeth(OpGethConfig(
                 chain_id=chain_id, genesis_time=genesis_time, forks=self.config.forks.shifted(genesis_time),
                 jwt_secret=JWT_SECRET,
                 alloc={address: account.balance for address, account in alloc.items()}, host=self.config.host),
@@ -595,23 +577,16 @@ class Devnet:
         engine = self._new_engine(genesis_time, spec.chain_id)
         with log_context(chain=str(spec.chain_id)):
             await self._serve_engine(nursery, engine, spec.name("sequencer"))
-        batcher = private_key_to_address(spec.batcher_key)
-        system_config = SystemConfig(batcher_address=batcher, scalar=encode_scalar(0, 1000),
-                                     gas_limit=engine.config.gas_limit)
-        facts = _L1Facts(_Block(self._l1_genesis.hash), _L1Params(self.l1_chain_id, spec.portal_address,
-                                                                 spec.system_config_address))
-        rollup = devnet_rollup_config(facts, engine, batcher=batcher,  # type: ignore[arg-type]
+        anchor = L1Anchor(self._l1_genesis, self.l1_chain_id, spec.portal_address, spec.system_config_address)
+        rollup = devnet_rollup_config(anchor, engine, batcher=private_key_to_address(spec.batcher_key),
                                       batch_inbox=spec.batch_inbox, block_time=cfg.l2_block_time,
-                                      system_config=system_config,
                                       keep_karst_upgrade_gas=cfg.keep_karst_upgrade_gas)
-        if self._l1_genesis.number:
-            rollup = replace(rollup, genesis=replace(rollup.genesis, l1=self._l1_genesis))
         if cfg.interop:
             rollup = replace(rollup, interop_time=0)  # interop from genesis
         _check_supported(rollup, cfg.interop)
         return DevnetChain(spec, rollup, engine)
 
-    def _light_config(self, engine: DevEngine, sources: tuple[str, ...], *, rollup: RollupConfig | None = None,
+    def _light_config(self, engine: ExecutionEngine, sources: tuple[str, ...], *, rollup: RollupConfig | None = None,
                       **fields: Any) -> Any:
         from opfleet.config import defaults
         from opfleet.node.light import LightConfig

@@ -241,8 +241,7 @@ class GenesisBlock:
 class OpGeth:
     """A running op-geth: ``await nursery.start(node.run)`` gives it back once its HTTP RPC answers
     and its genesis block is read; cancelling stops it (SIGTERM, then SIGKILL). Its log is
-    ``DATA_DIR/geth.log``. Quacks like :class:`~opfleet.devnet.engine.DevEngine` where the devnet
-    needs it (``config``, ``genesis``, ``genesis_id``, ``rpc_url``, ``auth_url``)."""
+    ``DATA_DIR/geth.log``. An :class:`~opfleet.devnet.engine.ExecutionEngine`, as the dev engine."""
 
     def __init__(self, config: OpGethConfig, *, binary: Path | None = None):
         self.config = config
