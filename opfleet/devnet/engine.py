@@ -84,6 +84,7 @@ from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx, decode_deposit
 from opfleet.protocol.hexjson import parse_json_uint
 from opfleet.protocol.log import Log
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
+from opfleet.protocol.rollup_config import FORKS, fork_activation, fork_active
 from opfleet.protocol.state import Account, WorldState, contract_address
 from opfleet.protocol.transactions import (
     BLOB_TX_TYPE,
@@ -148,7 +149,9 @@ MESSAGE_PASSER_CODE = bytes.fromhex("60006000fd")
 """``PUSH1 0 PUSH1 0 REVERT``: the stand-in code at the L2ToL1MessagePasser address (withdrawals are
 not a devnet feature; the account exists so its storage root can be proven)."""
 
-FORK_NAMES = ("regolith", "canyon", "delta", "ecotone", "fjord", "granite", "holocene", "isthmus", "jovian", "karst")
+FORK_NAMES = tuple(fork for fork in FORKS if fork != "interop")
+"""The forks a devnet schedule (:class:`ForkTimes`) names, in order: the protocol's, but interop
+(which the devnet's own interop mode switches on)."""
 
 
 AUTH_ETH_METHODS: tuple[str, ...] = (*ENGINE_ETH_METHODS, ENGINE_ETH_PROOF_METHOD)
@@ -199,7 +202,9 @@ class ExecutionEngine(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ForkTimes:
-    """L2 fork activation times; a later fork being active implies the earlier ones (as op-node).
+    """L2 fork activation times: the devnet's schedule as data. Whether a fork is active follows
+    the protocol's rule (:func:`~opfleet.protocol.rollup_config.fork_active`: a later fork being
+    active implies the earlier ones).
 
     The default activates everything through Isthmus at genesis and leaves Jovian off.
     """
@@ -223,12 +228,15 @@ class ForkTimes:
         last = FORK_NAMES.index(fork)
         return cls(**{name: (at if i <= last else None) for i, name in enumerate(FORK_NAMES)})
 
+    def _time(self, fork: str) -> int | None:
+        return getattr(self, fork, None)  # interop: never in a devnet schedule
+
     def is_active(self, fork: str, ts: int) -> bool:
-        for later in FORK_NAMES[FORK_NAMES.index(fork):]:
-            when = getattr(self, later)
-            if when is not None and ts >= when:
-                return True
-        return False
+        return fork_active(fork, ts, self._time)
+
+    def activation(self, fork: str) -> int | None:
+        """When ``fork`` is active from: its own time or a later fork's, whichever is first."""
+        return fork_activation(fork, self._time)
 
     def is_regolith(self, ts: int) -> bool:
         return self.is_active("regolith", ts)

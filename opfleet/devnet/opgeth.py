@@ -46,8 +46,8 @@ from opfleet.devnet.engine import FORK_NAMES, MESSAGE_PASSER_CODE, ForkTimes
 from opfleet.devnet.process import stop_process
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
+from opfleet.protocol.ethjson import parse_data, parse_quantity
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
-from opfleet.providers.ethjson import parse_data, parse_quantity
 from opfleet.providers.jsonrpc import JsonRpcClient
 
 log = logging.getLogger("opfleet.devnet")
@@ -172,11 +172,7 @@ def genesis_json(*, chain_id: int, timestamp: int, forks: ForkTimes, alloc: Mapp
                  "londonBlock", "arrowGlacierBlock", "grayGlacierBlock", "mergeNetsplitBlock", "bedrockBlock"):
         config[name] = 0
 
-    def when(fork: str) -> int | None:
-        """When ``fork`` is active: its own time or a later fork's, whichever is first."""
-        times = [t for t in (getattr(forks, later) for later in FORK_NAMES[FORK_NAMES.index(fork):]) if t is not None]
-        return min(times) if times else None
-
+    when = forks.activation
     canyon, ecotone = when("canyon"), when("ecotone")
     if canyon is not None:
         config["shanghaiTime"] = canyon

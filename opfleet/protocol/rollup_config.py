@@ -123,6 +123,38 @@ def unknown_rollup_keys(obj: Any) -> list[str]:
     return sorted(unknown)
 
 
+_LATER_FORKS = {fork: FORKS[i:] for i, fork in enumerate(FORKS)}
+
+
+def _implying(fork: str) -> tuple[str, ...]:
+    """``fork`` and every later fork: any of them active makes ``fork`` active."""
+    try:
+        return _LATER_FORKS[fork]
+    except KeyError:
+        raise ValueError(f"unknown fork {fork!r}") from None
+
+
+def fork_active(fork: str, timestamp: int, time_of: Callable[[str], int | None]) -> bool:
+    """Whether ``fork`` (one of :data:`FORKS`) is active at ``timestamp``, given each fork's
+    configured time (``time_of(name)``, None: unset): its own time or a later fork's has passed,
+    as a later fork implies every earlier one.
+
+    Spec: ``specs/protocol/superchain-upgrades.md``; kona ``RollupConfig::is_*_active``.
+    """
+    for later in _implying(fork):
+        time = time_of(later)
+        if time is not None and timestamp >= time:
+            return True
+    return False
+
+
+def fork_activation(fork: str, time_of: Callable[[str], int | None]) -> int | None:
+    """The first timestamp at which ``fork`` is active (see :func:`fork_active`): the earliest of
+    its own and every later fork's time. None: never."""
+    times = [time for later in _implying(fork) if (time := time_of(later)) is not None]
+    return min(times) if times else None
+
+
 def _fork_predicate(fork: str) -> Callable[[RollupConfig, int], bool]:
     """``is_<fork>(ts)``: :meth:`RollupConfig.is_active` for one fork."""
 
@@ -268,13 +300,10 @@ class RollupConfig:
 
         Spec: ``specs/protocol/superchain-upgrades.md``; kona ``RollupConfig::is_*_active``.
         """
-        if fork not in FORKS:
-            raise ValueError(f"unknown fork {fork!r}")
-        for later in FORKS[FORKS.index(fork) :]:
-            time = getattr(self, f"{later}_time")
-            if time is not None and timestamp >= time:
-                return True
-        return False
+        return fork_active(fork, timestamp, self._fork_time)
+
+    def _fork_time(self, fork: str) -> int | None:
+        return getattr(self, f"{fork}_time")
 
     def is_activation_block(self, fork: str, l2_timestamp: int) -> bool:
         """Whether the L2 block at ``l2_timestamp`` is the first one with ``fork`` active.

@@ -110,3 +110,26 @@ def test_cli_refuses_an_impossible_schedule_with_exit_3(cli, captured, tmp_path,
     assert result.status == ExitStatus.CONFIG == 3
     assert result.stderr.strip().splitlines() == [line]
     assert captured == []
+
+
+def test_fork_times_follow_the_rollup_configs_activation_rule():
+    """A devnet schedule answers "is this fork active" exactly as a rollup config with those
+    times does, including a fork that is off but implied by a later one."""
+    from opfleet.devnet.rollup import devnet_rollup_config
+    from opfleet.devnet.engine import DevEngine
+    from opfleet.devnet.l1 import L1Chain
+
+    schedule = ForkTimes(regolith=0, canyon=10, delta=None, ecotone=30, fjord=None, granite=40, holocene=None,
+                         isthmus=35, jovian=None, karst=100)
+    engine = DevEngine(genesis_time=0, forks=schedule)
+    rollup = devnet_rollup_config(L1Chain(), engine, batcher=b"\x11" * 20)
+    for name in FORK_NAMES:
+        for ts in (0, 9, 10, 29, 30, 34, 35, 39, 40, 99, 100, 10**6):
+            assert schedule.is_active(name, ts) == rollup.is_active(name, ts), (name, ts)
+    assert schedule.activation("delta") == 30  # off itself; Ecotone implies it
+    assert schedule.activation("fjord") == 35  # Isthmus, before Granite's 40
+    assert schedule.activation("jovian") == 100
+    assert not schedule.is_active("holocene", 34) and schedule.is_active("holocene", 35)
+    assert ForkTimes.up_to("isthmus").activation("jovian") is None
+    with pytest.raises(ValueError):
+        schedule.is_active("bogus", 0)
