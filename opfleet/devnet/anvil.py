@@ -30,8 +30,8 @@ from opfleet.devnet.process import stop_process
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import private_key_to_address
+from opfleet.protocol.ethjson import parse_data, parse_quantity
 from opfleet.protocol.transactions import DYNAMIC_FEE_TX_TYPE, Transaction, encode_transaction, sign_transaction
-from opfleet.providers.ethjson import parse_data, parse_quantity
 from opfleet.providers.jsonrpc import JsonRpcClient
 
 log = logging.getLogger("opfleet.devnet")

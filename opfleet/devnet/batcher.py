@@ -52,6 +52,18 @@ from opfleet.protocol.channel_out import ChannelFullError as ChannelFullError
 from opfleet.protocol.channel_out import compress as compress
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
+from opfleet.protocol.ethjson import (
+    data as json_data,
+)
+from opfleet.protocol.ethjson import (
+    header_from_json,
+    hex_data,
+    hex_quantity,
+    parse_data,
+    parse_quantity,
+    transaction_from_json,
+    transaction_type,
+)
 from opfleet.protocol.frame import CHANNEL_ID_LENGTH
 from opfleet.protocol.l1_block_info import decode_l1_block_info
 from opfleet.protocol.rollup_config import RollupConfig
@@ -63,18 +75,6 @@ from opfleet.protocol.transactions import (
     sign_transaction,
 )
 from opfleet.protocol.upgrades import activation_block_must_be_empty
-from opfleet.providers.ethjson import (
-    data as json_data,
-)
-from opfleet.providers.ethjson import (
-    header_from_json,
-    hex_data,
-    hex_quantity,
-    parse_data,
-    parse_quantity,
-    transaction_from_json,
-    transaction_type,
-)
 from opfleet.providers.jsonrpc import JsonRpcClient
 
 log = logging.getLogger("opfleet.devnet")

@@ -57,12 +57,12 @@ from opfleet.node.safedb import SafeHeadDB
 from opfleet.node.source import SourceConfig, SourceNode
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L2BlockRef
 from opfleet.protocol.deposits import invalidated_block_deposit
+from opfleet.protocol.ethjson import hex_data
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.log import Log
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.providers.beacon import BeaconClient
-from opfleet.providers.ethjson import hex_data
 from opfleet.providers.jsonrpc import JsonRpcClient
 from opfleet.providers.l1 import L1Provider
 from opfleet.providers.l2 import L2Provider

@@ -79,6 +79,7 @@ from opfleet.engine.l2_chain import EngineL2Chain
 from opfleet.errors import AuthenticationError, BlockNotFoundError, DecodeError, ResetError, TemporaryError
 from opfleet.node.outage import Outage
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
+from opfleet.protocol.ethjson import hex_data, parse_data, parse_quantity
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.upgrades import has_upgrade_transactions
@@ -90,7 +91,6 @@ from opfleet.providers.engine import (
     PayloadAttributes,
     PayloadStatus,
 )
-from opfleet.providers.ethjson import hex_data, parse_data, parse_quantity
 from opfleet.providers.jsonrpc import RpcCallError
 from opfleet.providers.l1 import L1Provider
 

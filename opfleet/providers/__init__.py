@@ -6,9 +6,9 @@ Each is a thin, typed client over one injectable httpx transport, raising errors
 
 Modules: :mod:`~opfleet.providers.jsonrpc` (client, retries), :mod:`~opfleet.providers.jwt`,
 :mod:`~opfleet.providers.l1`, :mod:`~opfleet.providers.beacon`, :mod:`~opfleet.providers.l2`,
-:mod:`~opfleet.providers.engine`, :mod:`~opfleet.providers.ethjson` (JSON-RPC object parsing),
-:mod:`~opfleet.providers.rollup_node` (the rollup-node API: op-node's ``optimism_*``, opfleet's
-``opfleet_*``, a supernode's ``supernode_syncStatus``).
+:mod:`~opfleet.providers.engine`, :mod:`~opfleet.providers.rollup_node` (the rollup-node API:
+op-node's ``optimism_*``, opfleet's ``opfleet_*``, a supernode's ``supernode_syncStatus``). The
+JSON objects they read are parsed by :mod:`opfleet.protocol.ethjson`, which does no I/O.
 """
 
 from opfleet.providers.jsonrpc import ClientStatistics as ClientStatistics

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import httpx
 
 from opfleet.errors import DecodeError, TemporaryError
-from opfleet.providers.ethjson import hex_data, hex_quantity, json_object, optional_data, parse_data, parse_quantity
+from opfleet.protocol.ethjson import hex_data, hex_quantity, json_object, optional_data, parse_data, parse_quantity
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.providers.jwt import JwtAuth
 

@@ -32,8 +32,7 @@ from typing import Any, Generic, TypeVar
 from opfleet.errors import BlockNotFoundError, DecodeError, TemporaryError
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.crypto import keccak256
-from opfleet.protocol.transactions import encode_transaction
-from opfleet.providers.ethjson import (
+from opfleet.protocol.ethjson import (
     BlockHeader,
     Receipt,
     header_from_json,
@@ -43,6 +42,7 @@ from opfleet.providers.ethjson import (
     receipt_from_json,
     transaction_from_json,
 )
+from opfleet.protocol.transactions import encode_transaction
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 
 LABELS = ("latest", "safe", "finalized", "earliest", "pending")

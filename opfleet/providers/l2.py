@@ -31,13 +31,7 @@ from opfleet.protocol.account_proof import verify_account_proof
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx, decode_deposit_tx
-from opfleet.protocol.l1_block_info import l2_block_ref, l2_block_ref_from_transactions
-from opfleet.protocol.log import Log
-from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS, OutputV0
-from opfleet.protocol.rollup_config import RollupConfig
-from opfleet.protocol.system_config import SystemConfig, system_config_from_l2_block
-from opfleet.protocol.transactions import encode_transaction
-from opfleet.providers.ethjson import (
+from opfleet.protocol.ethjson import (
     BlockHeader,
     data,
     header_from_json,
@@ -52,6 +46,12 @@ from opfleet.providers.ethjson import (
     transaction_from_json,
     transaction_type,
 )
+from opfleet.protocol.l1_block_info import l2_block_ref, l2_block_ref_from_transactions
+from opfleet.protocol.log import Log
+from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS, OutputV0
+from opfleet.protocol.rollup_config import RollupConfig
+from opfleet.protocol.system_config import SystemConfig, system_config_from_l2_block
+from opfleet.protocol.transactions import encode_transaction
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import LRUCache, normalize_block_id
 

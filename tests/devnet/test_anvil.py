@@ -18,9 +18,9 @@ from opfleet.errors import ConfigError
 from opfleet.protocol.block_ref import BlockID, L1BlockRef
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.deposits import user_deposits
+from opfleet.protocol.ethjson import log_from_json, parse_data, parse_quantity
 from opfleet.protocol.system_config import ConfigUpdateType
 from opfleet.providers.beacon import BeaconClient
-from opfleet.providers.ethjson import log_from_json, parse_data, parse_quantity
 from opfleet.providers.jsonrpc import JsonRpcClient
 from opfleet.providers.l1 import L1Provider
 

@@ -8,9 +8,9 @@ from l1_chain import DEPOSIT_CONTRACT, TOPIC, UNKNOWN_TYPE_RAW, FakeL1, sample_t
 from opfleet.errors import BlockNotFoundError, TemporaryError
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.crypto import keccak256, private_key_to_address
+from opfleet.protocol.ethjson import transaction_from_json
 from opfleet.protocol.transactions import decode_transaction, encode_transaction, recover_sender
 from opfleet.providers import JsonRpcClient
-from opfleet.providers.ethjson import transaction_from_json
 from opfleet.providers.l1 import L1Provider, LRUCache
 from opfleet.rpc import JsonRpcServer
 
