@@ -257,7 +257,6 @@ class LightNode:
     def __init__(self, config: LightConfig, *, metrics: LightMetrics | None = None):
         self.config = config
         self.rollup_config = config.rollup_config
-        self.safe_db = None  # optimism_safeHeadAtL1Block: "safe head database not enabled"
         self.metrics = metrics or LightMetrics()
         self.engine_lock = trio.Lock()
         self.head_l1 = self.safe_l1 = self.finalized_l1 = ZERO_L1_BLOCK_REF

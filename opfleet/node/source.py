@@ -293,7 +293,7 @@ class SourceNode:
 
     def rpc_server(self) -> JsonRpcServer:
         """op-node's API for this node (also what a supernode mounts under ``/<chainID>``)."""
-        return source_rpc_server(self, enable_admin=self.config.enable_admin)
+        return source_rpc_server(self, safe_db=self.safe_db, enable_admin=self.config.enable_admin)
 
     def request_reset(self) -> None:
         self._reset_requested = True

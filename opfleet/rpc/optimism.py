@@ -92,14 +92,10 @@ def parse_hex_uint64(value: Any, index: int = 0) -> int:
 
 
 class SourceView(Protocol):
-    """What the RPC reads from a running source node."""
+    """What the RPC reads from a running source node (its safe-head database, which a light node
+    does not keep, is handed to :func:`optimism_methods` on its own)."""
 
     rollup_config: RollupConfig
-
-    @property
-    def safe_db(self) -> SafeHeadReader | None:
-        """The safe-head database, or None when the node keeps none (a light node)."""
-        ...
 
     def sync_status(self) -> SyncStatus: ...
 
@@ -115,8 +111,10 @@ class SourceView(Protocol):
     def request_reset(self) -> None: ...
 
 
-def optimism_methods(node: SourceView, *, enable_admin: bool = False) -> dict[str, Callable[..., Awaitable[Any]]]:
-    """The JSON-RPC methods of a source node."""
+def optimism_methods(node: SourceView, *, safe_db: SafeHeadReader | None = None,
+                     enable_admin: bool = False) -> dict[str, Callable[..., Awaitable[Any]]]:
+    """The JSON-RPC methods of a source node; ``optimism_safeHeadAtL1Block`` reads ``safe_db``
+    (None: "safe head database not enabled", op-node's answer without ``--safedb.path``)."""
 
     not_ready = getattr(node, "status_not_ready", None)
 
@@ -141,10 +139,10 @@ def optimism_methods(node: SourceView, *, enable_admin: bool = False) -> dict[st
 
     async def optimism_safeHeadAtL1Block(l1_block_number: Any) -> dict[str, Any]:
         number = parse_hex_uint64(l1_block_number)
-        if node.safe_db is None:
+        if safe_db is None:
             raise RpcError(DEFAULT_ERROR, "safe head database not enabled")
         try:
-            entry = node.safe_db.safe_head_at(number)
+            entry = safe_db.safe_head_at(number)
         except SafeHeadNotFound:
             raise RpcError(DEFAULT_ERROR, "not found") from None
         return {"l1Block": entry.l1_block.to_json(), "safeHead": entry.safe_head.to_json()}
@@ -287,11 +285,12 @@ def readiness_route(node: SourceView) -> HttpHandler:
     return healthz
 
 
-def source_rpc_server(node: SourceView, *, enable_admin: bool = False) -> JsonRpcServer:
-    """The source node's RPC server, with ``GET /healthz`` (readiness, :func:`readiness_route`)
-    and ``GET /livez`` (liveness: ``{"version": ...}`` while serving)."""
+def source_rpc_server(node: SourceView, *, safe_db: SafeHeadReader | None = None,
+                      enable_admin: bool = False) -> JsonRpcServer:
+    """The source node's RPC server (:func:`optimism_methods`), with ``GET /healthz`` (readiness,
+    :func:`readiness_route`) and ``GET /livez`` (liveness: ``{"version": ...}`` while serving)."""
     return JsonRpcServer(
-        optimism_methods(node, enable_admin=enable_admin),
+        optimism_methods(node, safe_db=safe_db, enable_admin=enable_admin),
         extra_routes={"/healthz": readiness_route(node), "/livez": json_route({"version": version_string()})},
         name="source-rpc",
     )

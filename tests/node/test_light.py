@@ -378,6 +378,23 @@ async def test_own_sync_status_has_the_el_heads_from_the_first_answer(nursery):
     assert st["unsafe_l2"]["number"] == 5
 
 
+async def test_a_light_node_keeps_no_safe_head_database(nursery):
+    """op-node's answer without ``--safedb.path``, byte for byte, to every L1 block (a light node
+    derives nothing, so it has no safe-head database to read); a bad number is still -32602."""
+    setup = await Setup().start(nursery)
+    el = await FakeEL(setup.chains).start(nursery)
+    node = await nursery.start(LightNode(setup.config([dead_url()], el)).run)
+    async with httpx.AsyncClient() as http:
+        for number in ("0x0", "0x5"):
+            body = {"jsonrpc": "2.0", "id": 1, "method": "optimism_safeHeadAtL1Block", "params": [number]}
+            answer = await http.post(f"http://127.0.0.1:{node.rpc_port}", json=body)
+            assert answer.content == (b'{"jsonrpc":"2.0","id":1,"error":{"code":-32000,'
+                                      b'"message":"safe head database not enabled"}}\n'), answer.content
+        body = {"jsonrpc": "2.0", "id": 2, "method": "optimism_safeHeadAtL1Block", "params": [5]}
+        answer = (await http.post(f"http://127.0.0.1:{node.rpc_port}", json=body)).json()
+    assert answer["error"]["code"] == -32602
+
+
 async def test_healthz_is_readiness_livez_is_liveness(nursery):
     """/healthz answers 503 until the node has its chain and a source answers a sane status, and
     again while every source is down (its safe head is held); /livez stays 200 throughout."""

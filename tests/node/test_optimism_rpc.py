@@ -18,9 +18,8 @@ from opfleet.testing.derive import FakeL1Chain, make_rollup_config
 
 
 class StubNode:
-    def __init__(self, safe_db=None):
+    def __init__(self):
         self.rollup_config = make_rollup_config(FakeL1Chain())
-        self.safe_db = safe_db
         self.resets = 0
 
     def sync_status(self) -> SyncStatus:
@@ -54,7 +53,7 @@ async def test_safe_head_db_disabled_and_not_found():
     assert answer["error"] == {"code": -32000, "message": "safe head database not enabled"}
     db = SafeHeadDB(None)
     db.record(BlockID(b"\x01" * 32, 7), BlockID(b"\x02" * 32, 20))
-    server = source_rpc_server(StubNode(db))
+    server = source_rpc_server(StubNode(), safe_db=db)
     assert (await call(server, "optimism_safeHeadAtL1Block", "0x6"))["error"]["message"] == "not found"
     found = (await call(server, "optimism_safeHeadAtL1Block", "0x9"))["result"]
     assert found == {"l1Block": {"hash": "0x" + "01" * 32, "number": 7},

@@ -55,9 +55,8 @@ class Node:
     follow_sources = ("http://user:secret@source.test:9545",)
     sequencer_active = True
 
-    def __init__(self, safe_db=None):
+    def __init__(self):
         self.rollup_config = make_rollup_config(FakeL1Chain())
-        self.safe_db = safe_db
         self.status = STATUS
         self.changed = trio.Event()
 
@@ -84,9 +83,9 @@ async def serve(nursery, node: Node, **kwargs) -> str:
 
 
 async def test_every_method_against_our_own_server_over_loopback():
-    node = Node(SafeDb())
+    node = Node()
     async with trio.open_nursery() as nursery:
-        url = await serve(nursery, node, enable_admin=True)
+        url = await serve(nursery, node, safe_db=SafeDb(), enable_admin=True)
         async with RollupNodeClient(url) as client:
             assert await client.sync_status() == STATUS
             out = await client.output_at_block(7)
@@ -138,7 +137,7 @@ async def test_long_poll_answers_when_a_named_head_changes_else_at_the_deadline(
 
 async def test_op_node_error_codes():
     async with trio.open_nursery() as nursery:
-        url = await serve(nursery, Node(safe_db=None))  # no admin API, no safe-head database
+        url = await serve(nursery, Node())  # no admin API, no safe-head database
         async with RollupNodeClient(url) as client:
             with pytest.raises(NotFoundError, match="not found") as info:
                 await client.output_at_block(21)
@@ -151,7 +150,7 @@ async def test_op_node_error_codes():
             with pytest.raises(RpcCallError) as info:
                 await client.supernode_sync_status()
             assert info.value.is_method_not_found
-        url = await serve(nursery, Node(SafeDb()))
+        url = await serve(nursery, Node(), safe_db=SafeDb())
         async with RollupNodeClient(url) as client:
             with pytest.raises(NotFoundError):
                 await client.safe_head_at_l1_block(2)
