@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from opfleet.config import spec
 from opfleet.config.spec import Command, Option
 from opfleet.errors import ConfigError
-from opfleet.log import mask_url
 
 if TYPE_CHECKING:
     from opfleet.config.profiles import Profile
@@ -137,6 +136,8 @@ def parse_value(option: Option, raw: Any, *, source: str, base_dir: Path | None 
     try:
         value = _parse(option, raw, base_dir)
     except (ValueError, TypeError):
+        from opfleet.log import mask_url  # here: `opfleet --help` reads this module, not the log's json
+
         shown = mask_url(raw) if isinstance(raw, str) else repr(raw)
         raise ConfigError(
             f"invalid value {shown!r}: expected {expected(option)}", source=source, key=option.key
@@ -195,6 +196,8 @@ def _parse(option: Option, raw: Any, base_dir: Path | None) -> Any:
 def mask(option: Option, value: Any) -> Any:
     """Hide secrets before printing: secret options whole; in URLs, passwords, API keys in the
     path (a long token segment, as providers put them) and query values."""
+    from opfleet.log import mask_url
+
     if value is None:
         return None
     if option.secret:

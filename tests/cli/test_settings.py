@@ -248,7 +248,9 @@ def test_profile_show_masks_secrets(cli, tmp_path):
 
 
 def test_mask_keeps_ordinary_urls():
-    assert settings.mask_url("http://127.0.0.1:9545/10") == "http://127.0.0.1:9545/10"
+    from opfleet.log import mask_url
+
+    assert mask_url("http://127.0.0.1:9545/10") == "http://127.0.0.1:9545/10"
 
 
 def test_config_error_message_shape():
