@@ -26,7 +26,7 @@ import trio
 
 from opfleet.devnet.contracts import portal_code, system_config_code
 from opfleet.devnet.l1 import DEFAULT_PORTAL_ADDRESS, DEFAULT_SYSTEM_CONFIG_ADDRESS
-from opfleet.devnet.process import stop_process
+from opfleet.devnet.process import is_executable, last_lines, start_process, stop_process
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import private_key_to_address
@@ -72,7 +72,7 @@ def find_anvil(cache_dir: Path | None = None) -> Path | None:
     if env:
         return Path(env)
     cached = _cached_binary(cache_dir or default_cache_dir())
-    if cached.is_file() and os.access(cached, os.X_OK):
+    if is_executable(cached):
         return cached
     on_path = shutil.which("anvil")
     if on_path and anvil_version(on_path) == ANVIL_VERSION:
@@ -162,18 +162,15 @@ class Anvil:
     async def run(self, *, task_status: trio.TaskStatus[Anvil] = trio.TASK_STATUS_IGNORED) -> None:
         binary = self._binary or await trio.to_thread.run_sync(lambda: ensure_anvil(install=self._install))
         cmd = [str(binary), *self.config.args()]
-        try:
-            process = await trio.lowlevel.open_process(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                                       stdin=subprocess.DEVNULL)
-        except OSError as exc:
-            raise ConfigError(f"cannot start anvil ({binary}): {exc}; {INSTALL_HINT}") from None
+        process = await start_process(cmd, what="anvil", hint=INSTALL_HINT, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT)
         self.pid = process.pid
         try:
             lines: list[str] = []
             with trio.move_on_after(START_TIMEOUT):
                 self.port = await _listening_port(process, lines)
             if self.port is None:
-                tail = " / ".join(line for line in lines[-3:] if line.strip()) or "no output"
+                tail = last_lines(lines) or "no output"
                 raise ConfigError(f"anvil did not start on {self.config.host}:{self.config.port}: {tail}")
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_drain, process)

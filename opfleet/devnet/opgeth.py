@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -43,7 +42,7 @@ from typing import Any
 import trio
 
 from opfleet.devnet.engine import FORK_NAMES, MESSAGE_PASSER_CODE, ForkTimes
-from opfleet.devnet.process import stop_process
+from opfleet.devnet.process import find_reference_binary, is_executable, last_lines, start_process, stop_process
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.ethjson import parse_data, parse_quantity
@@ -75,12 +74,6 @@ GETH_FORK_FIELDS = {
 
 # --- the binary ------------------------------------------------------------------------------------
 
-def refnodes_dir() -> Path:
-    """Where ``../shared/refnodes/install.sh`` unpacks op-geth and op-node by default."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "opfleet" / "refnodes" / "bin"
-
-
 def op_geth_version(binary: str | Path) -> str | None:
     """The ``Version:`` that ``binary version`` prints if it is op-geth (``1.101411.1-rc.2``),
     else None (not runnable, or an upstream geth: no ``Upstream Version`` line)."""
@@ -102,22 +95,14 @@ def find_op_geth(explicit: str | Path | None = None) -> Path:
     """The op-geth binary to run (see the module docstring for the order); ConfigError if none."""
     if explicit:
         path = Path(explicit).expanduser()
-        if not (path.is_file() and os.access(path, os.X_OK)):
+        if not is_executable(path):
             raise ConfigError(f"--engine op-geth={explicit}: no executable there", key="engine")
         return path
-    env = os.environ.get("OPFLEET_OP_GETH")
-    if env:
-        return Path(env)
-    named = shutil.which("op-geth")
-    if named:
-        return Path(named)
-    geth = shutil.which("geth")
-    if geth and op_geth_version(geth) is not None:
-        return Path(geth)
-    cached = refnodes_dir() / "geth"
-    if cached.is_file() and os.access(cached, os.X_OK):
-        return cached
-    raise ConfigError(f"op-geth not found: {INSTALL_HINT}", key="engine")
+    found = find_reference_binary(env="OPFLEET_OP_GETH", cached="geth", on_path={
+        "op-geth": None, "geth": lambda geth: op_geth_version(geth) is not None})
+    if found is None:
+        raise ConfigError(f"op-geth not found: {INSTALL_HINT}", key="engine")
+    return found
 
 
 def parse_version(text: str) -> tuple[tuple[int, int, int], bool]:
@@ -299,11 +284,8 @@ class OpGeth:
     async def _serve(self, binary: Path, directory: Path, task_status: trio.TaskStatus[OpGeth]) -> None:
         cmd = [str(binary), *self.args(directory)]
         self.log_path = directory / "geth.log"
-        try:
-            process = await trio.lowlevel.open_process(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                                       stdin=subprocess.DEVNULL)
-        except OSError as exc:
-            raise ConfigError(f"cannot start op-geth ({binary}): {exc}; {INSTALL_HINT}") from None
+        process = await start_process(cmd, what="op-geth", hint=INSTALL_HINT, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT)
         self.pid = process.pid
         try:
             async with trio.open_nursery() as nursery:
@@ -311,7 +293,7 @@ class OpGeth:
                 with trio.move_on_after(START_TIMEOUT):
                     await self._seen_endpoints.wait()
                 if not self._seen_endpoints.is_set():
-                    tail = " / ".join(line for line in self._lines[-3:] if line.strip()) or "no output"
+                    tail = last_lines(self._lines) or "no output"
                     raise ConfigError(f"{self.config.name}: op-geth did not start: {tail}")
                 self.rpc_url = f"http://{self._endpoints['http']}"
                 self.auth_url = f"http://{self._endpoints['auth']}"
@@ -320,7 +302,7 @@ class OpGeth:
                                                                "engine": self.auth_url, "pid": process.pid}})
                 task_status.started(self)
                 code = await process.wait()
-                tail = " / ".join(line for line in self._lines[-3:] if line.strip())
+                tail = last_lines(self._lines)
                 raise CriticalError(f"{self.config.name}: op-geth (pid {process.pid}) exited with status {code}"
                                     + (f": {tail}" if tail else ""))
         finally:

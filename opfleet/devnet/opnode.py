@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import socket
 import subprocess
@@ -33,8 +32,7 @@ from typing import Any
 
 import trio
 
-from opfleet.devnet.opgeth import refnodes_dir
-from opfleet.devnet.process import stop_process
+from opfleet.devnet.process import find_reference_binary, last_lines, start_process, stop_process
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.providers.jsonrpc import JsonRpcClient
@@ -60,16 +58,10 @@ def find_op_node(explicit: str | Path | None = None) -> Path:
     """The op-node binary to run (see the module docstring); ConfigError if none."""
     if explicit:
         return Path(explicit)
-    env = os.environ.get("OPFLEET_OP_NODE")
-    if env:
-        return Path(env)
-    on_path = shutil.which("op-node")
-    if on_path:
-        return Path(on_path)
-    cached = refnodes_dir() / "op-node"
-    if cached.is_file() and os.access(cached, os.X_OK):
-        return cached
-    raise ConfigError(f"op-node not found: {INSTALL_HINT}")
+    found = find_reference_binary(env="OPFLEET_OP_NODE", on_path={"op-node": None}, cached="op-node")
+    if found is None:
+        raise ConfigError(f"op-node not found: {INSTALL_HINT}")
+    return found
 
 
 def op_node_rollup_json(rollup: RollupConfig) -> dict[str, Any]:
@@ -141,11 +133,8 @@ class OpNode:
             self.log_path = directory / "op-node.log"
             cmd = [str(binary), *self.args(directory, port)]
             with self.log_path.open("ab") as out:
-                try:
-                    process = await trio.lowlevel.open_process(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                                               stdin=subprocess.DEVNULL)
-                except OSError as exc:
-                    raise ConfigError(f"cannot start op-node ({binary}): {exc}; {INSTALL_HINT}") from None
+                process = await start_process(cmd, what="op-node", hint=INSTALL_HINT, stdout=out,
+                                              stderr=subprocess.STDOUT)
             self.pid = process.pid
             try:
                 self.rpc_url = f"http://{cfg.host}:{port}"
@@ -178,8 +167,7 @@ class OpNode:
         """The last lines of op-node's log that say something (for error messages)."""
         if self.log_path is None or not self.log_path.exists():
             return "no output"
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return " / ".join(line for line in text[-lines:] if line.strip()) or "no output"
+        return last_lines(self.log_path.read_text(errors="replace").splitlines(), lines) or "no output"
 
     async def _wait_rpc(self, process: trio.Process) -> None:
         assert self.rpc_url is not None

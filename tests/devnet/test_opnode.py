@@ -52,3 +52,33 @@ def test_find_op_node(tmp_path, monkeypatch):
     cached.write_text("#!/bin/sh\n")
     cached.chmod(0o755)
     assert find_op_node() == cached
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    on_path = tmp_path / "bin" / "op-node"
+    on_path.parent.mkdir()
+    on_path.write_text("#!/bin/sh\n")
+    on_path.chmod(0o755)
+    assert find_op_node() == on_path  # PATH before the cache
+    monkeypatch.setenv("OPFLEET_OP_NODE", str(tmp_path / "named"))
+    assert find_op_node() == tmp_path / "named"  # the environment before PATH
+    assert find_op_node(tmp_path / "explicit") == tmp_path / "explicit"
+
+
+def test_find_op_node_skips_a_cached_file_that_does_not_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPFLEET_OP_NODE", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cached = tmp_path / "cache" / "opfleet" / "refnodes" / "bin" / "op-node"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("not a program\n")
+    cached.chmod(0o644)
+    with pytest.raises(ConfigError, match="op-node not found"):
+        find_op_node()
+
+
+async def test_an_op_node_binary_that_cannot_start_is_one_config_error(tmp_path):
+    node = OpNode(OpNodeConfig(rollup=rollup(), l1_url="http://127.0.0.1:1", l1_beacon_url="http://127.0.0.1:1",
+                               l2_auth_url="http://127.0.0.1:1", jwt_secret=bytes(32), rpc_port=1,
+                               data_dir=tmp_path / "op-node"),
+                  binary=tmp_path / "missing-op-node")
+    with pytest.raises(ConfigError, match=r"cannot start op-node \(.*missing-op-node\): .*refnodes/install.sh"):
+        await node.run()
