@@ -38,11 +38,11 @@ from opfleet.protocol.batch.singular import SingularBatch
 from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.crypto import ZERO_HASH
 from opfleet.protocol.deposits import user_deposits
+from opfleet.protocol.engine_api import PayloadAttributes
 from opfleet.protocol.l1_block_info import BlobSchedule, l1_info_deposit
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.system_config import update_system_config_with_receipts
 from opfleet.protocol.upgrades import upgrade_gas, upgrade_transactions_for_block
-from opfleet.providers.engine import PayloadAttributes
 
 SEQUENCER_FEE_VAULT_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000011")
 """``suggestedFeeRecipient`` of every derived block."""

@@ -81,6 +81,7 @@ from opfleet.protocol.block import (
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx, decode_deposit_tx
+from opfleet.protocol.engine_api import ENGINE_ETH_METHODS, ENGINE_ETH_PROOF_METHOD
 from opfleet.protocol.hexjson import parse_json_uint
 from opfleet.protocol.log import Log
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
@@ -94,7 +95,6 @@ from opfleet.protocol.transactions import (
     recover_sender,
 )
 from opfleet.protocol.trie import EMPTY_TRIE_ROOT
-from opfleet.providers.engine import ENGINE_ETH_METHODS, ENGINE_ETH_PROOF_METHOD
 from opfleet.rpc.jwt import require_jwt
 from opfleet.rpc.server import (
     HttpServer,

@@ -87,6 +87,7 @@ from opfleet.interop.messages import CROSS_L2_INBOX, Identifier, payload_hash, v
 from opfleet.log import log_context, mask_url
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import keccak256, private_key_to_address
+from opfleet.protocol.engine_api import PayloadStatus
 from opfleet.protocol.ethjson import parse_data, parse_quantity
 from opfleet.protocol.l1_block_info import KNOWN_BLOB_SCHEDULES, BlobSchedule
 from opfleet.protocol.l1_chain_config import BLOB_FORKS, DEFAULT_BLOB_CONFIGS, BlobConfig, L1ChainConfig
@@ -94,7 +95,7 @@ from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.state import Account
 from opfleet.protocol.system_config import ConfigUpdateType
 from opfleet.protocol.transactions import DYNAMIC_FEE_TX_TYPE, Transaction, encode_transaction, sign_transaction
-from opfleet.providers.engine import EngineClient, PayloadStatus
+from opfleet.providers.engine import EngineClient
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 
 log = logging.getLogger("opfleet.devnet")

@@ -48,19 +48,12 @@ from opfleet.engine.l2_chain import EngineL2Chain, FullL2Block
 from opfleet.errors import CriticalError, DecodeError, ResetError, TemporaryError
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
+from opfleet.protocol.engine_api import ForkchoiceState, ForkchoiceUpdatedResult, PayloadAttributes, PayloadStatus
 from opfleet.protocol.ethjson import hex_data, parse_data, parse_quantity
 from opfleet.protocol.l1_block_info import l2_block_ref_from_transactions
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.engine import (
-    EngineClient,
-    ForkchoiceState,
-    ForkchoiceUpdatedResult,
-    InvalidForkchoiceState,
-    InvalidPayloadAttributes,
-    PayloadAttributes,
-    PayloadStatus,
-)
+from opfleet.providers.engine import EngineClient, InvalidForkchoiceState, InvalidPayloadAttributes
 from opfleet.providers.jsonrpc import RpcCallError
 
 log = logging.getLogger("opfleet.engine")

@@ -28,7 +28,8 @@ from opfleet.engine.driver import ref_from_transactions
 from opfleet.errors import NodeError
 from opfleet.protocol import gossip as g
 from opfleet.protocol.block_ref import L2BlockRef
-from opfleet.providers.engine import EngineClient, PayloadStatus
+from opfleet.protocol.engine_api import PayloadStatus
+from opfleet.providers.engine import EngineClient
 
 log = logging.getLogger("opfleet.gossip")
 

@@ -83,13 +83,14 @@ from opfleet.node.outage import Outage
 from opfleet.node.payloads import PayloadPuller
 from opfleet.node.source import EL_HEADS_AT_START_TIMEOUT, SourceMetrics
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
+from opfleet.protocol.engine_api import ForkchoiceState, PayloadStatus
 from opfleet.protocol.ethjson import header_from_json, hex_quantity
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.output_root import OutputV0
 from opfleet.protocol.rollup_api import ChainIdentity
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.engine import EngineClient, ForkchoiceState, InvalidForkchoiceState, PayloadStatus
+from opfleet.providers.engine import EngineClient, InvalidForkchoiceState
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import L1Provider, LRUCache
 from opfleet.providers.rollup_node import RollupNodeClient

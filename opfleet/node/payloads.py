@@ -46,9 +46,10 @@ from opfleet.engine.l2_chain import EngineL2Chain, raw_transaction
 from opfleet.errors import BlockNotFoundError, DecodeError, NodeError, TemporaryError
 from opfleet.node.outage import Outage
 from opfleet.protocol.block_ref import L2BlockRef
+from opfleet.protocol.engine_api import PayloadStatus
 from opfleet.protocol.ethjson import data, header_from_json, hex_data, hex_quantity, json_object, quantity
 from opfleet.protocol.rollup_config import RollupConfig
-from opfleet.providers.engine import EngineClient, PayloadStatus
+from opfleet.providers.engine import EngineClient
 from opfleet.providers.jsonrpc import JsonRpcClient
 
 log = logging.getLogger("opfleet.light")

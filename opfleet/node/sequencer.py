@@ -79,18 +79,12 @@ from opfleet.engine.l2_chain import EngineL2Chain
 from opfleet.errors import AuthenticationError, BlockNotFoundError, DecodeError, ResetError, TemporaryError
 from opfleet.node.outage import Outage
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
+from opfleet.protocol.engine_api import ForkchoiceState, PayloadAttributes, PayloadStatus
 from opfleet.protocol.ethjson import hex_data, parse_data, parse_quantity
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.upgrades import has_upgrade_transactions
-from opfleet.providers.engine import (
-    EngineClient,
-    ForkchoiceState,
-    InvalidForkchoiceState,
-    InvalidPayloadAttributes,
-    PayloadAttributes,
-    PayloadStatus,
-)
+from opfleet.providers.engine import EngineClient, InvalidForkchoiceState, InvalidPayloadAttributes
 from opfleet.providers.jsonrpc import RpcCallError
 from opfleet.providers.l1 import L1Provider
 

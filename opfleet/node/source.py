@@ -48,13 +48,14 @@ from opfleet.errors import (
 from opfleet.node.outage import Outage
 from opfleet.node.safedb import SafeHeadDB
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
+from opfleet.protocol.engine_api import ForkchoiceState
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.output_root import OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus
 from opfleet.protocol.upgrades import verify_upgrade_bundles
 from opfleet.providers.beacon import BeaconClient
-from opfleet.providers.engine import EngineClient, ForkchoiceState
+from opfleet.providers.engine import EngineClient
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import L1Provider
 from opfleet.rpc.metrics import Registry, serve_metrics

@@ -15,8 +15,8 @@ from derive_helpers import Rollup
 
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.deposits import deposit_log
+from opfleet.protocol.engine_api import PayloadAttributes
 from opfleet.protocol.system_config import SystemConfig
-from opfleet.providers.engine import PayloadAttributes
 from opfleet.testing.derive import BATCHER_ADDRESS, DEPOSIT_CONTRACT, l2_transfer
 
 T = 1_700_000_000  # L1 genesis time = L2 genesis time; 0x6553f100

@@ -16,17 +16,18 @@ import trio
 from opfleet.devnet.engine import DevEngine, ForkTimes
 from opfleet.devnet.l1 import L1Chain, L1ChainBlock, L1Config, L1Server
 from opfleet.devnet.rollup import devnet_rollup_config
-from opfleet.protocol.state import Account
 from opfleet.engine.l2_chain import EngineL2Chain
 from opfleet.node.sequencer import Sequencer, SequencerConfig, TxSource, run_sequencer
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.deposits import user_deposits
+from opfleet.protocol.engine_api import ForkchoiceState, PayloadAttributes, PayloadStatus
 from opfleet.protocol.l1_block_info import L1OriginHeader, decode_l1_block_info, l1_info_deposit
 from opfleet.protocol.rollup_config import RollupConfig
+from opfleet.protocol.state import Account
 from opfleet.protocol.system_config import SystemConfig, encode_scalar, update_system_config_with_receipts
 from opfleet.protocol.transactions import Transaction, encode_transaction, sign_transaction
-from opfleet.providers.engine import EngineClient, ForkchoiceState, PayloadAttributes, PayloadStatus
+from opfleet.providers.engine import EngineClient
 from opfleet.providers.jsonrpc import JsonRpcClient
 from opfleet.providers.l1 import L1Provider
 

@@ -18,22 +18,16 @@ from devnet_helpers import JWT_SECRET, L2_CHAIN_ID, OTHER_KEY, USER, USER_KEY, M
 
 from opfleet.devnet.engine import DevEngine, ForkTimes, header_from_payload
 from opfleet.devnet.l1 import L1Chain
-from opfleet.protocol.state import Account
-from opfleet.protocol.trie import EMPTY_TRIE_ROOT, ordered_trie_root, secure_trie_root, verify_proof
 from opfleet.errors import CriticalError
 from opfleet.protocol.crypto import keccak256
-from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
 from opfleet.protocol.deposits import decode_deposit_tx
+from opfleet.protocol.engine_api import ForkchoiceState, PayloadStatus
+from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
+from opfleet.protocol.state import Account
 from opfleet.protocol.system_config import system_config_from_l2_block
 from opfleet.protocol.transactions import Transaction, encode_transaction, sign_transaction
-from opfleet.providers.engine import (
-    EngineClient,
-    ForkchoiceState,
-    InvalidForkchoiceState,
-    InvalidPayloadAttributes,
-    PayloadStatus,
-    UnsupportedFork,
-)
+from opfleet.protocol.trie import EMPTY_TRIE_ROOT, ordered_trie_root, secure_trie_root, verify_proof
+from opfleet.providers.engine import EngineClient, InvalidForkchoiceState, InvalidPayloadAttributes, UnsupportedFork
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.providers.l2 import L2Provider
 

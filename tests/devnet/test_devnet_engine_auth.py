@@ -11,11 +11,12 @@ from devnet_helpers import JWT_SECRET, L2_CHAIN_ID, USER, USER_KEY, MiniSequence
 
 from opfleet.devnet.engine import AUTH_ETH_METHODS, DEVNET_LOG_EMITTER, DevEngine, ForkTimes, emitter_calldata
 from opfleet.devnet.l1 import L1Chain
-from opfleet.protocol.state import Account
 from opfleet.protocol.crypto import keccak256
+from opfleet.protocol.engine_api import ENGINE_ETH_METHODS
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
+from opfleet.protocol.state import Account
 from opfleet.protocol.transactions import Transaction, encode_transaction, sign_transaction
-from opfleet.providers.engine import ENGINE_ETH_METHODS, EngineClient
+from opfleet.providers.engine import EngineClient
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 
 SPEC_ETH_METHODS = {

@@ -28,9 +28,10 @@ from opfleet.devnet.opgeth import (
 )
 from opfleet.errors import ConfigError
 from opfleet.protocol.account_proof import verify_account_proof
-from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
 from opfleet.protocol.crypto import keccak256, private_key_to_address
-from opfleet.providers.engine import EngineClient, PayloadStatus
+from opfleet.protocol.engine_api import PayloadStatus
+from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
+from opfleet.providers.engine import EngineClient
 from opfleet.providers.jsonrpc import JsonRpcClient
 
 JWT = keccak256(b"op-geth test jwt")

@@ -9,12 +9,13 @@ import dataclasses
 
 import httpx
 import trio
+from interop_helpers import JWT_SECRET, A, B, new_engine, same_chain, start_interop_devnet, wait_for
 
-from interop_helpers import A, B, JWT_SECRET, new_engine, same_chain, start_interop_devnet, wait_for
 from opfleet.interop.supernode import Supernode
 from opfleet.node.light import LightConfig, LightNode
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, invalidated_block_deposit
-from opfleet.providers.engine import EngineClient, ForkchoiceState
+from opfleet.protocol.engine_api import ForkchoiceState
+from opfleet.providers.engine import EngineClient
 from opfleet.providers.jsonrpc import JsonRpcClient
 from opfleet.providers.l2 import L2Provider
 

@@ -11,20 +11,22 @@ from dataclasses import dataclass
 import pytest
 
 from opfleet.errors import CriticalError, TemporaryError
-from opfleet.providers.engine import (
-    EngineClient,
+from opfleet.protocol.engine_api import (
     ForkchoiceState,
-    InvalidForkchoiceState,
-    InvalidPayloadAttributes,
     PayloadAttributes,
     PayloadStatus,
-    TooLargeRequest,
-    UnknownPayload,
-    UnsupportedFork,
     Withdrawal,
     forkchoice_updated_version,
     get_payload_version,
     new_payload_version,
+)
+from opfleet.providers.engine import (
+    EngineClient,
+    InvalidForkchoiceState,
+    InvalidPayloadAttributes,
+    TooLargeRequest,
+    UnknownPayload,
+    UnsupportedFork,
 )
 from opfleet.providers.jsonrpc import RpcCallError
 from opfleet.providers.jwt import decode_jwt

@@ -21,11 +21,11 @@ from opfleet.errors import BlockNotFoundError, CriticalError, TemporaryError
 from opfleet.protocol.block_ref import BlockID, L2BlockRef
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.deposits import DepositTx
+from opfleet.protocol.engine_api import ENGINE_ETH_METHODS
 from opfleet.protocol.l1_block_info import L1BlockInfo, encode_l1_block_info
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS, OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.providers import JsonRpcClient
-from opfleet.providers.engine import ENGINE_ETH_METHODS
 from opfleet.providers.l2 import L2Provider
 
 
