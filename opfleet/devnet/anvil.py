@@ -26,7 +26,7 @@ import trio
 
 from opfleet.devnet.contracts import portal_code, system_config_code
 from opfleet.devnet.l1 import DEFAULT_PORTAL_ADDRESS, DEFAULT_SYSTEM_CONFIG_ADDRESS
-from opfleet.devnet.process import is_executable, last_lines, start_process, stop_process
+from opfleet.devnet.process import first_answer, is_executable, last_lines, start_process, stop_process
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import private_key_to_address
@@ -187,12 +187,7 @@ class Anvil:
         assert self.url is not None
         async with JsonRpcClient(self.url, name="anvil") as rpc:
             with trio.fail_after(START_TIMEOUT):
-                while True:
-                    try:
-                        await rpc.call("eth_chainId")
-                        break
-                    except Exception:  # not up yet
-                        await trio.sleep(0.02)
+                await first_answer(rpc, "eth_chainId", interval=0.02)
             await rpc.call("anvil_setCode", "0x" + self.config.portal_address.hex(), "0x" + portal_code().hex())
             await rpc.call("anvil_setCode", "0x" + self.config.system_config_address.hex(),
                            "0x" + system_config_code().hex())

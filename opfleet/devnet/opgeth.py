@@ -42,7 +42,14 @@ from typing import Any
 import trio
 
 from opfleet.devnet.engine import FORK_NAMES, MESSAGE_PASSER_CODE, ForkTimes
-from opfleet.devnet.process import find_reference_binary, is_executable, last_lines, start_process, stop_process
+from opfleet.devnet.process import (
+    find_reference_binary,
+    first_answer,
+    is_executable,
+    last_lines,
+    start_process,
+    stop_process,
+)
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.ethjson import parse_data, parse_quantity
@@ -336,10 +343,5 @@ class OpGeth:
         assert self.rpc_url is not None
         async with JsonRpcClient(self.rpc_url, name=f"{self.config.name}-rpc") as rpc:
             with trio.fail_after(START_TIMEOUT):
-                while True:
-                    try:
-                        block = await rpc.call("eth_getBlockByNumber", "0x0", False)
-                        break
-                    except Exception:  # not answering yet
-                        await trio.sleep(0.05)
+                _, block = await first_answer(rpc, "eth_getBlockByNumber", "0x0", False, interval=0.05)
         self.genesis = GenesisBlock(parse_data(block["hash"], 32), 0, parse_quantity(block["timestamp"]))

@@ -32,7 +32,7 @@ from typing import Any
 
 import trio
 
-from opfleet.devnet.process import find_reference_binary, last_lines, start_process, stop_process
+from opfleet.devnet.process import find_reference_binary, first_answer, last_lines, start_process, stop_process
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.providers.jsonrpc import JsonRpcClient
@@ -173,12 +173,10 @@ class OpNode:
         assert self.rpc_url is not None
         async with JsonRpcClient(self.rpc_url, name=self.config.name) as rpc:
             with trio.move_on_after(START_TIMEOUT):
-                while process.returncode is None:
-                    try:
-                        await rpc.call("optimism_syncStatus")
-                        return
-                    except Exception:  # not up yet
-                        await trio.sleep(0.1)
+                answered, _ = await first_answer(rpc, "optimism_syncStatus", interval=0.1,
+                                                 alive=lambda: process.returncode is None)
+                if answered:
+                    return
         if process.returncode is not None:
             raise ConfigError(f"{self.config.name}: op-node exited with status {process.returncode} at start: "
                               f"{self.tail()}")

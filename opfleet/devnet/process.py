@@ -13,6 +13,7 @@ from typing import Any
 import trio
 
 from opfleet.errors import ConfigError
+from opfleet.providers.jsonrpc import JsonRpcClient
 
 
 def refnodes_dir() -> Path:
@@ -47,6 +48,18 @@ async def start_process(cmd: Sequence[str], *, what: str, hint: str, **options: 
         return await trio.lowlevel.open_process(list(cmd), stdin=subprocess.DEVNULL, **options)
     except OSError as exc:
         raise ConfigError(f"cannot start {what} ({cmd[0]}): {exc}; {hint}") from None
+
+
+async def first_answer(rpc: JsonRpcClient, method: str, *params: Any, interval: float,
+                       alive: Callable[[], bool] = lambda: True) -> tuple[bool, Any]:
+    """Call ``method`` until a started program's RPC answers it: ``(True, result)``; ``(False,
+    None)`` once ``alive()`` says the program is gone. The caller bounds the wait."""
+    while alive():
+        try:
+            return True, await rpc.call(method, *params)
+        except Exception:  # not up yet
+            await trio.sleep(interval)
+    return False, None
 
 
 def last_lines(lines: Sequence[str], count: int = 3) -> str:
