@@ -6,9 +6,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from opfleet.cli._settings import ADDRESS_HINT, nonempty, setting
+from opfleet.config import defaults
 from opfleet.errors import ConfigError
-
-DEFAULT_LISTEN_TCP = 9222
 
 
 def p2p_config(settings: Any, *, sequencing: bool = False) -> Any:
@@ -53,16 +53,15 @@ def p2p_config(settings: Any, *, sequencing: bool = False) -> Any:
         if not sequencing:
             raise ConfigError("it signs the blocks a sequencer builds: it needs "
                               "opfleet light --sequencer.enabled", key="p2p.sequencer.key")
-    priv = settings.get("p2p.priv.path") or "opnode_p2p_priv.txt"
     config = P2PConfig(
-        listen_ip=str(settings.get("p2p.listen.ip") or "0.0.0.0"),
-        listen_tcp=int(listen) if listen is not None else DEFAULT_LISTEN_TCP,
+        listen_ip=nonempty(settings, "p2p.listen.ip", hint=ADDRESS_HINT),
+        listen_tcp=int(listen) if listen is not None else defaults.P2P_LISTEN_TCP,
         static=tuple(str(s) for s in static),
-        priv_path=Path(str(priv)),
+        priv_path=Path(str(setting(settings, "p2p.priv.path"))),
         sequencer_key=key,
-        ban_peers=bool(settings.get("p2p.ban.peers") if settings.get("p2p.ban.peers") is not None else True),
-        ban_threshold=_score(settings.get("p2p.ban.threshold")),
-        ban_duration=float(settings.get("p2p.ban.duration") or 3600.0),
+        ban_peers=bool(setting(settings, "p2p.ban.peers")),
+        ban_threshold=_score(setting(settings, "p2p.ban.threshold")),
+        ban_duration=float(setting(settings, "p2p.ban.duration")),  # 0: a ban ends at once, as in op-node
     )
     try:
         config.identity()
@@ -72,8 +71,6 @@ def p2p_config(settings: Any, *, sequencing: bool = False) -> Any:
 
 
 def _score(raw: Any) -> float:
-    if raw is None:
-        return -100.0
     try:
         return float(str(raw))
     except ValueError:

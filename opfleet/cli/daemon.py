@@ -11,7 +11,9 @@ from typing import Any
 
 import trio
 
+from opfleet.cli._settings import ADDRESS_HINT, nonempty, refused, setting
 from opfleet.cli.exit import ExitStatus
+from opfleet.config.spec import Command
 from opfleet.errors import ConfigError, OpfleetError
 
 log = logging.getLogger("opfleet")
@@ -25,22 +27,26 @@ def required(settings: Any, key: str, what: str) -> Any:
     return value
 
 
-def _int_or(settings: Any, key: str, default: int) -> int:
-    value = settings.get(key)
-    return int(value) if value is not None else default
-
-
-def server_settings(settings: Any) -> dict[str, Any]:
-    """``--rpc.*`` and ``--metrics.*`` as the node config fields of the same names (op-node's
-    defaults: RPC on 127.0.0.1:9545, metrics on 0.0.0.0:7300)."""
+def server_settings(settings: Any, command: Command) -> dict[str, Any]:
+    """``--rpc.*`` and ``--metrics.*`` as the node config fields of the same names (``command``:
+    whose defaults apply where ``settings`` lacks one)."""
     return {
-        "rpc_addr": str(settings.get("rpc.addr") or "127.0.0.1"),
-        "rpc_port": _int_or(settings, "rpc.port", 9545),
-        "enable_admin": bool(settings.get("rpc.enable-admin")),
-        "metrics_enabled": bool(settings.get("metrics.enabled")),
-        "metrics_addr": str(settings.get("metrics.addr") or "0.0.0.0"),
-        "metrics_port": _int_or(settings, "metrics.port", 7300),
+        "rpc_addr": nonempty(settings, "rpc.addr", command, hint=ADDRESS_HINT),
+        "rpc_port": int(setting(settings, "rpc.port", command)),
+        "enable_admin": bool(setting(settings, "rpc.enable-admin", command)),
+        "metrics_enabled": bool(setting(settings, "metrics.enabled", command)),
+        "metrics_addr": nonempty(settings, "metrics.addr", command, hint=ADDRESS_HINT),
+        "metrics_port": int(setting(settings, "metrics.port", command)),
     }
+
+
+def batch_size(settings: Any, command: Command) -> int:
+    """``--l1.rpc-max-batch-size``: at least 1, as op-node checks it (op-node also refuses more
+    than 500; we send what the operator's L1 takes)."""
+    value = int(setting(settings, "l1.rpc-max-batch-size", command))
+    if value < 1:
+        raise refused(settings, "l1.rpc-max-batch-size", f"must be at least 1, got {value}")
+    return value
 
 
 async def run_until_signal(run: Callable[[], Awaitable[Any]]) -> ExitStatus:

@@ -35,8 +35,10 @@ from typing import Any
 
 import trio
 
+from opfleet.cli._settings import nonempty, setting
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
+from opfleet.config.spec import DEVNET
 from opfleet.errors import ConfigError
 
 log = logging.getLogger("opfleet.devnet")
@@ -48,12 +50,12 @@ def fleet_config(settings: Any) -> Any:
     from opfleet.devnet.fleet import FleetConfig, parse_nodes
     from opfleet.devnet.schedule import DEFAULT_FORKS, parse_fork_schedule
 
-    counts = parse_nodes(str(settings.get("nodes") or "source=1,light=2"))
-    block_time = int(settings.get("block-time") if settings.get("block-time") is not None else 2)
+    counts = parse_nodes(str(setting(settings, "nodes", DEVNET)))
+    block_time = int(setting(settings, "block-time", DEVNET))
     if block_time < 1:
         raise ConfigError("--block-time must be at least 1 second", key="block-time")
-    base_port = int(settings.get("base-port") if settings.get("base-port") is not None else 19545)
-    engine, binary, newest = engine_setting(str(settings.get("engine") or "dev"))
+    base_port = int(setting(settings, "base-port", DEVNET))
+    engine, binary, newest = engine_setting(str(setting(settings, "engine", DEVNET)))
     forks = parse_fork_schedule(list(settings.get("fork") or []),
                                 base=DEFAULT_FORKS if newest is None else _through(newest))
     if binary is not None:
@@ -61,19 +63,19 @@ def fleet_config(settings: Any) -> Any:
 
         check_forks(forks, newest, binary=f"op-geth {binary[1]}")
     return FleetConfig(
-        l1=str(settings.get("l1") or "embedded"),
+        l1=nonempty(settings, "l1", DEVNET, hint="give embedded, anvil or the URL of an L1"),
         sources=counts["source"],
         lights=counts["light"],
         proxies=counts["proxy"],
         l2_block_time=block_time,
         l1_block_time=max(2, 2 * block_time),
         base_port=base_port,
-        data_dir=Path(str(settings.get("data-dir") or "opfleet-devnet")),
+        data_dir=Path(nonempty(settings, "data-dir", DEVNET, hint="give a directory")),
         node_poll=min(0.5, block_time / 4),
         interop=bool(settings.get("interop")),
         message_interval=2.0 * block_time,
         forks=forks,
-        l1_fork=str(settings.get("l1-fork") or "prague"),
+        l1_fork=str(setting(settings, "l1-fork", DEVNET)),
         engine=engine,
         engine_binary=binary[0] if binary is not None else None,
         keep_karst_upgrade_gas=bool(settings.get("keep-karst-upgrade-gas")),
@@ -362,9 +364,8 @@ def run(ctx: Context) -> ExitStatus:
     config = fleet_config(ctx.settings)
     tui = bool(ctx.settings.get("tui"))
     # The logs also go to a file (only there while the TUI owns the terminal), fields included.
-    log_file = log_to_file(Path(config.data_dir) / LOG_FILE, fmt=str(ctx.settings.get("log.format") or "text"),
-                           only=tui)
-    duration = float(ctx.settings.get("duration") or 0.0)
+    log_file = log_to_file(Path(config.data_dir) / LOG_FILE, fmt=str(ctx.setting("log.format")), only=tui)
+    duration = float(ctx.setting("duration"))
     from opfleet.cli.daemon import run_daemon
 
     return run_daemon(functools.partial(serve, config, out=ctx.out, duration=duration, tui=tui,

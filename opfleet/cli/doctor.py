@@ -20,16 +20,11 @@ from opfleet.errors import UsageError
 EXIT = {"ok": ExitStatus.OK, "unknown": ExitStatus.LAGGING, "fail": ExitStatus.DIVERGENT}
 
 
-def _setting(ctx: Context, key: str, default: Any) -> Any:
-    value = ctx.settings.get(key) if ctx.settings is not None else None
-    return default if value is None else value
-
-
 def _specs(ctx: Context, timeout: float) -> tuple[str, list[Any]]:
     from opfleet.monitor.fleet import discover, load_profile, specs_from_urls
 
     urls = list(ctx.arg("urls", []) or [])
-    path = _setting(ctx, "fleet", None)
+    path = ctx.setting("fleet")
     name, specs = "", []
     if path:
         fleet = load_profile(path)
@@ -55,13 +50,13 @@ def run(ctx: Context) -> ExitStatus:
     from opfleet.monitor.doctor import evaluate
     from opfleet.monitor.observe import observe
 
-    timeout = float(_setting(ctx, "timeout", 2.0))
-    window = float(_setting(ctx, "window", 12.0))
+    timeout = float(ctx.setting("timeout"))
+    window = float(ctx.setting("window"))
     if timeout <= 0:
         raise UsageError("--timeout must be positive")
     if window < 0:
         raise UsageError("--window must not be negative")
-    prometheus = _setting(ctx, "prometheus", None)
+    prometheus = ctx.setting("prometheus")
     name, specs = _specs(ctx, timeout)
     observation = trio.run(lambda: observe(specs, window=window, timeout=timeout,
                                            prometheus=prometheus, fleet_name=name))

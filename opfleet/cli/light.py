@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from opfleet.cli._settings import positive, setting
 from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_settings
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
+from opfleet.config.spec import FOLLOW_TIMEOUT, LIGHT
 
 
 def light_config(settings: Any) -> Any:
@@ -38,8 +40,8 @@ def light_config(settings: Any) -> Any:
 
         check_supported(rollup)  # a sequencer builds every activation block itself
 
-        sequencer_config = SequencerConfig(max_safe_lag=int(settings.get("sequencer.max-safe-lag") or 0),
-                                           l1_confs=int(settings.get("sequencer.l1-confs") or 0))
+        sequencer_config = SequencerConfig(max_safe_lag=int(setting(settings, "sequencer.max-safe-lag", LIGHT)),
+                                           l1_confs=int(setting(settings, "sequencer.l1-confs", LIGHT)))
 
     return LightConfig(
         rollup_config=rollup,
@@ -47,16 +49,22 @@ def light_config(settings: Any) -> Any:
         l1_url=str(l1),
         l2_url=str(l2),
         jwt_secret=load_jwt_secret(str(jwt_path)),
-        source_rpc_timeout=float(settings.get("l2.follow.source.rpc-timeout") or 10.0),
-        poll_interval=float(settings.get("l2.follow.source.poll-interval") or 0.0),
+        source_rpc_timeout=rpc_timeout(settings),
+        poll_interval=float(setting(settings, "l2.follow.source.poll-interval", LIGHT)),
         payloads_url=settings.get("l2.follow.payloads") or None,
-        l1_poll_interval=float(settings.get("l1.http-poll-interval") or 12.0),
-        **server_settings(settings),
+        l1_poll_interval=positive(settings, "l1.http-poll-interval", LIGHT),
+        **server_settings(settings, LIGHT),
         sequencer_enabled=bool(settings.get("sequencer.enabled")),
         sequencer_config=sequencer_config,
         blob_schedule=blob_schedule,
         p2p=p2p_config(settings, sequencing=bool(settings.get("sequencer.enabled"))),
     )
+
+
+def rpc_timeout(settings: Any) -> float:
+    """``--l2.follow.source.rpc-timeout``; 0 is the default, as in op-node (its RPC client takes a
+    zero call timeout for its 10s default)."""
+    return float(setting(settings, "l2.follow.source.rpc-timeout", LIGHT)) or float(FOLLOW_TIMEOUT.default)
 
 
 async def serve(config: Any) -> ExitStatus:

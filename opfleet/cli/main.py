@@ -33,6 +33,12 @@ class Context:
         value = self.args.get(key)
         return default if value is None else value
 
+    def setting(self, key: str) -> Any:
+        """The setting ``key``, or this command's default for it (see :func:`opfleet.cli._settings.setting`)."""
+        from opfleet.cli._settings import setting
+
+        return setting(self.settings, key, self.command)
+
     def out(self, text: str = "") -> None:
         self.env.stdout.write(text + "\n")
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from opfleet.cli._settings import setting
 from opfleet.cli.daemon import run_daemon, run_until_signal
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
+from opfleet.config import defaults
+from opfleet.config.spec import PROXY
 from opfleet.errors import ConfigError
-
-DEFAULT_ADDR = "127.0.0.1"
-DEFAULT_PORT = 9545
 
 
 def _given(settings: Any, key: str) -> bool:
@@ -54,17 +54,19 @@ def proxy_config(settings: Any, env: Any) -> Any:
         return config
     if not urls:
         raise ConfigError("nothing to proxy: give --config proxyd.toml, or --backend URL (repeat it)", key="backend")
-    port = settings.get("rpc.port")
+    # No table default for --rpc.*: with --config the file's [server] decides. An empty
+    # address listens on every interface and a zero duration keeps proxyd's default, as in the file.
+    addr, port = setting(settings, "rpc.addr", PROXY), setting(settings, "rpc.port", PROXY)
     return simple_config(
-        urls, rpc_host=str(settings.get("rpc.addr") or DEFAULT_ADDR),
-        rpc_port=int(port) if port is not None else DEFAULT_PORT,
-        poller_interval=float(settings.get("consensus.poller-interval") or 1.0),
-        ban_period=float(settings.get("consensus.ban-period") or 300.0),
-        min_peer_count=int(settings.get("consensus.min-peer-count") or 0),
-        timeout=float(settings.get("backend.timeout") or 5.0),
-        metrics_enabled=bool(settings.get("metrics.enabled")),
-        metrics_host=str(settings.get("metrics.addr") or "0.0.0.0"),
-        metrics_port=int(settings.get("metrics.port") or 7300),
+        urls, rpc_host=str(defaults.RPC_ADDR if addr is None else addr),
+        rpc_port=int(defaults.RPC_PORT if port is None else port),
+        poller_interval=float(setting(settings, "consensus.poller-interval", PROXY)),
+        ban_period=float(setting(settings, "consensus.ban-period", PROXY)),
+        min_peer_count=int(setting(settings, "consensus.min-peer-count", PROXY)),
+        timeout=float(setting(settings, "backend.timeout", PROXY)),
+        metrics_enabled=bool(setting(settings, "metrics.enabled", PROXY)),
+        metrics_host=str(setting(settings, "metrics.addr", PROXY)),
+        metrics_port=int(setting(settings, "metrics.port", PROXY)),
     )
 
 

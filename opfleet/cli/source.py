@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_settings
+from opfleet.cli._settings import positive, setting
+from opfleet.cli.daemon import batch_size, required, run_daemon, run_until_signal, server_settings
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
+from opfleet.config.spec import SOURCE
 from opfleet.errors import ConfigError, NotAvailableYet
 
 
@@ -44,11 +46,11 @@ def source_config(settings: Any) -> Any:
         l2_url=str(l2),
         jwt_secret=load_jwt_secret(str(jwt_path)),
         l1_beacon_url=str(beacon) if beacon else None,
-        l1_beacon_seconds_per_slot=int(settings.get("l1.beacon.seconds-per-slot") or 0),
-        l1_poll_interval=float(settings.get("l1.http-poll-interval") or 12.0),
-        l1_max_batch_size=int(settings.get("l1.rpc-max-batch-size") or 20),
-        l1_confs=int(settings.get("verifier.l1-confs") or 0),
-        **server_settings(settings),
+        l1_beacon_seconds_per_slot=int(setting(settings, "l1.beacon.seconds-per-slot", SOURCE)),
+        l1_poll_interval=positive(settings, "l1.http-poll-interval", SOURCE),
+        l1_max_batch_size=batch_size(settings, SOURCE),
+        l1_confs=int(setting(settings, "verifier.l1-confs", SOURCE)),
+        **server_settings(settings, SOURCE),
         safedb_path=settings.get("safedb.path") or None,
         p2p=p2p_config(settings),
     )

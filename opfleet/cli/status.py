@@ -38,16 +38,11 @@ def exit_status(snapshot: Any) -> ExitStatus:
     return _EXIT[snapshot.verdict.value]
 
 
-def _number(settings: Any, key: str, default: Any) -> Any:
-    value = settings.get(key) if settings is not None else None
-    return default if value is None else value
-
-
 def _specs(ctx: Context) -> tuple[str, list[Any]]:
     from opfleet.monitor.fleet import load_profile, specs_from_urls
 
     urls = list(ctx.arg("urls", []) or [])
-    path = _number(ctx.settings, "fleet", None)
+    path = ctx.setting("fleet")
     name, specs = "", []
     if path:
         fleet = load_profile(path)
@@ -63,9 +58,9 @@ def _specs(ctx: Context) -> tuple[str, list[Any]]:
 def _thresholds(ctx: Context) -> Any:
     from opfleet.monitor.analysis import Thresholds
 
-    unsafe = int(_number(ctx.settings, "max-unsafe-lag", 10))
-    safe = int(_number(ctx.settings, "max-safe-lag", 30))
-    derivation = int(_number(ctx.settings, "max-derivation-lag", 10))
+    unsafe = int(ctx.setting("max-unsafe-lag"))
+    safe = int(ctx.setting("max-safe-lag"))
+    derivation = int(ctx.setting("max-derivation-lag"))
     if unsafe < 0 or safe < 0 or derivation < 0:
         raise UsageError("--max-unsafe-lag, --max-safe-lag and --max-derivation-lag must not be negative")
     return Thresholds(max_unsafe_lag=unsafe, max_safe_lag=safe, max_derivation_lag=derivation)
@@ -217,7 +212,7 @@ def _check_follow(ctx: Context, timeout: float) -> ExitStatus:
 def run(ctx: Context) -> ExitStatus:
     from opfleet.monitor.engine import FleetMonitor
 
-    timeout = float(_number(ctx.settings, "timeout", 2.0))
+    timeout = float(ctx.setting("timeout"))
     if timeout <= 0:
         raise UsageError("--timeout must be positive")
     if ctx.arg("check-follow"):

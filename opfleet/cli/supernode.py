@@ -21,9 +21,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from opfleet.cli.daemon import required, run_daemon, run_until_signal, server_settings
+from opfleet.cli._settings import positive, setting
+from opfleet.cli.daemon import batch_size, required, run_daemon, run_until_signal, server_settings
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
+from opfleet.config import spec
 from opfleet.errors import ConfigError
 
 CHAIN_KEYS = ("l2", "l2.jwt-secret", "verifier.l1-confs", "rollup.l1-chain-config")
@@ -123,7 +125,7 @@ def supernode_config(settings: Any, *, profile: Any = None, env: dict[str, str] 
             if key not in raw:
                 raise ConfigError(f"chain {cid}: missing the {what}: set --vn.{cid}.{key} (or --vn.all.{key}, "
                                   f"or {key} in the profile's [chains.{cid}])")
-        confs_raw, confs_where = raw.get("verifier.l1-confs", (0, "default"))
+        confs_raw, confs_where = raw.get("verifier.l1-confs", (spec.default("verifier.l1-confs"), "default"))
         try:
             confs = int(confs_raw)
         except (TypeError, ValueError):
@@ -149,12 +151,13 @@ def supernode_config(settings: Any, *, profile: Any = None, env: dict[str, str] 
         chains=tuple(chains),
         l1_url=str(l1),
         l1_beacon_url=str(beacon) if beacon else None,
-        l1_beacon_seconds_per_slot=int(settings.get("l1.beacon.seconds-per-slot") or 0),
-        l1_poll_interval=float(settings.get("l1.http-poll-interval") or 12.0),
-        l1_max_batch_size=int(settings.get("l1.rpc-max-batch-size") or 20),
-        **server_settings(settings),
+        l1_beacon_seconds_per_slot=int(setting(settings, "l1.beacon.seconds-per-slot", spec.SUPERNODE)),
+        l1_poll_interval=positive(settings, "l1.http-poll-interval", spec.SUPERNODE),
+        l1_max_batch_size=batch_size(settings, spec.SUPERNODE),
+        **server_settings(settings, spec.SUPERNODE),
         data_dir=settings.get("data-dir") or None,
-        gate_timeout=float(settings.get("interop.gate-timeout") or 60.0),
+        # 0: a route whose chain is not ready answers 503 at once
+        gate_timeout=float(setting(settings, "interop.gate-timeout", spec.SUPERNODE)),
         dependency_set=dependency_set,
     )
 

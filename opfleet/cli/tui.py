@@ -20,17 +20,12 @@ from opfleet.cli.main import Context
 from opfleet.errors import UsageError
 
 
-def _setting(ctx: Context, key: str, default: Any) -> Any:
-    value = ctx.settings.get(key) if ctx.settings is not None else None
-    return default if value in (None, "") else value
-
-
 def tui_specs(ctx: Context) -> list[Any]:
     """The nodes to watch: the fleet profile's, then any bare URL not already named there."""
     from opfleet.monitor.fleet import load_profile, specs_from_urls
 
     urls = list(ctx.arg("urls", []) or [])
-    path = _setting(ctx, "fleet", None)
+    path = ctx.setting("fleet")
     specs = list(load_profile(path).nodes) if path else []
     if urls:
         taken = {s.name for s in specs}
@@ -41,8 +36,8 @@ def tui_specs(ctx: Context) -> list[Any]:
 
 
 def tui_timing(ctx: Context) -> tuple[float, float]:
-    interval = float(_setting(ctx, "interval", 2.0))
-    timeout = float(_setting(ctx, "timeout", 2.0))
+    interval = float(ctx.setting("interval"))
+    timeout = float(ctx.setting("timeout"))
     if interval <= 0:
         raise UsageError("--interval must be positive")
     if timeout <= 0:

@@ -37,14 +37,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opfleet.config import defaults
 from opfleet.errors import ConfigError
 
 CL_ROUTING_STRATEGY = "consensus_aware_consensus_layer"
 
 DEFAULTS: Mapping[str, Any] = {
     # proxyd/consensus_poller.go NewConsensusPoller
-    "consensus_poller_interval": 1.0,
-    "consensus_ban_period": 300.0,
+    "consensus_poller_interval": defaults.PROXY_POLLER_INTERVAL,
+    "consensus_ban_period": defaults.PROXY_BAN_PERIOD,
     "consensus_max_update_threshold": 30.0,
     "consensus_max_block_lag": 8,
     "consensus_min_peer_count": 3,
@@ -52,8 +53,6 @@ DEFAULTS: Mapping[str, Any] = {
     "consensus_cl_head_l1_max_age": 300.0,
     "consensus_cl_output_root_ban_threshold": 3,
 }
-DEFAULT_RESPONSE_TIMEOUT = 5.0
-"""proxyd's backend HTTP client timeout (``proxyd/backend.go`` ``NewBackend``)."""
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_SERVER_TIMEOUT = 5.0
 
@@ -97,7 +96,7 @@ class BackendConfig:
 
     name: str
     rpc_url: str
-    timeout: float = DEFAULT_RESPONSE_TIMEOUT
+    timeout: float = defaults.PROXY_BACKEND_TIMEOUT
     max_retries: int = 0
     max_response_size_bytes: int = 0
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -235,7 +234,7 @@ def parse_config(document: Mapping[str, Any], env: Mapping[str, str], *, source:
     reader.raise_refused()
 
     # [backend]: timeouts and health thresholds shared by every backend
-    timeout = DEFAULT_RESPONSE_TIMEOUT
+    timeout = defaults.PROXY_BACKEND_TIMEOUT
     if "response_timeout_seconds" in options:
         timeout = float(reader.integer(options, "response_timeout_seconds", "backend.", minimum=0)) or timeout
     if options.get("response_timeout_milliseconds"):
@@ -481,7 +480,7 @@ def simple_config(urls: list[str], *, rpc_host: str, rpc_port: int, poller_inter
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"not an http(s) URL: {url.split(':', 1)[0]}://...", key="backend")
         backends.append(BackendConfig(name=name, rpc_url=url,
-                                      timeout=timeout or DEFAULT_RESPONSE_TIMEOUT,
+                                      timeout=timeout or defaults.PROXY_BACKEND_TIMEOUT,
                                       skip_peer_count=min_peer_count == 0))
     group = GroupConfig(
         name="node", backends=tuple(b.name for b in backends),

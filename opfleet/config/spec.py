@@ -223,10 +223,10 @@ FOLLOW_PAYLOADS = _opt(
 P2P = (
     _opt("p2p.disable", BOOL, "Run without op-node's block gossip. Without this, gossip runs when a "
          "--p2p.* flag is given (op-node: always).", default=False, op_node=True),
-    _opt("p2p.listen.ip", STR, "Address to accept p2p connections on.", default="0.0.0.0", metavar="ADDR",
+    _opt("p2p.listen.ip", STR, "Address to accept p2p connections on.", default=defaults.P2P_LISTEN_IP, metavar="ADDR",
          op_node=True),
-    _opt("p2p.listen.tcp", PORT, "TCP port to accept p2p connections on (op-node's default 9222 once "
-         "gossip runs; 0 = any free port).", metavar="PORT", op_node=True,
+    _opt("p2p.listen.tcp", PORT, f"TCP port to accept p2p connections on (op-node's default "
+         f"{defaults.P2P_LISTEN_TCP} once gossip runs; 0 = any free port).", metavar="PORT", op_node=True,
          extra_env=("OP_NODE_P2P_LISTEN_TCP_PORT",)),
     _opt("p2p.static", LIST, "Peers to stay connected to, as multiaddrs "
          "/ip4/HOST/tcp/PORT/p2p/PEER_ID (repeat or comma-separate).", metavar="MULTIADDR", op_node=True),
@@ -239,9 +239,9 @@ P2P = (
          "(the chain's unsafe-block signer).", metavar="HEX", op_node=True, secret=True),
     _opt("p2p.ban.peers", BOOL, "Ban peers whose gossip score falls to --p2p.ban.threshold.",
          default=True, op_node=True, extra_env=("OP_NODE_P2P_PEER_BANNING",)),
-    _opt("p2p.ban.threshold", STR, "Gossip score at or under which a peer is banned.", default="-100",
+    _opt("p2p.ban.threshold", STR, "Gossip score at or under which a peer is banned.", default=f"{defaults.P2P_BAN_THRESHOLD:g}",
          metavar="SCORE", op_node=True, extra_env=("OP_NODE_P2P_PEER_BANNING_THRESHOLD",)),
-    _opt("p2p.ban.duration", DURATION, "How long a banned peer stays banned.", default=3600.0,
+    _opt("p2p.ban.duration", DURATION, "How long a banned peer stays banned.", default=defaults.P2P_BAN_DURATION,
          metavar="DURATION", op_node=True, extra_env=("OP_NODE_P2P_PEER_BANNING_DURATION",)),
 )
 LOGGING = (LOG_LEVEL, LOG_FORMAT)
@@ -358,17 +358,21 @@ PROXY = Command(
              metavar="FILE"),
         _opt("backend", LIST, "Source RPC to put behind the proxy, instead of --config (repeat or "
              "comma-separate).", metavar="URL"),
-        _opt("rpc.addr", STR, "Address to listen on (default 127.0.0.1; with --config, [server] rpc_host).",
+        _opt("rpc.addr", STR, f"Address to listen on (default {defaults.RPC_ADDR}; with --config, [server] "
+             "rpc_host).",
              metavar="ADDR"),
-        _opt("rpc.port", PORT, "Port to listen on (default 9545; with --config, [server] rpc_port).",
+        _opt("rpc.port", PORT, f"Port to listen on (default {defaults.RPC_PORT}; with --config, [server] "
+             "rpc_port).",
              metavar="PORT"),
         _opt("consensus.poller-interval", DURATION, "How often each backend and the group are polled "
-             "(proxyd's consensus_poller_interval; --backend only).", default=1.0, metavar="DURATION"),
+             "(proxyd's consensus_poller_interval; --backend only).", default=defaults.PROXY_POLLER_INTERVAL,
+             metavar="DURATION"),
         _opt("consensus.ban-period", DURATION, "How long a banned backend is left out (consensus_ban_period; "
-             "--backend only).", default=300.0, metavar="DURATION"),
+             "--backend only).", default=defaults.PROXY_BAN_PERIOD, metavar="DURATION"),
         _opt("consensus.min-peer-count", INT, "Fewest p2p peers (opp2p_peerStats) a backend needs; 0 skips "
              "the check, for sources without p2p (--backend only).", default=0, metavar="N"),
-        _opt("backend.timeout", DURATION, "Timeout of each call to a backend (--backend only).", default=5.0,
+        _opt("backend.timeout", DURATION, "Timeout of each call to a backend (--backend only).",
+             default=defaults.PROXY_BACKEND_TIMEOUT,
              metavar="DURATION"),
         METRICS_ENABLED, METRICS_ADDR, METRICS_PORT,
         *LOGGING,

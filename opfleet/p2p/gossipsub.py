@@ -28,6 +28,7 @@ from typing import Any
 
 import trio
 
+from opfleet.config import defaults
 from opfleet.p2p.host import Connection, Host
 from opfleet.p2p.wire import BufferedReader, WireError, pb_bytes, pb_fields, pb_varint, uvarint
 from opfleet.p2p.yamux import YamuxStream
@@ -56,8 +57,8 @@ class GossipParams:
     # scoring (op-node "light")
     slot: float = 2.0
     invalid_weight: float = 0.8 * -140.4475
-    ban_threshold: float = -100.0
-    ban_duration: float = 3600.0
+    ban_threshold: float = defaults.P2P_BAN_THRESHOLD
+    ban_duration: float = defaults.P2P_BAN_DURATION
     ban_peers: bool = True
 
     @property

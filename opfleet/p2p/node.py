@@ -18,6 +18,7 @@ from typing import Any
 
 import trio
 
+from opfleet.config import defaults
 from opfleet.p2p.gossipsub import GossipParams, GossipSub, Message
 from opfleet.p2p.host import Connection, Host
 from opfleet.p2p.identity import Identity, load_or_create, peer_id_text
@@ -27,24 +28,21 @@ from opfleet.protocol.crypto import private_key_to_address
 
 log = logging.getLogger("opfleet.p2p")
 
-DEFAULT_LISTEN_TCP = 9222
-"""op-node's ``--p2p.listen.tcp`` default."""
-
 
 @dataclass(frozen=True)
 class P2PConfig:
     """op-node's p2p flags that opfleet implements (``op-node/p2p/cli`` names)."""
 
-    listen_ip: str = "0.0.0.0"
-    listen_tcp: int | None = DEFAULT_LISTEN_TCP
+    listen_ip: str = defaults.P2P_LISTEN_IP
+    listen_tcp: int | None = defaults.P2P_LISTEN_TCP
     """None: do not listen (dial static peers only)."""
     static: Sequence[str] = ()
     priv_path: Path | None = None
     priv_raw: bytes | None = None
     sequencer_key: bytes | None = None
     ban_peers: bool = True
-    ban_threshold: float = -100.0
-    ban_duration: float = 3600.0
+    ban_threshold: float = defaults.P2P_BAN_THRESHOLD
+    ban_duration: float = defaults.P2P_BAN_DURATION
     agent: str = "opfleet"
 
     def identity(self) -> Identity:
