@@ -46,8 +46,7 @@ if TYPE_CHECKING:
     from opfleet.derive.attributes import AttributesWithParent
     from opfleet.derive.batches import Batch
     from opfleet.protocol.batch.singular import SingularBatch
-    from opfleet.protocol.ethjson import Receipt
-    from opfleet.providers.l1 import L1Block
+    from opfleet.protocol.ethjson import L1Block, Receipt
 
 
 # --- signals ----------------------------------------------------------------------------------

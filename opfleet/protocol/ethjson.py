@@ -128,6 +128,33 @@ def header_from_json(block: Any) -> BlockHeader:
     )
 
 
+
+@dataclass(frozen=True, slots=True)
+class L1Block:
+    """An L1 block: its header, transaction hashes and (when fetched) raw transactions."""
+
+    header: BlockHeader
+    tx_hashes: tuple[bytes, ...]
+    transactions: tuple[bytes, ...] | None = None
+    """EIP-2718 encodings in block order; ``None`` when only the header was fetched."""
+
+    @property
+    def hash(self) -> bytes:
+        return self.header.hash
+
+    @property
+    def number(self) -> int:
+        return self.header.number
+
+    @property
+    def parent_hash(self) -> bytes:
+        return self.header.parent_hash
+
+    @property
+    def ref(self) -> L1BlockRef:
+        return self.header.ref
+
+
 # --- transactions ----------------------------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ from opfleet.errors import BlockNotFoundError, DecodeError, TemporaryError
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.ethjson import (
-    BlockHeader,
+    L1Block,
     Receipt,
     header_from_json,
     hex_data,
@@ -94,32 +94,6 @@ class LRUCache(Generic[K, V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
-
-
-@dataclass(frozen=True, slots=True)
-class L1Block:
-    """An L1 block: its header, transaction hashes and (when fetched) raw transactions."""
-
-    header: BlockHeader
-    tx_hashes: tuple[bytes, ...]
-    transactions: tuple[bytes, ...] | None = None
-    """EIP-2718 encodings in block order; ``None`` when only the header was fetched."""
-
-    @property
-    def hash(self) -> bytes:
-        return self.header.hash
-
-    @property
-    def number(self) -> int:
-        return self.header.number
-
-    @property
-    def parent_hash(self) -> bytes:
-        return self.header.parent_hash
-
-    @property
-    def ref(self) -> L1BlockRef:
-        return self.header.ref
 
 
 @dataclass(frozen=True, slots=True)

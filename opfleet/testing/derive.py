@@ -45,7 +45,7 @@ from opfleet.protocol.channel_out import BatchBlock, ChannelBuilder, ChannelConf
 from opfleet.protocol.compression import compress_brotli, compress_zlib
 from opfleet.protocol.crypto import ZERO_HASH, keccak256, private_key_to_address
 from opfleet.protocol.deposits import decode_deposit_tx
-from opfleet.protocol.ethjson import BlockHeader, Receipt
+from opfleet.protocol.ethjson import BlockHeader, L1Block, Receipt
 from opfleet.protocol.frame import MAX_FRAME_LEN, Frame, encode_frames
 from opfleet.protocol.kzg import blob_to_commitment, versioned_hash
 from opfleet.protocol.l1_block_info import decode_l1_block_info
@@ -65,7 +65,6 @@ from opfleet.protocol.transactions import (
     encode_transaction,
     sign_transaction,
 )
-from opfleet.providers.l1 import L1Block
 
 BATCHER_KEY = keccak256(b"opfleet test batcher")
 BATCHER_ADDRESS = private_key_to_address(BATCHER_KEY)
