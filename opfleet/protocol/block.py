@@ -27,9 +27,9 @@ from opfleet.protocol.transactions import (
     SET_CODE_TX_TYPE,
     Transaction,
 )
-from opfleet.protocol.trie import EMPTY_TRIE_ROOT, ordered_trie_root
+from opfleet.protocol.trie import EMPTY_TRIE_ROOT, int_bytes, ordered_trie_root, rlp_encode
 
-EMPTY_OMMERS_HASH = keccak256(rlp.encode([]))
+EMPTY_OMMERS_HASH = keccak256(rlp_encode([]))
 """``0x1dcc4de8...9347``: ``keccak256(rlp([]))``, the ommers hash of every post-merge block."""
 
 EMPTY_REQUESTS_HASH = sha256(b"")
@@ -51,10 +51,6 @@ LOG_TOPIC_GAS = 375
 LOG_DATA_GAS = 8
 
 _U64 = (1 << 64) - 1
-
-
-def _int_bytes(value: int) -> bytes:
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
 def q(value: int) -> str:
@@ -117,19 +113,19 @@ class Header:
         """The header as an RLP list, in consensus order."""
         out: list[Any] = [
             self.parent_hash, self.ommers_hash, self.coinbase, self.state_root, self.transactions_root,
-            self.receipts_root, self.logs_bloom, _int_bytes(self.difficulty), _int_bytes(self.number),
-            _int_bytes(self.gas_limit), _int_bytes(self.gas_used), _int_bytes(self.timestamp),
+            self.receipts_root, self.logs_bloom, int_bytes(self.difficulty), int_bytes(self.number),
+            int_bytes(self.gas_limit), int_bytes(self.gas_used), int_bytes(self.timestamp),
             self.extra_data, self.mix_hash, self.nonce,
         ]
         for value in (self.base_fee_per_gas, self.withdrawals_root, self.blob_gas_used, self.excess_blob_gas,
                       self.parent_beacon_block_root, self.requests_hash):
             if value is None:
                 break
-            out.append(_int_bytes(value) if isinstance(value, int) else value)
+            out.append(int_bytes(value) if isinstance(value, int) else value)
         return out
 
     def encode(self) -> bytes:
-        return rlp.encode(self.rlp_fields())
+        return rlp_encode(self.rlp_fields())
 
     def hash(self) -> bytes:
         """The block hash: ``keccak256(rlp(header))``."""
@@ -177,7 +173,7 @@ def block_rlp_size(header: Header, transactions: Sequence[bytes], *, withdrawals
     body: list[Any] = [header.rlp_fields(), [_tx_body_item(tx) for tx in transactions], []]
     if withdrawals:
         body.append([])
-    return len(rlp.encode(body))
+    return len(rlp_encode(body))
 
 
 def _tx_body_item(raw: bytes) -> Any:
@@ -237,15 +233,15 @@ class ReceiptData:
         """The receipt as it goes into the receipts trie."""
         body: list[Any] = [
             b"\x01" if self.status else b"",
-            _int_bytes(self.cumulative_gas_used),
+            int_bytes(self.cumulative_gas_used),
             self.bloom(),
             [[log.address, list(log.topics), log.data] for log in self.logs],
         ]
         if self.deposit_nonce is not None:
-            body.append(_int_bytes(self.deposit_nonce))
+            body.append(int_bytes(self.deposit_nonce))
             if self.deposit_receipt_version is not None:
-                body.append(_int_bytes(self.deposit_receipt_version))
-        payload = rlp.encode(body)
+                body.append(int_bytes(self.deposit_receipt_version))
+        payload = rlp_encode(body)
         return payload if self.tx_type == LEGACY_TX_TYPE else bytes([self.tx_type]) + payload
 
 

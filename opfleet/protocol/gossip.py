@@ -25,13 +25,14 @@ import enum
 import hashlib
 import struct
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import rlp
-
+from opfleet.protocol.block import EMPTY_REQUESTS_HASH, Header
 from opfleet.protocol.crypto import SECP256K1_N, keccak256
+from opfleet.protocol.hexjson import HexJsonError, hex_data, hex_quantity, parse_data, parse_quantity
+from opfleet.protocol.trie import EMPTY_TRIE_ROOT, ordered_trie_root
 
 MAX_GOSSIP_SIZE = 10 * (1 << 20)
 """``maxGossipSize``: the largest RPC frame and the largest decompressed message."""
@@ -48,10 +49,6 @@ SEEN_HEIGHTS = 1000
 """op-node's ``blockHeightLRU`` size."""
 MAX_TRANSACTIONS_PER_PAYLOAD = 1 << 20
 MAX_WITHDRAWALS_PER_PAYLOAD = 1 << 4
-
-EMPTY_TRIE_ROOT = keccak256(rlp.encode(b""))
-EMPTY_OMMERS_HASH = keccak256(rlp.encode([]))
-EMPTY_REQUESTS_HASH = hashlib.sha256(b"").digest()
 
 
 class GossipError(ValueError):
@@ -202,41 +199,33 @@ def recover_signer(chain_id: int, signature: bytes, payload_bytes: bytes) -> byt
 # --- SSZ of the execution payload -----------------------------------------------------------------
 
 
-def _hx(b: bytes) -> str:
-    return "0x" + b.hex()
-
-
-def _q(v: int) -> str:
-    return hex(v)
+def _bytes(value: Any, name: str, size: int | None = None) -> bytes:
+    """``value`` as bytes: already bytes (a payload built in-process) or 0x-hex data."""
+    if isinstance(value, (bytes, bytearray)):
+        if size is not None and len(value) != size:
+            raise GossipError(f"{name}: expected {size} bytes, got {len(value)}")
+        return bytes(value)
+    try:
+        return parse_data(value, size, name)
+    except HexJsonError as exc:
+        raise GossipError(str(exc)) from None
 
 
 def _data(payload: Mapping[str, Any], key: str, size: int | None = None) -> bytes:
-    value = payload.get(key)
-    if isinstance(value, (bytes, bytearray)):
-        raw = bytes(value)
-    elif isinstance(value, str) and value[:2] in ("0x", "0X"):
-        try:
-            raw = bytes.fromhex(value[2:])
-        except ValueError:
-            raise GossipError(f"payload {key}: invalid hex") from None
-    else:
-        raise GossipError(f"payload {key}: missing or not 0x-hex")
-    if size is not None and len(raw) != size:
-        raise GossipError(f"payload {key}: want {size} bytes, got {len(raw)}")
-    return raw
+    return _bytes(payload.get(key), f"payload {key}", size)
+
+
+def _transactions(payload: Mapping[str, Any]) -> list[bytes]:
+    return [_bytes(t, "payload transaction") for t in payload.get("transactions") or []]
 
 
 def _quantity(payload: Mapping[str, Any], key: str, bits: int = 64) -> int:
+    """``payload[key]`` as an unsigned ``bits``-bit int: already an int or a 0x-hex quantity."""
     value = payload.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        out = value
-    elif isinstance(value, str) and value[:2] in ("0x", "0X"):
-        try:
-            out = int(value, 16)
-        except ValueError:
-            raise GossipError(f"payload {key}: invalid quantity") from None
-    else:
-        raise GossipError(f"payload {key}: missing or not a quantity")
+    try:
+        out = value if isinstance(value, int) and not isinstance(value, bool) else parse_quantity(value, f"payload {key}")
+    except HexJsonError as exc:
+        raise GossipError(str(exc)) from None
     if not 0 <= out < (1 << bits):
         raise GossipError(f"payload {key}: out of range")
     return out
@@ -248,7 +237,7 @@ def encode_payload(payload: Mapping[str, Any], version: BlockVersion) -> bytes:
     extra = _data(payload, "extraData")
     if len(extra) > 32:
         raise GossipError("payload extraData: more than 32 bytes")
-    txs = [_data({"t": t}, "t") for t in payload.get("transactions") or []]
+    txs = _transactions(payload)
     withdrawals = payload.get("withdrawals")
     if version.has_withdrawals != (withdrawals is not None):
         raise GossipError(f"payload withdrawals: {'required' if version.has_withdrawals else 'not allowed'} in {version.name}")
@@ -288,15 +277,15 @@ def decode_payload(data: bytes, version: BlockVersion) -> dict[str, Any]:
     u32 = lambda o: struct.unpack_from("<I", data, o)[0]  # noqa: E731
     u64 = lambda o: struct.unpack_from("<Q", data, o)[0]  # noqa: E731
     p: dict[str, Any] = {
-        "parentHash": _hx(data[0:32]), "feeRecipient": _hx(data[32:52]), "stateRoot": _hx(data[52:84]),
-        "receiptsRoot": _hx(data[84:116]), "logsBloom": _hx(data[116:372]), "prevRandao": _hx(data[372:404]),
-        "blockNumber": _q(u64(404)), "gasLimit": _q(u64(412)), "gasUsed": _q(u64(420)), "timestamp": _q(u64(428)),
+        "parentHash": hex_data(data[0:32]), "feeRecipient": hex_data(data[32:52]), "stateRoot": hex_data(data[52:84]),
+        "receiptsRoot": hex_data(data[84:116]), "logsBloom": hex_data(data[116:372]), "prevRandao": hex_data(data[372:404]),
+        "blockNumber": hex_quantity(u64(404)), "gasLimit": hex_quantity(u64(412)), "gasUsed": hex_quantity(u64(420)), "timestamp": hex_quantity(u64(428)),
     }
     extra_off = u32(436)
     if extra_off != fixed:
         raise GossipError(f"unexpected extra data offset: {extra_off} <> {fixed}")
-    p["baseFeePerGas"] = _q(int.from_bytes(data[440:472], "little"))
-    p["blockHash"] = _hx(data[472:504])
+    p["baseFeePerGas"] = hex_quantity(int.from_bytes(data[440:472], "little"))
+    p["blockHash"] = hex_data(data[472:504])
     tx_off = u32(504)
     if tx_off < extra_off:
         raise GossipError("transactions offset is smaller than extra data offset")
@@ -310,15 +299,15 @@ def decode_payload(data: bytes, version: BlockVersion) -> dict[str, Any]:
         if w_off > scope:
             raise GossipError(f"withdrawals offset is too large: {w_off}")
     if version.has_blob_properties:
-        p["blobGasUsed"] = _q(u64(off))
-        p["excessBlobGas"] = _q(u64(off + 8))
+        p["blobGasUsed"] = hex_quantity(u64(off))
+        p["excessBlobGas"] = hex_quantity(u64(off + 8))
         off += 16
     if version.has_withdrawals_root:
-        p["withdrawalsRoot"] = _hx(data[off:off + 32])
+        p["withdrawalsRoot"] = hex_data(data[off:off + 32])
     if tx_off > extra_off + 32 or tx_off > scope:
         raise GossipError(f"extra-data is too large: {tx_off - extra_off}")
-    p["extraData"] = _hx(data[extra_off:tx_off])
-    p["transactions"] = [_hx(t) for t in _decode_transactions(data[tx_off:w_off])]
+    p["extraData"] = hex_data(data[extra_off:tx_off])
+    p["transactions"] = [hex_data(t) for t in _decode_transactions(data[tx_off:w_off])]
     if version.has_withdrawals:
         body = data[w_off:]
         if len(body) % _WITHDRAWAL_SIZE:
@@ -326,8 +315,8 @@ def decode_payload(data: bytes, version: BlockVersion) -> dict[str, Any]:
         if len(body) // _WITHDRAWAL_SIZE > MAX_WITHDRAWALS_PER_PAYLOAD:
             raise GossipError("too many withdrawals")
         p["withdrawals"] = [
-            {"index": _q(u64(w_off + o)), "validatorIndex": _q(u64(w_off + o + 8)),
-             "address": _hx(body[o + 16:o + 36]), "amount": _q(struct.unpack_from("<Q", body, o + 36)[0])}
+            {"index": hex_quantity(u64(w_off + o)), "validatorIndex": hex_quantity(u64(w_off + o + 8)),
+             "address": hex_data(body[o + 16:o + 36]), "amount": hex_quantity(struct.unpack_from("<Q", body, o + 36)[0])}
             for o in range(0, len(body), _WITHDRAWAL_SIZE)
         ]
     return p
@@ -405,102 +394,44 @@ def encode_message(envelope: Envelope, version: BlockVersion, chain_id: int, pri
 # --- block hash -----------------------------------------------------------------------------------
 
 
-def _rlp_length(size: int, offset: int) -> bytes:
-    if size < 56:
-        return bytes([offset + size])
-    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([offset + 55 + len(raw)]) + raw
-
-
-def _rlp(item: Any) -> bytes:
-    """RLP of bytes and (nested) lists of bytes: the trie and the header need nothing else, and
-    the generic encoder's type inference costs more than the hashing."""
-    if isinstance(item, (bytes, bytearray)):
-        if len(item) == 1 and item[0] < 0x80:
-            return bytes(item)
-        return _rlp_length(len(item), 0x80) + bytes(item)
-    body = b"".join(_rlp(i) for i in item)
-    return _rlp_length(len(body), 0xC0) + body
-
-
-def _nibbles(key: bytes) -> bytes:
-    return bytes(n for b in key for n in (b >> 4, b & 0x0F))
-
-
-def _hex_prefix(nibbles: bytes, leaf: bool) -> bytes:
-    flag = 2 if leaf else 0
-    if len(nibbles) % 2:
-        nibbles = bytes([flag + 1]) + nibbles
-    else:
-        nibbles = bytes([flag, 0]) + nibbles
-    return bytes(nibbles[i] << 4 | nibbles[i + 1] for i in range(0, len(nibbles), 2))
-
-
-def _node(items: list[tuple[bytes, bytes]], depth: int) -> Any:
-    if len(items) == 1:
-        key, value = items[0]
-        return [_hex_prefix(key[depth:], True), value]
-    prefix = depth
-    first, last = items[0][0], items[-1][0]  # sorted: the common prefix of all is that of the ends
-    while prefix < len(first) and prefix < len(last) and first[prefix] == last[prefix]:
-        prefix += 1
-    if prefix > depth:
-        return [_hex_prefix(first[depth:prefix], False), _ref(_node(items, prefix))]
-    buckets: list[list[tuple[bytes, bytes]]] = [[] for _ in range(16)]
-    branch: list[Any] = [b""] * 17
-    for key, value in items:
-        if len(key) > depth:
-            buckets[key[depth]].append((key, value))
-        else:
-            branch[16] = value
-    for nib, group in enumerate(buckets):
-        if group:
-            branch[nib] = _ref(_node(group, depth + 1))
-    return branch
-
-
-def _ref(node: Any) -> Any:
-    encoded = _rlp(node)
-    return node if len(encoded) < 32 else keccak256(encoded)
-
-
-def ordered_trie_root(values: Sequence[bytes]) -> bytes:
-    """The Merkle-Patricia root of ``rlp(index) -> value`` (``types.DeriveSha``)."""
-    if not values:
-        return EMPTY_TRIE_ROOT
-    items = sorted((_nibbles(_rlp(_int(i))), v) for i, v in enumerate(values))
-    return keccak256(_rlp(_node(items, 0)))
-
-
-def _int(v: int) -> bytes:
-    return v.to_bytes((v.bit_length() + 7) // 8, "big")
-
-
 def payload_block_hash(envelope: Envelope, version: BlockVersion) -> bytes:
     """The hash of the header the payload commits to (op-service ``CheckBlockHash``)."""
     p = envelope.payload
-    fields: list[Any] = [
-        _data(p, "parentHash", 32), EMPTY_OMMERS_HASH, _data(p, "feeRecipient", 20), _data(p, "stateRoot", 32),
-        ordered_trie_root([_data({"t": t}, "t") for t in p.get("transactions") or []]),
-        _data(p, "receiptsRoot", 32), _data(p, "logsBloom", 256), b"", _int(_quantity(p, "blockNumber")),
-        _int(_quantity(p, "gasLimit")), _int(_quantity(p, "gasUsed")), _int(_quantity(p, "timestamp")),
-        _data(p, "extraData"), _data(p, "prevRandao", 32), bytes(8), _int(_quantity(p, "baseFeePerGas", 256)),
-    ]
+    withdrawals_root = None
     if version.has_withdrawals:
         if version.has_withdrawals_root:
-            fields.append(_data(p, "withdrawalsRoot", 32))
+            withdrawals_root = _data(p, "withdrawalsRoot", 32)
         elif p.get("withdrawals"):
             raise GossipError("non-empty withdrawals")
         else:
-            fields.append(EMPTY_TRIE_ROOT)
-    if version.has_blob_properties:
-        if envelope.parent_beacon_block_root is None:
-            raise GossipError("missing parent beacon block root")
-        fields += [_int(_quantity(p, "blobGasUsed")), _int(_quantity(p, "excessBlobGas")),
-                   envelope.parent_beacon_block_root]
-    if version.has_withdrawals_root:
-        fields.append(EMPTY_REQUESTS_HASH)
-    return keccak256(_rlp(fields))
+            withdrawals_root = EMPTY_TRIE_ROOT
+    if version.has_blob_properties and envelope.parent_beacon_block_root is None:
+        raise GossipError("missing parent beacon block root")
+    blobs = version.has_blob_properties
+    try:
+        header = Header(
+            parent_hash=_data(p, "parentHash", 32),
+            number=_quantity(p, "blockNumber"),
+            timestamp=_quantity(p, "timestamp"),
+            gas_limit=_quantity(p, "gasLimit"),
+            gas_used=_quantity(p, "gasUsed"),
+            coinbase=_data(p, "feeRecipient", 20),
+            state_root=_data(p, "stateRoot", 32),
+            transactions_root=ordered_trie_root(_transactions(p)),
+            receipts_root=_data(p, "receiptsRoot", 32),
+            logs_bloom=_data(p, "logsBloom", 256),
+            extra_data=_data(p, "extraData"),
+            mix_hash=_data(p, "prevRandao", 32),
+            base_fee_per_gas=_quantity(p, "baseFeePerGas", 256),
+            withdrawals_root=withdrawals_root,
+            blob_gas_used=_quantity(p, "blobGasUsed") if blobs else None,
+            excess_blob_gas=_quantity(p, "excessBlobGas") if blobs else None,
+            parent_beacon_block_root=envelope.parent_beacon_block_root if blobs else None,
+            requests_hash=EMPTY_REQUESTS_HASH if version.has_withdrawals_root else None,
+        )
+    except ValueError as exc:  # extraData over 32 bytes
+        raise GossipError(f"payload: {exc}") from None
+    return header.hash()
 
 
 # --- validation -----------------------------------------------------------------------------------

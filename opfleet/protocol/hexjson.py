@@ -54,11 +54,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _digits(value: Any, name: str, what: str) -> str:
-    """The hex digits after ``0x``; refuses non-strings, a missing prefix and non-hex characters."""
+def _unprefixed(value: Any, name: str, what: str) -> str:
+    """The text after ``0x``; refuses non-strings and a missing prefix."""
     if not isinstance(value, str) or value[:2] not in ("0x", "0X"):
         raise HexJsonError(name, f"expected {what} (0x-prefixed hex), got {_short(value)}")
-    digits = value[2:]
+    return value[2:]
+
+
+def _digits(value: Any, name: str, what: str) -> str:
+    """The hex digits after ``0x``; refuses non-strings, a missing prefix and non-hex characters."""
+    digits = _unprefixed(value, name, what)
     if not _HEX_DIGITS.issuperset(digits):
         raise HexJsonError(name, f"not hex: {_short(value)}")
     return digits
@@ -80,10 +85,17 @@ def parse_quantity(value: Any, name: str = "quantity") -> int:
 
 def parse_data(value: Any, size: int | None = None, name: str = "data") -> bytes:
     """``"0xabcd"`` -> ``b"\\xab\\xcd"`` (execution-apis: unformatted data); exactly ``size`` bytes when given."""
-    digits = _digits(value, name, "hex data")
-    if len(digits) % 2:
+    digits = _unprefixed(value, name, "hex data")
+    # bytes.fromhex refuses every non-hex character but whitespace, which shortens the result:
+    # checking the length instead of every character keeps block-sized data cheap to read.
+    try:
+        raw = bytes.fromhex(digits)
+    except ValueError:
+        raw = None
+    if raw is None or 2 * len(raw) != len(digits):
+        if not _HEX_DIGITS.issuperset(digits):
+            raise HexJsonError(name, f"not hex: {_short(value)}")
         raise HexJsonError(name, f"odd number of hex digits: {_short(value)}")
-    raw = bytes.fromhex(digits)
     if size is not None and len(raw) != size:
         raise HexJsonError(name, f"expected {size} bytes, got {len(raw)}")
     return raw

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from opfleet.devnet.engine import ForkTimes, header_from_payload
-from opfleet.protocol.trie import ordered_trie_root as reference_trie_root
 from opfleet.protocol import gossip as g
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 
@@ -183,7 +182,6 @@ def test_garbage_never_raises_anything_but_gossip_error(data, version):
 def test_round_trip_and_block_hash_match_the_dev_engine(version, txs, extra, number):
     env = make_payload(version, txs=tuple(txs), extra=extra, number=number)
     assert g.decode_envelope(g.encode_envelope(env, version), version) == env
-    assert g.ordered_trie_root(txs) == reference_trie_root(txs)
     beacon = "0x" + env.parent_beacon_block_root.hex() if env.parent_beacon_block_root else None
     assert header_from_payload(env.payload, beacon, FORKS[version]).hash() == env.block_hash
 
@@ -193,6 +191,35 @@ def test_extra_data_over_32_bytes_is_refused_both_ways():
     env.payload["extraData"] = "0x" + "00" * 33
     with pytest.raises(g.GossipError):
         g.encode_payload(env.payload, g.BlockVersion.V1)
+    with pytest.raises(g.GossipError, match="extraData"):
+        g.payload_block_hash(env, g.BlockVersion.V1)
+
+
+@pytest.mark.parametrize("version", list(g.BlockVersion))
+def test_payloads_built_in_process_may_hold_bytes_and_ints(version):
+    env = make_payload(version)
+    raw = {k: (bytes.fromhex(v[2:]) if k in ("parentHash", "stateRoot", "extraData") else
+               int(v, 16) if k in ("blockNumber", "gasUsed", "baseFeePerGas") else v)
+           for k, v in env.payload.items()}
+    raw["transactions"] = [bytes.fromhex(t[2:]) for t in env.payload["transactions"]]
+    native = g.Envelope(raw, env.parent_beacon_block_root)
+    assert g.payload_block_hash(native, version) == env.block_hash
+    assert g.encode_payload(raw, version) == g.encode_payload(env.payload, version)
+
+
+@pytest.mark.parametrize("key, value, problem", [
+    ("parentHash", "0x" + "11" * 31, "expected 32 bytes"), ("parentHash", b"\x11" * 33, "expected 32 bytes"),
+    ("stateRoot", None, "stateRoot"), ("logsBloom", "0x" + "0 " * 256, "not hex"),
+    ("blockNumber", "7", "blockNumber"), ("gasLimit", hex(2**64), "out of range"), ("gasUsed", -1, "out of range"),
+    ("timestamp", True, "timestamp"), ("baseFeePerGas", "0x" + "f" * 65, "wider than 256 bits"),
+])
+def test_malformed_payload_fields_are_gossip_errors(key, value, problem):
+    env = make_payload(g.BlockVersion.V3)
+    env.payload[key] = value
+    for call in (lambda: g.payload_block_hash(env, g.BlockVersion.V3),
+                 lambda: g.encode_payload(env.payload, g.BlockVersion.V3)):
+        with pytest.raises(g.GossipError, match=problem):
+            call()
 
 
 def test_truncated_payloads_fail_cleanly():

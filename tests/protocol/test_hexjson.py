@@ -42,7 +42,11 @@ def test_data_read(text, raw):
     assert parse_data(text) == raw
 
 
-@pytest.mark.parametrize("bad", ["abcd", "0xabc", "0xab cd", "0xzz", "0xab\n", b"0xab", 0xab, None])
+@pytest.mark.parametrize("bad", [
+    "abcd", "0xabc", "0xab cd", "0xzz", "0xab\n", b"0xab", 0xab, None,
+    # whitespace bytes.fromhex would skip, and digits that are not ASCII hex
+    "0x ab", "0xab\tc", "0xa bc", "0x\u0661\u0662", "0xab\u00e9c", "0xa_bc", "0x" + "ab" * 5000 + " ",
+])
 def test_data_refuses_garbage(bad):
     with pytest.raises(HexJsonError, match="^hash: "):
         parse_data(bad, name="hash")
