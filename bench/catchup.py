@@ -64,7 +64,8 @@ from opfleet.engine.driver import ref_from_transactions  # noqa: E402
 from opfleet.errors import ConfigError  # noqa: E402
 from opfleet.node.light import LightConfig, LightNode  # noqa: E402
 from opfleet.protocol.block_ref import L2BlockRef  # noqa: E402
-from opfleet.protocol.ethjson import hex_data, parse_data, parse_quantity  # noqa: E402
+from opfleet.protocol.hexjson import parse_quantity  # noqa: E402
+from opfleet.protocol.hexjson import hex_data, parse_data
 from opfleet.providers.engine import EngineClient  # noqa: E402
 from opfleet.providers.jsonrpc import JsonRpcClient  # noqa: E402
 

@@ -30,7 +30,7 @@ from opfleet.devnet.process import first_answer, is_executable, last_lines, star
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import private_key_to_address
-from opfleet.protocol.ethjson import parse_data, parse_quantity
+from opfleet.protocol.hexjson import parse_data, parse_quantity
 from opfleet.protocol.transactions import DYNAMIC_FEE_TX_TYPE, Transaction, encode_transaction, sign_transaction
 from opfleet.providers.jsonrpc import JsonRpcClient
 

@@ -55,16 +55,9 @@ from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
 from opfleet.protocol.ethjson import (
     data as json_data,
 )
-from opfleet.protocol.ethjson import (
-    header_from_json,
-    hex_data,
-    hex_quantity,
-    parse_data,
-    parse_quantity,
-    transaction_from_json,
-    transaction_type,
-)
+from opfleet.protocol.ethjson import header_from_json, transaction_from_json, transaction_type
 from opfleet.protocol.frame import CHANNEL_ID_LENGTH
+from opfleet.protocol.hexjson import hex_data, hex_quantity, parse_data, parse_quantity
 from opfleet.protocol.l1_block_info import decode_l1_block_info
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.transactions import (

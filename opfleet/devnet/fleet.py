@@ -88,7 +88,7 @@ from opfleet.log import log_context, mask_url
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.engine_api import PayloadStatus
-from opfleet.protocol.ethjson import parse_data, parse_quantity
+from opfleet.protocol.hexjson import parse_data, parse_quantity
 from opfleet.protocol.l1_block_info import KNOWN_BLOB_SCHEDULES, BlobSchedule
 from opfleet.protocol.l1_chain_config import BLOB_FORKS, DEFAULT_BLOB_CONFIGS, BlobConfig, L1ChainConfig
 from opfleet.protocol.rollup_config import RollupConfig

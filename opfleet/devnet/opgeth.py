@@ -52,7 +52,7 @@ from opfleet.devnet.process import (
 )
 from opfleet.errors import ConfigError, CriticalError
 from opfleet.protocol.block_ref import BlockID
-from opfleet.protocol.ethjson import parse_data, parse_quantity
+from opfleet.protocol.hexjson import parse_data, parse_quantity
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
 from opfleet.providers.jsonrpc import JsonRpcClient
 

@@ -49,7 +49,7 @@ from opfleet.errors import CriticalError, DecodeError, ResetError, TemporaryErro
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L1BlockRef, L2BlockRef
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
 from opfleet.protocol.engine_api import ForkchoiceState, ForkchoiceUpdatedResult, PayloadAttributes, PayloadStatus
-from opfleet.protocol.ethjson import hex_data, parse_data, parse_quantity
+from opfleet.protocol.hexjson import hex_data, parse_data, parse_quantity
 from opfleet.protocol.l1_block_info import l2_block_ref_from_transactions
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.sync_status import SyncStatus

@@ -57,7 +57,7 @@ from opfleet.node.safedb import SafeHeadDB
 from opfleet.node.source import SourceConfig, SourceNode
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, L2BlockRef
 from opfleet.protocol.deposits import invalidated_block_deposit
-from opfleet.protocol.ethjson import hex_data
+from opfleet.protocol.hexjson import hex_data
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.log import Log
 from opfleet.protocol.rollup_config import RollupConfig

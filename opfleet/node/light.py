@@ -84,7 +84,8 @@ from opfleet.node.payloads import PayloadPuller
 from opfleet.node.source import EL_HEADS_AT_START_TIMEOUT, SourceMetrics
 from opfleet.protocol.block_ref import ZERO_L1_BLOCK_REF, BlockID, L1BlockRef, L2BlockRef
 from opfleet.protocol.engine_api import ForkchoiceState, PayloadStatus
-from opfleet.protocol.ethjson import header_from_json, hex_quantity
+from opfleet.protocol.ethjson import header_from_json
+from opfleet.protocol.hexjson import hex_quantity
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.output_root import OutputV0
 from opfleet.protocol.rollup_api import ChainIdentity

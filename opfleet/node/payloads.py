@@ -47,7 +47,8 @@ from opfleet.errors import BlockNotFoundError, DecodeError, NodeError, Temporary
 from opfleet.node.outage import Outage
 from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.engine_api import PayloadStatus
-from opfleet.protocol.ethjson import data, header_from_json, hex_data, hex_quantity, json_object, quantity
+from opfleet.protocol.ethjson import data, header_from_json, quantity
+from opfleet.protocol.hexjson import hex_data, hex_quantity, json_object
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.providers.engine import EngineClient
 from opfleet.providers.jsonrpc import JsonRpcClient

@@ -80,7 +80,7 @@ from opfleet.errors import AuthenticationError, BlockNotFoundError, DecodeError,
 from opfleet.node.outage import Outage
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.engine_api import ForkchoiceState, PayloadAttributes, PayloadStatus
-from opfleet.protocol.ethjson import hex_data, parse_data, parse_quantity
+from opfleet.protocol.hexjson import hex_data, parse_data, parse_quantity
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.upgrades import has_upgrade_transactions

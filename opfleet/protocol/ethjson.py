@@ -18,12 +18,7 @@ from typing import Any
 
 from opfleet.errors import DecodeError
 from opfleet.protocol.block_ref import L1BlockRef
-from opfleet.protocol.hexjson import HexJsonError
-from opfleet.protocol.hexjson import hex_data as hex_data
-from opfleet.protocol.hexjson import hex_quantity as hex_quantity
-from opfleet.protocol.hexjson import json_object as json_object
-from opfleet.protocol.hexjson import parse_data as parse_data
-from opfleet.protocol.hexjson import parse_quantity as parse_quantity
+from opfleet.protocol.hexjson import HexJsonError, json_object, parse_data, parse_quantity
 from opfleet.protocol.log import Log
 from opfleet.protocol.transactions import (
     ACCESS_LIST_TX_TYPE,

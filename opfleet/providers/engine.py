@@ -34,7 +34,8 @@ from opfleet.protocol.engine_api import (
     get_payload_version,
     new_payload_version,
 )
-from opfleet.protocol.ethjson import hex_data, json_object, optional_data, parse_quantity
+from opfleet.protocol.ethjson import optional_data
+from opfleet.protocol.hexjson import hex_data, json_object, parse_quantity
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.providers.jwt import JwtAuth
 

@@ -32,16 +32,8 @@ from typing import Any, Generic, TypeVar
 from opfleet.errors import BlockNotFoundError, DecodeError, TemporaryError
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.crypto import keccak256
-from opfleet.protocol.ethjson import (
-    L1Block,
-    Receipt,
-    header_from_json,
-    hex_data,
-    hex_quantity,
-    parse_data,
-    receipt_from_json,
-    transaction_from_json,
-)
+from opfleet.protocol.ethjson import L1Block, Receipt, header_from_json, receipt_from_json, transaction_from_json
+from opfleet.protocol.hexjson import hex_data, hex_quantity, parse_data
 from opfleet.protocol.transactions import encode_transaction
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 

@@ -35,17 +35,13 @@ from opfleet.protocol.ethjson import (
     BlockHeader,
     data,
     header_from_json,
-    hex_data,
-    hex_quantity,
-    json_object,
     log_from_json,
     optional_quantity,
-    parse_data,
-    parse_quantity,
     quantity,
     transaction_from_json,
     transaction_type,
 )
+from opfleet.protocol.hexjson import hex_data, hex_quantity, json_object, parse_data, parse_quantity
 from opfleet.protocol.l1_block_info import l2_block_ref, l2_block_ref_from_transactions
 from opfleet.protocol.log import Log
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS, OutputV0

@@ -18,7 +18,8 @@ from opfleet.errors import ConfigError
 from opfleet.protocol.block_ref import BlockID, L1BlockRef
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.deposits import user_deposits
-from opfleet.protocol.ethjson import log_from_json, parse_data, parse_quantity
+from opfleet.protocol.ethjson import log_from_json
+from opfleet.protocol.hexjson import parse_data, parse_quantity
 from opfleet.protocol.system_config import ConfigUpdateType
 from opfleet.providers.beacon import BeaconClient
 from opfleet.providers.jsonrpc import JsonRpcClient

@@ -21,7 +21,7 @@ from opfleet.devnet.l1 import L1Chain, L1Server  # noqa: E402
 from opfleet.node.light import LightConfig  # noqa: E402
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef  # noqa: E402
 from opfleet.protocol.crypto import keccak256  # noqa: E402
-from opfleet.protocol.ethjson import hex_data, hex_quantity  # noqa: E402
+from opfleet.protocol.hexjson import hex_data, hex_quantity  # noqa: E402
 from opfleet.protocol.l1_block_info import L1BlockInfo, encode_l1_block_info  # noqa: E402
 from opfleet.protocol.rollup_config import RollupConfig  # noqa: E402
 from opfleet.protocol.sync_status import SyncStatus  # noqa: E402
