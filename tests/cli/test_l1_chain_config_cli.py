@@ -245,9 +245,8 @@ def test_the_source_pipeline_and_the_light_sequencer_get_the_schedule(chain, mon
         async with trio.open_nursery() as nursery:
             await nursery.start(SourceNode(source_config(settings)).run)
             light = LightNode(light_config({**settings, "sequencer.enabled": True}))
-            light._engine = light._l1 = light._l2 = object()
-            light._heads_ready_event.set()
-            await light._start_sequencer(nursery)
+            light._follower._heads_ready.set()  # as if read from the EL
+            await light._follower.start_sequencer(nursery, gossip=None)
             nursery.cancel_scope.cancel()
 
     trio.run(main)

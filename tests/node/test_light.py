@@ -122,7 +122,7 @@ async def test_light_sequencer_conflict_force_resets_onto_the_source(nursery):
         def reset(self):
             self.resets += 1
 
-    node.sequencer = stub = StubSequencer()
+    node._follower.sequencer = stub = StubSequencer()  # the follower resets the sequencer it hosts
     c.extend("b", c["a7"], 5)
     source.set(status(c["b9"], c["b8"], c["a3"]))
     await wait_for(lambda: len(el.fcus) == 1)
