@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opfleet.config import defaults
 from opfleet.errors import ConfigError
@@ -17,6 +17,9 @@ from opfleet.node.source import SourceMetrics
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.rpc.metrics import Registry
+
+if TYPE_CHECKING:
+    from opfleet.node.sequencer import SequencerConfig
 
 __all__ = ["LightConfig", "LightMetrics"]
 
@@ -48,8 +51,8 @@ class LightConfig:
     metrics_addr: str = defaults.METRICS_ADDR
     metrics_port: int = defaults.METRICS_PORT
     sequencer_enabled: bool = False
-    sequencer_config: Any = None
-    """An ``opfleet.node.sequencer.SequencerConfig`` (None: its defaults)."""
+    sequencer_config: SequencerConfig | None = None
+    """The sequencer's pace (None: its defaults)."""
     sequencer_clock: Callable[[], float] = time.time
     """The sequencer's wall clock (tests and the devnet inject one)."""
     blob_schedule: BlobSchedule | None = None
