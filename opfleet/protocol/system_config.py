@@ -14,15 +14,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from opfleet.errors import ConfigError, DecodeError
 from opfleet.protocol.abi import abi_encode_bytes, abi_word
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
 from opfleet.protocol.log import Log
-
-if TYPE_CHECKING:
-    from opfleet.protocol.rollup_config import RollupConfig
 
 CONFIG_UPDATE_TOPIC = bytes.fromhex(
     "1d2b0bda21d56b8bd12d4f94ebacffdfb35f5e226f84b461103bb8beab6353be"
@@ -368,89 +365,6 @@ def _read_uint_word(word: bytes, size: int, what: str, base: int) -> bytes:
     if any(word[: 32 - size]):
         raise DecodeError(f"{what} does not fit in {size * 8} bits", offset=base)
     return word[32 - size :]
-
-
-# --- system config of an existing L2 block ---------------------------------------------------
-
-
-def system_config_from_l2_block(
-    rollup_config: RollupConfig,
-    *,
-    number: int,
-    timestamp: int,
-    gas_limit: int,
-    extra_data: bytes,
-    l1_info_data: bytes | None,
-    block_hash: bytes | None = None,
-) -> SystemConfig:
-    """Reconstruct the system config that produced an existing L2 block (for restarts).
-
-    Spec: ``specs/protocol/derivation.md`` ("Resetting the Pipeline"); kona
-    ``protocol/src/utils.rs`` ``to_system_config``, op-node ``PayloadToSystemConfig``. The
-    genesis block yields the rollup config's genesis system config (``block_hash``, when given,
-    must match). Otherwise ``l1_info_data`` (calldata of the block's first transaction, the
-    L1-info deposit) gives the batcher, the scalars (re-encoded as a version-1 scalar from
-    Ecotone), the operator fee (Isthmus) and the DA footprint scalar (Jovian layout), the header
-    gives the gas limit (less an activation block's upgrade gas, see
-    :func:`~opfleet.protocol.upgrades.upgrade_gas_to_strip`), and ``extra_data`` the EIP-1559 parameters (Holocene: 9 bytes,
-    version 0) and the min base fee (Jovian: 17 bytes, version 1).
-    """
-    # lazy: avoids import cycles
-    from opfleet.protocol.l1_block_info import decode_l1_block_info
-    from opfleet.protocol.upgrades import upgrade_gas_to_strip
-
-    genesis = rollup_config.genesis
-    if number == genesis.l2.number:
-        if block_hash is not None and block_hash != genesis.l2.hash:
-            raise DecodeError(
-                f"block {number} hash 0x{block_hash.hex()} is not the genesis hash "
-                f"0x{genesis.l2.hash.hex()}"
-            )
-        return genesis.system_config
-    if l1_info_data is None:
-        raise DecodeError(f"L2 block {number} has no L1-info deposit")
-    info = decode_l1_block_info(l1_info_data)
-    if info.layout == "bedrock":
-        overhead, scalar = info.l1_fee_overhead, info.l1_fee_scalar
-    else:
-        overhead, scalar = ZERO_HASH, encode_scalar(info.blob_base_fee_scalar, info.base_fee_scalar)
-    fields: dict[str, Any] = {
-        "batcher_address": info.batcher_address,
-        "overhead": overhead,
-        "scalar": scalar,
-        "gas_limit": gas_limit - upgrade_gas_to_strip(rollup_config, timestamp),
-    }
-    if rollup_config.is_jovian(timestamp):
-        fields.update(_decode_extra_data(extra_data, version=1, size=17))
-    elif rollup_config.is_holocene(timestamp):
-        fields.update(_decode_extra_data(extra_data, version=0, size=9))
-    if rollup_config.is_isthmus(timestamp):
-        fields["operator_fee_scalar"] = info.operator_fee_scalar
-        fields["operator_fee_constant"] = info.operator_fee_constant
-    if info.layout == "jovian":
-        fields["da_footprint_gas_scalar"] = info.da_footprint_gas_scalar
-    return SystemConfig(**fields)
-
-
-def _decode_extra_data(extra_data: bytes, *, version: int, size: int) -> dict[str, int]:
-    """Holocene (version 0) / Jovian (version 1) header ``extraData``."""
-    if len(extra_data) != size:
-        raise DecodeError(f"extraData must be {size} bytes, got {len(extra_data)}", offset=0)
-    if extra_data[0] != version:
-        raise DecodeError(f"extraData version must be {version}, got {extra_data[0]}", offset=0)
-    denominator = int.from_bytes(extra_data[1:5], "big")
-    elasticity = int.from_bytes(extra_data[5:9], "big")
-    if denominator == 0 and elasticity != 0:
-        raise DecodeError(
-            "extraData has a zero EIP-1559 denominator with non-zero elasticity", offset=1
-        )
-    out = {"eip1559_denominator": denominator, "eip1559_elasticity": elasticity}
-    if version == 1:
-        out["min_base_fee"] = int.from_bytes(extra_data[9:17], "big")
-    return out
-
-
-# --- addresses and JSON field readers (shared with rollup_config) -----------------------------
 
 
 def checksum_address(address: bytes) -> str:

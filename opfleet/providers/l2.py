@@ -42,11 +42,11 @@ from opfleet.protocol.ethjson import (
     transaction_type,
 )
 from opfleet.protocol.hexjson import hex_data, hex_quantity, json_object, parse_data, parse_quantity
-from opfleet.protocol.l1_block_info import l2_block_ref, l2_block_ref_from_transactions
+from opfleet.protocol.l1_block_info import l2_block_ref, l2_block_ref_from_transactions, system_config_from_l2_block
 from opfleet.protocol.log import Log
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS, OutputV0
 from opfleet.protocol.rollup_config import RollupConfig
-from opfleet.protocol.system_config import SystemConfig, system_config_from_l2_block
+from opfleet.protocol.system_config import SystemConfig
 from opfleet.protocol.transactions import encode_transaction
 from opfleet.providers.jsonrpc import JsonRpcClient, RpcCallError
 from opfleet.providers.l1 import LRUCache, normalize_block_id

@@ -48,15 +48,10 @@ from opfleet.protocol.deposits import decode_deposit_tx
 from opfleet.protocol.ethjson import BlockHeader, L1Block, Receipt
 from opfleet.protocol.frame import MAX_FRAME_LEN, Frame, encode_frames
 from opfleet.protocol.kzg import blob_to_commitment, versioned_hash
-from opfleet.protocol.l1_block_info import decode_l1_block_info
+from opfleet.protocol.l1_block_info import decode_l1_block_info, system_config_from_l2_block
 from opfleet.protocol.log import Log
 from opfleet.protocol.rollup_config import ChainOpConfig, Genesis, RollupConfig
-from opfleet.protocol.system_config import (
-    ConfigUpdateType,
-    SystemConfig,
-    config_update_log,
-    system_config_from_l2_block,
-)
+from opfleet.protocol.system_config import ConfigUpdateType, SystemConfig, config_update_log
 from opfleet.protocol.transactions import (
     BLOB_TX_TYPE,
     DYNAMIC_FEE_TX_TYPE,

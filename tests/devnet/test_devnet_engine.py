@@ -22,9 +22,9 @@ from opfleet.errors import CriticalError
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.deposits import decode_deposit_tx
 from opfleet.protocol.engine_api import ForkchoiceState, PayloadStatus
+from opfleet.protocol.l1_block_info import system_config_from_l2_block
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS
 from opfleet.protocol.state import Account
-from opfleet.protocol.system_config import system_config_from_l2_block
 from opfleet.protocol.transactions import Transaction, encode_transaction, sign_transaction
 from opfleet.protocol.trie import EMPTY_TRIE_ROOT, ordered_trie_root, secure_trie_root, verify_proof
 from opfleet.providers.engine import EngineClient, InvalidForkchoiceState, InvalidPayloadAttributes, UnsupportedFork

@@ -7,7 +7,6 @@ tests/vectors/l1-info-calldata.json (kona's real OP Mainnet L1-info calldata).
 from __future__ import annotations
 
 import dataclasses
-
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 
 from opfleet.errors import ConfigError, DecodeError
 from opfleet.protocol.crypto import keccak256
+from opfleet.protocol.l1_block_info import system_config_from_l2_block
 from opfleet.protocol.log import Log
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.system_config import (
@@ -32,7 +32,6 @@ from opfleet.protocol.system_config import (
     decode_scalar,
     ecotone_scalars,
     encode_scalar,
-    system_config_from_l2_block,
     update_system_config_with_receipts,
 )
 
