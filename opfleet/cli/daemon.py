@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
@@ -49,27 +50,46 @@ def batch_size(settings: Any, command: Command) -> int:
     return value
 
 
-async def run_until_signal(run: Callable[[], Awaitable[Any]]) -> ExitStatus:
-    """Run ``run()`` until it returns (OK) or SIGINT/SIGTERM cancels it (INTERRUPTED); its
-    errors propagate."""
-    stopped_by: list[int] = []
+class SignalScope:
+    """What :func:`open_signal_scope` yields: the nursery SIGINT/SIGTERM cancels, and the signal
+    that did (None while none has)."""
+
+    def __init__(self, nursery: trio.Nursery):
+        self.nursery = nursery
+        self.signal: int | None = None
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """INTERRUPTED once a signal stopped the scope, else OK."""
+        return ExitStatus.OK if self.signal is None else ExitStatus.INTERRUPTED
+
+
+@asynccontextmanager
+async def open_signal_scope() -> AsyncIterator[SignalScope]:
+    """A nursery that SIGINT or SIGTERM cancels (logged once); it is cancelled too when the body
+    ends, so whatever the body started in it stops with it."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
+            scope = SignalScope(nursery)
 
             async def watch_signals() -> None:
                 async for signum in signals:
-                    stopped_by.append(signum)
+                    scope.signal = signum
                     log.info("Shutting down", extra={"fields": {"signal": signal.Signals(signum).name}})
                     nursery.cancel_scope.cancel()
                     return
 
-            async def run_it() -> None:
-                await run()
-                nursery.cancel_scope.cancel()
-
             nursery.start_soon(watch_signals)
-            nursery.start_soon(run_it)
-    return ExitStatus.INTERRUPTED if stopped_by else ExitStatus.OK
+            yield scope
+            nursery.cancel_scope.cancel()
+
+
+async def run_until_signal(run: Callable[[], Awaitable[Any]]) -> ExitStatus:
+    """Run ``run()`` until it returns (OK) or SIGINT/SIGTERM cancels it (INTERRUPTED); its
+    errors propagate."""
+    async with open_signal_scope() as scope:
+        await run()
+    return scope.exit_status
 
 
 def unwrap(group: BaseExceptionGroup) -> BaseException:

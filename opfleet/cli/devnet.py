@@ -27,7 +27,6 @@ default schedule stops at the newest fork that binary runs and a later ``--fork`
 from __future__ import annotations
 
 import functools
-import logging
 import signal
 import sys
 from pathlib import Path
@@ -41,7 +40,6 @@ from opfleet.cli.main import Context
 from opfleet.config.spec import DEVNET
 from opfleet.errors import ConfigError
 
-log = logging.getLogger("opfleet.devnet")
 LOG_FILE = "devnet.log"
 
 
@@ -301,45 +299,34 @@ async def summary_lines(devnet: Any, elapsed: float, *, timeout: float = 5.0) ->
 
 async def serve(config: Any, *, out: Any, duration: float = 0.0, tui: bool = False,
                 log_file: Path | None = None) -> ExitStatus:
+    from opfleet.cli.daemon import open_signal_scope
     from opfleet.devnet.fleet import Devnet
 
     devnet = Devnet(config)
-    stopped_by: list[int] = []
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-
-            async def watch_signals() -> None:
-                async for signum in signals:
-                    stopped_by.append(signum)
-                    log.info("Shutting down", extra={"fields": {"signal": signal.Signals(signum).name}})
-                    nursery.cancel_scope.cancel()
-                    return
-
-            nursery.start_soon(watch_signals)
-            await nursery.start(devnet.run)
-            started = trio.current_time()
-            profile = Path(config.data_dir) / "fleet.toml"
-            out(engine_line(config))
-            for line in endpoint_lines(devnet):
+    async with open_signal_scope() as scope:
+        await scope.nursery.start(devnet.run)
+        started = trio.current_time()
+        profile = Path(config.data_dir) / "fleet.toml"
+        out(engine_line(config))
+        for line in endpoint_lines(devnet):
+            out(line)
+        for line in file_lines(devnet, log_file):
+            out(line)
+        for line in fork_lines(config):
+            out(line)
+        if tui:
+            code = await _run_tui(profile, duration)
+            if code not in (0, 130):
+                out(f"the TUI exited with status {code}")
+        elif duration > 0:
+            await trio.sleep(duration)
+        else:
+            out("Ctrl-C to stop")
+            await trio.sleep_forever()
+        if scope.signal is None:  # stopped on its own: say what the fleet did
+            for line in await summary_lines(devnet, trio.current_time() - started):
                 out(line)
-            for line in file_lines(devnet, log_file):
-                out(line)
-            for line in fork_lines(config):
-                out(line)
-            if tui:
-                code = await _run_tui(profile, duration)
-                if code not in (0, 130):
-                    out(f"the TUI exited with status {code}")
-            elif duration > 0:
-                await trio.sleep(duration)
-            else:
-                out("Ctrl-C to stop")
-                await trio.sleep_forever()
-            if not stopped_by:  # stopped on its own: say what the fleet did
-                for line in await summary_lines(devnet, trio.current_time() - started):
-                    out(line)
-            nursery.cancel_scope.cancel()
-    return ExitStatus.INTERRUPTED if stopped_by else ExitStatus.OK
+    return scope.exit_status
 
 
 async def _run_tui(profile: Path, duration: float = 0.0) -> int:
