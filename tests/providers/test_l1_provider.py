@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from l1_chain import DEPOSIT_CONTRACT, TOPIC, UNKNOWN_TYPE_RAW, FakeL1, sample_transactions
+from l1_chain import DEPOSIT_CONTRACT, SENDER, TOPIC, UNKNOWN_TYPE_RAW, FakeL1
 
 from opfleet.errors import BlockNotFoundError, TemporaryError
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.ethjson import transaction_from_json
-from opfleet.protocol.transactions import decode_transaction, encode_transaction, recover_sender
+from opfleet.protocol.transactions import decode_transaction, recover_sender
 from opfleet.providers import JsonRpcClient
 from opfleet.providers.l1 import L1Provider, LRUCache
-from opfleet.rpc import JsonRpcServer
 
 
 def provider(chain: FakeL1, **kwargs) -> L1Provider:
-    return L1Provider(JsonRpcClient("http://l1.test", transport=chain.node.transport()), **kwargs)
+    return L1Provider(JsonRpcClient("http://l1.test", transport=chain.transport()), **kwargs)
 
 
 async def test_header_fields_and_ref():
@@ -24,25 +23,29 @@ async def test_header_fields_and_ref():
     l1 = provider(chain)
     block = await l1.block_by_number(3)
     header = block.header
-    assert (header.number, header.timestamp, header.base_fee) == (3, 1_700_000_036, 10)
-    assert header.mix_hash == keccak256(b"randao 3") == header.prev_randao
-    assert header.excess_blob_gas == 0 and header.parent_beacon_block_root == bytes(32)
-    assert block.ref == L1BlockRef(block.hash, 3, bytes.fromhex(chain.blocks[2]["hash"][2:]), 1_700_000_036)
-    assert block.ref.to_json() == {"hash": chain.blocks[3]["hash"], "number": 3,
-                                   "parentHash": chain.blocks[2]["hash"], "timestamp": 1_700_000_036}
+    source = chain.block(3).header
+    assert (header.number, header.timestamp, header.base_fee) == (3, 1_700_000_036, source.base_fee_per_gas)
+    assert header.base_fee != chain.block(2).header.base_fee_per_gas  # the fee moves, so the field is read
+    assert header.mix_hash == source.mix_hash == header.prev_randao
+    assert header.excess_blob_gas == 0 and header.parent_beacon_block_root == chain.block(2).beacon_root
+    assert header.parent_beacon_block_root != bytes(32)
+    assert block.hash == source.hash() == chain.block(3).hash
+    assert block.ref == L1BlockRef(block.hash, 3, chain.block(2).hash, 1_700_000_036)
+    assert block.ref.to_json() == {"hash": chain.hash_hex(3), "number": 3,
+                                   "parentHash": chain.hash_hex(2), "timestamp": 1_700_000_036}
 
 
 async def test_raw_transactions_of_every_type_are_rebuilt_exactly():
     chain = FakeL1()
     l1 = provider(chain)
     block = await l1.block_by_number(1)
-    expected = [encode_transaction(tx) for tx in sample_transactions(10)]
+    expected = chain.block(1).raw_transactions
     assert block.transactions == tuple(expected)
     assert [raw[0] if raw[0] < 0x7F else 0 for raw in block.transactions] == [0, 0, 1, 2, 3, 4]
     assert block.tx_hashes == tuple(keccak256(raw) for raw in expected)
-    sender = private_key_to_address(keccak256(b"opfleet test key"))
-    assert all(recover_sender(decode_transaction(raw)) == sender for raw in block.transactions)
-    assert "eth_getRawTransactionByHash" not in chain.node.calls  # nothing needed fetching
+    assert SENDER == private_key_to_address(keccak256(b"opfleet test key"))
+    assert all(recover_sender(decode_transaction(raw)) == SENDER for raw in block.transactions)
+    assert "eth_getRawTransactionByHash" not in chain.calls  # nothing needed fetching
     assert l1.statistics().raw_tx_fetches == 0
 
 
@@ -51,9 +54,9 @@ async def test_unrebuildable_transactions_are_fetched_raw_and_checked():
     l1 = provider(chain)
     block = await l1.block_by_number(3)
     assert block.transactions[-1] == UNKNOWN_TYPE_RAW
-    assert chain.node.http_log[-1] == ["eth_getRawTransactionByHash"]
+    assert chain.http_log[-1] == ["eth_getRawTransactionByHash"]
     assert l1.statistics().raw_tx_fetches == 1
-    chain.raw[chain.blocks[3]["transactions"][-1]["hash"]] = b"\x64tampered"
+    chain.server.unknown_raw = b"\x64tampered"
     with pytest.raises(TemporaryError, match="does not hash to its hash"):
         await provider(chain).block_by_number(3)
 
@@ -64,8 +67,8 @@ async def test_one_http_request_per_block_with_receipts():
     for number in range(8):
         block, receipts = await l1.block_with_receipts(number)
         assert len(receipts) == len(block.tx_hashes)
-    assert len(chain.node.http_log) == 8
-    assert all(req == ["eth_getBlockByNumber", "eth_getBlockReceipts"] for req in chain.node.http_log)
+    assert len(chain.http_log) == 8
+    assert all(req == ["eth_getBlockByNumber", "eth_getBlockReceipts"] for req in chain.http_log)
     stats = l1.client.statistics()
     assert stats.requests_by_method == {"eth_getBlockByNumber": 8, "eth_getBlockReceipts": 8}
 
@@ -73,12 +76,15 @@ async def test_one_http_request_per_block_with_receipts():
 async def test_receipts_carry_logs():
     chain = FakeL1()
     l1 = provider(chain)
-    block, receipts = await l1.block_with_receipts(bytes.fromhex(chain.blocks[5]["hash"][2:]))
-    assert chain.node.http_log == [["eth_getBlockByHash", "eth_getBlockReceipts"]]
+    block, receipts = await l1.block_with_receipts(chain.block(5).hash)
+    assert chain.http_log == [["eth_getBlockByHash", "eth_getBlockReceipts"]]
     assert [r.tx_hash for r in receipts] == list(block.tx_hashes)
-    log = receipts[2].logs[0]
-    assert (log.address, log.topics[0], log.data, log.log_index) == (DEPOSIT_CONTRACT, TOPIC, b"\x12\x34", 2)
-    assert log.block_hash == block.hash and receipts[0].status == 1
+    assert [len(r.logs) for r in receipts] == [0, 0, 1, 1, 0, 1]  # the three deposits
+    log = receipts[3].logs[0]
+    source = chain.block(5).logs[1]
+    assert (log.address, log.topics, log.data, log.log_index) == (DEPOSIT_CONTRACT, source.topics, source.data, 1)
+    assert log.topics[0] == TOPIC and b"\x12\x34" in log.data  # the deposit's opaque data
+    assert log.block_hash == block.hash and log.tx_hash == block.tx_hashes[3] and receipts[0].status == 1
 
 
 async def test_fallback_to_transaction_receipts_when_block_receipts_is_missing():
@@ -86,10 +92,10 @@ async def test_fallback_to_transaction_receipts_when_block_receipts_is_missing()
     l1 = provider(chain)
     block, receipts = await l1.block_with_receipts(1)
     assert [r.tx_hash for r in receipts] == list(block.tx_hashes)
-    assert chain.node.http_log == [["eth_getBlockByNumber", "eth_getBlockReceipts"], ["eth_getTransactionReceipt"] * 6]
+    assert chain.http_log == [["eth_getBlockByNumber", "eth_getBlockReceipts"], ["eth_getTransactionReceipt"] * 6]
     assert l1.statistics().block_receipts_supported is False
     await l1.block_with_receipts(3)  # no second attempt at eth_getBlockReceipts
-    assert chain.node.http_log[2:] == [["eth_getBlockByNumber"], ["eth_getTransactionReceipt"] * 6]
+    assert chain.http_log[2:] == [["eth_getBlockByNumber"], ["eth_getTransactionReceipt"] * 6]
     assert await l1.receipts(block.hash) == receipts  # cached
 
 
@@ -97,12 +103,13 @@ async def test_receipts_that_do_not_match_the_block_are_refused():
     chain = FakeL1()
     l1 = provider(chain)
     block3 = await l1.block_by_number(3)
-    chain.receipts[chain.blocks[3]["hash"]] = chain.receipts[chain.blocks[3]["hash"]][:5]
+    receipts_of = chain.server.eth_getBlockReceipts
+    chain.server.tampered_receipts[block3.hash] = (await receipts_of(chain.hash_hex(3)))[:5]
     with pytest.raises(TemporaryError, match="block 3 has 6 transactions but 5 receipts"):
         await l1.receipts(block3.hash)
     block1 = await l1.block_by_number(1)
-    chain.receipts[chain.blocks[1]["hash"]] = chain.receipts[chain.blocks[5]["hash"]]  # another block's
-    with pytest.raises(TemporaryError, match="receipt 0 of block 1 belongs to block " + chain.blocks[5]["hash"]):
+    chain.server.tampered_receipts[block1.hash] = await receipts_of(chain.hash_hex(5))  # another block's
+    with pytest.raises(TemporaryError, match="receipt 0 of block 1 belongs to block " + chain.hash_hex(5)):
         await l1.receipts(block1.hash)
 
 
@@ -121,12 +128,12 @@ async def test_hash_cache_is_bounded_lru():
     l1 = provider(chain, cache_size=3)
     hashes = [(await l1.block_by_number(n)).hash for n in range(6)]
     assert l1.statistics().cached_blocks == 3
-    before = len(chain.node.http_log)
+    before = len(chain.http_log)
     await l1.block_by_hash(hashes[5])  # recent: cached
     await l1.block_by_hash(hashes[4])
-    assert len(chain.node.http_log) == before
+    assert len(chain.http_log) == before
     await l1.block_by_hash(hashes[0])  # evicted: asks again
-    assert len(chain.node.http_log) == before + 1
+    assert len(chain.http_log) == before + 1
     assert l1.statistics().cached_blocks == 3
 
 
@@ -148,31 +155,31 @@ async def test_header_only_fetch_is_upgraded_by_full_fetch():
     block = await l1.block_by_hash(ref.hash)  # needs transactions: asks again
     assert block.transactions is not None
     await l1.block_ref(ref.hash)  # full block satisfies a header lookup
-    assert chain.node.calls == ["eth_getBlockByNumber", "eth_getBlockByHash"]
+    assert chain.calls == ["eth_getBlockByNumber", "eth_getBlockByHash"]
 
 
 async def test_number_index_serves_finalized_only_and_is_dropped_on_reorg():
     chain = FakeL1()
-    chain.finalized = 4
+    chain.finalize(4)
     l1 = provider(chain)
     finalized = await l1.block_by_number("finalized")
     assert finalized.number == 4
     for n in range(7):
         await l1.block_by_number(n)
-    calls = len(chain.node.calls)
+    calls = len(chain.calls)
     await l1.block_by_number(3)  # at or below finalized: from cache
-    assert len(chain.node.calls) == calls
+    assert len(chain.calls) == calls
     await l1.block_by_number(6)  # above finalized: always asks
-    assert len(chain.node.calls) == calls + 1
+    assert len(chain.calls) == calls + 1
 
     chain.reorg(5)
     new5 = await l1.block_by_number(5)
-    assert new5.hash == bytes.fromhex(chain.blocks[5]["hash"][2:])
+    assert new5.hash == chain.block(5).hash
     assert l1.statistics().reorgs_seen == 1
     assert l1.statistics().indexed_numbers == 1  # everything but the new observation forgotten
-    calls = len(chain.node.calls)
+    calls = len(chain.calls)
     assert (await l1.block_by_number(3)).number == 3
-    assert len(chain.node.calls) == calls + 1  # index was dropped: asked the node again
+    assert len(chain.calls) == calls + 1  # index was dropped: asked the node again
 
 
 async def test_label_lookups_always_ask_the_node():
@@ -182,7 +189,7 @@ async def test_label_lookups_always_ask_the_node():
     chain.add_block()
     second = await l1.block_by_number("latest")
     assert second.number == first.number + 1
-    assert chain.node.calls == ["eth_getBlockByNumber", "eth_getBlockByNumber"]
+    assert chain.calls == ["eth_getBlockByNumber", "eth_getBlockByNumber"]
 
 
 @pytest.mark.parametrize("bad", [-1, "pendingx", b"\x00" * 31, "0x1234", True])
@@ -204,39 +211,31 @@ def test_json_conversion_rejects_deposits_and_garbage():
 
 async def test_over_real_loopback_with_our_server(nursery):
     chain = FakeL1()
-
-    def wrap(fn):
-        async def method(*params):
-            return fn(*params)
-
-        return method
-
-    server = JsonRpcServer({name: wrap(fn) for name, fn in chain.node.methods.items()})
-    port = await nursery.start(server.serve, "127.0.0.1", 0)
+    port = await nursery.start(chain.server.serve, "127.0.0.1", 0)
     async with JsonRpcClient(f"http://127.0.0.1:{port}", name="L1 RPC") as client:
         l1 = L1Provider(client)
         for n in range(8):
             block, receipts = await l1.block_with_receipts(n)
             assert len(block.transactions) == len(receipts)
-    stats = server.statistics()
+    stats = chain.server.rpc.statistics()
     assert stats.http_requests == 8 and stats.batches == 8 and stats.total_connections == 1
 
 
 async def test_receipts_race_by_number_is_resolved_by_hash():
     # The chain moves between the two batched calls: receipts by number belong to another block.
     chain = FakeL1()
-    served = chain.node.methods["eth_getBlockReceipts"]
+    served = chain.server.eth_getBlockReceipts
 
-    def racing(ident):
+    async def racing(ident):
         if not ident.startswith("0x") or len(ident) != 66:
-            return chain.receipts[chain.blocks[5]["hash"]]
-        return served(ident)
+            return await served(chain.hash_hex(5))
+        return await served(ident)
 
-    chain.node.methods["eth_getBlockReceipts"] = racing
+    chain.override("eth_getBlockReceipts", racing)
     l1 = provider(chain)
     block, receipts = await l1.block_with_receipts(3)
     assert all(r.block_hash == block.hash for r in receipts) and len(receipts) == 6
-    assert chain.node.http_log == [["eth_getBlockByNumber", "eth_getBlockReceipts"], ["eth_getBlockReceipts"]]
+    assert chain.http_log == [["eth_getBlockByNumber", "eth_getBlockReceipts"], ["eth_getBlockReceipts"]]
 
 
 async def test_cached_block_only_needs_its_receipts():
@@ -245,18 +244,18 @@ async def test_cached_block_only_needs_its_receipts():
     block = await l1.block_by_number(1)
     again, receipts = await l1.block_with_receipts(block.hash)
     assert again is block and len(receipts) == 6
-    assert chain.node.http_log == [["eth_getBlockByNumber"], ["eth_getBlockReceipts"]]
+    assert chain.http_log == [["eth_getBlockByNumber"], ["eth_getBlockReceipts"]]
     assert await l1.block_with_receipts(block.hash) == (block, receipts)
-    assert len(chain.node.http_log) == 2
+    assert len(chain.http_log) == 2
 
 
 async def test_head_labels_are_one_batched_request():
     chain = FakeL1()
-    chain.finalized = 2
+    chain.finalize(2)
     l1 = provider(chain)
     head, safe, finalized = await l1.block_refs("latest", "safe", "finalized")
     assert (head.number, safe.number, finalized.number) == (7, 5, 2)
-    assert chain.node.http_log == [["eth_getBlockByNumber"] * 3]  # 3 JSON-RPC calls, 1 HTTP request
+    assert chain.http_log == [["eth_getBlockByNumber"] * 3]  # 3 JSON-RPC calls, 1 HTTP request
     assert l1.client.statistics().http_requests == 1
     # "finalized" feeds the number index: block 2 by number is now a cache hit.
     await l1.block_with_receipts(2)
@@ -291,13 +290,13 @@ async def test_heights_reorged_before_finality_are_not_served_from_the_index():
         await l1.block_with_receipts(number)  # traversal indexes 1..3
     stale = (await l1.block_ref(3)).hash
     chain.reorg(3)  # 3.. replaced; the provider is not asked about the new blocks
-    while len(chain.blocks) < 8:
+    while len(chain.chain.blocks) < 8:
         chain.add_block()
-    chain.finalized = 6  # no indexed neighbour of 6 to reveal the reorg
+    chain.finalize(6)  # no indexed neighbour of 6 to reveal the reorg
     (finalized,) = await l1.block_refs("finalized")
     assert finalized.number == 6
     fresh = await l1.block_ref(3)
-    assert fresh.hash == bytes.fromhex(chain.blocks[3]["hash"][2:]) != stale
+    assert fresh.hash == chain.block(3).hash != stale
 
 
 async def test_heights_linked_to_finalized_stay_cached():
@@ -305,8 +304,8 @@ async def test_heights_linked_to_finalized_stay_cached():
     l1 = provider(chain)
     for number in range(1, 6):
         await l1.block_with_receipts(number)
-    chain.finalized = 5
+    chain.finalize(5)
     await l1.block_refs("finalized")
-    calls = len(chain.node.calls)
+    calls = len(chain.calls)
     assert [(await l1.block_ref(n)).number for n in (2, 4)] == [2, 4]  # hash-linked to finalized #5
-    assert len(chain.node.calls) == calls
+    assert len(chain.calls) == calls
