@@ -45,7 +45,7 @@ def bash() -> str:
              "    done",
              '    case "$prev" in']
     value_cases: dict[str, str] = {}
-    for cmd in _walk():
+    for _, cmd in spec.walk():
         for option in _flag_options(cmd):
             for flag in option.all_flags:
                 if option.kind == spec.CHOICE or option.suggestions:
@@ -230,12 +230,11 @@ def man() -> str:
         ".SH DESCRIPTION", _roff(spec.PROGRAM_DESCRIPTION),
         ".SH COMMANDS",
     ]
-    for cmd in spec.COMMANDS:
-        for node, path in [(cmd, cmd.name)] + [(c, f"{cmd.name} {c.name}") for c in cmd.subcommands]:
-            lines += [f".SS opfleet {_roff(path)}", _roff(node.description)]
-            lines += _man_options(node)
-            for example in node.examples:
-                lines += [".PP", ".nf", ".RS 4", _roff(example), ".RE", ".fi"]
+    for path, node in spec.walk():
+        lines += [f".SS opfleet {_roff(path)}", _roff(node.description)]
+        lines += _man_options(node)
+        for example in node.examples:
+            lines += [".PP", ".nf", ".RS 4", _roff(example), ".RE", ".fi"]
     lines += [
         ".SH SETTINGS",
         _roff("Settings merge in this order: built-in defaults < TOML profile (--profile NAME|PATH; "
@@ -267,21 +266,12 @@ def man() -> str:
 def _man_examples() -> list[str]:
     """EXAMPLES: every command's examples under what the command does, in the table's order."""
     out = [".SH EXAMPLES"]
-    for cmd in spec.COMMANDS:
-        for node, path in [(cmd, cmd.name)] + [(c, f"{cmd.name} {c.name}") for c in cmd.subcommands]:
-            if not node.examples:
-                continue
-            out += [".PP", _roff(f"opfleet {path}: {node.summary}."), ".nf", ".RS 4"]
-            out += [_roff(example) for example in node.examples]
-            out += [".RE", ".fi"]
-    return out
-
-
-def _walk() -> list[spec.Command]:
-    out = []
-    for cmd in spec.COMMANDS:
-        out.append(cmd)
-        out.extend(cmd.subcommands)
+    for path, node in spec.walk():
+        if not node.examples:
+            continue
+        out += [".PP", _roff(f"opfleet {path}: {node.summary}."), ".nf", ".RS 4"]
+        out += [_roff(example) for example in node.examples]
+        out += [".RE", ".fi"]
     return out
 
 

@@ -190,7 +190,7 @@ def split_bool_values(argv: Sequence[str]) -> list[str]:
     """Accept op-node's ``--flag=true|false`` form for boolean flags."""
     from opfleet.config.settings import parse_bool
 
-    bool_flags = {f for cmd in _all_commands() for o in cmd.options if o.kind == spec.BOOL
+    bool_flags = {f for _, cmd in spec.walk() for o in cmd.options if o.kind == spec.BOOL
                   for f in o.all_flags}
     out = []
     for arg in argv:
@@ -203,14 +203,6 @@ def split_bool_values(argv: Sequence[str]) -> list[str]:
             out.append(name if truth else "--no-" + name[2:])
         else:
             out.append(arg)
-    return out
-
-
-def _all_commands() -> list[spec.Command]:
-    out = []
-    for cmd in spec.COMMANDS:
-        out.append(cmd)
-        out.extend(cmd.subcommands)
     return out
 
 

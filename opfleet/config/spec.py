@@ -704,15 +704,19 @@ def command(name: str) -> Command:
     raise KeyError(name)
 
 
-def _all_options(commands: tuple[Command, ...]) -> list[Option]:
-    return [o for cmd in commands for o in (*cmd.options, *_all_options(cmd.subcommands))]
+def walk() -> list[tuple[str, Command]]:
+    """Every command and subcommand with its path (``"decode channel"``), each command before
+    its subcommands, in the table's order."""
+    return [(path, node) for cmd in COMMANDS
+            for path, node in ((cmd.name, cmd), *((f"{cmd.name} {c.name}", c) for c in cmd.subcommands))]
 
 
 def default(key: str) -> Any:
     """The default of setting ``key``: what a command reads when neither flag, environment nor
-    profile sets it. A key means one setting everywhere, so it has one default."""
-    found = {repr(o.default) for o in _all_options(COMMANDS) if o.key == key and o.setting}
-    if len(found) != 1:
+    profile sets it. Raises KeyError for an unknown key, and for one whose default differs
+    between commands (``data-dir``; ``proxy`` has no ``rpc.port`` default): ask that command."""
+    found = [o for _, cmd in walk() for o in cmd.settings if o.key == key]
+    if len({repr(o.default) for o in found}) != 1:
         raise KeyError(f"{key}: {'no such setting' if not found else 'defaults differ between commands'}")
-    return next(o.default for o in _all_options(COMMANDS) if o.key == key and o.setting)
+    return found[0].default
 
