@@ -105,7 +105,7 @@ class LightNode:
         payloads = JsonRpcClient(config.payloads_url, name="L2 payloads") if config.payloads_url else None
         self._l1 = L1Heads(L1Provider(l1_client), self.metrics, poll_interval=config.l1_poll_interval,
                            backoff_base=config.backoff_base, backoff_cap=config.backoff_cap,
-                           on_polled=self._update_request_metrics)
+                           on_polled=lambda: self.metrics.client_requests(self._clients))
         self._sources = SourceWatch(config, self.metrics, self._l1.lookup)
         self._follower = Follower(config, self.metrics, engine=self._engine, l2=self._l2, sources=self._sources,
                                   l1=self._l1, payloads=payloads)
@@ -265,8 +265,3 @@ class LightNode:
                 task_status.started(self)
             if self._sources.fatal is not None:
                 raise self._sources.fatal
-
-    def _update_request_metrics(self) -> None:
-        """``op_node_rpc_client_requests_total`` from every client's counts (at each L1 head poll)."""
-        for name, client in self._clients.items():
-            self.metrics.requests(name, client.statistics().requests_by_method)

@@ -24,7 +24,7 @@ Metrics use op-node's names (``op-node/metrics/metrics.go``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -174,6 +174,16 @@ class SourceMetrics:
         self.refs_time.set(ref.timestamp, layer=layer, type=name)
         if isinstance(ref, L2BlockRef):
             self.refs_number.set(ref.l1_origin.number, layer="l1_origin", type=name)
+
+    def client_requests(self, clients: Mapping[str, Any]) -> None:
+        """:meth:`requests` from each client's own counts: by method, or by path for a beacon
+        client (None: a client the node does not use)."""
+        for name, client in clients.items():
+            if client is None:
+                continue
+            stats = client.statistics()
+            counts = getattr(stats, "requests_by_method", None) or getattr(stats, "requests_by_path", {})
+            self.requests(name, counts)
 
     def requests(self, client: str, counts: Any) -> None:
         for method, total in counts.items():
@@ -391,16 +401,8 @@ class SourceNode:
                 self.metrics.ref("l1", name, ref)
             if changed:
                 self._new_l1.set()
-            self._update_request_metrics()
+            self.metrics.client_requests(self._clients)
             await trio.sleep(self.config.l1_poll_interval)
-
-    def _update_request_metrics(self) -> None:
-        for name, client in self._clients.items():
-            if client is None:
-                continue
-            stats = client.statistics()
-            counts = getattr(stats, "requests_by_method", None) or getattr(stats, "requests_by_path", {})
-            self.metrics.requests(name, counts)
 
     async def _on_gossiped(self, ref: L2BlockRef) -> None:
         """A gossiped block our EL now holds: the derivation task makes it the unsafe head."""

@@ -277,6 +277,9 @@ async def test_own_api_reports_what_a_light_node_reports(nursery):
     assert 'op_node_refs_number{layer="l2",type="l2_safe"} 8' in metrics
     assert 'op_node_refs_number{layer="l2",type="l2_unsafe"} 10' in metrics
     assert "opfleet_follow_consensus_ok 1" in metrics
+    # each client's requests, counted at the L1 head poll (the first one ran at start)
+    assert 'op_node_rpc_client_requests_total{client="l1",method="eth_getBlockByNumber"}' in metrics
+    assert 'op_node_rpc_client_requests_total{client="engine",method="eth_getBlockByNumber"}' in metrics
 
 
 async def test_several_sources_follow_the_majority_and_set_a_liar_aside(nursery):
