@@ -48,11 +48,16 @@ class _ParserExit(Exception):
         self.status = status
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that writes to our Environment's streams and never calls sys.exit."""
+class Parser(argparse.ArgumentParser):
+    """argparse that writes to our Environment's streams and never calls sys.exit.
+
+    ``by_path`` (filled on the top-level parser by :func:`build_parser`) holds each (sub)command's
+    parser and table entry by its path, ``("decode", "channel")``, so an unknown flag is
+    explained by the usage of the command it was given to."""
 
     def __init__(self, *args: Any, env: Environment, **kw: Any):
         self._env = env
+        self.by_path: dict[tuple[str, ...], tuple[Parser, spec.Command]] = {}
         kw.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kw)
 
@@ -136,23 +141,21 @@ def _add_options(parser: argparse.ArgumentParser, command: spec.Command) -> None
 _EVERY_COMMAND = "*"
 
 
-def build_parser(env: Environment, only: str | None = _EVERY_COMMAND) -> argparse.ArgumentParser:
+def build_parser(env: Environment, only: str | None = _EVERY_COMMAND) -> Parser:
     """The parser of the whole command line. With ``only``, the options of that command alone
     are added (argparse parses with one subparser; ``opfleet --help`` needs none): building
     every command's options is most of what ``--help`` costs after the imports."""
     from opfleet._version import __version__
 
-    parser = _Parser(prog=spec.PROGRAM, description=spec.PROGRAM_DESCRIPTION,
-                     epilog=_epilog(None), env=env)
+    parser = Parser(prog=spec.PROGRAM, description=spec.PROGRAM_DESCRIPTION,
+                    epilog=_epilog(None), env=env)
     parser.add_argument("--version", action="version", version=f"opfleet {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    # Each (sub)command's parser by its path, so an unknown flag is explained by its own usage.
-    parser.by_path = {}  # type: ignore[attr-defined]
     for command in spec.COMMANDS:
         sub = subparsers.add_parser(command.name, help=command.summary,
                                     description=command.description, epilog=_epilog(command),
                                     env=env)
-        parser.by_path[(command.name,)] = (sub, command)  # type: ignore[attr-defined]
+        parser.by_path[(command.name,)] = (sub, command)
         if only != _EVERY_COMMAND and command.name != only:
             continue
         _add_options(sub, command)
@@ -163,19 +166,20 @@ def build_parser(env: Environment, only: str | None = _EVERY_COMMAND) -> argpars
                                                  description=child.description,
                                                  epilog=_epilog(child), env=env)
                 _add_options(child_parser, child)
-                parser.by_path[(command.name, child.name)] = (child_parser, child)  # type: ignore[attr-defined]
+                parser.by_path[(command.name, child.name)] = (child_parser, child)
     return parser
 
 
-def _unknown_arguments(parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+def _unknown_arguments(parser: Parser, namespace: argparse.Namespace,
                        extras: list[str]) -> NoReturn:
     """Explain arguments no parser took with the usage of the (sub)command they were given to,
     and the closest flag when one is near (``--l1.beacn`` → ``--l1.beacon``)."""
     import difflib
 
     path = tuple(p for p in (getattr(namespace, "command", None), getattr(namespace, "subcommand", None)) if p)
-    target: argparse.ArgumentParser
-    target, command = parser.by_path.get(path, (parser, None))  # type: ignore[attr-defined]
+    target: Parser
+    command: spec.Command | None
+    target, command = parser.by_path.get(path, (parser, None))
     hint = ""
     if command is not None:
         flags = [f for o in command.options for f in o.all_flags]
