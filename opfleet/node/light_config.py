@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opfleet.config import defaults
 from opfleet.errors import ConfigError
@@ -20,6 +20,7 @@ from opfleet.rpc.metrics import Registry
 
 if TYPE_CHECKING:
     from opfleet.node.sequencer import SequencerConfig
+    from opfleet.p2p import P2PConfig
 
 __all__ = ["LightConfig", "LightMetrics"]
 
@@ -62,8 +63,8 @@ class LightConfig:
     ban_period: float = DEFAULT_BAN_PERIOD
     backoff_base: float = defaults.BACKOFF_BASE
     backoff_cap: float = defaults.BACKOFF_CAP
-    p2p: Any = None
-    """An ``opfleet.p2p.P2PConfig``: unsafe blocks by op-node's gossip (None: ``--p2p.disable``)."""
+    p2p: P2PConfig | None = None
+    """Unsafe blocks by op-node's gossip (None: ``--p2p.disable``)."""
 
     def __post_init__(self) -> None:
         if not self.sources:
