@@ -13,6 +13,7 @@ from typing import Any
 
 import trio
 
+from opfleet.cli._fleet import watched_nodes
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
 from opfleet.errors import UsageError
@@ -21,29 +22,16 @@ EXIT = {"ok": ExitStatus.OK, "unknown": ExitStatus.LAGGING, "fail": ExitStatus.D
 
 
 def _specs(ctx: Context, timeout: float) -> tuple[str, list[Any]]:
-    from opfleet.monitor.fleet import discover, load_profile, specs_from_urls
+    from opfleet.monitor.fleet import discover
 
-    urls = list(ctx.arg("urls", []) or [])
-    path = ctx.setting("fleet")
-    name, specs = "", []
-    if path:
-        fleet = load_profile(path)
-        name, specs = fleet.name, list(fleet.nodes)
-    if urls and ctx.arg("discover"):
+    def ask(urls: list[str]) -> list[Any]:
         found, problems = trio.run(lambda: discover(urls, timeout=timeout))
         for problem in problems:
             ctx.env.stderr.write(f"opfleet: {problem}\n")
-        taken = {s.url for s in specs}
-        specs.extend(s for s in found if s.url not in taken)
-    elif urls:
-        taken = {s.name for s in specs}
-        specs.extend(s for s in specs_from_urls(urls) if s.name not in taken)
-    elif ctx.arg("discover"):
-        raise UsageError("--discover: give the node URLs to ask")
-    if not specs:
-        raise UsageError("no nodes to check: give --fleet FILE, node URLs or --discover URL... "
-                         "(see 'opfleet doctor --help')")
-    return name, specs
+        return list(found)
+
+    return watched_nodes(ctx, none="no nodes to check: give --fleet FILE, node URLs or --discover URL...",
+                         discover=ask if ctx.arg("discover") else None)
 
 
 def run(ctx: Context) -> ExitStatus:

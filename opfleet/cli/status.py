@@ -18,6 +18,7 @@ from typing import Any
 
 import trio
 
+from opfleet.cli._fleet import watched_nodes
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
 from opfleet.errors import UsageError
@@ -39,20 +40,7 @@ def exit_status(snapshot: Any) -> ExitStatus:
 
 
 def _specs(ctx: Context) -> tuple[str, list[Any]]:
-    from opfleet.monitor.fleet import load_profile, specs_from_urls
-
-    urls = list(ctx.arg("urls", []) or [])
-    path = ctx.setting("fleet")
-    name, specs = "", []
-    if path:
-        fleet = load_profile(path)
-        name, specs = fleet.name, list(fleet.nodes)
-    if urls:
-        taken = {s.name for s in specs}
-        specs.extend(s for s in specs_from_urls(urls) if s.name not in taken)
-    if not specs:
-        raise UsageError("no nodes to watch: give node URLs or --fleet FILE (see 'opfleet status --help')")
-    return name, specs
+    return watched_nodes(ctx, none="no nodes to watch: give node URLs or --fleet FILE")
 
 
 def _thresholds(ctx: Context) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from opfleet.cli._fleet import watched_nodes
 from opfleet.cli.exit import ExitStatus
 from opfleet.cli.main import Context
 from opfleet.errors import UsageError
@@ -22,17 +23,7 @@ from opfleet.errors import UsageError
 
 def tui_specs(ctx: Context) -> list[Any]:
     """The nodes to watch: the fleet profile's, then any bare URL not already named there."""
-    from opfleet.monitor.fleet import load_profile, specs_from_urls
-
-    urls = list(ctx.arg("urls", []) or [])
-    path = ctx.setting("fleet")
-    specs = list(load_profile(path).nodes) if path else []
-    if urls:
-        taken = {s.name for s in specs}
-        specs.extend(s for s in specs_from_urls(urls) if s.name not in taken)
-    if not specs:
-        raise UsageError("no nodes to watch: give node URLs or --fleet FILE (see 'opfleet tui --help')")
-    return specs
+    return watched_nodes(ctx, none="no nodes to watch: give node URLs or --fleet FILE")[1]
 
 
 def tui_timing(ctx: Context) -> tuple[float, float]:
