@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from opfleet.protocol.block import (
     Header,
+    HeaderAccessors,
     block_rlp_size,
     bloom_or,
     h,
@@ -88,7 +89,7 @@ def log_matches(entry: Log, addresses: set[bytes], topics: Sequence[Iterable[byt
 
 
 @dataclass(frozen=True)
-class HeaderBlock:
+class HeaderBlock(HeaderAccessors):
     """What both chains' blocks are: a header, its hash, the transactions with their receipts
     (each with ``raw``, ``hash``, ``index``, ``sender``, ``receipt``, ``first_log_index``,
     ``gas_used``, ``effective_gas_price``, ``contract_address``) and the post-state; the fields
@@ -99,18 +100,6 @@ class HeaderBlock:
     transactions: tuple[Any, ...]
     state: WorldState = field(repr=False)
     has_withdrawals: ClassVar[bool] = True
-
-    @property
-    def number(self) -> int:
-        return self.header.number
-
-    @property
-    def timestamp(self) -> int:
-        return self.header.timestamp
-
-    @property
-    def parent_hash(self) -> bytes:
-        return self.header.parent_hash
 
     @property
     def id(self) -> BlockID:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Protocol
 
 import rlp
 
@@ -64,6 +64,37 @@ def h(value: bytes) -> str:
 
 
 # --- headers --------------------------------------------------------------------------------------
+
+
+class _HeaderLinks(Protocol):
+    @property
+    def number(self) -> int: ...
+    @property
+    def parent_hash(self) -> bytes: ...
+    @property
+    def timestamp(self) -> int: ...
+
+
+class HeaderAccessors:
+    """Mixin for a block that keeps its header in ``header``: its ``number``, ``parent_hash``
+    and ``timestamp`` are the header's (a mined devnet block over a :class:`Header`, a fetched
+    block over the JSON-RPC ``BlockHeader``)."""
+
+    __slots__ = ()
+    header: _HeaderLinks
+
+    @property
+    def number(self) -> int:
+        return self.header.number
+
+    @property
+    def parent_hash(self) -> bytes:
+        return self.header.parent_hash
+
+    @property
+    def timestamp(self) -> int:
+        return self.header.timestamp
+
 
 
 @dataclass(frozen=True, slots=True)

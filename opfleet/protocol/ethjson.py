@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opfleet.errors import DecodeError
+from opfleet.protocol.block import HeaderAccessors
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.hexjson import HexJsonError, json_object, parse_data, parse_quantity
 from opfleet.protocol.log import Log
@@ -125,7 +126,7 @@ def header_from_json(block: Any) -> BlockHeader:
 
 
 @dataclass(frozen=True, slots=True)
-class L1Block:
+class L1Block(HeaderAccessors):
     """An L1 block: its header, transaction hashes and (when fetched) raw transactions."""
 
     header: BlockHeader
@@ -136,14 +137,6 @@ class L1Block:
     @property
     def hash(self) -> bytes:
         return self.header.hash
-
-    @property
-    def number(self) -> int:
-        return self.header.number
-
-    @property
-    def parent_hash(self) -> bytes:
-        return self.header.parent_hash
 
     @property
     def ref(self) -> L1BlockRef:
