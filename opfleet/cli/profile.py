@@ -86,6 +86,6 @@ def _display(kind: str, value: object) -> str:
         return ", ".join(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if kind == spec.DURATION:
-        return settings.format_duration(value)  # type: ignore[arg-type]
+    if kind == spec.DURATION and isinstance(value, (int, float)):
+        return settings.format_duration(value)
     return str(value)

@@ -89,11 +89,10 @@ def render_table(snapshot: Any, *, title: str = "") -> Any:
     label = f"{title} · " if title else ""
     table = Table(title=Text(f"{label}{len(snapshot.nodes)} nodes · {verdict}", style=_COLOUR[verdict]),
                   title_justify="left", header_style="bold")
-    for column, justify in (("node", "left"), ("role", "left"), ("unsafe", "right"),
-                            ("safe", "right"), ("finalized", "right"), ("L1 current", "right"),
-                            ("lag u/s", "right"), ("src lag s", "right"), ("rpc ms", "right"),
-                            ("health", "left")):
-        table.add_column(column, justify=justify, no_wrap=column != "health")  # type: ignore[arg-type]
+    for column in ("node", "role", "unsafe", "safe", "finalized", "L1 current", "lag u/s", "src lag s", "rpc ms",
+                   "health"):
+        table.add_column(column, justify="left" if column in ("node", "role", "health") else "right",
+                         no_wrap=column != "health")
     first = True
     for chain, tiers in snapshot.groups.items():
         for role, nodes in tiers.items():
