@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import trio
 
+from opfleet.config import defaults
 from opfleet.rpc.server import HttpHandler, HttpRequest, HttpResponse
 
 GATE_POLL_INTERVAL = 0.025
@@ -42,7 +43,8 @@ def split_chain_path(path: str) -> tuple[str | None, str]:
 class ChainRouter:
     """An HTTP handler dispatching ``/<chainID>/...`` to per-chain handlers (see module docstring)."""
 
-    def __init__(self, root: HttpHandler, *, gate_timeout: float = 60.0, poll_interval: float = GATE_POLL_INTERVAL):
+    def __init__(self, root: HttpHandler, *, gate_timeout: float = defaults.INTEROP_GATE_TIMEOUT,
+                 poll_interval: float = GATE_POLL_INTERVAL):
         self.root = root
         self.gate_timeout = gate_timeout
         self.poll_interval = poll_interval
