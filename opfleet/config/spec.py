@@ -130,11 +130,11 @@ L1_BEACON_SECONDS = _opt(
     default=0, metavar="N",
 )
 L1_POLL = _opt(
-    "l1.http-poll-interval", DURATION, "How often to poll L1 for new heads.", default=defaults.L1_HTTP_POLL_INTERVAL,
+    "l1.http-poll-interval", DURATION, "How often to poll L1 for new heads (above zero).", default=defaults.L1_HTTP_POLL_INTERVAL,
     metavar="DURATION", op_node=True,
 )
 L1_BATCH = _opt(
-    "l1.rpc-max-batch-size", INT, "Most requests sent in one JSON-RPC batch to L1.",
+    "l1.rpc-max-batch-size", INT, "Most requests sent in one JSON-RPC batch to L1 (at least 1).",
     default=defaults.L1_RPC_MAX_BATCH_SIZE,
     metavar="N", op_node=True,
 )
@@ -206,7 +206,7 @@ FOLLOW_SOURCE = _opt(
     flags=("--follow",), metavar="URL", op_node=True, nargs=None,
 )
 FOLLOW_TIMEOUT = _opt(
-    "l2.follow.source.rpc-timeout", DURATION, "Timeout of each call to the source.",
+    "l2.follow.source.rpc-timeout", DURATION, "Timeout of each call to the source (0 = the default, as op-node).",
     default=defaults.FOLLOW_SOURCE_RPC_TIMEOUT, metavar="DURATION", op_node=True,
 )
 FOLLOW_POLL = _opt(
@@ -324,7 +324,7 @@ SUPERNODE = Command(
         _opt("data-dir", PATH, "Directory for the per-chain log and verification databases.",
              default="opfleet-supernode", metavar="DIR"),
         _opt("interop.gate-timeout", DURATION,
-             "How long a request for a chain that is not ready waits before answering 503.",
+             "How long a request for a chain that is not ready waits before answering 503 (0 = at once).",
              default=defaults.INTEROP_GATE_TIMEOUT, metavar="DURATION"),
         _opt("interop.dependency-set", LIST,
              "Chain IDs messages may come from (default: the chains of this supernode).", metavar="ID"),
