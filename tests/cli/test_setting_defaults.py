@@ -211,3 +211,24 @@ def test_supernode_gate_timeout_zero_answers_at_once(node_flags):
     assert build().gate_timeout == defaults.INTEROP_GATE_TIMEOUT
     with pytest.raises(ConfigError, match="above zero"):
         build(**{"l1.http-poll-interval": "0"})
+
+
+def test_a_zero_gate_timeout_answers_503_without_waiting():
+    import trio
+    import trio.testing
+
+    from opfleet.interop.router import ChainRouter
+    from opfleet.rpc.server import HttpRequest, HttpResponse
+
+    async def never(request: HttpRequest) -> HttpResponse:
+        raise AssertionError("a chain that is not ready is not asked")
+
+    async def main() -> tuple[int, float]:
+        router = ChainRouter(never, gate_timeout=0.0)
+        router.add_chain(901, never, lambda: "deriving")
+        started = trio.current_time()
+        response = await router(HttpRequest("POST", "/901"))
+        return response.status, trio.current_time() - started
+
+    status, waited = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert status == 503 and waited == 0.0
