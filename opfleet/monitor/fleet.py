@@ -54,12 +54,12 @@ from urllib.parse import urlsplit
 import httpx
 import trio
 
-from opfleet.errors import AuthenticationError, ConfigError, DecodeError, OpfleetError
+from opfleet.errors import ConfigError, DecodeError, OpfleetError
 from opfleet.log import mask_url
 from opfleet.monitor.model import NodeSpec, Role
 from opfleet.protocol.rollup_api import ChainIdentity, NodeInfo
 from opfleet.protocol.sync_status import SyncStatus
-from opfleet.providers.jsonrpc import RpcCallError
+from opfleet.providers.jsonrpc import RpcAuthenticationError, RpcCallError
 from opfleet.providers.rollup_node import RollupNodeClient
 
 __all__ = [
@@ -299,8 +299,8 @@ async def _try(call: Callable[[], Awaitable[T]]) -> T | object:
         if exc.is_method_not_found:
             return _MISSING
         raise
-    except AuthenticationError as exc:
-        if getattr(exc, "rpc_error", None) is not None and exc.rpc_error[0] == -32601:  # type: ignore[attr-defined]
+    except RpcAuthenticationError as exc:
+        if exc.rpc_error is not None and exc.rpc_error[0] == -32601:
             return _NOT_WHITELISTED
         raise
 

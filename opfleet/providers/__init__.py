@@ -13,6 +13,7 @@ JSON objects they read are parsed by :mod:`opfleet.protocol.ethjson`, which does
 
 from opfleet.providers.jsonrpc import ClientStatistics as ClientStatistics
 from opfleet.providers.jsonrpc import JsonRpcClient as JsonRpcClient
+from opfleet.providers.jsonrpc import RpcAuthenticationError as RpcAuthenticationError
 from opfleet.providers.jsonrpc import RpcCallError as RpcCallError
 from opfleet.providers.jsonrpc import RpcHttpError as RpcHttpError
 from opfleet.providers.jsonrpc import RpcTimeoutError as RpcTimeoutError
@@ -21,6 +22,7 @@ from opfleet.providers.jsonrpc import retry_with_backoff as retry_with_backoff
 __all__ = [
     "ClientStatistics",
     "JsonRpcClient",
+    "RpcAuthenticationError",
     "RpcCallError",
     "RpcHttpError",
     "RpcTimeoutError",

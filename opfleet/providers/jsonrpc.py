@@ -5,7 +5,8 @@
     httpx failure (connect, reset)           -> TemporaryError     retry later
     no answer within the timeout             -> RpcTimeoutError    (a TemporaryError)
     HTTP 5xx / 429 / other non-2xx           -> RpcHttpError       (a TemporaryError, .status)
-    HTTP 401 / 403                           -> AuthenticationError credentials are wrong (a CriticalError)
+    HTTP 401 / 403                           -> RpcAuthenticationError  (an AuthenticationError, a
+                                                CriticalError; .rpc_error: proxyd's -32601)
     body is not a JSON-RPC response          -> TemporaryError
     JSON-RPC error object                    -> RpcCallError       (a NodeError, .code): caller decides
 
@@ -72,6 +73,19 @@ class RpcHttpError(TemporaryError):
 
     def __init__(self, message: str, *, status: int):
         self.status = status
+        super().__init__(message)
+
+
+class RpcAuthenticationError(AuthenticationError):
+    """The endpoint answered HTTP 401/403.
+
+    ``rpc_error`` is the JSON-RPC error (code, message) the body held, if any: proxyd answers a
+    method it does not proxy with HTTP 403 and -32601, which a caller tells apart from a
+    credentials problem.
+    """
+
+    def __init__(self, message: str, *, rpc_error: tuple[int, str] | None = None):
+        self.rpc_error = rpc_error
         super().__init__(message)
 
 
@@ -265,11 +279,9 @@ class JsonRpcClient:
         status = response.status_code
         if status in (401, 403):
             self._errors += 1
-            error = AuthenticationError(f"{self.endpoint}: authentication failed (HTTP {status}; {self.auth_hint})")
-            # proxyd answers a method it does not proxy with HTTP 403 and a JSON-RPC error (-32601):
-            # kept as ``rpc_error`` (code, message) so a caller can tell that from a credentials problem
-            error.rpc_error = _error_in(response)  # type: ignore[attr-defined]
-            raise error
+            raise RpcAuthenticationError(
+                f"{self.endpoint}: authentication failed (HTTP {status}; {self.auth_hint})",
+                rpc_error=_error_in(response))
         try:
             body = response.json() if response.content else None
         except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes

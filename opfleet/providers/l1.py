@@ -157,9 +157,9 @@ class L1Provider:
         kind, value = normalize_block_id(number)
         if kind == "hash":
             raise ValueError("block_by_number takes a number or a label; use block_by_hash")
-        cached = self._lookup_number(value, full_txs) if kind == "number" else None
-        if self._count(cached) is not None:
-            return cached  # type: ignore[return-value]
+        cached = self._count(self._lookup_number(value, full_txs) if kind == "number" else None)
+        if cached is not None:
+            return cached
         param = hex_quantity(value) if kind == "number" else value
         raw = await self.client.call("eth_getBlockByNumber", param, full_txs)
         block = await self._block_from_json(raw, f"L1 block {value}", full_txs)
@@ -171,9 +171,9 @@ class L1Provider:
         kind, value = normalize_block_id(block_hash)
         if kind != "hash":
             raise ValueError("block_by_hash takes a 32-byte hash")
-        cached = self._lookup(value, full_txs)
-        if self._count(cached) is not None:
-            return cached  # type: ignore[return-value]
+        cached = self._count(self._lookup(value, full_txs))
+        if cached is not None:
+            return cached
         raw = await self.client.call("eth_getBlockByHash", hex_data(value), full_txs)
         block = await self._block_from_json(raw, f"L1 block {_describe(kind, value)}", full_txs)
         if block.hash != value:
@@ -216,9 +216,9 @@ class L1Provider:
         kind, value = normalize_block_id(block_hash)
         if kind != "hash":
             raise ValueError("receipts are fetched by block hash")
-        cached = self._receipts.get(value)
-        if self._count(cached) is not None:
-            return cached  # type: ignore[return-value]
+        cached_receipts = self._count(self._receipts.get(value))
+        if cached_receipts is not None:
+            return cached_receipts
         block = await self.block_by_hash(value, full_txs=False)
         return await self._fetch_receipts(block)
 
@@ -230,9 +230,9 @@ class L1Provider:
             cached = self._lookup(value, True)
         elif kind == "number":
             cached = self._lookup_number(value, True)
-        cached_receipts = self._receipts.get(cached.hash) if cached is not None else None
-        if self._count(cached_receipts) is not None:
-            return cached, cached_receipts  # type: ignore[return-value]
+        cached_receipts = self._count(self._receipts.get(cached.hash) if cached is not None else None)
+        if cached is not None and cached_receipts is not None:
+            return cached, cached_receipts
         if cached is not None:
             return cached, await self._fetch_receipts(cached)
         if self._block_receipts is False:
@@ -329,11 +329,12 @@ class L1Provider:
         except (DecodeError, AttributeError) as exc:
             raise TemporaryError(f"{self.client.endpoint}: malformed {what}: {exc}") from None
         missing = [i for i, tx in enumerate(raw_txs) if tx is None]
+        fetched: dict[int, bytes] = {}
         if missing:
             self._raw_fetches += len(missing)
-            fetched = await self.client.batch(
+            answers = await self.client.batch(
                 [("eth_getRawTransactionByHash", [hex_data(hashes[i])]) for i in missing])
-            for i, value in zip(missing, fetched):
+            for i, value in zip(missing, answers):
                 try:
                     tx_bytes = parse_data(value, None, "raw transaction")
                 except DecodeError as exc:
@@ -341,8 +342,8 @@ class L1Provider:
                 if keccak256(tx_bytes) != hashes[i]:
                     raise TemporaryError(
                         f"{self.client.endpoint}: raw transaction {hex_data(hashes[i])} does not hash to its hash")
-                raw_txs[i] = tx_bytes
-        return L1Block(header, hashes, tuple(raw_txs))  # type: ignore[arg-type]
+                fetched[i] = tx_bytes
+        return L1Block(header, hashes, tuple(tx if tx is not None else fetched[i] for i, tx in enumerate(raw_txs)))
 
     @staticmethod
     def _rebuild_transactions(txs: list[Any]) -> tuple[tuple[bytes, ...], list[bytes | None]]:
@@ -364,7 +365,8 @@ class L1Provider:
 
     # --- caching --------------------------------------------------------------------------------
 
-    def _count(self, cached: Any) -> Any:
+    def _count(self, cached: V | None) -> V | None:
+        """``cached`` as is, counted as a cache hit or (None) a miss."""
         if cached is None:
             self._misses += 1
         else:

@@ -297,3 +297,23 @@ async def test_a_403_body_nested_too_deep_is_an_authentication_error_without_an_
         with pytest.raises(AuthenticationError) as raised:
             await client.call("eth_chainId")
     assert raised.value.rpc_error is None
+
+
+@pytest.mark.parametrize("body, rpc_error", [
+    ({"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "rpc method is not whitelisted"}},
+     (-32601, "rpc method is not whitelisted")),
+    ({"jsonrpc": "2.0", "id": 1, "error": {"code": "x", "message": "not a code"}}, None),
+    ({"error": "unauthorized"}, None),
+    (["not", "an", "object"], None),
+])
+async def test_a_403_keeps_the_json_rpc_error_its_body_holds(body, rpc_error):
+    # proxyd refuses a method missing from its mappings with 403 and -32601: not a credentials problem
+    from opfleet.errors import AuthenticationError
+    from opfleet.providers import RpcAuthenticationError
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(403, json=body))
+    async with JsonRpcClient("http://proxy.test", transport=transport) as client:
+        with pytest.raises(RpcAuthenticationError, match="authentication failed") as raised:
+            await client.call("optimism_syncStatus")
+    assert isinstance(raised.value, AuthenticationError)
+    assert raised.value.rpc_error == rpc_error
