@@ -86,10 +86,6 @@ CANYON_EIP1559_DENOMINATOR = 250
 EIP1559_ELASTICITY = 6
 
 
-def _int(value: int) -> bytes:
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
-
 # --- L1 ---------------------------------------------------------------------------------------
 
 
