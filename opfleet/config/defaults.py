@@ -50,3 +50,6 @@ BACKOFF_BASE = 0.5
 """First retry delay after an outage (an endpoint down, a failed step); doubled per failure."""
 BACKOFF_CAP = 30.0
 """Longest retry delay."""
+
+DEVNET_NODES = {"source": 1, "proxy": 0, "light": 2}
+"""``opfleet devnet --nodes``: one source, no proxy, two light nodes (a role left out keeps its count)."""

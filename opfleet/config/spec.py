@@ -546,7 +546,7 @@ DEVNET = Command(
              "the URL of an L1 you already run.", default="embedded", metavar="embedded|anvil|URL"),
         _opt("nodes", STR, "Fleet size: source=N, light=N and proxy=N (an opfleet proxy in front of the "
              "sources; the light nodes follow it), e.g. source=2,light=10 or source=3,proxy=1,light=4.",
-             default="source=1,light=2",
+             default=",".join(f"{role}={n}" for role, n in defaults.DEVNET_NODES.items() if n),
              metavar="SPEC"),
         _opt("interop", BOOL, "Add a second chain, a supernode and cross-chain messages.",
              default=False),

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from opfleet.config import defaults
 from opfleet.deploy.yaml import dump, dump_all
 from opfleet.errors import ConfigError
 from opfleet.monitor.fleet import route_chain
@@ -46,8 +47,8 @@ _RETH_CHAINS = {"op-mainnet": "optimism", "op-sepolia": "optimism-sepolia", "bas
                 "base-sepolia": "base-sepolia", "unichain-mainnet": "unichain",
                 "unichain-sepolia": "unichain-sepolia"}
 
-RPC_PORT = 9545
-METRICS_PORT = 7300
+RPC_PORT = defaults.RPC_PORT
+METRICS_PORT = defaults.METRICS_PORT
 PROXY_PORT = 8080
 EL_HTTP_PORT = 8545
 EL_AUTH_PORT = 8551

@@ -65,6 +65,7 @@ from typing import Any
 
 import trio
 
+from opfleet.config import defaults
 from opfleet.devnet.anvil import Anvil, AnvilConfig, send_transaction
 from opfleet.devnet.batcher import BLOBS, CALLDATA, Batcher, BatcherConfig, ChannelConfig
 from opfleet.devnet.engine import DEVNET_LOG_EMITTER, DevEngine, ExecutionEngine, ForkTimes, emitter_calldata
@@ -157,8 +158,8 @@ CHAINS = (
 
 def parse_nodes(spec: str) -> dict[str, int]:
     """``--nodes source=3,proxy=1,light=4`` -> ``{"source": 3, "proxy": 1, "light": 4}`` (missing roles
-    keep their defaults: one source, no proxy, two light nodes)."""
-    counts = {"source": 1, "light": 2, "proxy": 0}
+    keep their defaults, :data:`opfleet.config.defaults.DEVNET_NODES`)."""
+    counts = dict(defaults.DEVNET_NODES)
     for part in (p.strip() for p in spec.split(",") if p.strip()):
         role, sep, value = part.partition("=")
         if not sep or role.strip() not in counts or not value.strip().isdigit():
@@ -175,9 +176,9 @@ class FleetConfig:
 
     l1: str = "embedded"
     """``embedded``, ``anvil`` or the URL of an L1 the operator runs."""
-    sources: int = 1
-    lights: int = 2
-    proxies: int = 0
+    sources: int = defaults.DEVNET_NODES["source"]
+    lights: int = defaults.DEVNET_NODES["light"]
+    proxies: int = defaults.DEVNET_NODES["proxy"]
     """Consensus proxies (``opfleet proxy``) in front of every source; the light nodes follow them."""
     l2_block_time: int = 1
     l1_block_time: int = 2
@@ -589,7 +590,6 @@ class Devnet:
 
     def _light_config(self, engine: ExecutionEngine, sources: tuple[str, ...], *, rollup: RollupConfig | None = None,
                       **fields: Any) -> Any:
-        from opfleet.config import defaults
         from opfleet.node.light import LightConfig
 
         cfg = self.config
