@@ -29,7 +29,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -62,6 +62,10 @@ from opfleet.rpc.metrics import Registry, serve_metrics
 from opfleet.rpc.optimism import source_rpc_server
 from opfleet.rpc.server import JsonRpcServer
 
+if TYPE_CHECKING:
+    from opfleet.node.gossip import NodeGossip
+    from opfleet.p2p import P2PConfig
+
 log = logging.getLogger("opfleet.source")
 
 
@@ -92,8 +96,8 @@ class SourceConfig:
     blob_schedule: BlobSchedule | None = None
     """The L1's blob fee schedule (``--rollup.l1-chain-config``); None: the built-in one of a
     public L1 (mainnet, Sepolia, Holesky, Hoodi)."""
-    p2p: Any = None
-    """An ``opfleet.p2p.P2PConfig``: unsafe blocks by op-node's gossip (None: ``--p2p.disable``)."""
+    p2p: P2PConfig | None = None
+    """Unsafe blocks by op-node's gossip (None: ``--p2p.disable``)."""
 
 
 def check_supported(rollup_config: RollupConfig, *, devnet_interop: bool = False) -> None:
@@ -231,7 +235,7 @@ class SourceNode:
         self._clients: dict[str, Any] = {}
         self._status_event = trio.Event()  # set after every step: wakes opfleet_waitSyncStatus
         self._el_heads: SyncStatus | None = None  # read from the EL before derivation has started
-        self.gossip: Any = None  # opfleet.node.gossip.NodeGossip with --p2p.*
+        self.gossip: NodeGossip | None = None  # with --p2p.*
         self._gossiped: dict[bytes, L2BlockRef] = {}  # by parent hash, applied between steps
 
     # --- the SourceView the RPC reads -------------------------------------------------------------
