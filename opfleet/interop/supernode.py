@@ -69,6 +69,7 @@ from opfleet.providers.l2 import L2Provider
 from opfleet.rpc.metrics import Registry, serve_metrics
 from opfleet.rpc.optimism import parse_hex_uint64, version_string
 from opfleet.rpc.server import DEFAULT_ERROR, HttpServer, JsonRpcServer, RpcError, json_route
+from opfleet.rpc.serving import ServingConfig
 
 log = logging.getLogger("opfleet.supernode")
 
@@ -93,8 +94,8 @@ class ChainSettings:
         return self.rollup_config.l2_chain_id
 
 
-@dataclass(frozen=True, slots=True)
-class SupernodeConfig:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupernodeConfig(ServingConfig):
     """Everything a supernode needs (``opfleet supernode`` fills it from settings)."""
 
     chains: tuple[ChainSettings, ...]
@@ -103,12 +104,6 @@ class SupernodeConfig:
     l1_beacon_seconds_per_slot: int = 0
     l1_poll_interval: float = defaults.L1_HTTP_POLL_INTERVAL
     l1_max_batch_size: int = defaults.L1_RPC_MAX_BATCH_SIZE
-    rpc_addr: str = defaults.RPC_ADDR
-    rpc_port: int = defaults.RPC_PORT
-    enable_admin: bool = False
-    metrics_enabled: bool = False
-    metrics_addr: str = defaults.METRICS_ADDR
-    metrics_port: int = defaults.METRICS_PORT
     data_dir: str | Path | None = None
     """Per-chain ``<dir>/<chainID>/{logs.db,safedb.db}``; None keeps everything in memory."""
     gate_timeout: float = defaults.INTEROP_GATE_TIMEOUT

@@ -17,6 +17,7 @@ from opfleet.node.source import SourceMetrics
 from opfleet.protocol.l1_block_info import BlobSchedule
 from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.rpc.metrics import Registry
+from opfleet.rpc.serving import ServingConfig
 
 if TYPE_CHECKING:
     from opfleet.node.sequencer import SequencerConfig
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["LightConfig", "LightMetrics"]
 
 
-@dataclass(frozen=True, slots=True)
-class LightConfig:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LightConfig(ServingConfig):
     """Everything a light node needs (the CLI fills it from ``opfleet light`` settings)."""
 
     rollup_config: RollupConfig
@@ -45,12 +46,6 @@ class LightConfig:
     payloads_interval: float = 0.0
     """How often to ask ``payloads_url`` for new blocks; 0 = block time / 2."""
     l1_poll_interval: float = defaults.L1_HTTP_POLL_INTERVAL
-    rpc_addr: str = defaults.RPC_ADDR
-    rpc_port: int = defaults.RPC_PORT
-    enable_admin: bool = False
-    metrics_enabled: bool = False
-    metrics_addr: str = defaults.METRICS_ADDR
-    metrics_port: int = defaults.METRICS_PORT
     sequencer_enabled: bool = False
     sequencer_config: SequencerConfig | None = None
     """The sequencer's pace (None: its defaults)."""

@@ -61,6 +61,7 @@ from opfleet.providers.l1 import L1Provider
 from opfleet.rpc.metrics import Registry, serve_metrics
 from opfleet.rpc.optimism import source_rpc_server
 from opfleet.rpc.server import JsonRpcServer
+from opfleet.rpc.serving import ServingConfig
 
 if TYPE_CHECKING:
     from opfleet.node.gossip import NodeGossip
@@ -70,8 +71,8 @@ log = logging.getLogger("opfleet.source")
 
 
 
-@dataclass(frozen=True, slots=True)
-class SourceConfig:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceConfig(ServingConfig):
     """Everything a source node needs (the CLI fills it from ``opfleet source`` settings)."""
 
     rollup_config: RollupConfig
@@ -84,12 +85,6 @@ class SourceConfig:
     l1_poll_interval: float = defaults.L1_HTTP_POLL_INTERVAL
     l1_max_batch_size: int = defaults.L1_RPC_MAX_BATCH_SIZE
     l1_confs: int = 0
-    rpc_addr: str = defaults.RPC_ADDR
-    rpc_port: int = defaults.RPC_PORT
-    enable_admin: bool = False
-    metrics_enabled: bool = False
-    metrics_addr: str = defaults.METRICS_ADDR
-    metrics_port: int = defaults.METRICS_PORT
     safedb_path: str | Path | None = None
     backoff_base: float = defaults.BACKOFF_BASE
     backoff_cap: float = defaults.BACKOFF_CAP

@@ -1,6 +1,7 @@
 """Serving: HTTP/1.1 + JSON-RPC 2.0 on trio, path routing, Prometheus metrics.
 
-Re-exports only; see :mod:`opfleet.rpc.server` and :mod:`opfleet.rpc.metrics`.
+Re-exports only; see :mod:`opfleet.rpc.server`, :mod:`opfleet.rpc.metrics` and
+:mod:`opfleet.rpc.serving`.
 """
 
 from opfleet.rpc.metrics import Counter as Counter
@@ -18,6 +19,7 @@ from opfleet.rpc.server import Router as Router
 from opfleet.rpc.server import RpcError as RpcError
 from opfleet.rpc.server import RpcStatistics as RpcStatistics
 from opfleet.rpc.server import json_route as json_route
+from opfleet.rpc.serving import ServingConfig as ServingConfig
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
@@ -33,6 +35,7 @@ __all__ = [
     "Router",
     "RpcError",
     "RpcStatistics",
+    "ServingConfig",
     "json_route",
     "serve_metrics",
 ]
