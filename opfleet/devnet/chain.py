@@ -22,16 +22,16 @@ from opfleet.protocol.block import (
     HeaderAccessors,
     block_rlp_size,
     bloom_or,
-    h,
     log_json,
     max_gas_price,
-    q,
     receipt_json,
     receipts_root,
     transaction_json,
     transactions_root,
 )
 from opfleet.protocol.block_ref import BlockID
+from opfleet.protocol.hexjson import hex_data as h
+from opfleet.protocol.hexjson import hex_quantity as q
 from opfleet.protocol.log import Log
 from opfleet.protocol.state import WorldState
 from opfleet.protocol.transactions import Transaction

@@ -71,17 +71,17 @@ from opfleet.protocol.block import (
     deposit_transaction_json,
     effective_gas_price,
     floor_data_gas,
-    h,
     intrinsic_gas,
     log_gas,
     max_gas_price,
-    q,
     transactions_root,
 )
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx, decode_deposit_tx
 from opfleet.protocol.engine_api import ENGINE_ETH_METHODS, ENGINE_ETH_PROOF_METHOD
+from opfleet.protocol.hexjson import hex_data as h
+from opfleet.protocol.hexjson import hex_quantity as q
 from opfleet.protocol.hexjson import parse_json_uint
 from opfleet.protocol.log import Log
 from opfleet.protocol.output_root import L2_TO_L1_MESSAGE_PASSER_ADDRESS

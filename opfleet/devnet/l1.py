@@ -61,16 +61,16 @@ from opfleet.protocol.block import (
     calc_excess_blob_gas,
     effective_gas_price,
     floor_data_gas,
-    h,
     intrinsic_gas,
     log_gas,
     max_gas_price,
-    q,
     transaction_json,
 )
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256, private_key_to_address, sha256
 from opfleet.protocol.deposits import deposit_log
+from opfleet.protocol.hexjson import hex_data as h
+from opfleet.protocol.hexjson import hex_quantity as q
 from opfleet.protocol.l1_block_info import blob_base_fee
 from opfleet.protocol.log import Log
 from opfleet.protocol.state import Account, WorldState, contract_address

@@ -19,6 +19,8 @@ import rlp
 
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256, sha256
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx
+from opfleet.protocol.hexjson import hex_data as h
+from opfleet.protocol.hexjson import hex_quantity as q
 from opfleet.protocol.log import Log
 from opfleet.protocol.transactions import (
     ACCESS_LIST_TX_TYPE,
@@ -51,16 +53,6 @@ LOG_TOPIC_GAS = 375
 LOG_DATA_GAS = 8
 
 _U64 = (1 << 64) - 1
-
-
-def q(value: int) -> str:
-    """A JSON-RPC quantity."""
-    return hex(value)
-
-
-def h(value: bytes) -> str:
-    """JSON-RPC data."""
-    return "0x" + bytes(value).hex()
 
 
 # --- headers --------------------------------------------------------------------------------------

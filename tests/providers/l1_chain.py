@@ -10,9 +10,10 @@ from typing import Any
 from opfleet.devnet.blobtx import BlobSidecar, encode_pooled_blob_tx, make_sidecar
 from opfleet.devnet.l1 import IncludedTx, L1Chain, L1ChainBlock, L1Server, deposit_calldata
 from opfleet.protocol.blob import encode_blob
-from opfleet.protocol.block import h, q
 from opfleet.protocol.crypto import keccak256, private_key_to_address
 from opfleet.protocol.deposits import DEPOSIT_EVENT_TOPIC
+from opfleet.protocol.hexjson import hex_data as h
+from opfleet.protocol.hexjson import hex_quantity as q
 from opfleet.protocol.transactions import (
     BLOB_TX_TYPE,
     AccessTuple,
