@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from opfleet.protocol.abi import selector
 from opfleet.protocol.deposits import DEPOSIT_EVENT_TOPIC
+from opfleet.protocol.rlp_codec import int_bytes
 from opfleet.protocol.system_config import CONFIG_UPDATE_TOPIC, ConfigUpdateType
 
 OPCODES = {
@@ -61,8 +62,9 @@ def _push(value: bytes) -> bytes:
     return bytes([PUSH1 + len(value) - 1]) + value
 
 
-def _int_bytes(value: int) -> bytes:
-    return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
+def _operand(value: int) -> bytes:
+    """The smallest PUSH operand for ``value``: its RLP integer bytes, but zero is one byte."""
+    return int_bytes(value) or b"\x00"
 
 
 def assemble(items: Sequence[Item]) -> bytes:
@@ -73,7 +75,7 @@ def assemble(items: Sequence[Item]) -> bytes:
             return 1
         if isinstance(item, Ref):
             return 3
-        return 1 + len(_int_bytes(item) if isinstance(item, int) else item)
+        return 1 + len(_operand(item) if isinstance(item, int) else item)
 
     labels: dict[str, int] = {}
     offset = 0
@@ -92,7 +94,7 @@ def assemble(items: Sequence[Item]) -> bytes:
         elif isinstance(item, Ref):
             out += _push(labels[item.name].to_bytes(2, "big"))
         elif isinstance(item, int):
-            out += _push(_int_bytes(item))
+            out += _push(_operand(item))
         else:
             out += _push(item)
     return bytes(out)

@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import rlp
-
 from opfleet.protocol.crypto import keccak256
 from opfleet.protocol.hexjson import HexJsonError, parse_data, parse_quantity
+from opfleet.protocol.rlp_codec import int_bytes, rlp_encode
 from opfleet.protocol.trie import ProofError, verify_proof
 
 __all__ = ["ProofError", "ProvenAccount", "verify_account_proof"]
@@ -60,7 +59,7 @@ def verify_account_proof(state_root: bytes, address: bytes, result: Any) -> Prov
     if not isinstance(proof, list):
         raise ProofError("eth_getProof: accountProof is not a list")
     nodes = [_data({"accountProof": node}, "accountProof") for node in proof]
-    claimed = rlp.encode([account.nonce, account.balance, account.storage_hash, account.code_hash])
+    claimed = rlp_encode([int_bytes(account.nonce), int_bytes(account.balance), account.storage_hash, account.code_hash])
     proven = verify_proof(state_root, keccak256(address), nodes)
     if proven is None:
         raise ProofError(f"account 0x{address.hex()} is not in the state (state root 0x{state_root.hex()})")

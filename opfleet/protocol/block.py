@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
-import rlp
-
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256, sha256
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx
 from opfleet.protocol.hexjson import hex_data as h
 from opfleet.protocol.hexjson import hex_quantity as q
 from opfleet.protocol.log import Log
+from opfleet.protocol.rlp_codec import int_bytes, rlp_decode, rlp_encode
 from opfleet.protocol.transactions import (
     ACCESS_LIST_TX_TYPE,
     BLOB_TX_TYPE,
@@ -29,7 +28,7 @@ from opfleet.protocol.transactions import (
     SET_CODE_TX_TYPE,
     Transaction,
 )
-from opfleet.protocol.trie import EMPTY_TRIE_ROOT, int_bytes, ordered_trie_root, rlp_encode
+from opfleet.protocol.trie import EMPTY_TRIE_ROOT, ordered_trie_root
 
 EMPTY_OMMERS_HASH = keccak256(rlp_encode([]))
 """``0x1dcc4de8...9347``: ``keccak256(rlp([]))``, the ommers hash of every post-merge block."""
@@ -201,7 +200,7 @@ def block_rlp_size(header: Header, transactions: Sequence[bytes], *, withdrawals
 
 def _tx_body_item(raw: bytes) -> Any:
     # In a block body a legacy tx is an RLP list and a typed tx is a byte string.
-    return rlp.decode(raw) if raw and raw[0] >= 0xC0 else bytes(raw)
+    return rlp_decode(raw) if raw and raw[0] >= 0xC0 else bytes(raw)
 
 
 # --- receipts and blooms --------------------------------------------------------------------------

@@ -4,8 +4,8 @@ Spec: ``specs/protocol/deposits.md`` ("The Deposited Transaction Type", "Source 
 computation", "Deposit Contract"); op-node ``op-node/rollup/derive/deposit_log.go``,
 ``deposit_source.go``; kona ``crates/protocol/protocol/src/deposits.rs``.
 
-The RLP here is a small private codec for flat lists of byte strings, which is all a deposit
-needs; it reports byte offsets and never allocates more than the input holds.
+A deposit is a flat RLP list of byte strings: it is decoded with
+:func:`~opfleet.protocol.rlp_codec.rlp_decode_flat_list`, which reports each field's offset.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from opfleet.errors import DecodeError
 from opfleet.protocol.abi import abi_encode_bytes, abi_word
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
 from opfleet.protocol.log import Log
+from opfleet.protocol.rlp_codec import int_bytes, rlp_decode_flat_list, rlp_encode
 
 DEPOSIT_TX_TYPE = 0x7E
 
@@ -106,13 +107,13 @@ def encode_deposit_tx(tx: DepositTx) -> bytes:
         tx.source_hash,
         tx.from_address,
         b"" if tx.to is None else tx.to,
-        _int_bytes(tx.mint),
-        _int_bytes(tx.value),
-        _int_bytes(tx.gas),
+        int_bytes(tx.mint),
+        int_bytes(tx.value),
+        int_bytes(tx.gas),
         b"\x01" if tx.is_system_tx else b"",
         tx.data,
     ]
-    return bytes([DEPOSIT_TX_TYPE]) + _rlp_encode_list(fields)
+    return bytes([DEPOSIT_TX_TYPE]) + rlp_encode(fields)
 
 
 def decode_deposit_tx(raw: bytes) -> DepositTx:
@@ -125,7 +126,7 @@ def decode_deposit_tx(raw: bytes) -> DepositTx:
     if raw[0] != DEPOSIT_TX_TYPE:
         raise DecodeError(f"not a deposit transaction: type 0x{raw[0]:02x}", offset=0)
     try:
-        items = _rlp_decode_flat_list(memoryview(raw)[1:])
+        items = rlp_decode_flat_list(memoryview(raw)[1:])
     except DecodeError as exc:
         raise exc.at(1) from None
     if len(items) != 8:
@@ -337,80 +338,9 @@ def _hash32(value: bytes) -> bytes:
     return bytes(value)
 
 
-def _int_bytes(value: int) -> bytes:
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
-
 def _decode_uint(raw: bytes, max_size: int, name: str, offset: int) -> int:
     if len(raw) > max_size:
         raise DecodeError(f"deposit {name} is longer than {max_size} bytes", offset=offset)
     if raw[:1] == b"\x00":
         raise DecodeError(f"deposit {name} has a leading zero byte", offset=offset)
     return int.from_bytes(raw, "big")
-
-
-def _rlp_length_prefix(length: int, short_base: int) -> bytes:
-    if length <= 55:
-        return bytes([short_base + length])
-    size = _int_bytes(length)
-    return bytes([short_base + 55 + len(size)]) + size
-
-
-def _rlp_encode_bytes(item: bytes) -> bytes:
-    if len(item) == 1 and item[0] < 0x80:
-        return bytes(item)
-    return _rlp_length_prefix(len(item), 0x80) + item
-
-
-def _rlp_encode_list(items: list[bytes]) -> bytes:
-    payload = b"".join(_rlp_encode_bytes(item) for item in items)
-    return _rlp_length_prefix(len(payload), 0xC0) + payload
-
-
-def _rlp_header(data: memoryview, pos: int) -> tuple[bool, int, int]:
-    """Parse the RLP header at ``pos``: ``(is_list, payload_start, payload_length)``."""
-    if pos >= len(data):
-        raise DecodeError("truncated RLP item", offset=pos)
-    prefix = data[pos]
-    if prefix < 0x80:
-        return False, pos, 1
-    is_list = prefix >= 0xC0
-    base = 0xC0 if is_list else 0x80
-    if prefix - base <= 55:
-        length = prefix - base
-        start = pos + 1
-        if not is_list and length == 1 and start < len(data) and data[start] < 0x80:
-            raise DecodeError("non-canonical RLP: single byte below 0x80 with a prefix", offset=pos)
-    else:
-        size = prefix - base - 55
-        start = pos + 1 + size
-        if start > len(data):
-            raise DecodeError("truncated RLP length", offset=pos)
-        if data[pos + 1] == 0:
-            raise DecodeError("non-canonical RLP: length with leading zero", offset=pos)
-        length = int.from_bytes(data[pos + 1 : start], "big")
-        if length <= 55:
-            raise DecodeError("non-canonical RLP: long form for a short item", offset=pos)
-    if start + length > len(data):
-        message = f"RLP item length {length} exceeds the {len(data) - start} bytes left"
-        raise DecodeError(message, offset=pos)
-    return is_list, start, length
-
-
-def _rlp_decode_flat_list(data: memoryview) -> list[tuple[int, bytes]]:
-    """Decode one RLP list of byte strings filling ``data``; return ``(offset, bytes)`` per item."""
-    is_list, start, length = _rlp_header(data, 0)
-    if not is_list:
-        raise DecodeError("expected an RLP list", offset=0)
-    end = start + length
-    if end != len(data):
-        raise DecodeError("trailing bytes after the RLP list", offset=end)
-    items = []
-    pos = start
-    while pos < end:
-        item_is_list, item_start, item_length = _rlp_header(data[:end], pos)
-        if item_is_list:
-            raise DecodeError("unexpected nested RLP list", offset=pos)
-        items.append((pos, bytes(data[item_start : item_start + item_length])))
-        pos = item_start + item_length
-    return items

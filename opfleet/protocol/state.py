@@ -13,17 +13,12 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-import rlp
-
 from opfleet.protocol.crypto import keccak256
+from opfleet.protocol.rlp_codec import int_bytes, rlp_encode
 from opfleet.protocol.trie import EMPTY_TRIE_ROOT, secure_trie_proof, secure_trie_root
 
 EMPTY_CODE_HASH = keccak256(b"")
 """``0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470``."""
-
-
-def _int_bytes(value: int) -> bytes:
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +55,7 @@ class Account:
 
     def storage_items(self) -> dict[bytes, bytes]:
         """Storage as trie items: slot -> ``rlp(value)`` (the word with leading zeros dropped)."""
-        return {slot: rlp.encode(value) for slot, value in self.storage.items()}
+        return {slot: rlp_encode(int_bytes(value)) for slot, value in self.storage.items()}
 
     @property
     def storage_root(self) -> bytes:
@@ -72,7 +67,7 @@ class Account:
 
     def encode(self) -> bytes:
         """The state-trie value: ``rlp([nonce, balance, storageRoot, codeHash])``."""
-        return rlp.encode([_int_bytes(self.nonce), _int_bytes(self.balance), self.storage_root, self.code_hash])
+        return rlp_encode([int_bytes(self.nonce), int_bytes(self.balance), self.storage_root, self.code_hash])
 
     def with_changes(self, **changes: Any) -> Account:
         """A copy with some fields replaced (the storage root is recomputed if storage changes)."""
@@ -155,4 +150,4 @@ class WorldState:
 
 def contract_address(sender: bytes, nonce: int) -> bytes:
     """CREATE address: ``keccak256(rlp([sender, nonce]))[12:]`` (Yellow Paper, section 7)."""
-    return keccak256(rlp.encode([bytes(sender), nonce]))[12:]
+    return keccak256(rlp_encode([bytes(sender), int_bytes(nonce)]))[12:]

@@ -15,10 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-import rlp
-
 from opfleet.errors import DecodeError
 from opfleet.protocol.crypto import SECP256K1_N, keccak256, recover_address, sign_hash
+from opfleet.protocol.rlp_codec import int_bytes, rlp_decode_list, rlp_encode
 
 LEGACY_TX_TYPE = 0
 ACCESS_LIST_TX_TYPE = 1
@@ -134,14 +133,9 @@ def decode_transaction(raw: bytes) -> Transaction:
 
 def _rlp_list(data: bytes, base: int) -> list[Any]:
     try:
-        item = rlp.decode(data, strict=True)
-    except rlp.DecodingError as exc:
-        raise DecodeError(f"malformed RLP: {exc}", offset=base) from None
-    except RecursionError:
-        raise DecodeError("RLP nested too deeply", offset=base) from None
-    if not isinstance(item, list):
-        raise DecodeError("expected an RLP list", offset=base)
-    return item
+        return rlp_decode_list(data)
+    except DecodeError as exc:
+        raise DecodeError(f"malformed RLP: {exc.reason}", offset=base + (exc.offset or 0)) from None
 
 
 def _expect_fields(fields: list[Any], count: int, what: str) -> None:
@@ -334,22 +328,16 @@ _TYPED_DECODERS = {
 # --- encoding ---------------------------------------------------------------------------------
 
 
-def _int_bytes(value: int) -> bytes:
-    if value < 0:
-        raise ValueError(f"negative integer in transaction: {value}")
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
-
 def access_list_rlp(access_list: tuple[AccessTuple, ...]) -> list[Any]:
-    """The RLP structure of an access list (EIP-2930), for ``rlp.encode``."""
+    """The RLP structure of an access list (EIP-2930), for :func:`rlp_encode`."""
     return [[entry.address, list(entry.storage_keys)] for entry in access_list]
 
 
 def authorization_list_rlp(auths: tuple[Authorization, ...]) -> list[Any]:
-    """The RLP structure of an EIP-7702 authorization list, for ``rlp.encode``."""
+    """The RLP structure of an EIP-7702 authorization list, for :func:`rlp_encode`."""
     return [
-        [_int_bytes(a.chain_id), a.address, _int_bytes(a.nonce), _int_bytes(a.y_parity),
-         _int_bytes(a.r), _int_bytes(a.s)]
+        [int_bytes(a.chain_id), a.address, int_bytes(a.nonce), int_bytes(a.y_parity),
+         int_bytes(a.r), int_bytes(a.s)]
         for a in auths
     ]
 
@@ -358,23 +346,23 @@ def _unsigned_fields(tx: Transaction) -> list[Any]:
     """The payload fields of ``tx`` before the signature, in wire order."""
     to = tx.to if tx.to is not None else b""
     if tx.type == LEGACY_TX_TYPE:
-        return [_int_bytes(tx.nonce), _int_bytes(tx.gas_price), _int_bytes(tx.gas), to,
-                _int_bytes(tx.value), tx.data]
+        return [int_bytes(tx.nonce), int_bytes(tx.gas_price), int_bytes(tx.gas), to,
+                int_bytes(tx.value), tx.data]
     if tx.chain_id is None:
         raise ValueError("typed transactions need a chain id")
-    head = [_int_bytes(tx.chain_id), _int_bytes(tx.nonce)]
+    head = [int_bytes(tx.chain_id), int_bytes(tx.nonce)]
     if tx.type == ACCESS_LIST_TX_TYPE:
-        return head + [_int_bytes(tx.gas_price), _int_bytes(tx.gas), to, _int_bytes(tx.value),
+        return head + [int_bytes(tx.gas_price), int_bytes(tx.gas), to, int_bytes(tx.value),
                        tx.data, access_list_rlp(tx.access_list)]
-    fees = [_int_bytes(tx.max_priority_fee_per_gas), _int_bytes(tx.max_fee_per_gas)]
-    body = head + fees + [_int_bytes(tx.gas), to, _int_bytes(tx.value), tx.data,
+    fees = [int_bytes(tx.max_priority_fee_per_gas), int_bytes(tx.max_fee_per_gas)]
+    body = head + fees + [int_bytes(tx.gas), to, int_bytes(tx.value), tx.data,
                           access_list_rlp(tx.access_list)]
     if tx.type == DYNAMIC_FEE_TX_TYPE:
         return body
     if tx.to is None:
         raise ValueError(f"type {tx.type} transactions cannot create contracts")
     if tx.type == BLOB_TX_TYPE:
-        return body + [_int_bytes(tx.max_fee_per_blob_gas), list(tx.blob_versioned_hashes)]
+        return body + [int_bytes(tx.max_fee_per_blob_gas), list(tx.blob_versioned_hashes)]
     if tx.type == SET_CODE_TX_TYPE:
         return body + [authorization_list_rlp(tx.authorization_list)]
     raise ValueError(f"unsupported transaction type {tx.type}")
@@ -385,8 +373,8 @@ def encode_transaction(tx: Transaction) -> bytes:
 
     Spec: EIP-2718 "Transaction Type" (legacy = bare RLP list, typed = ``type ++ rlp``).
     """
-    fields = _unsigned_fields(tx) + [_int_bytes(tx.v), _int_bytes(tx.r), _int_bytes(tx.s)]
-    payload = rlp.encode(fields)
+    fields = _unsigned_fields(tx) + [int_bytes(tx.v), int_bytes(tx.r), int_bytes(tx.s)]
+    payload = rlp_encode(fields)
     if tx.type == LEGACY_TX_TYPE:
         return payload
     return bytes([tx.type]) + payload
@@ -408,9 +396,9 @@ def signing_hash(tx: Transaction) -> bytes:
     fields = _unsigned_fields(tx)
     if tx.type == LEGACY_TX_TYPE:
         if tx.chain_id is not None:
-            fields += [_int_bytes(tx.chain_id), b"", b""]
-        return keccak256(rlp.encode(fields))
-    return keccak256(bytes([tx.type]) + rlp.encode(fields))
+            fields += [int_bytes(tx.chain_id), b"", b""]
+        return keccak256(rlp_encode(fields))
+    return keccak256(bytes([tx.type]) + rlp_encode(fields))
 
 
 def _y_parity(tx: Transaction) -> int:

@@ -14,9 +14,8 @@ Three flavours are used by the chains:
 - :func:`secure_trie_root` - keys hashed with keccak256 (accounts by address, storage by slot);
 - :func:`ordered_trie_root` - keys ``rlp(index)`` (transactions, receipts, withdrawals).
 
-Trie nodes and headers hold only byte strings and lists, so they are encoded with
-:func:`rlp_encode`, a bytes-and-lists RLP encoder: ``rlp.encode``'s type inference costs more
-than the hashing (it doubles the time of a 200-transaction ``transactionsRoot``).
+Trie nodes hold only byte strings and lists, encoded with
+:func:`~opfleet.protocol.rlp_codec.rlp_encode`.
 """
 
 from __future__ import annotations
@@ -24,41 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import rlp
-
 from opfleet.errors import DecodeError
 from opfleet.protocol.crypto import keccak256
-
-
-def _length_prefix(size: int, offset: int) -> bytes:
-    """The prefix of a string (``offset`` 0x80) or list (0xC0) payload of ``size`` bytes."""
-    if size < 56:
-        return bytes([offset + size])
-    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([offset + 55 + len(raw)]) + raw
-
-
-def rlp_encode(item: bytes | bytearray | list[Any] | tuple[Any, ...]) -> bytes:
-    """RLP of a byte string or a (nested) list of byte strings; integers must be given as their
-    big-endian bytes (:func:`int_bytes`). Spec: Yellow Paper, Appendix B.
-    """
-    if isinstance(item, (bytes, bytearray)):
-        size = len(item)
-        if size == 1 and item[0] < 0x80:
-            return bytes(item)
-        if size < 56:
-            return bytes([0x80 + size]) + item
-        return _length_prefix(size, 0x80) + item
-    if isinstance(item, (list, tuple)):
-        body = b"".join([rlp_encode(i) for i in item])
-        return (bytes([0xC0 + len(body)]) if len(body) < 56 else _length_prefix(len(body), 0xC0)) + body
-    raise TypeError(f"rlp_encode takes bytes and lists, not {type(item).__name__}")
-
-
-def int_bytes(value: int) -> bytes:
-    """An unsigned integer as RLP wants it: big-endian, no leading zeros, zero as ``b""``."""
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
+from opfleet.protocol.rlp_codec import int_bytes, rlp_decode, rlp_encode
 
 EMPTY_TRIE_ROOT = keccak256(rlp_encode(b""))
 """``0x56e81f17...b421``: the root of a trie with no keys (``keccak256(rlp(b""))``)."""
@@ -232,8 +199,8 @@ def verify_proof(root: bytes, key: bytes, proof: Sequence[bytes]) -> bytes | Non
             if len(reference) != 32 or reference not in nodes:
                 raise ProofError(f"proof is missing node 0x{reference.hex()}")
             try:
-                node = rlp.decode(nodes[reference])
-            except rlp.exceptions.DecodingError as exc:
+                node = rlp_decode(nodes[reference])
+            except DecodeError as exc:
                 raise ProofError(f"undecodable proof node: {exc}") from None
         else:
             node = reference  # embedded node

@@ -23,9 +23,7 @@ from opfleet.protocol.state import EMPTY_CODE_HASH, Account, WorldState, contrac
 from opfleet.protocol.trie import (
     EMPTY_TRIE_ROOT,
     hex_prefix,
-    int_bytes,
     ordered_trie_root,
-    rlp_encode,
     secure_trie_proof,
     secure_trie_root,
     trie_proof,
@@ -183,23 +181,3 @@ def test_contract_address_known_value():
     sender = bytes.fromhex("6ac7ea33f8831ea9dcc53393aaa88b25a785dbf0")
     assert contract_address(sender, 0).hex() == "cd234a471b72ba2f1ccf0a70fcaba648a5eecd8d"
     assert contract_address(sender, 1).hex() == "343c43a37d37dff08ae8c4a11544c718abb4fcf8"
-
-
-_rlp_items = st.recursive(st.binary(max_size=80), lambda children: st.lists(children, max_size=6), max_leaves=30)
-
-
-@settings(max_examples=300, deadline=None)
-@given(item=_rlp_items)
-def test_the_bytes_and_lists_encoder_matches_the_rlp_library(item):
-    assert rlp_encode(item) == rlp.encode(item)
-
-
-@pytest.mark.parametrize("value", [0, 1, 0x7F, 0x80, 255, 256, 2**64 - 1, 2**256 - 1])
-def test_int_bytes_is_rlp_big_endian_without_leading_zeros(value):
-    assert rlp_encode(int_bytes(value)) == rlp.encode(value)
-
-
-@pytest.mark.parametrize("bad", [1, "ab", None, [b"a", 2], {b"a": b"b"}])
-def test_the_encoder_refuses_what_is_not_bytes_or_lists(bad):
-    with pytest.raises(TypeError):
-        rlp_encode(bad)
