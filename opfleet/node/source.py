@@ -267,7 +267,8 @@ class SourceNode:
         return "source" if self._watch_l1_heads else "supernode"
 
     def set_l1_heads(self, head: L1BlockRef, safe: L1BlockRef, finalized: L1BlockRef) -> None:
-        """L1 heads from a shared watcher (``watch_l1=False``); wakes derivation on a change."""
+        """New L1 heads, from our own poller or a shared watcher (``watch_l1=False``); wakes
+        derivation on a change."""
         changed = head != self.head_l1 or finalized != self.finalized_l1
         self.head_l1, self.safe_l1, self.finalized_l1 = head, safe, finalized
         for name, ref in (("l1_head", head), ("l1_safe", safe), ("l1_finalized", finalized)):
@@ -394,12 +395,7 @@ class SourceNode:
                 await trio.sleep(outage.failed(exc))
                 continue
             outage.ok()
-            changed = head != self.head_l1 or finalized != self.finalized_l1
-            self.head_l1, self.safe_l1, self.finalized_l1 = head, safe, finalized
-            for name, ref in (("l1_head", head), ("l1_safe", safe), ("l1_finalized", finalized)):
-                self.metrics.ref("l1", name, ref)
-            if changed:
-                self._new_l1.set()
+            self.set_l1_heads(head, safe, finalized)
             self.metrics.client_requests(self._clients)
             await trio.sleep(self.config.l1_poll_interval)
 
