@@ -71,6 +71,45 @@ def _check_ref(ref: L1BlockRef | L2BlockRef) -> None:
 ZERO_BLOCK_ID = BlockID(ZERO_HASH, 0)
 
 
+class _RefFields:
+    """What an L1 and an L2 ref share: the id, the parent's id and the four JSON fields.
+
+    A mixin rather than a base class, so that an :class:`L2BlockRef` is never taken for an
+    :class:`L1BlockRef` (``isinstance``, dataclass equality)."""
+
+    __slots__ = ()
+    hash: bytes
+    number: int
+    parent_hash: bytes
+    timestamp: int
+
+    @property
+    def id(self) -> BlockID:
+        return BlockID(self.hash, self.number)
+
+    @property
+    def parent_id(self) -> BlockID:
+        """The parent's id; for block 0 the zero id with number 0 (op-node ``ParentID``)."""
+        return BlockID(self.parent_hash, self.number - 1 if self.number > 0 else 0)
+
+    def _ref_json(self) -> dict[str, Any]:
+        return {
+            "hash": _hex(self.hash),
+            "number": self.number,
+            "parentHash": _hex(self.parent_hash),
+            "timestamp": self.timestamp,
+        }
+
+
+def _ref_fields_from_json(obj: dict[str, Any], where: str) -> dict[str, Any]:
+    return {
+        "hash": _json_hash(obj, "hash", where),
+        "number": _json_uint64(obj, "number", where),
+        "parent_hash": _json_hash(obj, "parentHash", where),
+        "timestamp": _json_uint64(obj, "timestamp", where),
+    }
+
+
 def block_id_to_json(block: BlockID) -> dict[str, Any]:
     """``{"hash": "0x..", "number": n}`` (op-node ``eth.BlockID``)."""
     return {"hash": _hex(block.hash), "number": block.number}
@@ -83,7 +122,7 @@ def block_id_from_json(obj: Any, *, where: str = "blockID") -> BlockID:
 
 
 @dataclass(frozen=True, slots=True)
-class L1BlockRef:
+class L1BlockRef(_RefFields):
     """An L1 block's hash, number, parent hash and timestamp (op-node ``eth.L1BlockRef``)."""
 
     hash: bytes
@@ -94,35 +133,15 @@ class L1BlockRef:
     def __post_init__(self) -> None:
         _check_ref(self)
 
-    @property
-    def id(self) -> BlockID:
-        return BlockID(self.hash, self.number)
-
-    @property
-    def parent_id(self) -> BlockID:
-        """The parent's id; for block 0 the zero id with number 0 (op-node ``ParentID``)."""
-        return BlockID(self.parent_hash, self.number - 1 if self.number > 0 else 0)
-
     def is_zero(self) -> bool:
         return self == ZERO_L1_BLOCK_REF
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "hash": _hex(self.hash),
-            "number": self.number,
-            "parentHash": _hex(self.parent_hash),
-            "timestamp": self.timestamp,
-        }
+        return self._ref_json()
 
     @classmethod
     def from_json(cls, obj: Any, *, where: str = "L1BlockRef") -> L1BlockRef:
-        obj = _json_object(obj, where)
-        return cls(
-            hash=_json_hash(obj, "hash", where),
-            number=_json_uint64(obj, "number", where),
-            parent_hash=_json_hash(obj, "parentHash", where),
-            timestamp=_json_uint64(obj, "timestamp", where),
-        )
+        return cls(**_ref_fields_from_json(_json_object(obj, where), where))
 
 
 BlockRef = L1BlockRef
@@ -130,7 +149,7 @@ BlockRef = L1BlockRef
 
 
 @dataclass(frozen=True, slots=True)
-class L2BlockRef:
+class L2BlockRef(_RefFields):
     """An L2 block's ref plus its L1 origin and sequence number (op-node ``eth.L2BlockRef``).
 
     ``sequence_number`` is the distance to the first L2 block of the same epoch (L1 origin).
@@ -151,35 +170,20 @@ class L2BlockRef:
             raise ValueError("l1_origin must be a BlockID")
         _check_uint64(self.sequence_number, "sequence_number")
 
-    @property
-    def id(self) -> BlockID:
-        return BlockID(self.hash, self.number)
-
-    @property
-    def parent_id(self) -> BlockID:
-        return BlockID(self.parent_hash, self.number - 1 if self.number > 0 else 0)
-
     def is_zero(self) -> bool:
         return self == ZERO_L2_BLOCK_REF
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "hash": _hex(self.hash),
-            "number": self.number,
-            "parentHash": _hex(self.parent_hash),
-            "timestamp": self.timestamp,
-            "l1origin": block_id_to_json(self.l1_origin),
-            "sequenceNumber": self.sequence_number,
-        }
+        out = self._ref_json()
+        out["l1origin"] = block_id_to_json(self.l1_origin)
+        out["sequenceNumber"] = self.sequence_number
+        return out
 
     @classmethod
     def from_json(cls, obj: Any, *, where: str = "L2BlockRef") -> L2BlockRef:
         obj = _json_object(obj, where)
         return cls(
-            hash=_json_hash(obj, "hash", where),
-            number=_json_uint64(obj, "number", where),
-            parent_hash=_json_hash(obj, "parentHash", where),
-            timestamp=_json_uint64(obj, "timestamp", where),
+            **_ref_fields_from_json(obj, where),
             l1_origin=block_id_from_json(obj.get("l1origin"), where=f"{where}.l1origin"),
             sequence_number=_json_uint64(obj, "sequenceNumber", where),
         )
