@@ -18,7 +18,6 @@ from opfleet.protocol.batch import (
     RawSpanBatch,
     SingularBatch,
     SpanBatchElement,
-    encode_span_batch,
 )
 from opfleet.protocol.compression import decompress_channel
 from opfleet.protocol.crypto import private_key_to_address
@@ -119,10 +118,10 @@ def test_mainnet_derive_and_re_encode_reproduce_the_batch(mainnet_span):
         block_time=2,
     )
     assert rebuilt == mainnet_span
-    assert rebuilt.encode() == encode_span_batch(
+    assert rebuilt.encode() == RawSpanBatch.from_elements(
         elements, OP_MAINNET_GENESIS_L2_TIME, OP_MAINNET_CHAIN_ID, mainnet_span.parent_check,
         mainnet_span.l1_origin_check, first_block_new_epoch=bool(mainnet_span.origin_bits[0]),
-    )
+    ).encode()
 
 
 def test_to_json(roundtrip_body):
@@ -188,8 +187,8 @@ def span_blocks(draw):
 def test_span_batch_round_trip(blocks_and_senders, new_epoch):
     blocks = [b for b, _ in blocks_and_senders]
     genesis = 1000
-    body = encode_span_batch(blocks, genesis, CHAIN, b"\x0a" * 32, b"\x0b" * 32,
-                             first_block_new_epoch=new_epoch, block_time=2)
+    body = RawSpanBatch.from_elements(blocks, genesis, CHAIN, b"\x0a" * 32, b"\x0b" * 32,
+                                      first_block_new_epoch=new_epoch, block_time=2).encode()
     batch, consumed = RawSpanBatch.decode_with_length(body)
     assert consumed == len(body) and batch.encode() == body
     assert batch.origin_bits[0] == int(new_epoch)
@@ -233,7 +232,7 @@ def _tx(tx_type=2, chain_id=CHAIN, to=b"\x01" * 20, **kw) -> bytes:
 )
 def test_encoder_rejects_foreign_transactions(raw, reason):
     with pytest.raises(ValueError, match=reason):
-        encode_span_batch([SpanBatchElement(10, 1, (raw,))], 0, CHAIN, b"\x00" * 20, b"\x00" * 20)
+        RawSpanBatch.from_elements([SpanBatchElement(10, 1, (raw,))], 0, CHAIN, b"\x00" * 20, b"\x00" * 20).encode()
 
 
 ZERO20 = b"\x00" * 20
@@ -241,15 +240,15 @@ ZERO20 = b"\x00" * 20
 
 def test_encoder_rejects_deposits_and_bad_block_sequences():
     with pytest.raises(DecodeError, match="0x7e"):
-        encode_span_batch([SpanBatchElement(10, 1, (b"\x7e\xc0",))], 0, CHAIN, ZERO20, ZERO20)
+        RawSpanBatch.from_elements([SpanBatchElement(10, 1, (b"\x7e\xc0",))], 0, CHAIN, ZERO20, ZERO20).encode()
     with pytest.raises(ValueError, match="advance by one"):
         jump = [SpanBatchElement(10, 1), SpanBatchElement(12, 3)]
-        encode_span_batch(jump, 0, CHAIN, ZERO20, ZERO20)
+        RawSpanBatch.from_elements(jump, 0, CHAIN, ZERO20, ZERO20).encode()
     with pytest.raises(ValueError, match="block_time apart"):
         gap = [SpanBatchElement(10, 1), SpanBatchElement(13, 1)]
-        encode_span_batch(gap, 0, CHAIN, ZERO20, ZERO20, block_time=2)
+        RawSpanBatch.from_elements(gap, 0, CHAIN, ZERO20, ZERO20, block_time=2).encode()
     with pytest.raises(ValueError, match="at least one block"):
-        encode_span_batch([], 0, CHAIN, ZERO20, ZERO20)
+        RawSpanBatch.from_elements([], 0, CHAIN, ZERO20, ZERO20).encode()
 
 
 # --- malformed input --------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from opfleet.protocol.batch.span import (
     RawSpanBatch,
     SpanBatchElement,
     SpanBatchTooLong,
-    encode_span_batch,
 )
 
 __all__ = [
@@ -39,7 +38,6 @@ __all__ = [
     "decode_channel",
     "encode_batch",
     "encode_channel_batches",
-    "encode_span_batch",
     "iter_channel_json",
     "read_batches",
     "read_channel_batches",

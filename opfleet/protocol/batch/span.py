@@ -107,18 +107,7 @@ def _string_item(buf: bytes, p: int, end: int) -> tuple[int, int]:
             raise DecodeError("non-canonical RLP: single byte encoded as a string", offset=p)
         return p + 1, q
     if b < 0xC0:
-        start = p + b - 0xB6
-        if start > end:
-            raise DecodeError("truncated RLP length", offset=p)
-        if buf[p + 1] == 0:
-            raise DecodeError("non-canonical RLP length (leading zero)", offset=p)
-        size = int.from_bytes(buf[p + 1 : start], "big")
-        if size < 56:
-            raise DecodeError("non-canonical RLP: long form for a short string", offset=p)
-        q = start + size
-        if q > end:
-            raise DecodeError("RLP string runs past its container", offset=p)
-        return start, q
+        return _long_item(buf, p, end, p + b - 0xB6, "string")
     raise DecodeError("expected an RLP string, got a list", offset=p)
 
 
@@ -134,17 +123,22 @@ def _list_item(buf: bytes, p: int, end: int) -> tuple[int, int]:
         if q > end:
             raise DecodeError("RLP list runs past its container", offset=p)
         return p + 1, q
-    start = p + b - 0xF6
+    return _long_item(buf, p, end, p + b - 0xF6, "list")
+
+
+def _long_item(buf: bytes, p: int, end: int, start: int, kind: str) -> tuple[int, int]:
+    """Bounds of the long-form RLP ``kind`` (string or list) at ``p`` whose length bytes run
+    to ``start``: a canonical length (no leading zero byte, at least 56) ending by ``end``."""
     if start > end:
         raise DecodeError("truncated RLP length", offset=p)
     if buf[p + 1] == 0:
         raise DecodeError("non-canonical RLP length (leading zero)", offset=p)
     size = int.from_bytes(buf[p + 1 : start], "big")
     if size < 56:
-        raise DecodeError("non-canonical RLP: long form for a short list", offset=p)
+        raise DecodeError(f"non-canonical RLP: long form for a short {kind}", offset=p)
     q = start + size
     if q > end:
-        raise DecodeError("RLP list runs past its container", offset=p)
+        raise DecodeError(f"RLP {kind} runs past its container", offset=p)
     return start, q
 
 
@@ -844,8 +838,8 @@ class RawSpanBatch:
             offset += count
         return elements
 
-    def to_json(self, chain_id: int) -> dict[str, Any]:
-        """JSON-ready view, transactions rebuilt with ``chain_id`` as 0x-hex EIP-2718 bytes."""
+    def _json_prefix(self) -> dict[str, Any]:
+        """The fixed-size fields that open :meth:`to_json` and :meth:`iter_json`."""
         return {
             "type": SPAN_BATCH_TYPE,
             "rel_timestamp": self.rel_timestamp,
@@ -853,6 +847,12 @@ class RawSpanBatch:
             "parent_check": "0x" + self.parent_check.hex(),
             "l1_origin_check": "0x" + self.l1_origin_check.hex(),
             "block_count": self.block_count,
+        }
+
+    def to_json(self, chain_id: int) -> dict[str, Any]:
+        """JSON-ready view, transactions rebuilt with ``chain_id`` as 0x-hex EIP-2718 bytes."""
+        return {
+            **self._json_prefix(),
             "origin_bits": list(self.origin_bits),
             "block_tx_counts": list(self.block_tx_counts),
             "transactions": ["0x" + tx.hex() for tx in self.full_transactions(chain_id)],
@@ -861,14 +861,7 @@ class RawSpanBatch:
     def iter_json(self, chain_id: int) -> Iterator[str]:
         """:meth:`to_json` as ``json.dumps`` writes it, in pieces: the per-block columns (up to
         10,000,000 entries) and the transactions are never held as one list or one string."""
-        head = json.dumps({
-            "type": SPAN_BATCH_TYPE,
-            "rel_timestamp": self.rel_timestamp,
-            "l1_origin_num": self.l1_origin_num,
-            "parent_check": "0x" + self.parent_check.hex(),
-            "l1_origin_check": "0x" + self.l1_origin_check.hex(),
-            "block_count": self.block_count,
-        })
+        head = json.dumps(self._json_prefix())
         yield head[:-1]
         for key, column in (("origin_bits", self.origin_bits),
                             ("block_tx_counts", self.block_tx_counts)):
@@ -1037,29 +1030,3 @@ def _span_tx_data(tx: Transaction) -> bytes:
         if tx.type == SET_CODE_TX_TYPE:
             fields.append(authorization_list_rlp(tx.authorization_list))
     return bytes([tx.type]) + rlp.encode(fields)
-
-
-def encode_span_batch(
-    blocks: Sequence[SpanBatchElement],
-    genesis_time: int,
-    chain_id: int,
-    parent_check: bytes,
-    l1_origin_check: bytes,
-    *,
-    first_block_new_epoch: bool = False,
-    block_time: int | None = None,
-) -> bytes:
-    """Encode blocks as a span batch body (without the type byte); see
-    :meth:`RawSpanBatch.from_elements`.
-
-    Spec: specs/protocol/delta/span-batches.md, Span batch format.
-    """
-    return RawSpanBatch.from_elements(
-        blocks,
-        genesis_time,
-        chain_id,
-        parent_check,
-        l1_origin_check,
-        first_block_new_epoch=first_block_new_epoch,
-        block_time=block_time,
-    ).encode()
