@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from opfleet.derive.errors import CriticalError, ResetError, TemporaryError
@@ -279,6 +279,32 @@ async def check_span_batch_prefix(
     return ACCEPT, parent_block
 
 
+def _new_blocks_with_origins(
+    batch: SpanBatch, l1_blocks: Sequence[L1BlockRef], parent: L2BlockRef
+) -> Iterator[tuple[int, SpanBatchElement, int]]:
+    """The span's blocks after ``parent``, each as ``(index in the span, block, index of its L1
+    origin in l1_blocks)``, lazily (so a rule on an earlier block decides first).
+
+    Raises :class:`DecodeError` at a block whose epoch is older than the parent's or not among
+    ``l1_blocks``. Spec: specs/protocol/delta/span-batches.md; op-node ``checkSpanBatch``,
+    ``SpanBatch.GetSingularBatches``.
+    """
+    origin_index = 0
+    for i, element in enumerate(batch.elements):
+        if element.timestamp <= parent.timestamp:
+            continue
+        if element.epoch_num < parent.l1_origin.number:
+            raise DecodeError(f"span block {i}: epoch {element.epoch_num} older than the parent's")
+        for j in range(origin_index, len(l1_blocks)):
+            if l1_blocks[j].number == element.epoch_num:
+                origin_index = j
+                break
+        else:
+            raise DecodeError(f"span block {i}: L1 origin {element.epoch_num} unknown "
+                              "(not among the buffered L1 blocks)")
+        yield i, element, origin_index
+
+
 async def check_span_batch(
     rollup_config: RollupConfig,
     l1_blocks: Sequence[L1BlockRef],
@@ -300,33 +326,26 @@ async def check_span_batch(
     if prefix.validity is not BatchValidity.ACCEPT:
         return prefix
     assert parent_block is not None
-    origin_index = 0
     origin_advanced = batch.start_epoch_num == parent_block.l1_origin.number + 1
-    for i, element in enumerate(batch.elements):
-        if element.timestamp <= parent.timestamp:
-            continue
-        if element.epoch_num < parent.l1_origin.number:
-            return _drop(f"block {i} has an epoch older than the safe head's")
-        for j in range(origin_index, len(l1_blocks)):
-            if l1_blocks[j].number == element.epoch_num:
-                origin_index = j
-                break
-        else:
-            return _drop(f"block {i}: L1 origin {element.epoch_num} not among the known L1 blocks")
-        origin = l1_blocks[origin_index]
-        if i > 0:
-            origin_advanced = element.epoch_num > batch.elements[i - 1].epoch_num
-        if element.timestamp < origin.timestamp:
-            return _drop(f"block {i}: L2 timestamp before its L1 origin")
-        next_origin = l1_blocks[origin_index + 1] if origin_index + 1 < len(l1_blocks) else None
-        drift = _check_drift(
-            cfg, element.timestamp, origin, bool(element.transactions), origin_advanced, next_origin
-        )
-        if drift is not None:
-            return drift
-        bad = _check_transactions(cfg, element.timestamp, element.transactions)
-        if bad is not None:
-            return bad
+    try:
+        for i, element, origin_index in _new_blocks_with_origins(batch, l1_blocks, parent):
+            origin = l1_blocks[origin_index]
+            if i > 0:
+                origin_advanced = element.epoch_num > batch.elements[i - 1].epoch_num
+            if element.timestamp < origin.timestamp:
+                return _drop(f"block {i}: L2 timestamp before its L1 origin")
+            next_origin = l1_blocks[origin_index + 1] if origin_index + 1 < len(l1_blocks) else None
+            drift = _check_drift(
+                cfg, element.timestamp, origin, bool(element.transactions), origin_advanced,
+                next_origin,
+            )
+            if drift is not None:
+                return drift
+            bad = _check_transactions(cfg, element.timestamp, element.transactions)
+            if bad is not None:
+                return bad
+    except DecodeError as exc:  # an epoch older than the parent's, or an unknown L1 origin
+        return _drop(exc.reason)
     if batch.timestamp < parent.timestamp + cfg.block_time:
         for i in range(parent.number - parent_block.number):
             number = parent_block.number + i + 1
@@ -369,29 +388,16 @@ def span_singular_batches(
 
     Spec: specs/protocol/delta/span-batches.md; op-node ``SpanBatch.GetSingularBatches``.
     """
-    out = []
-    index = 0
-    for element in batch.elements:
-        if element.timestamp <= parent.timestamp:
-            continue
-        if element.epoch_num < parent.l1_origin.number:
-            raise DecodeError(f"span block epoch {element.epoch_num} older than the parent's")
-        for j in range(index, len(l1_blocks)):
-            if l1_blocks[j].number == element.epoch_num:
-                index = j
-                break
-        else:
-            raise DecodeError(f"L1 origin {element.epoch_num} of a span block is unknown")
-        out.append(
-            SingularBatch(
-                parent_hash=bytes(32),
-                epoch_num=element.epoch_num,
-                epoch_hash=l1_blocks[index].hash,
-                timestamp=element.timestamp,
-                transactions=element.transactions,
-            )
+    return [
+        SingularBatch(
+            parent_hash=bytes(32),
+            epoch_num=element.epoch_num,
+            epoch_hash=l1_blocks[origin_index].hash,
+            timestamp=element.timestamp,
+            transactions=element.transactions,
         )
-    return out
+        for _, element, origin_index in _new_blocks_with_origins(batch, l1_blocks, parent)
+    ]
 
 
 class BatchOrigins:
