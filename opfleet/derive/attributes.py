@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 from opfleet.derive.errors import CriticalError, ResetError
 from opfleet.derive.interfaces import (
-    Activation,
     ChainProvider,
     L2ChainProvider,
     Reset,
     Signal,
     SingularBatchProvider,
+    Stage,
 )
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.singular import SingularBatch
@@ -169,12 +169,14 @@ class AttributesBuilder:
         )
 
 
-class AttributesQueue:
+class AttributesQueue(Stage[SingularBatchProvider]):
     """The top stage: turns each valid batch into :class:`AttributesWithParent`.
 
     The batch is kept until its attributes are built, so a temporary failure of the builder
     retries the same batch.
     """
+
+    name = "attributes queue"
 
     def __init__(
         self,
@@ -182,19 +184,12 @@ class AttributesQueue:
         builder: AttributesBuilder,
         rollup_config: RollupConfig,
     ):
-        self.prev = prev
+        super().__init__(prev)
         self.builder = builder
         self.rollup_config = rollup_config
         self._batch: SingularBatch | None = None
         self._last_in_span = False
         self.attributes_prepared = 0
-
-    @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
 
     async def next_attributes(self, parent: L2BlockRef) -> AttributesWithParent:
         """Attributes for the block after ``parent`` (the safe head).
@@ -229,8 +224,7 @@ class AttributesQueue:
         self.attributes_prepared += 1
         return result
 
-    def signal(self, signal: Signal) -> None:
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
         if isinstance(signal, Reset):
             self._batch = None
             self._last_in_span = False

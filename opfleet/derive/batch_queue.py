@@ -23,8 +23,8 @@ from opfleet.derive.batches import (
     check_batch,
     span_singular_batches,
 )
-from opfleet.derive.errors import CriticalError, EndOfData, NotEnoughData, ResetError
-from opfleet.derive.interfaces import Activation, BatchProvider, L2ChainProvider, Reset, Signal
+from opfleet.derive.errors import CriticalError, EndOfData, NotEnoughData
+from opfleet.derive.interfaces import BatchProvider, L2ChainProvider, Reset, Signal, Stage
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.singular import SingularBatch
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
@@ -33,15 +33,17 @@ from opfleet.protocol.rollup_config import RollupConfig
 log = logging.getLogger("opfleet.derive")
 
 
-class BatchQueue:
+class BatchQueue(Stage[BatchProvider]):
     """Pre-Holocene batch stage.
 
     ``dropped`` counts dropped batches by the rule that dropped them; ``empty_batches``
     counts derived empty batches.
     """
 
+    name = "batch queue"
+
     def __init__(self, prev: BatchProvider, rollup_config: RollupConfig, l2: L2ChainProvider):
-        self.prev = prev
+        super().__init__(prev)
         self.rollup_config = rollup_config
         self.l2 = l2
         self.origins = BatchOrigins(rollup_config)
@@ -51,22 +53,9 @@ class BatchQueue:
         self.empty_batches = 0
 
     @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    @property
     def buffered(self) -> int:
         """Batches waiting in the queue."""
         return len(self._batches)
-
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
-
-    def _prev_origin(self) -> L1BlockRef:
-        origin = self.prev.origin
-        if origin is None:
-            raise ResetError("batch queue has no origin: reset the pipeline first")
-        return origin
 
     def take_span(self) -> list[SingularBatch]:
         """Hand over the unread rest of the current span batch (at Holocene activation)."""
@@ -93,7 +82,7 @@ class BatchQueue:
         from_span = self._next_from_span(parent)
         if from_span is not None:
             return from_span, not self._next_span
-        prev_origin = self._prev_origin()
+        prev_origin = self.current_origin()
         self.origins.update(prev_origin, parent)
         behind = self.origins.origin_behind(prev_origin, parent)
         out_of_data = False
@@ -169,8 +158,7 @@ class BatchQueue:
         self._batches.clear()
         self._next_span.clear()
 
-    def signal(self, signal: Signal) -> None:
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
         if isinstance(signal, Reset):
             self.origins.reset(signal.l1_base)
             self.clear()

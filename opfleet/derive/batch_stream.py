@@ -24,14 +24,14 @@ from opfleet.derive.batches import (
     check_span_batch_prefix,
     span_singular_batches,
 )
-from opfleet.derive.errors import CriticalError, NotEnoughData, ResetError
+from opfleet.derive.errors import CriticalError, NotEnoughData
 from opfleet.derive.interfaces import (
-    Activation,
     BatchProvider,
     FlushChannel,
     L2ChainProvider,
     Reset,
     Signal,
+    Stage,
 )
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.singular import SingularBatch
@@ -41,27 +41,22 @@ from opfleet.protocol.rollup_config import RollupConfig
 log = logging.getLogger("opfleet.derive")
 
 
-class BatchStream:
+class BatchStream(Stage[BatchProvider]):
     """Holocene span-batch stage. ``dropped`` counts span batches by rule."""
 
+    name = "batch stream"
+
     def __init__(self, prev: BatchProvider, rollup_config: RollupConfig, l2: L2ChainProvider):
-        self.prev = prev
+        super().__init__(prev)
         self.rollup_config = rollup_config
         self.l2 = l2
         self._span: list[SingularBatch] = []
         self.dropped: Counter[str] = Counter()
 
     @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    @property
     def span_in_progress(self) -> bool:
         """Whether singular batches of a span batch are still waiting."""
         return bool(self._span)
-
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
 
     def adopt_span(self, batches: Sequence[SingularBatch]) -> None:
         """Continue a span batch the pre-Holocene batch queue had started (at activation)."""
@@ -90,9 +85,7 @@ class BatchStream:
         batch = await self.prev.next_batch()
         if isinstance(batch, SingularBatch):
             return batch
-        inclusion = self.prev.origin
-        if inclusion is None:
-            raise ResetError("batch stream has no origin: reset the pipeline first")
+        inclusion = self.current_origin()
         check, _ = await check_span_batch_prefix(
             self.rollup_config, l1_blocks, parent, batch, inclusion, self.l2
         )
@@ -119,7 +112,6 @@ class BatchStream:
     async def skip_batch(self) -> None:
         await self.prev.skip_batch()
 
-    def signal(self, signal: Signal) -> None:
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
         if isinstance(signal, (Reset, FlushChannel)):
             self._span = []

@@ -16,37 +16,32 @@ import logging
 from collections import Counter
 
 from opfleet.derive.batches import BatchOrigins, BatchValidity, check_singular_batch
-from opfleet.derive.errors import CriticalError, EndOfData, NotEnoughData, ResetError
+from opfleet.derive.errors import CriticalError, EndOfData, NotEnoughData
 from opfleet.derive.interfaces import (
-    Activation,
     BatchStreamProvider,
     FlushChannel,
     Reset,
     Signal,
+    Stage,
 )
 from opfleet.protocol.batch.singular import SingularBatch
-from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
+from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.rollup_config import RollupConfig
 
 log = logging.getLogger("opfleet.derive")
 
 
-class BatchValidator:
+class BatchValidator(Stage[BatchStreamProvider]):
     """Holocene batch stage. ``dropped`` counts batches by rule (``past`` ones included)."""
 
+    name = "batch validator"
+
     def __init__(self, prev: BatchStreamProvider, rollup_config: RollupConfig):
-        self.prev = prev
+        super().__init__(prev)
         self.rollup_config = rollup_config
         self.origins = BatchOrigins(rollup_config)
         self.dropped: Counter[str] = Counter()
         self.empty_batches = 0
-
-    @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
 
     async def next_batch(self, parent: L2BlockRef) -> tuple[SingularBatch, bool]:
         """The next valid batch for ``parent``; from Holocene every batch ends its span for
@@ -54,9 +49,7 @@ class BatchValidator:
 
         Spec: specs/protocol/holocene/derivation.md, Batch Queue; op-node ``BatchStage.NextBatch``.
         """
-        origin = self.prev.origin
-        if origin is None:
-            raise ResetError("batch validator has no origin: reset the pipeline first")
+        origin = self.current_origin()
         origins = self.origins
         origins.update(origin, parent)
         if origins.origin_behind(origin, parent) or parent.l1_origin.number == origin.number:
@@ -90,7 +83,6 @@ class BatchValidator:
             self.prev.signal(FlushChannel())
         raise NotEnoughData("batch validator: batch not usable")
 
-    def signal(self, signal: Signal) -> None:
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
         if isinstance(signal, Reset):
             self.origins.reset(signal.l1_base)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from opfleet.derive.errors import NotEnoughData, ResetError
-from opfleet.derive.interfaces import Activation, FrameProvider, Reset, Signal
-from opfleet.protocol.block_ref import L1BlockRef
+from opfleet.derive.errors import NotEnoughData
+from opfleet.derive.interfaces import Activation, FrameProvider, Reset, Signal, Stage
 from opfleet.protocol.channel import ChannelAssembler as _Assembler
 from opfleet.protocol.rollup_config import RollupConfig
 
@@ -25,7 +24,7 @@ def _never(_time: int) -> bool:
     return False
 
 
-class ChannelAssembler:
+class ChannelAssembler(Stage[FrameProvider]):
     """Holocene channel stage.
 
     ``dropped`` counts dropped frames (``"not_next_frame"``: no open channel, another channel, out
@@ -33,8 +32,10 @@ class ChannelAssembler:
     by a new first frame, ``"channels_too_large"``).
     """
 
+    name = "channel assembler"
+
     def __init__(self, prev: FrameProvider, rollup_config: RollupConfig):
-        self.prev = prev
+        super().__init__(prev)
         self.rollup_config = rollup_config
         self._assembler = _Assembler(
             rollup_channel_timeout=rollup_config.channel_timeout,
@@ -44,22 +45,13 @@ class ChannelAssembler:
         self.channels_read = 0
         self.dropped: Counter[str] = Counter()
 
-    @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
-
     async def next_channel(self) -> bytes:
         """Ingest one frame; the channel's bytes once complete, else :class:`NotEnoughData`.
 
         Spec: specs/protocol/holocene/derivation.md, Channel Stage.
         """
         frame = await self.prev.next_frame()
-        origin = self.prev.origin
-        if origin is None:
-            raise ResetError("channel assembler has no origin: reset the pipeline first")
+        origin = self.current_origin()
         cfg = self.rollup_config
         timeout = cfg.channel_timeout_at(origin.timestamp)
         self._assembler.rollup_channel_timeout = timeout
@@ -91,8 +83,7 @@ class ChannelAssembler:
         """Drop the staging channel."""
         self._assembler.reset()
 
-    def signal(self, signal: Signal) -> None:
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
         if isinstance(signal, (Reset, Activation)):
             self.clear()
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from opfleet.derive.errors import NotEnoughData, ResetError
-from opfleet.derive.interfaces import Activation, FrameProvider, Reset, Signal
+from opfleet.derive.errors import NotEnoughData
+from opfleet.derive.interfaces import Activation, FrameProvider, Reset, Signal, Stage
 from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.channel import ChannelBank as _Bank
 from opfleet.protocol.rollup_config import RollupConfig
@@ -27,7 +27,7 @@ def _never(_time: int) -> bool:
     return False
 
 
-class ChannelBank:
+class ChannelBank(Stage[FrameProvider]):
     """Pre-Holocene channel stage.
 
     ``dropped`` counts dropped frames by :class:`~opfleet.protocol.channel.FrameRejection`
@@ -35,8 +35,10 @@ class ChannelBank:
     and ``"channels_pruned"`` (bank over its size limit).
     """
 
+    name = "channel bank"
+
     def __init__(self, prev: FrameProvider, rollup_config: RollupConfig):
-        self.prev = prev
+        super().__init__(prev)
         self.rollup_config = rollup_config
         # Granite is applied here through the timeout value (the rollup config may set its own
         # granite_channel_timeout), so the bank's own Granite switch stays off.
@@ -50,20 +52,11 @@ class ChannelBank:
         self.dropped: Counter[str] = Counter()
 
     @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    @property
     def channel_count(self) -> int:
         return len(self._bank)
 
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
-
     def _origin(self) -> L1BlockRef:
-        origin = self.prev.origin
-        if origin is None:
-            raise ResetError("channel bank has no origin: reset the pipeline first")
+        origin = self.current_origin()
         self._bank.rollup_channel_timeout = self.rollup_config.channel_timeout_at(origin.timestamp)
         return origin
 
@@ -96,7 +89,6 @@ class ChannelBank:
         """Drop every buffered channel."""
         self._bank.reset()
 
-    def signal(self, signal: Signal) -> None:
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
         if isinstance(signal, (Reset, Activation)):
             self.clear()

@@ -17,20 +17,19 @@ from collections import Counter
 from collections.abc import Iterator
 
 from opfleet.derive.batches import Batch, SpanBatch
-from opfleet.derive.errors import NotEnoughData, ResetError
-from opfleet.derive.interfaces import Activation, ChannelProvider, FlushChannel, Reset, Signal
+from opfleet.derive.errors import NotEnoughData
+from opfleet.derive.interfaces import ChannelProvider, FlushChannel, Reset, Signal, Stage
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.reader import Batch as RawBatch
 from opfleet.protocol.batch.reader import read_channel_batches
 from opfleet.protocol.batch.span import RawSpanBatch
-from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.compression import decompress_channel
 from opfleet.protocol.rollup_config import RollupConfig
 
 log = logging.getLogger("opfleet.derive")
 
 
-class ChannelReader:
+class ChannelReader(Stage[ChannelProvider]):
     """Hands out the batches of one channel after another.
 
     ``dropped`` counts ``"bad_compression"`` (whole channels), ``"channel_rest"`` (a decode
@@ -38,25 +37,14 @@ class ChannelReader:
     ``"span_before_delta"`` (batches).
     """
 
+    name = "channel reader"
+
     def __init__(self, prev: ChannelProvider, rollup_config: RollupConfig):
-        self.prev = prev
+        super().__init__(prev)
         self.rollup_config = rollup_config
         self._batches: Iterator[RawBatch] | None = None
         self.batches_read = 0
         self.dropped: Counter[str] = Counter()
-
-    @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
-
-    def _origin(self) -> L1BlockRef:
-        origin = self.prev.origin
-        if origin is None:
-            raise ResetError("channel reader has no origin: reset the pipeline first")
-        return origin
 
     async def next_batch(self) -> Batch:
         """The next batch of the current channel; :class:`NotEnoughData` between channels.
@@ -66,7 +54,7 @@ class ChannelReader:
         cfg = self.rollup_config
         if self._batches is None:
             channel = await self.prev.next_channel()
-            origin = self._origin()
+            origin = self.current_origin()
             limit = cfg.max_rlp_bytes_per_channel(origin.timestamp)
             try:
                 decompressed = decompress_channel(
@@ -90,7 +78,7 @@ class ChannelReader:
         if not isinstance(raw, RawSpanBatch):
             self.batches_read += 1
             return raw
-        origin = self._origin()
+        origin = self.current_origin()
         if not cfg.is_delta(origin.timestamp):
             self.dropped["span_before_delta"] += 1
             log.warning("skipping a span batch read at L1 block %d, before Delta", origin.number)
@@ -114,8 +102,7 @@ class ChannelReader:
             self.dropped["flushed"] += 1
         self._batches = None
 
-    def signal(self, signal: Signal) -> None:
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
         if isinstance(signal, Reset):
             self._batches = None
         elif isinstance(signal, FlushChannel):

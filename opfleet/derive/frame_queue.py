@@ -11,16 +11,15 @@ import logging
 from collections import Counter, deque
 
 from opfleet.derive.errors import NotEnoughData
-from opfleet.derive.interfaces import Activation, DataProvider, Reset, Signal
+from opfleet.derive.interfaces import DataProvider, Reset, Signal, Stage
 from opfleet.errors import DecodeError
-from opfleet.protocol.block_ref import L1BlockRef
 from opfleet.protocol.frame import Frame, parse_frames, prune_frame_queue
 from opfleet.protocol.rollup_config import RollupConfig
 
 log = logging.getLogger("opfleet.derive")
 
 
-class FrameQueue:
+class FrameQueue(Stage[DataProvider]):
     """Parses data items into frames and hands them out one by one.
 
     The queue is refilled (with one data item) only when empty. A data item that does not
@@ -30,19 +29,14 @@ class FrameQueue:
     ``dropped`` counts ``"unparseable_data"`` (data items) and ``"holocene_pruned"`` (frames).
     """
 
+    name = "frame queue"
+
     def __init__(self, prev: DataProvider, rollup_config: RollupConfig):
-        self.prev = prev
+        super().__init__(prev)
         self.rollup_config = rollup_config
         self._frames: deque[Frame] = deque()
         self.frames_read = 0
         self.dropped: Counter[str] = Counter()
-
-    @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
 
     async def next_frame(self) -> Frame:
         """The next frame; :class:`NotEnoughData` after loading an item that gave none.
@@ -71,7 +65,6 @@ class FrameQueue:
         self.frames_read += len(frames)
         self._frames.extend(frames)
 
-    def signal(self, signal: Signal) -> None:
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
         if isinstance(signal, Reset):
             self._frames.clear()

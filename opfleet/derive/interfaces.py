@@ -24,7 +24,7 @@ Stages (spec order, each pulling from the one before)::
 Every stage also has the common surface of :class:`OriginStage`: ``origin`` and
 ``advance_origin()`` (both handed down to L1 traversal, so the whole pipeline shares one L1
 origin) and ``signal(sig)``, which passes the signal down first and then clears the stage's
-own buffers. Pull methods are ``async`` because providers may block; the stages themselves
+own buffers; the stages above L1 traversal get it from :class:`Stage`. Pull methods are ``async`` because providers may block; the stages themselves
 make no trio calls, so any async runner can drive them.
 
 Spec: ``specs/protocol/derivation.md`` ("L2 Chain Derivation Pipeline"); op-node declares each
@@ -36,8 +36,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
 
+from opfleet.derive.errors import ResetError
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.frame import Frame
 from opfleet.protocol.system_config import SystemConfig
@@ -243,3 +244,42 @@ class AttributesProvider(OriginStage, Protocol):
     """The top of the pipeline: the attributes queue."""
 
     async def next_attributes(self, parent: L2BlockRef) -> AttributesWithParent: ...
+
+
+PrevStage = TypeVar("PrevStage", bound=OriginStage)
+
+
+class Stage(Generic[PrevStage]):
+    """The plumbing of every stage above L1 traversal: ``origin`` and ``advance_origin()`` are
+    the previous stage's, and :meth:`signal` passes a signal down before this stage acts on it
+    (:meth:`on_signal`), so the lowest stage always sees it first.
+
+    ``name`` is how errors call the stage. Spec: ``specs/protocol/derivation.md`` ("L2 Chain
+    Derivation Pipeline"); kona ``OriginProvider``, ``OriginAdvancer``, ``SignalReceiver``.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, prev: PrevStage) -> None:
+        self.prev = prev
+
+    @property
+    def origin(self) -> L1BlockRef | None:
+        return self.prev.origin
+
+    async def advance_origin(self) -> Activation | None:
+        return await self.prev.advance_origin()
+
+    def current_origin(self) -> L1BlockRef:
+        """The origin, which a reset sets: :class:`ResetError` before the first one."""
+        origin = self.prev.origin
+        if origin is None:
+            raise ResetError(f"{self.name} has no origin: reset the pipeline first")
+        return origin
+
+    def signal(self, signal: Signal) -> None:
+        self.prev.signal(signal)
+        self.on_signal(signal)
+
+    def on_signal(self, signal: Signal) -> None:
+        """Act on ``signal`` once the stages below have (clear this stage's buffers)."""

@@ -10,16 +10,16 @@ from collections import deque
 
 from opfleet.derive.errors import EndOfData
 from opfleet.derive.interfaces import (
-    Activation,
     DataAvailabilityProvider,
     L1BlockProvider,
     Reset,
     Signal,
+    Stage,
 )
 from opfleet.protocol.block_ref import L1BlockRef
 
 
-class L1Retrieval:
+class L1Retrieval(Stage[L1BlockProvider]):
     """Pulls the next L1 block from traversal and hands out its data items in order.
 
     The block is fetched from the data source once; a failed fetch (temporary) keeps the
@@ -27,19 +27,14 @@ class L1Retrieval:
     item of the origin has been handed out.
     """
 
+    name = "L1 retrieval"
+
     def __init__(self, prev: L1BlockProvider, source: DataAvailabilityProvider):
-        self.prev = prev
+        super().__init__(prev)
         self.source = source
         self._pending: L1BlockRef | None = None
         self._items: deque[bytes] | None = None
         self.items_read = 0
-
-    @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
 
     async def next_data(self) -> bytes:
         """The next data item of the current L1 origin (Spec: derivation.md, L1 Retrieval)."""
@@ -55,8 +50,7 @@ class L1Retrieval:
         self.items_read += 1
         return self._items.popleft()
 
-    def signal(self, signal: Signal) -> None:
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
         if isinstance(signal, Reset):
             self._pending = None
             self._items = None

@@ -27,19 +27,22 @@ from opfleet.derive.interfaces import (
     L2ChainProvider,
     Reset,
     Signal,
+    Stage,
 )
 from opfleet.protocol.batch.singular import SingularBatch
-from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
+from opfleet.protocol.block_ref import L2BlockRef
 from opfleet.protocol.rollup_config import RollupConfig
 
 HOLOCENE = "holocene"
 
 
-class ChannelMux:
+class ChannelMux(Stage[FrameProvider]):
     """Channel stage: :class:`ChannelBank` before Holocene, :class:`ChannelAssembler` after."""
 
+    name = "channel mux"
+
     def __init__(self, prev: FrameProvider, rollup_config: RollupConfig):
-        self.prev = prev
+        super().__init__(prev)
         self.rollup_config = rollup_config
         self.bank = ChannelBank(prev, rollup_config)
         self.assembler = ChannelAssembler(prev, rollup_config)
@@ -50,19 +53,12 @@ class ChannelMux:
         """Whether the Holocene channel assembler is in use."""
         return self._active is self.assembler
 
-    @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
-
     async def next_channel(self) -> bytes:
         return await self._active.next_channel()
 
-    def signal(self, signal: Signal) -> None:
-        # Passed down once here; the inner stages share ``prev`` and only clear themselves.
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
+        # Passed down once (by Stage.signal); the inner stages share ``prev`` and only clear
+        # themselves.
         if isinstance(signal, Reset):
             self.bank.clear()
             self.assembler.clear()
@@ -73,12 +69,14 @@ class ChannelMux:
             self._active = self.assembler
 
 
-class BatchMux:
+class BatchMux(Stage[BatchProvider]):
     """Batch stage: :class:`BatchQueue` before Holocene, :class:`BatchStream` then
     :class:`BatchValidator` after."""
 
+    name = "batch mux"
+
     def __init__(self, prev: BatchProvider, rollup_config: RollupConfig, l2: L2ChainProvider):
-        self.prev = prev
+        super().__init__(prev)
         self.rollup_config = rollup_config
         self.queue = BatchQueue(prev, rollup_config, l2)
         self.stream = BatchStream(prev, rollup_config, l2)
@@ -90,18 +88,10 @@ class BatchMux:
         """Whether the Holocene batch stream and validator are in use."""
         return self._active is self.validator
 
-    @property
-    def origin(self) -> L1BlockRef | None:
-        return self.prev.origin
-
-    async def advance_origin(self) -> Activation | None:
-        return await self.prev.advance_origin()
-
     async def next_batch(self, parent: L2BlockRef) -> tuple[SingularBatch, bool]:
         return await self._active.next_batch(parent)
 
-    def signal(self, signal: Signal) -> None:
-        self.prev.signal(signal)
+    def on_signal(self, signal: Signal) -> None:
         if isinstance(signal, Reset):
             self.queue.origins.reset(signal.l1_base)
             self.queue.clear()
