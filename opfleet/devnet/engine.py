@@ -71,10 +71,10 @@ from opfleet.protocol.block import (
     deposit_transaction_json,
     effective_gas_price,
     floor_data_gas,
+    header_from_execution_payload,
     intrinsic_gas,
     log_gas,
     max_gas_price,
-    transactions_root,
 )
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256
@@ -612,7 +612,8 @@ def _status(status: str, latest_valid: bytes | None = None, error: str | None = 
 
 
 def header_from_payload(payload: Mapping[str, Any], beacon_root: Any, forks: L2Forks) -> Header:
-    """The header an ``ExecutionPayload`` commits to (what its ``blockHash`` must be the hash of).
+    """The header an ``ExecutionPayload`` commits to (what its ``blockHash`` must be the hash of),
+    under this engine's fork schedule.
 
     ``beacon_root`` is the ``parentBeaconBlockRoot`` passed next to the payload (0x-hex, from
     Ecotone). Raises ``ValueError``/``InvalidParams`` for a malformed payload. Spec: Engine API
@@ -625,30 +626,9 @@ def header_from_payload(payload: Mapping[str, Any], beacon_root: Any, forks: L2F
         raise ValueError("missing withdrawals")
     if canyon and payload.get("withdrawals"):
         raise ValueError("withdrawals must be empty on OP Stack chains")
-    txs = [param_data(t, "transaction") for t in payload.get("transactions") or []]
-    withdrawals_root = None
-    if canyon:
-        withdrawals_root = (param_data(payload.get("withdrawalsRoot"), "withdrawalsRoot", 32)
-                            if forks.is_isthmus(ts) else EMPTY_TRIE_ROOT)
-    return Header(
-        parent_hash=param_data(payload.get("parentHash"), "parentHash", 32),
-        number=param_quantity(payload.get("blockNumber"), "blockNumber"),
-        timestamp=ts,
-        gas_limit=param_quantity(payload.get("gasLimit"), "gasLimit"),
-        gas_used=param_quantity(payload.get("gasUsed"), "gasUsed"),
-        coinbase=param_data(payload.get("feeRecipient"), "feeRecipient", 20),
-        state_root=param_data(payload.get("stateRoot"), "stateRoot", 32),
-        transactions_root=transactions_root(txs),
-        receipts_root=param_data(payload.get("receiptsRoot"), "receiptsRoot", 32),
-        logs_bloom=param_data(payload.get("logsBloom"), "logsBloom", 256),
-        extra_data=param_data(payload.get("extraData"), "extraData"),
-        mix_hash=param_data(payload.get("prevRandao"), "prevRandao", 32),
-        base_fee_per_gas=param_quantity(payload.get("baseFeePerGas"), "baseFeePerGas"),
-        withdrawals_root=withdrawals_root,
-        blob_gas_used=param_quantity(payload.get("blobGasUsed"), "blobGasUsed") if ecotone else None,
-        excess_blob_gas=param_quantity(payload.get("excessBlobGas"), "excessBlobGas") if ecotone else None,
+    return header_from_execution_payload(
+        payload, withdrawals=canyon, withdrawals_root=forks.is_isthmus(ts), blob_properties=ecotone,
         parent_beacon_block_root=param_data(beacon_root, "parentBeaconBlockRoot", 32) if ecotone else None,
-        requests_hash=EMPTY_REQUESTS_HASH if forks.is_isthmus(ts) else None,
     )
 
 

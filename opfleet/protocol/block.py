@@ -11,12 +11,13 @@ JSON follows go-ethereum's ``ethapi`` marshalling: quantities as minimal ``0x`` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
 from opfleet.protocol.crypto import ZERO_ADDRESS, ZERO_HASH, keccak256, sha256
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE, DepositTx
+from opfleet.protocol.hexjson import HexJsonError, parse_data, parse_quantity
 from opfleet.protocol.hexjson import hex_data as h
 from opfleet.protocol.hexjson import hex_quantity as q
 from opfleet.protocol.log import Log
@@ -275,6 +276,81 @@ def receipts_root(receipts: Sequence[ReceiptData]) -> bytes:
 def transactions_root(transactions: Sequence[bytes]) -> bytes:
     """The header's ``transactionsRoot``: the ordered trie of the EIP-2718 encodings."""
     return ordered_trie_root(list(transactions))
+
+
+# --- execution payloads --------------------------------------------------------------------------
+
+
+def _payload_bytes(value: Any, name: str, size: int | None = None) -> bytes:
+    if isinstance(value, (bytes, bytearray)):
+        if size is not None and len(value) != size:
+            raise HexJsonError(name, f"expected {size} bytes, got {len(value)}")
+        return bytes(value)
+    return parse_data(value, size, name)
+
+
+def payload_data(payload: Mapping[str, Any], key: str, size: int | None = None) -> bytes:
+    """``payload[key]`` as bytes: 0x-hex data, or bytes already (a payload built in-process)."""
+    return _payload_bytes(payload.get(key), f"payload {key}", size)
+
+
+def payload_quantity(payload: Mapping[str, Any], key: str, bits: int = 64) -> int:
+    """``payload[key]`` as an unsigned ``bits``-bit int: a 0x-hex quantity, or an int already.
+
+    The Engine API's quantities are ``uint64`` but for ``baseFeePerGas`` (``uint256``).
+    """
+    value = payload.get(key)
+    out = value if isinstance(value, int) and not isinstance(value, bool) else parse_quantity(value, f"payload {key}")
+    if not 0 <= out < (1 << bits):
+        raise HexJsonError(f"payload {key}", "out of range")
+    return out
+
+
+def payload_transactions(payload: Mapping[str, Any]) -> list[bytes]:
+    """The payload's raw transactions (hex, or bytes already)."""
+    return [_payload_bytes(t, "payload transaction") for t in payload.get("transactions") or []]
+
+
+def header_from_execution_payload(
+    payload: Mapping[str, Any], *, withdrawals: bool, withdrawals_root: bool, blob_properties: bool,
+    parent_beacon_block_root: bytes | None,
+) -> Header:
+    """The header an Engine API execution payload commits to: its hash must be ``blockHash``.
+
+    The flags say which fields the payload's version carries: ``withdrawals`` (V2, Canyon; OP
+    Stack withdrawals are always empty, so the header holds the empty root), ``withdrawals_root``
+    (V4, Isthmus: the payload's ``withdrawalsRoot``, and the empty EIP-7685 ``requestsHash``),
+    ``blob_properties`` (V3, Ecotone: blob gas and the parent beacon block root). Which version
+    applies, and whether the withdrawals list is really empty, is the caller's rule.
+
+    Raises :class:`HexJsonError` for a malformed field, ``ValueError`` for an over-long
+    ``extraData``. Spec: Engine API ``ExecutionPayloadV1``-``V3``, ``specs/protocol/exec-engine.md``
+    (``withdrawalsRoot``); op-service ``ExecutionPayload.CheckBlockHash``.
+    """
+    p = payload
+    root = None
+    if withdrawals:
+        root = payload_data(p, "withdrawalsRoot", 32) if withdrawals_root else EMPTY_TRIE_ROOT
+    return Header(
+        parent_hash=payload_data(p, "parentHash", 32),
+        number=payload_quantity(p, "blockNumber"),
+        timestamp=payload_quantity(p, "timestamp"),
+        gas_limit=payload_quantity(p, "gasLimit"),
+        gas_used=payload_quantity(p, "gasUsed"),
+        coinbase=payload_data(p, "feeRecipient", 20),
+        state_root=payload_data(p, "stateRoot", 32),
+        transactions_root=transactions_root(payload_transactions(p)),
+        receipts_root=payload_data(p, "receiptsRoot", 32),
+        logs_bloom=payload_data(p, "logsBloom", BLOOM_SIZE),
+        extra_data=payload_data(p, "extraData"),
+        mix_hash=payload_data(p, "prevRandao", 32),
+        base_fee_per_gas=payload_quantity(p, "baseFeePerGas", 256),
+        withdrawals_root=root,
+        blob_gas_used=payload_quantity(p, "blobGasUsed") if blob_properties else None,
+        excess_blob_gas=payload_quantity(p, "excessBlobGas") if blob_properties else None,
+        parent_beacon_block_root=parent_beacon_block_root if blob_properties else None,
+        requests_hash=EMPTY_REQUESTS_HASH if withdrawals_root else None,
+    )
 
 
 # --- gas and fee rules ----------------------------------------------------------------------------

@@ -29,10 +29,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from opfleet.protocol.block import EMPTY_REQUESTS_HASH, Header
+from opfleet.protocol.block import (
+    header_from_execution_payload,
+    payload_data,
+    payload_quantity,
+    payload_transactions,
+)
 from opfleet.protocol.crypto import SECP256K1_N, keccak256
-from opfleet.protocol.hexjson import HexJsonError, hex_data, hex_quantity, parse_data, parse_quantity
-from opfleet.protocol.trie import EMPTY_TRIE_ROOT, ordered_trie_root
+from opfleet.protocol.hexjson import HexJsonError, hex_data, hex_quantity
 
 MAX_GOSSIP_SIZE = 10 * (1 << 20)
 """``maxGossipSize``: the largest RPC frame and the largest decompressed message."""
@@ -199,36 +203,25 @@ def recover_signer(chain_id: int, signature: bytes, payload_bytes: bytes) -> byt
 # --- SSZ of the execution payload -----------------------------------------------------------------
 
 
-def _bytes(value: Any, name: str, size: int | None = None) -> bytes:
-    """``value`` as bytes: already bytes (a payload built in-process) or 0x-hex data."""
-    if isinstance(value, (bytes, bytearray)):
-        if size is not None and len(value) != size:
-            raise GossipError(f"{name}: expected {size} bytes, got {len(value)}")
-        return bytes(value)
+def _data(payload: Mapping[str, Any], key: str, size: int | None = None) -> bytes:
     try:
-        return parse_data(value, size, name)
+        return payload_data(payload, key, size)
     except HexJsonError as exc:
         raise GossipError(str(exc)) from None
-
-
-def _data(payload: Mapping[str, Any], key: str, size: int | None = None) -> bytes:
-    return _bytes(payload.get(key), f"payload {key}", size)
 
 
 def _transactions(payload: Mapping[str, Any]) -> list[bytes]:
-    return [_bytes(t, "payload transaction") for t in payload.get("transactions") or []]
+    try:
+        return payload_transactions(payload)
+    except HexJsonError as exc:
+        raise GossipError(str(exc)) from None
 
 
 def _quantity(payload: Mapping[str, Any], key: str, bits: int = 64) -> int:
-    """``payload[key]`` as an unsigned ``bits``-bit int: already an int or a 0x-hex quantity."""
-    value = payload.get(key)
     try:
-        out = value if isinstance(value, int) and not isinstance(value, bool) else parse_quantity(value, f"payload {key}")
+        return payload_quantity(payload, key, bits)
     except HexJsonError as exc:
         raise GossipError(str(exc)) from None
-    if not 0 <= out < (1 << bits):
-        raise GossipError(f"payload {key}: out of range")
-    return out
 
 
 def encode_payload(payload: Mapping[str, Any], version: BlockVersion) -> bytes:
@@ -397,38 +390,18 @@ def encode_message(envelope: Envelope, version: BlockVersion, chain_id: int, pri
 def payload_block_hash(envelope: Envelope, version: BlockVersion) -> bytes:
     """The hash of the header the payload commits to (op-service ``CheckBlockHash``)."""
     p = envelope.payload
-    withdrawals_root = None
-    if version.has_withdrawals:
-        if version.has_withdrawals_root:
-            withdrawals_root = _data(p, "withdrawalsRoot", 32)
-        elif p.get("withdrawals"):
-            raise GossipError("non-empty withdrawals")
-        else:
-            withdrawals_root = EMPTY_TRIE_ROOT
+    if version.has_withdrawals and not version.has_withdrawals_root and p.get("withdrawals"):
+        raise GossipError("non-empty withdrawals")
     if version.has_blob_properties and envelope.parent_beacon_block_root is None:
         raise GossipError("missing parent beacon block root")
-    blobs = version.has_blob_properties
     try:
-        header = Header(
-            parent_hash=_data(p, "parentHash", 32),
-            number=_quantity(p, "blockNumber"),
-            timestamp=_quantity(p, "timestamp"),
-            gas_limit=_quantity(p, "gasLimit"),
-            gas_used=_quantity(p, "gasUsed"),
-            coinbase=_data(p, "feeRecipient", 20),
-            state_root=_data(p, "stateRoot", 32),
-            transactions_root=ordered_trie_root(_transactions(p)),
-            receipts_root=_data(p, "receiptsRoot", 32),
-            logs_bloom=_data(p, "logsBloom", 256),
-            extra_data=_data(p, "extraData"),
-            mix_hash=_data(p, "prevRandao", 32),
-            base_fee_per_gas=_quantity(p, "baseFeePerGas", 256),
-            withdrawals_root=withdrawals_root,
-            blob_gas_used=_quantity(p, "blobGasUsed") if blobs else None,
-            excess_blob_gas=_quantity(p, "excessBlobGas") if blobs else None,
-            parent_beacon_block_root=envelope.parent_beacon_block_root if blobs else None,
-            requests_hash=EMPTY_REQUESTS_HASH if version.has_withdrawals_root else None,
+        header = header_from_execution_payload(
+            p, withdrawals=version.has_withdrawals, withdrawals_root=version.has_withdrawals_root,
+            blob_properties=version.has_blob_properties,
+            parent_beacon_block_root=envelope.parent_beacon_block_root,
         )
+    except HexJsonError as exc:
+        raise GossipError(str(exc)) from None
     except ValueError as exc:  # extraData over 32 bytes
         raise GossipError(f"payload: {exc}") from None
     return header.hash()
