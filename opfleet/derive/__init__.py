@@ -16,10 +16,10 @@ The stages call the pure codecs of :mod:`opfleet.protocol` and reach L1/L2 only 
 provider protocols; they make no trio calls.
 """
 
-from opfleet.derive.attributes import AttributesWithParent
 from opfleet.derive.errors import EndOfData, NotEnoughData
 from opfleet.derive.interfaces import (
     Activation,
+    AttributesWithParent,
     BlobProvider,
     ChainProvider,
     FlushChannel,

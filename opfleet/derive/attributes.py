@@ -22,10 +22,10 @@ Individual Payload Attributes"), ``specs/protocol/exec-engine.md``, the fork
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 from opfleet.derive.errors import CriticalError, ResetError
 from opfleet.derive.interfaces import (
+    AttributesWithParent,
     ChainProvider,
     L2ChainProvider,
     Reset,
@@ -35,7 +35,7 @@ from opfleet.derive.interfaces import (
 )
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.singular import SingularBatch
-from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef
+from opfleet.protocol.block_ref import BlockID, L2BlockRef
 from opfleet.protocol.crypto import ZERO_HASH
 from opfleet.protocol.deposits import user_deposits
 from opfleet.protocol.engine_api import PayloadAttributes
@@ -46,25 +46,6 @@ from opfleet.protocol.upgrades import upgrade_gas, upgrade_transactions_for_bloc
 
 SEQUENCER_FEE_VAULT_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000011")
 """``suggestedFeeRecipient`` of every derived block."""
-
-
-@dataclass(frozen=True, slots=True)
-class AttributesWithParent:
-    """Payload attributes for the block after ``parent``.
-
-    ``is_last_in_span`` says whether the block ends its span batch (only then may the safe
-    head move past it before Holocene); ``derived_from`` is the L1 block the pipeline was
-    reading when it produced the attributes.
-    """
-
-    attributes: PayloadAttributes
-    parent: L2BlockRef
-    is_last_in_span: bool
-    derived_from: L1BlockRef
-
-    @property
-    def timestamp(self) -> int:
-        return self.attributes.timestamp
 
 
 class AttributesBuilder:

@@ -16,15 +16,9 @@ import dataclasses
 import logging
 from collections import Counter
 
-from opfleet.derive.batches import (
-    Batch,
-    BatchOrigins,
-    BatchValidity,
-    check_batch,
-    span_singular_batches,
-)
+from opfleet.derive.batches import BatchOrigins, BatchValidity, check_batch, span_singular_batches
 from opfleet.derive.errors import CriticalError, EndOfData, NotEnoughData
-from opfleet.derive.interfaces import BatchProvider, L2ChainProvider, Reset, Signal, Stage
+from opfleet.derive.interfaces import Batch, BatchProvider, L2ChainProvider, Reset, Signal, Stage
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.singular import SingularBatch
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef

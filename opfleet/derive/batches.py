@@ -1,4 +1,4 @@
-"""Batch validity rules, the derived span batch, and the L1 origin window the batch stages share.
+"""Batch validity rules and the L1 origin window the batch stages share.
 
 The rules return a :class:`BatchCheck`: one of the outcomes of the spec (drop, accept,
 undecided, future; ``past`` from Holocene) and the rule that decided it. Holocene's outcome
@@ -20,10 +20,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from opfleet.derive.errors import CriticalError, ResetError, TemporaryError
-from opfleet.derive.interfaces import L2ChainProvider
+from opfleet.derive.interfaces import Batch, L2ChainProvider, SpanBatch
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.singular import SingularBatch
-from opfleet.protocol.batch.span import RawSpanBatch, SpanBatchElement
+from opfleet.protocol.batch.span import SpanBatchElement
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
 from opfleet.protocol.deposits import DEPOSIT_TX_TYPE
 from opfleet.protocol.rollup_config import RollupConfig
@@ -31,61 +31,6 @@ from opfleet.protocol.transactions import SET_CODE_TX_TYPE
 from opfleet.protocol.upgrades import activation_block_must_be_empty
 
 log = logging.getLogger("opfleet.derive")
-
-_CHECK_LENGTH = 20
-
-
-@dataclass(frozen=True, slots=True)
-class SpanBatch:
-    """A decoded span batch with its per-block values derived (timestamps, L1 origin numbers,
-    transactions rebuilt with the L2 chain id).
-
-    Spec: ``specs/protocol/delta/span-batches.md`` ("Span batch format"); op-node ``SpanBatch``.
-    """
-
-    parent_check: bytes
-    l1_origin_check: bytes
-    elements: tuple[SpanBatchElement, ...]
-
-    def __post_init__(self) -> None:
-        if not self.elements:
-            raise ValueError("a span batch has at least one block")
-
-    @classmethod
-    def from_raw(cls, raw: RawSpanBatch, rollup_config: RollupConfig) -> SpanBatch:
-        """Derive the per-block values of a decoded span batch (raises :class:`DecodeError`)."""
-        elements = raw.derive(
-            rollup_config.genesis.l2_time, rollup_config.block_time, rollup_config.l2_chain_id
-        )
-        return cls(raw.parent_check, raw.l1_origin_check, tuple(elements))
-
-    @property
-    def timestamp(self) -> int:
-        """The first block's timestamp."""
-        return self.elements[0].timestamp
-
-    @property
-    def last_timestamp(self) -> int:
-        return self.elements[-1].timestamp
-
-    @property
-    def start_epoch_num(self) -> int:
-        return self.elements[0].epoch_num
-
-    @property
-    def end_epoch_num(self) -> int:
-        return self.elements[-1].epoch_num
-
-    def check_parent_hash(self, block_hash: bytes) -> bool:
-        return block_hash[:_CHECK_LENGTH] == self.parent_check
-
-    def check_origin_hash(self, block_hash: bytes) -> bool:
-        return block_hash[:_CHECK_LENGTH] == self.l1_origin_check
-
-
-Batch = SingularBatch | SpanBatch
-"""A batch as the channel reader hands it out."""
-
 
 class BatchValidity(enum.Enum):
     """Outcome of a batch check (op-node ``BatchValidity``)."""

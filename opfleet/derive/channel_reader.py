@@ -16,9 +16,16 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 
-from opfleet.derive.batches import Batch, SpanBatch
 from opfleet.derive.errors import NotEnoughData
-from opfleet.derive.interfaces import ChannelProvider, FlushChannel, Reset, Signal, Stage
+from opfleet.derive.interfaces import (
+    Batch,
+    ChannelProvider,
+    FlushChannel,
+    Reset,
+    Signal,
+    SpanBatch,
+    Stage,
+)
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.reader import Batch as RawBatch
 from opfleet.protocol.batch.reader import read_channel_batches

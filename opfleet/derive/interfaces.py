@@ -1,4 +1,6 @@
-"""The seams of the derivation pipeline: provider interfaces, stage inputs and signals.
+"""The seams of the derivation pipeline: provider interfaces, signals, what the stages hand
+each other (:class:`SpanBatch`, :data:`Batch`, :class:`AttributesWithParent`) and the
+:class:`Stage` plumbing they share.
 
 Providers are the only I/O. The pipeline needs three (kona ``traits/providers.rs``):
 
@@ -39,14 +41,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
 
 from opfleet.derive.errors import ResetError
+from opfleet.protocol.batch.singular import SingularBatch
+from opfleet.protocol.batch.span import RawSpanBatch, SpanBatchElement
 from opfleet.protocol.block_ref import L1BlockRef, L2BlockRef
+from opfleet.protocol.engine_api import PayloadAttributes
 from opfleet.protocol.frame import Frame
+from opfleet.protocol.rollup_config import RollupConfig
 from opfleet.protocol.system_config import SystemConfig
 
 if TYPE_CHECKING:
-    from opfleet.derive.attributes import AttributesWithParent
-    from opfleet.derive.batches import Batch
-    from opfleet.protocol.batch.singular import SingularBatch
     from opfleet.protocol.ethjson import L1Block, Receipt
 
 
@@ -94,6 +97,82 @@ class FlushChannel:
 
 
 Signal = Reset | Activation | FlushChannel
+
+
+# --- what the stages hand out -----------------------------------------------------------------
+
+_CHECK_LENGTH = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SpanBatch:
+    """A decoded span batch with its per-block values derived (timestamps, L1 origin numbers,
+    transactions rebuilt with the L2 chain id).
+
+    Spec: ``specs/protocol/delta/span-batches.md`` ("Span batch format"); op-node ``SpanBatch``.
+    """
+
+    parent_check: bytes
+    l1_origin_check: bytes
+    elements: tuple[SpanBatchElement, ...]
+
+    def __post_init__(self) -> None:
+        if not self.elements:
+            raise ValueError("a span batch has at least one block")
+
+    @classmethod
+    def from_raw(cls, raw: RawSpanBatch, rollup_config: RollupConfig) -> SpanBatch:
+        """Derive the per-block values of a decoded span batch (raises :class:`DecodeError`)."""
+        elements = raw.derive(
+            rollup_config.genesis.l2_time, rollup_config.block_time, rollup_config.l2_chain_id
+        )
+        return cls(raw.parent_check, raw.l1_origin_check, tuple(elements))
+
+    @property
+    def timestamp(self) -> int:
+        """The first block's timestamp."""
+        return self.elements[0].timestamp
+
+    @property
+    def last_timestamp(self) -> int:
+        return self.elements[-1].timestamp
+
+    @property
+    def start_epoch_num(self) -> int:
+        return self.elements[0].epoch_num
+
+    @property
+    def end_epoch_num(self) -> int:
+        return self.elements[-1].epoch_num
+
+    def check_parent_hash(self, block_hash: bytes) -> bool:
+        return block_hash[:_CHECK_LENGTH] == self.parent_check
+
+    def check_origin_hash(self, block_hash: bytes) -> bool:
+        return block_hash[:_CHECK_LENGTH] == self.l1_origin_check
+
+
+Batch = SingularBatch | SpanBatch
+"""A batch as the channel reader hands it out."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttributesWithParent:
+    """Payload attributes for the block after ``parent``.
+
+    ``is_last_in_span`` says whether the block ends its span batch (only then may the safe
+    head move past it before Holocene); ``derived_from`` is the L1 block the pipeline was
+    reading when it produced the attributes.
+    """
+
+    attributes: PayloadAttributes
+    parent: L2BlockRef
+    is_last_in_span: bool
+    derived_from: L1BlockRef
+
+    @property
+    def timestamp(self) -> int:
+        return self.attributes.timestamp
 
 
 # --- providers --------------------------------------------------------------------------------

@@ -28,12 +28,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from opfleet.derive.attributes import AttributesBuilder, AttributesQueue, AttributesWithParent
+from opfleet.derive.attributes import AttributesBuilder, AttributesQueue
 from opfleet.derive.channel_reader import ChannelReader
 from opfleet.derive.data_sources import EthereumDataSource
 from opfleet.derive.errors import EndOfData, NotEnoughData, ResetError
 from opfleet.derive.frame_queue import FrameQueue
 from opfleet.derive.interfaces import (
+    AttributesWithParent,
     BlobProvider,
     ChainProvider,
     DataAvailabilityProvider,

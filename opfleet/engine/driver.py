@@ -40,8 +40,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from opfleet.derive.attributes import AttributesWithParent
-from opfleet.derive.interfaces import ChainProvider, FlushChannel
+from opfleet.derive.interfaces import AttributesWithParent, ChainProvider, FlushChannel
 from opfleet.derive.pipeline import Pipeline, StepKind, StepResult
 from opfleet.derive.reset import SyncStart, find_sync_start
 from opfleet.engine.l2_chain import EngineL2Chain, FullL2Block

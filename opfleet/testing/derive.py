@@ -31,8 +31,8 @@ from typing import Any
 
 import rlp
 
-from opfleet.derive.attributes import AttributesWithParent
 from opfleet.derive.errors import EndOfData
+from opfleet.derive.interfaces import AttributesWithParent
 from opfleet.derive.pipeline import Pipeline, StepKind
 from opfleet.devnet.chain import ChainStore
 from opfleet.errors import BlockNotFoundError, TemporaryError

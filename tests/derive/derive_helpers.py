@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from opfleet.derive.attributes import AttributesWithParent
+from opfleet.derive.interfaces import AttributesWithParent
 from opfleet.derive.pipeline import Pipeline
 from opfleet.protocol.batch.reader import Batch
 from opfleet.protocol.block_ref import L1BlockRef

@@ -13,11 +13,11 @@ import pytest
 
 from opfleet.derive.batches import (
     BatchValidity,
-    SpanBatch,
     check_singular_batch,
     check_span_batch,
     span_singular_batches,
 )
+from opfleet.derive.interfaces import SpanBatch
 from opfleet.protocol.batch.singular import SingularBatch
 from opfleet.protocol.batch.span import SpanBatchElement
 from opfleet.protocol.block_ref import BlockID, L1BlockRef, L2BlockRef

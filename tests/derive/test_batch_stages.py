@@ -14,9 +14,8 @@ from derive_helpers import Rollup
 from opfleet.derive.batch_queue import BatchQueue
 from opfleet.derive.batch_stream import BatchStream
 from opfleet.derive.batch_validator import BatchValidator
-from opfleet.derive.batches import SpanBatch
 from opfleet.derive.errors import EndOfData, NotEnoughData, ResetError
-from opfleet.derive.interfaces import Activation, FlushChannel, Reset
+from opfleet.derive.interfaces import Activation, FlushChannel, Reset, SpanBatch
 from opfleet.derive.mux import BatchMux
 from opfleet.protocol.batch.span import RawSpanBatch
 from opfleet.testing.derive import FakeStage, l2_transfer

@@ -9,10 +9,9 @@ from __future__ import annotations
 import pytest
 import rlp
 
-from opfleet.derive.batches import SpanBatch
 from opfleet.derive.channel_reader import ChannelReader
 from opfleet.derive.errors import EndOfData, NotEnoughData
-from opfleet.derive.interfaces import FlushChannel
+from opfleet.derive.interfaces import FlushChannel, SpanBatch
 from opfleet.protocol.batch.reader import encode_channel_batches
 from opfleet.protocol.batch.singular import SingularBatch
 from opfleet.protocol.batch.span import RawSpanBatch

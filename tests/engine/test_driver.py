@@ -13,8 +13,7 @@ import dataclasses
 import pytest
 from engine_helpers import FakePipeline, new_engine, start_devnet, user_tx
 
-from opfleet.derive.attributes import AttributesWithParent
-from opfleet.derive.interfaces import FlushChannel
+from opfleet.derive.interfaces import AttributesWithParent, FlushChannel
 from opfleet.derive.pipeline import StepKind, StepResult
 from opfleet.devnet.engine import ForkTimes
 from opfleet.engine import EngineDriver, EngineL2Chain, ProcessOutcome, attributes_mismatch, expected_extra_data
