@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from opfleet.config import spec
-from opfleet.config.settings import expected, format_duration, normalize_key
+from opfleet.config.settings import Profile, expected, format_duration, normalize_key
 from opfleet.errors import ConfigError
 
 PROFILE_SUFFIX = ".toml"
@@ -32,27 +31,6 @@ def _all_settings() -> dict[str, spec.Option]:
         for option in cmd.settings:
             index.setdefault(normalize_key(option.key), option)
     return index
-
-
-@dataclass
-class Profile:
-    path: Path
-    # normalized key -> (raw value, where); per-command overrides likewise
-    shared: dict[str, tuple[Any, str]] = field(default_factory=dict)
-    per_command: dict[str, dict[str, tuple[Any, str]]] = field(default_factory=dict)
-    raw_tables: dict[str, Any] = field(default_factory=dict)
-
-    def values_for(self, command: spec.Command) -> dict[str, tuple[Any, str]]:
-        """Raw profile values that apply to ``command``, keyed by setting key."""
-        out: dict[str, tuple[Any, str]] = {}
-        overrides = self.per_command.get(command.name, {})
-        for option in command.settings:
-            norm = normalize_key(option.key)
-            if norm in overrides:
-                out[option.key] = overrides[norm]
-            elif norm in self.shared:
-                out[option.key] = self.shared[norm]
-        return out
 
 
 def profile_dir(config_dir: Path) -> Path:

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from opfleet.config import spec
 from opfleet.config.spec import Command, Option
 from opfleet.errors import ConfigError
-
-if TYPE_CHECKING:
-    from opfleet.config.profiles import Profile
 
 ORIGINS = ("default", "profile", "env", "flag")
 
@@ -216,6 +213,30 @@ def normalize_key(key: str) -> str:
     """Profile keys may be written ``l1_beacon``, ``"l1.beacon"`` or as ``[l1] beacon``: all the
     same setting. (Dots and dashes cannot be told apart from underscores, and need not be.)"""
     return key.lower().replace(".", "_").replace("-", "_")
+
+
+@dataclass
+class Profile:
+    """One profile's settings as written, each with where it was read (read by
+    :mod:`opfleet.config.profiles`, merged by :func:`resolve`)."""
+
+    path: Path
+    # normalized key -> (raw value, where); per-command overrides likewise
+    shared: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    per_command: dict[str, dict[str, tuple[Any, str]]] = field(default_factory=dict)
+    raw_tables: dict[str, Any] = field(default_factory=dict)
+
+    def values_for(self, command: Command) -> dict[str, tuple[Any, str]]:
+        """Raw profile values that apply to ``command``, keyed by setting key."""
+        out: dict[str, tuple[Any, str]] = {}
+        overrides = self.per_command.get(command.name, {})
+        for option in command.settings:
+            norm = normalize_key(option.key)
+            if norm in overrides:
+                out[option.key] = overrides[norm]
+            elif norm in self.shared:
+                out[option.key] = self.shared[norm]
+        return out
 
 
 def resolve(
