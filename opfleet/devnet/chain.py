@@ -30,6 +30,7 @@ from opfleet.protocol.block import (
     transactions_root,
 )
 from opfleet.protocol.block_ref import BlockID
+from opfleet.protocol.crypto import ZERO_HASH
 from opfleet.protocol.hexjson import hex_data as h
 from opfleet.protocol.hexjson import hex_quantity as q
 from opfleet.protocol.log import Log
@@ -150,6 +151,11 @@ def child_header(parent: StoredBlock, included: Sequence[Any], state: WorldState
                   transactions_root=transactions_root([t.raw for t in included]),
                   receipts_root=receipts_root(receipts), logs_bloom=bloom_or([r.bloom() for r in receipts]),
                   **fields)
+
+
+def genesis_header(state: WorldState, **fields: Any) -> Header:
+    """The header of block 0 on ``state``: no parent, no transactions; ``fields`` are the rest."""
+    return Header(parent_hash=ZERO_HASH, number=0, state_root=state.root(), **fields)
 
 
 # --- the store -------------------------------------------------------------------------------------

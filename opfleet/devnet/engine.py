@@ -60,7 +60,15 @@ from typing import Any, Protocol
 
 import trio
 
-from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool, child_header
+from opfleet.devnet.chain import (
+    ChainStore,
+    EthReadApi,
+    HeaderBlock,
+    PoolEntry,
+    TxPool,
+    child_header,
+    genesis_header,
+)
 from opfleet.errors import DecodeError
 from opfleet.interop.messages import CROSS_L2_INBOX, decode_validate_message_calldata, executing_message_log
 from opfleet.protocol.block import (
@@ -569,29 +577,38 @@ class _Builder:
         return encode_holocene_extra_data(denominator, elasticity)
 
     def seal(self) -> L2Block:
-        forks, spec, ts = self.forks, self.spec, self.ts
-        canyon = forks.is_canyon(ts)
-        ecotone = forks.is_ecotone(ts)
-        isthmus = forks.is_isthmus(ts)
-        withdrawals_root = None
-        if canyon:
-            withdrawals_root = self.state.get(L2_TO_L1_MESSAGE_PASSER_ADDRESS).storage_root if isthmus else EMPTY_TRIE_ROOT
+        spec = self.spec
         header = child_header(
             self.parent, self.included, self.state,
-            timestamp=ts,
+            timestamp=self.ts,
             gas_limit=spec.gas_limit,
             gas_used=self.gas_used,
             coinbase=spec.fee_recipient,
             extra_data=self.extra_data(),
             mix_hash=spec.prev_randao,
             base_fee_per_gas=self.base_fee,
-            withdrawals_root=withdrawals_root,
-            blob_gas_used=0 if ecotone else None,
-            excess_blob_gas=0 if ecotone else None,
-            parent_beacon_block_root=(spec.parent_beacon_block_root or ZERO_HASH) if ecotone else None,
-            requests_hash=EMPTY_REQUESTS_HASH if isthmus else None,
+            **_fork_header_fields(self.forks, self.ts, self.state, spec.parent_beacon_block_root or ZERO_HASH),
         )
-        return L2Block(header, header.hash(), tuple(self.included), self.state, has_withdrawals=canyon)
+        return L2Block(header, header.hash(), tuple(self.included), self.state,
+                       has_withdrawals=header.withdrawals_root is not None)
+
+
+def _fork_header_fields(forks: L2Forks, ts: int, state: WorldState, beacon_root: bytes) -> dict[str, Any]:
+    """The header fields OP forks add to a block this engine seals at ``ts``: the withdrawals
+    root from Canyon (the L2ToL1MessagePasser's storage root from Isthmus, else the empty root:
+    ``specs/protocol/exec-engine.md``), no blob gas and the beacon root from Ecotone, the empty
+    EIP-7685 requests hash from Isthmus."""
+    ecotone, isthmus = forks.is_ecotone(ts), forks.is_isthmus(ts)
+    withdrawals_root = None
+    if forks.is_canyon(ts):
+        withdrawals_root = state.get(L2_TO_L1_MESSAGE_PASSER_ADDRESS).storage_root if isthmus else EMPTY_TRIE_ROOT
+    return {
+        "withdrawals_root": withdrawals_root,
+        "blob_gas_used": 0 if ecotone else None,
+        "excess_blob_gas": 0 if ecotone else None,
+        "parent_beacon_block_root": beacon_root if ecotone else None,
+        "requests_hash": EMPTY_REQUESTS_HASH if isthmus else None,
+    }
 
 
 def _attributes_error(message: str) -> RpcError:
@@ -678,26 +695,16 @@ class DevEngine(ChainStore[L2Block], EthReadApi):
                 extra = encode_jovian_extra_data(config.denominator(ts), config.eip1559_elasticity, 0)
             elif forks.is_holocene(ts):
                 extra = encode_holocene_extra_data(config.denominator(ts), config.eip1559_elasticity)
-        canyon, ecotone, isthmus = forks.is_canyon(ts), forks.is_ecotone(ts), forks.is_isthmus(ts)
-        withdrawals_root = None
-        if canyon:
-            withdrawals_root = state.get(L2_TO_L1_MESSAGE_PASSER_ADDRESS).storage_root if isthmus else EMPTY_TRIE_ROOT
-        header = Header(
-            parent_hash=ZERO_HASH,
-            number=0,
+        header = genesis_header(
+            state,
             timestamp=ts,
             gas_limit=config.gas_limit,
             coinbase=config.genesis_fee_recipient,
-            state_root=state.root(),
             extra_data=extra,
             base_fee_per_gas=config.genesis_base_fee,
-            withdrawals_root=withdrawals_root,
-            blob_gas_used=0 if ecotone else None,
-            excess_blob_gas=0 if ecotone else None,
-            parent_beacon_block_root=ZERO_HASH if ecotone else None,
-            requests_hash=EMPTY_REQUESTS_HASH if isthmus else None,
+            **_fork_header_fields(forks, ts, state, ZERO_HASH),
         )
-        return L2Block(header, header.hash(), (), state, has_withdrawals=canyon)
+        return L2Block(header, header.hash(), (), state, has_withdrawals=header.withdrawals_root is not None)
 
     def next_base_fee(self, parent: L2Block, timestamp: int) -> int:
         """Base fee of a child of ``parent`` at ``timestamp`` (EIP-1559 with OP's parameters)."""

@@ -48,14 +48,21 @@ from opfleet.devnet.blobtx import (
     encode_pooled_blob_tx,
     make_sidecar,
 )
-from opfleet.devnet.chain import ChainStore, EthReadApi, HeaderBlock, PoolEntry, TxPool, child_header
+from opfleet.devnet.chain import (
+    ChainStore,
+    EthReadApi,
+    HeaderBlock,
+    PoolEntry,
+    TxPool,
+    child_header,
+    genesis_header,
+)
 from opfleet.errors import DecodeError
 from opfleet.protocol.abi import abi_encode_bytes, abi_word
 from opfleet.protocol.abi import selector as abi_selector
 from opfleet.protocol.block import (
     EMPTY_REQUESTS_HASH,
     GAS_PER_BLOB,
-    Header,
     ReceiptData,
     calc_base_fee,
     calc_excess_blob_gas,
@@ -314,6 +321,17 @@ class L1Config:
         return L1_FORKS[self.fork]
 
     @property
+    def prague(self) -> bool:
+        """Prague rules: the EIP-7623 calldata floor, EIP-7702 set-code transactions and the
+        EIP-7685 ``requestsHash`` in headers."""
+        return self.fork != "cancun"
+
+    @property
+    def requests_hash(self) -> bytes | None:
+        """The header's ``requestsHash``: empty from Prague (an L1 here has no requests)."""
+        return EMPTY_REQUESTS_HASH if self.prague else None
+
+    @property
     def seconds_per_slot(self) -> int:
         return self.block_time
 
@@ -445,7 +463,7 @@ class _BlockBuilder:
             state = before.copy()
             state.increment_nonce(sender)
             status, logs, created, gas_used, slots = 0, [], None, tx.gas, self.system_config
-        if self.config.fork != "cancun":
+        if self.config.prague:
             gas_used = max(gas_used, floor_data_gas(tx.data))
         state.sub_balance(sender, gas_used * price + blob_gas * self.blob_base_fee)
         state.add_balance(self.config.coinbase, gas_used * (price - self.base_fee))
@@ -468,7 +486,6 @@ class _BlockBuilder:
     def seal(self) -> L1ChainBlock:
         config = self.config
         parent = self.parent
-        prague = config.fork != "cancun"
         header = child_header(
             parent, self.included, self.state,
             timestamp=self.timestamp,
@@ -481,7 +498,7 @@ class _BlockBuilder:
             blob_gas_used=self.blob_gas_used,
             excess_blob_gas=self.excess_blob_gas,
             parent_beacon_block_root=parent.beacon_root,
-            requests_hash=EMPTY_REQUESTS_HASH if prague else None,
+            requests_hash=config.requests_hash,
         )
         block_hash = header.hash()
         return L1ChainBlock(header, block_hash, tuple(self.included), self.state,
@@ -512,20 +529,18 @@ class L1Chain(ChainStore[L1ChainBlock]):
     def _genesis(self) -> L1ChainBlock:
         config = self.config
         state = WorldState(config.alloc)
-        header = Header(
-            parent_hash=ZERO_HASH,
-            number=0,
+        header = genesis_header(
+            state,
             timestamp=config.genesis_time,
             gas_limit=config.gas_limit,
             coinbase=config.coinbase,
-            state_root=state.root(),
             extra_data=config.genesis_extra_data,
             base_fee_per_gas=config.genesis_base_fee,
             withdrawals_root=EMPTY_TRIE_ROOT,
             blob_gas_used=0,
             excess_blob_gas=0,
             parent_beacon_block_root=ZERO_HASH,
-            requests_hash=EMPTY_REQUESTS_HASH if config.fork != "cancun" else None,
+            requests_hash=config.requests_hash,
         )
         block_hash = header.hash()
         return L1ChainBlock(header, block_hash, (), state, 0, _beacon_root(block_hash))
@@ -605,11 +620,11 @@ class L1Chain(ChainStore[L1ChainBlock]):
             raise TxRejected("invalid sender: signature does not recover") from None
         if tx.type == BLOB_TX_TYPE and len(tx.blob_versioned_hashes) > self.config.blob_params.max_blobs:
             raise TxRejected("too many blobs in transaction")
-        if tx.type == SET_CODE_TX_TYPE and self.config.fork == "cancun":
+        if tx.type == SET_CODE_TX_TYPE and not self.config.prague:
             raise TxRejected("transaction type not supported")
         if tx.gas < intrinsic_gas(tx):
             raise TxRejected(f"intrinsic gas too low: gas {tx.gas}, minimum needed {intrinsic_gas(tx)}")
-        if self.config.fork != "cancun" and tx.gas < floor_data_gas(tx.data):
+        if self.config.prague and tx.gas < floor_data_gas(tx.data):
             raise TxRejected(f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed "
                              f"{floor_data_gas(tx.data)}")
         if tx.gas > self.config.gas_limit:
@@ -909,7 +924,7 @@ class L1Chain(ChainStore[L1ChainBlock]):
         if status == 0:
             raise TxRejected("execution reverted")
         gas = intrinsic_gas(tx) + exec_gas
-        if self.config.fork != "cancun":
+        if self.config.prague:
             gas = max(gas, floor_data_gas(tx.data))
         return gas
 
