@@ -12,7 +12,10 @@ accepted, :func:`encode_transaction` reproduces the decoded bytes exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
+from operator import attrgetter
 from typing import Any
 
 from opfleet.errors import DecodeError
@@ -117,18 +120,16 @@ def decode_transaction(raw: bytes) -> Transaction:
         raise DecodeError("empty transaction", offset=0)
     first = raw[0]
     if first >= 0xC0:
-        fields = _rlp_list(raw, 0)
-        return _decode_legacy(fields)
+        return _LAYOUTS[LEGACY_TX_TYPE].decode(_rlp_list(raw, 0))
     if first >= 0x80:
         raise DecodeError("legacy transaction must be an RLP list", offset=0)
-    if first not in _TYPED_DECODERS:
+    if first == LEGACY_TX_TYPE or first not in _LAYOUTS:
         raise DecodeError(f"unsupported transaction type {first:#04x}", offset=0)
     if len(raw) == 1:
         raise DecodeError("typed transaction too short", offset=1)
     if raw[1] < 0xC0:
         raise DecodeError("typed transaction payload must be an RLP list", offset=1)
-    fields = _rlp_list(raw[1:], 1)
-    return _TYPED_DECODERS[first](fields)
+    return _LAYOUTS[first].decode(_rlp_list(raw[1:], 1))
 
 
 def _rlp_list(data: bytes, base: int) -> list[Any]:
@@ -214,120 +215,6 @@ def decode_authorization_list(item: Any) -> tuple[Authorization, ...]:
     return tuple(auths)
 
 
-def _legacy_chain_id(v: int) -> int | None:
-    return (v - 35) // 2 if v >= 35 else None
-
-
-def _decode_legacy(f: list[Any]) -> Transaction:
-    _expect_fields(f, 9, "legacy transaction")
-    v = _uint(f[6], "v", _BIG)
-    return Transaction(
-        type=LEGACY_TX_TYPE,
-        chain_id=_legacy_chain_id(v),
-        nonce=_uint(f[0], "nonce", _U64),
-        gas_price=_uint(f[1], "gas price", _BIG),
-        gas=_uint(f[2], "gas", _U64),
-        to=_optional_address(f[3]),
-        value=_uint(f[4], "value", _BIG),
-        data=_bytes(f[5], "data"),
-        v=v,
-        r=_uint(f[7], "r", _BIG),
-        s=_uint(f[8], "s", _BIG),
-    )
-
-
-def _decode_access_list_tx(f: list[Any]) -> Transaction:
-    _expect_fields(f, 11, "access-list transaction")
-    return Transaction(
-        type=ACCESS_LIST_TX_TYPE,
-        chain_id=_uint(f[0], "chain id", _BIG),
-        nonce=_uint(f[1], "nonce", _U64),
-        gas_price=_uint(f[2], "gas price", _BIG),
-        gas=_uint(f[3], "gas", _U64),
-        to=_optional_address(f[4]),
-        value=_uint(f[5], "value", _BIG),
-        data=_bytes(f[6], "data"),
-        access_list=decode_access_list(f[7]),
-        v=_uint(f[8], "y parity", _BIG),
-        r=_uint(f[9], "r", _BIG),
-        s=_uint(f[10], "s", _BIG),
-    )
-
-
-def _decode_dynamic_fee_tx(f: list[Any]) -> Transaction:
-    _expect_fields(f, 12, "dynamic-fee transaction")
-    return Transaction(
-        type=DYNAMIC_FEE_TX_TYPE,
-        chain_id=_uint(f[0], "chain id", _BIG),
-        nonce=_uint(f[1], "nonce", _U64),
-        max_priority_fee_per_gas=_uint(f[2], "max priority fee", _BIG),
-        max_fee_per_gas=_uint(f[3], "max fee", _BIG),
-        gas=_uint(f[4], "gas", _U64),
-        to=_optional_address(f[5]),
-        value=_uint(f[6], "value", _BIG),
-        data=_bytes(f[7], "data"),
-        access_list=decode_access_list(f[8]),
-        v=_uint(f[9], "y parity", _BIG),
-        r=_uint(f[10], "r", _BIG),
-        s=_uint(f[11], "s", _BIG),
-    )
-
-
-def _decode_blob_tx(f: list[Any]) -> Transaction:
-    # Only the canonical (block) form; the network wrapper with sidecars is not a transaction.
-    _expect_fields(f, 14, "blob transaction")
-    return Transaction(
-        type=BLOB_TX_TYPE,
-        chain_id=_uint(f[0], "chain id", _U256),
-        nonce=_uint(f[1], "nonce", _U64),
-        max_priority_fee_per_gas=_uint(f[2], "max priority fee", _U256),
-        max_fee_per_gas=_uint(f[3], "max fee", _U256),
-        gas=_uint(f[4], "gas", _U64),
-        to=_fixed(f[5], ADDRESS_LENGTH, "to"),
-        value=_uint(f[6], "value", _U256),
-        data=_bytes(f[7], "data"),
-        access_list=decode_access_list(f[8]),
-        max_fee_per_blob_gas=_uint(f[9], "max fee per blob gas", _U256),
-        blob_versioned_hashes=tuple(
-            _fixed(h, HASH_LENGTH, "blob versioned hash") for h in _list(f[10], "blob hashes")
-        ),
-        v=_uint(f[11], "y parity", _U256),
-        r=_uint(f[12], "r", _U256),
-        s=_uint(f[13], "s", _U256),
-    )
-
-
-def _decode_set_code_tx(f: list[Any]) -> Transaction:
-    _expect_fields(f, 13, "set-code transaction")
-    return Transaction(
-        type=SET_CODE_TX_TYPE,
-        chain_id=_uint(f[0], "chain id", _U256),
-        nonce=_uint(f[1], "nonce", _U64),
-        max_priority_fee_per_gas=_uint(f[2], "max priority fee", _U256),
-        max_fee_per_gas=_uint(f[3], "max fee", _U256),
-        gas=_uint(f[4], "gas", _U64),
-        to=_fixed(f[5], ADDRESS_LENGTH, "to"),
-        value=_uint(f[6], "value", _U256),
-        data=_bytes(f[7], "data"),
-        access_list=decode_access_list(f[8]),
-        authorization_list=decode_authorization_list(f[9]),
-        v=_uint(f[10], "y parity", _U256),
-        r=_uint(f[11], "r", _U256),
-        s=_uint(f[12], "s", _U256),
-    )
-
-
-_TYPED_DECODERS = {
-    ACCESS_LIST_TX_TYPE: _decode_access_list_tx,
-    DYNAMIC_FEE_TX_TYPE: _decode_dynamic_fee_tx,
-    BLOB_TX_TYPE: _decode_blob_tx,
-    SET_CODE_TX_TYPE: _decode_set_code_tx,
-}
-
-
-# --- encoding ---------------------------------------------------------------------------------
-
-
 def access_list_rlp(access_list: tuple[AccessTuple, ...]) -> list[Any]:
     """The RLP structure of an access list (EIP-2930), for :func:`rlp_encode`."""
     return [[entry.address, list(entry.storage_keys)] for entry in access_list]
@@ -342,30 +229,156 @@ def authorization_list_rlp(auths: tuple[Authorization, ...]) -> list[Any]:
     ]
 
 
+def _legacy_chain_id(v: int) -> int | None:
+    return (v - 35) // 2 if v >= 35 else None
+
+
+# --- the wire layout of each type -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One payload field before the signature: the :class:`Transaction` attribute it holds,
+    how a decoded RLP item is checked into it and how it is written back for RLP."""
+
+    attr: str
+    read: Callable[[Any], Any]
+    write: Callable[[Any], Any]
+
+
+def _uint_field(attr: str, name: str, max_bytes: int | None) -> _Field:
+    return _Field(attr, lambda item: _uint(item, name, max_bytes), int_bytes)
+
+
+def _typed_chain_id(value: int | None) -> bytes:
+    if value is None:
+        raise ValueError("typed transactions need a chain id")
+    return int_bytes(value)
+
+
+def _required_to(to: bytes | None) -> bytes:
+    if to is None:
+        raise ValueError("blob and set-code transactions cannot create contracts")
+    return to
+
+
+_NONCE = _uint_field("nonce", "nonce", _U64)
+_GAS = _uint_field("gas", "gas", _U64)
+_DATA = _Field("data", lambda item: _bytes(item, "data"), bytes)
+_ACCESS_LIST = _Field("access_list", decode_access_list, access_list_rlp)
+_OPTIONAL_TO = _Field("to", _optional_address, lambda to: b"" if to is None else to)
+_TO = _Field("to", lambda item: _fixed(item, ADDRESS_LENGTH, "to"), _required_to)
+
+
+def _chain_id(width: int | None) -> _Field:
+    return _Field("chain_id", lambda item: _uint(item, "chain id", width), _typed_chain_id)
+
+
+def _fee_market(width: int | None, to: _Field) -> tuple[_Field, ...]:
+    """``[chain_id, nonce, max_priority_fee_per_gas, max_fee_per_gas, gas, to, value, data,
+    access_list]``: the EIP-1559 payload that blob and set-code transactions extend."""
+    return (
+        _chain_id(width), _NONCE,
+        _uint_field("max_priority_fee_per_gas", "max priority fee", width),
+        _uint_field("max_fee_per_gas", "max fee", width),
+        _GAS, to, _uint_field("value", "value", width), _DATA, _ACCESS_LIST,
+    )
+
+
+_TX_FIELDS = tuple(f.name for f in dataclass_fields(Transaction))
+_TX_DEFAULTS: list[Any] = [f.default for f in dataclass_fields(Transaction)]
+_TYPE, _CHAIN_ID, _V, _R, _S = map(_TX_FIELDS.index, ("type", "chain_id", "v", "r", "s"))
+
+
+class _Layout:
+    """One transaction type on the wire: its fields before the signature, in order, then ``v``
+    (the y parity for typed transactions), ``r`` and ``s`` of ``signature_width`` bytes at most.
+
+    Decoding builds the :class:`Transaction` positionally and encoding reads the fields with one
+    ``attrgetter``: this runs for every transaction a node decodes or a batcher re-encodes.
+    """
+
+    __slots__ = ("name", "tx_type", "fields", "signature_width", "_reads", "_writes", "_values")
+
+    def __init__(self, name: str, tx_type: int, fields: tuple[_Field, ...],
+                 signature_width: int | None) -> None:
+        self.name = name
+        self.tx_type = tx_type
+        self.fields = fields
+        self.signature_width = signature_width
+        self._reads = tuple((_TX_FIELDS.index(field.attr), field.read) for field in fields)
+        self._writes = tuple(field.write for field in fields)
+        self._values = attrgetter(*(field.attr for field in fields))
+
+    def decode(self, f: list[Any]) -> Transaction:
+        """Check the decoded RLP fields ``f`` into a transaction of this type."""
+        _expect_fields(f, len(self.fields) + 3, self.name)
+        args = _TX_DEFAULTS.copy()
+        args[_TYPE] = self.tx_type
+        for (position, read), item in zip(self._reads, f):
+            args[position] = read(item)
+        width = self.signature_width
+        if self.tx_type == LEGACY_TX_TYPE:
+            v = _uint(f[-3], "v", width)
+            args[_CHAIN_ID] = _legacy_chain_id(v)
+        else:
+            v = _uint(f[-3], "y parity", width)
+        args[_V] = v
+        args[_R] = _uint(f[-2], "r", width)
+        args[_S] = _uint(f[-1], "s", width)
+        return Transaction(*args)
+
+    def encode(self, tx: Transaction) -> list[Any]:
+        """The RLP structure of ``tx``'s fields before the signature."""
+        return [write(value) for write, value in zip(self._writes, self._values(tx))]
+
+
+_LAYOUTS = {
+    layout.tx_type: layout
+    for layout in (
+        # EIP-155: [nonce, gasPrice, gas, to, value, data, v, r, s]
+        _Layout("legacy transaction", LEGACY_TX_TYPE, (
+            _NONCE, _uint_field("gas_price", "gas price", _BIG), _GAS, _OPTIONAL_TO,
+            _uint_field("value", "value", _BIG), _DATA,
+        ), _BIG),
+        # EIP-2930: [chainId, nonce, gasPrice, gas, to, value, data, accessList, yParity, r, s]
+        _Layout("access-list transaction", ACCESS_LIST_TX_TYPE, (
+            _chain_id(_BIG), _NONCE, _uint_field("gas_price", "gas price", _BIG), _GAS,
+            _OPTIONAL_TO, _uint_field("value", "value", _BIG), _DATA, _ACCESS_LIST,
+        ), _BIG),
+        # EIP-1559
+        _Layout("dynamic-fee transaction", DYNAMIC_FEE_TX_TYPE, _fee_market(_BIG, _OPTIONAL_TO),
+                _BIG),
+        # EIP-4844, the canonical (block) form only: the network wrapper with sidecars is not
+        # a transaction
+        _Layout("blob transaction", BLOB_TX_TYPE, _fee_market(_U256, _TO) + (
+            _uint_field("max_fee_per_blob_gas", "max fee per blob gas", _U256),
+            _Field(
+                "blob_versioned_hashes",
+                lambda item: tuple(
+                    _fixed(h, HASH_LENGTH, "blob versioned hash")
+                    for h in _list(item, "blob hashes")
+                ),
+                list,
+            ),
+        ), _U256),
+        # EIP-7702
+        _Layout("set-code transaction", SET_CODE_TX_TYPE, _fee_market(_U256, _TO) + (
+            _Field("authorization_list", decode_authorization_list, authorization_list_rlp),
+        ), _U256),
+    )
+}
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+
 def _unsigned_fields(tx: Transaction) -> list[Any]:
     """The payload fields of ``tx`` before the signature, in wire order."""
-    to = tx.to if tx.to is not None else b""
-    if tx.type == LEGACY_TX_TYPE:
-        return [int_bytes(tx.nonce), int_bytes(tx.gas_price), int_bytes(tx.gas), to,
-                int_bytes(tx.value), tx.data]
-    if tx.chain_id is None:
-        raise ValueError("typed transactions need a chain id")
-    head = [int_bytes(tx.chain_id), int_bytes(tx.nonce)]
-    if tx.type == ACCESS_LIST_TX_TYPE:
-        return head + [int_bytes(tx.gas_price), int_bytes(tx.gas), to, int_bytes(tx.value),
-                       tx.data, access_list_rlp(tx.access_list)]
-    fees = [int_bytes(tx.max_priority_fee_per_gas), int_bytes(tx.max_fee_per_gas)]
-    body = head + fees + [int_bytes(tx.gas), to, int_bytes(tx.value), tx.data,
-                          access_list_rlp(tx.access_list)]
-    if tx.type == DYNAMIC_FEE_TX_TYPE:
-        return body
-    if tx.to is None:
-        raise ValueError(f"type {tx.type} transactions cannot create contracts")
-    if tx.type == BLOB_TX_TYPE:
-        return body + [int_bytes(tx.max_fee_per_blob_gas), list(tx.blob_versioned_hashes)]
-    if tx.type == SET_CODE_TX_TYPE:
-        return body + [authorization_list_rlp(tx.authorization_list)]
-    raise ValueError(f"unsupported transaction type {tx.type}")
+    layout = _LAYOUTS.get(tx.type)
+    if layout is None:
+        raise ValueError(f"unsupported transaction type {tx.type}")
+    return layout.encode(tx)
 
 
 def encode_transaction(tx: Transaction) -> bytes:
