@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import brotli
-import rlp
 
 from opfleet.protocol.batch.reader import encode_batch
 from opfleet.protocol.batch.singular import SingularBatch
@@ -32,6 +31,7 @@ from opfleet.protocol.batch.span import RawSpanBatch
 from opfleet.protocol.block_ref import BlockID
 from opfleet.protocol.compression import CHANNEL_VERSION_BROTLI, MAX_RLP_BYTES_PER_CHANNEL_FJORD
 from opfleet.protocol.frame import CHANNEL_ID_LENGTH, FRAME_V0_OVERHEAD_SIZE, Frame, encode_frames
+from opfleet.protocol.rlp_codec import rlp_encode
 
 SPAN = "span"
 SINGULAR = "singular"
@@ -173,7 +173,7 @@ class ChannelBuilder:
             if block.parent_hash != last.hash or block.number != last.number + 1:
                 raise ValueError(f"block {block.number} does not extend block {last.number}")
         if self.config.batch_type == SINGULAR:
-            item = rlp.encode(encode_batch(block.singular_batch()))
+            item = rlp_encode(encode_batch(block.singular_batch()))
             if self._rlp_size + len(item) > self.config.max_rlp_bytes:
                 raise ChannelFullError("block would exceed the channel's RLP byte limit")
             self._feed(item)
@@ -222,7 +222,7 @@ class ChannelBuilder:
         )
 
     def _span_rlp(self) -> bytes:
-        return rlp.encode(encode_batch(self._merged_span()))
+        return rlp_encode(encode_batch(self._merged_span()))
 
     @staticmethod
     def _span_size(blocks: Sequence[BatchBlock], parts: Sequence[RawSpanBatch]) -> int:

@@ -97,13 +97,19 @@ def _item(data: bytes, pos: int, end: int) -> tuple[RlpItem, int]:
     return items, stop
 
 
-def rlp_decode(data: bytes | bytearray | memoryview) -> RlpItem:
-    """The one item filling ``data``, decoded strictly (see the module docstring)."""
+def rlp_decode_first(data: bytes | bytearray | memoryview) -> tuple[RlpItem, int]:
+    """The first item of ``data`` and the offset where it ends; the bytes after it are the
+    caller's business (op-node decodes a singular batch as one value of a longer string)."""
     data = bytes(data)
     try:
-        item, stop = _item(data, 0, len(data))
+        return _item(data, 0, len(data))
     except RecursionError:
         raise DecodeError("RLP nested too deeply", offset=0) from None
+
+
+def rlp_decode(data: bytes | bytearray | memoryview) -> RlpItem:
+    """The one item filling ``data``, decoded strictly (see the module docstring)."""
+    item, stop = rlp_decode_first(data)
     if stop != len(data):
         raise DecodeError(f"trailing bytes after the RLP item: {len(data) - stop}", offset=stop)
     return item

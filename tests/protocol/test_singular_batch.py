@@ -82,6 +82,15 @@ def test_structure_errors():
         SingularBatch.decode(b"\xc1" * 5000)  # nesting, not a RecursionError
 
 
+def test_non_canonical_rlp_inside_the_batch_is_refused():
+    # Trailing bytes after the list are op-node's to ignore; a non-canonical item inside is not.
+    content = SingularBatch(b"\x11" * 32, 5, b"\x22" * 32, 7).encode()
+    lone_byte = content.replace(b"\x05", b"\x81\x05", 1)  # epoch 5 with a needless prefix
+    lone_byte = bytes([lone_byte[0], lone_byte[1] + 1]) + lone_byte[2:]  # the list grows by one
+    with pytest.raises(DecodeError, match="malformed singular batch RLP: non-canonical"):
+        SingularBatch.decode(lone_byte)
+
+
 def test_every_truncation_is_a_decode_error():
     content = SingularBatch(b"\x11" * 32, 5, b"\x22" * 32, 7, (b"\x02" * 70, b"\x01")).encode()
     for cut in range(len(content)):

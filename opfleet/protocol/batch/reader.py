@@ -16,8 +16,6 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import rlp
-
 from opfleet.errors import DecodeError
 from opfleet.protocol.batch.singular import SINGULAR_BATCH_TYPE, SingularBatch
 from opfleet.protocol.batch.span import SPAN_BATCH_TYPE, RawSpanBatch
@@ -26,13 +24,17 @@ from opfleet.protocol.compression import (
     decompress_channel,
     max_rlp_bytes_per_channel,
 )
+from opfleet.protocol.rlp_codec import rlp_encode
 
 Batch = SingularBatch | RawSpanBatch
 
 
 def _string_header(data: bytes, pos: int) -> tuple[int, int]:
     """Bounds ``(payload_start, end)`` of the RLP byte string at ``pos`` (``end`` may lie past
-    the data; the caller checks it against the limit first)."""
+    the data; the caller checks it against the limit first).
+
+    The canonical-form rules are :func:`~opfleet.protocol.rlp_codec.rlp_header`'s, but that one
+    refuses an item running past the data, and here the channel limit must be reported first."""
     n = len(data)
     b = data[pos]
     if b < 0x80:
@@ -200,4 +202,4 @@ def encode_channel_batches(batches: Iterable[Batch]) -> bytes:
 
     Spec: specs/protocol/derivation.md, Channel Format.
     """
-    return b"".join(rlp.encode(encode_batch(batch)) for batch in batches)
+    return b"".join(rlp_encode(encode_batch(batch)) for batch in batches)

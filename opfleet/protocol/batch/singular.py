@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import rlp
-
 from opfleet.errors import DecodeError
+from opfleet.protocol.rlp_codec import int_bytes, rlp_decode_first, rlp_encode
 
 SINGULAR_BATCH_TYPE = 0
 _U64_BYTES = 8
@@ -40,8 +39,8 @@ class SingularBatch:
 
         Spec: specs/protocol/derivation.md, Batch Format.
         """
-        fields = [self.parent_hash, self.epoch_num, self.epoch_hash, self.timestamp]
-        return rlp.encode(fields + [list(self.transactions)])
+        fields = [self.parent_hash, int_bytes(self.epoch_num), self.epoch_hash, int_bytes(self.timestamp)]
+        return rlp_encode(fields + [list(self.transactions)])
 
     @classmethod
     def decode(cls, content: bytes) -> SingularBatch:
@@ -55,12 +54,10 @@ class SingularBatch:
         if content[0] < 0xC0:
             raise DecodeError("singular batch must be an RLP list", offset=0)
         try:
-            fields = rlp.decode(bytes(content), strict=False)
-        except rlp.DecodingError as exc:
-            raise DecodeError(f"malformed singular batch RLP: {exc}", offset=0) from None
-        except RecursionError:
-            raise DecodeError("singular batch RLP nested too deeply", offset=0) from None
-        if len(fields) != 5:
+            fields = rlp_decode_first(content)[0]
+        except DecodeError as exc:
+            raise DecodeError(f"malformed singular batch RLP: {exc.reason}", offset=exc.offset) from None
+        if not isinstance(fields, list) or len(fields) != 5:
             raise DecodeError(f"singular batch must have 5 fields, got {len(fields)}", offset=0)
         parent_hash, epoch_num, epoch_hash, timestamp, txs = fields
         if not isinstance(txs, list):
