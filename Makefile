@@ -26,6 +26,7 @@ zipapp:
 bench:
 	$(VENV)/bin/python bench/startup.py
 	$(VENV)/bin/python bench/protocol.py
+	$(VENV)/bin/python bench/rlp_codecs.py
 	$(VENV)/bin/python bench/derive.py
 	$(VENV)/bin/python bench/follow.py
 	$(VENV)/bin/python bench/catchup.py
