@@ -112,8 +112,11 @@ async def test_metrics_use_op_node_names():
     registry = Registry()
     async with trio.open_nursery() as nursery:
         seq = await start(nursery, key=KEY)
-        await start(nursery, static=seq.multiaddrs(), metrics=GossipMetrics(registry))
+        light = await start(nursery, static=seq.multiaddrs(), metrics=GossipMetrics(registry))
         await wait_for(lambda: "op_node_p2p_peer_count 1" in registry.expose())
+        # connected is not yet subscribed: publish once the peer is in the topic's mesh, or the
+        # block goes to nobody (a race that only a loaded machine loses)
+        await wait_for(lambda: light.statistics().mesh["/optimism/901/2/blocks"] == 1)
         seq.publish(block())
         await wait_for(lambda: 'op_node_p2p_gossip_events_total{type="DELIVER_MESSAGE"} 1' in registry.expose())
         assert "op_node_unsafe_payloads_total 1" in registry.expose()
