@@ -416,8 +416,9 @@ class Devnet:
             return await nursery.start(fn, *args)
         except (OSError, BaseExceptionGroup) as exc:
             if _address_in_use(exc):
-                port = args[-1] if args and isinstance(args[-1], int) else "?"
-                raise ConfigError(f"{what}: port {port} is already in use "
+                # a node binds several ports from its config; only a bare serve() call names its one
+                port = f"port {args[-1]}" if args and isinstance(args[-1], int) else "a port it listens on"
+                raise ConfigError(f"{what}: {port} is already in use "
                                   "(another devnet running? choose another --base-port)") from None
             raise
 
