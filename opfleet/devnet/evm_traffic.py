@@ -9,9 +9,8 @@ schedule: nonce 0 deploys it, then calls and plain transfers alternate.
 
 from __future__ import annotations
 
-import rlp
-
 from opfleet.protocol.crypto import keccak256, private_key_to_address
+from opfleet.protocol.state import contract_address
 from opfleet.protocol.transactions import DYNAMIC_FEE_TX_TYPE, Transaction, encode_transaction, sign_transaction
 
 COUNTED_TOPIC = keccak256(b"DevnetCounted(uint256,bytes)")
@@ -56,11 +55,6 @@ def counter_initcode() -> bytes:
     return _code(len(runtime), prefix_size, 0, "CODECOPY", len(runtime), 0, "RETURN") + runtime
 
 
-def create_address(sender: bytes, nonce: int) -> bytes:
-    """The address a CREATE from ``sender`` at ``nonce`` deploys to."""
-    return keccak256(rlp.encode([sender, nonce]))[12:]
-
-
 def traffic_tx(key: bytes, nonce: int, chain_id: int, *, max_fee: int = 10**10, tip: int = 10**6) -> bytes:
     """The generator's ``nonce``-th transaction from ``key``, signed and encoded: nonce 0 deploys
     the counter, odd nonces call it (calldata: the nonce), even ones transfer 1 wei."""
@@ -68,7 +62,7 @@ def traffic_tx(key: bytes, nonce: int, chain_id: int, *, max_fee: int = 10**10, 
     if nonce == 0:
         to, gas, data, value = None, DEPLOY_GAS, counter_initcode(), 0
     elif nonce % 2:
-        to, gas, data, value = create_address(sender, 0), CALL_GAS, nonce.to_bytes(8, "big"), 0
+        to, gas, data, value = contract_address(sender, 0), CALL_GAS, nonce.to_bytes(8, "big"), 0
     else:
         to, gas, data, value = TRANSFER_TO, TRANSFER_GAS, b"", 1
     return encode_transaction(sign_transaction(Transaction(

@@ -18,15 +18,16 @@ from typing import Any
 
 import pytest
 import trio
-
 from e2e_helpers import fast_config, source_safe, wait_for
+
 from opfleet.cli.exit import ExitStatus
 from opfleet.devnet.engine import ForkTimes
-from opfleet.devnet.evm_traffic import COUNTED_TOPIC, counter_runtime, create_address
+from opfleet.devnet.evm_traffic import COUNTED_TOPIC, counter_runtime
 from opfleet.devnet.fleet import OP_GETH, USER_KEY, Devnet
 from opfleet.devnet.opgeth import find_op_geth
 from opfleet.errors import ConfigError
 from opfleet.protocol.crypto import private_key_to_address
+from opfleet.protocol.state import contract_address
 from opfleet.providers.jsonrpc import JsonRpcClient
 
 pytestmark = pytest.mark.slow  # a whole devnet or fleet: CI runs it; `pytest -m "not slow"` leaves it out
@@ -69,7 +70,7 @@ async def test_devnet_with_op_geth_derives_contract_traffic_hash_for_hash(nurser
     assert (tmp_path / "devnet" / "op-geth" / "sequencer" / "geth.log").is_file()
     seq_url = devnet.sequencer_engine.rpc_url
     user = private_key_to_address(USER_KEY)
-    counter = create_address(user, 0)
+    counter = contract_address(user, 0)
 
     # The contract is deployed and called in the sequencer's op-geth (a real EVM).
     await wait_for(lambda: devnet.txs_sent >= 6, what="generated transactions")
