@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import rlp
-
 from opfleet.errors import DecodeError
 from opfleet.protocol.blob import BLOB_SIZE
 from opfleet.protocol.kzg import (
@@ -25,6 +23,7 @@ from opfleet.protocol.kzg import (
     verify_blob_proof,
     versioned_hash,
 )
+from opfleet.protocol.rlp_codec import rlp_decode, rlp_encode
 from opfleet.protocol.transactions import BLOB_TX_TYPE, Transaction, decode_transaction, encode_transaction
 
 CELL_PROOFS_WRAPPER_VERSION = 1
@@ -60,9 +59,9 @@ def encode_pooled_blob_tx(tx: Transaction, sidecars: Sequence[BlobSidecar]) -> b
         raise ValueError("only blob transactions have a sidecar")
     if tuple(s.versioned_hash for s in sidecars) != tuple(tx.blob_versioned_hashes):
         raise ValueError("sidecars do not match the transaction's versioned hashes")
-    body = rlp.decode(encode_transaction(tx)[1:])
+    body = rlp_decode(encode_transaction(tx)[1:])
     wrapper = [body, [s.blob for s in sidecars], [s.commitment for s in sidecars], [s.proof for s in sidecars]]
-    return bytes([BLOB_TX_TYPE]) + rlp.encode(wrapper)
+    return bytes([BLOB_TX_TYPE]) + rlp_encode(wrapper)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +85,8 @@ def decode_pooled_transaction(raw: bytes, *, verify: bool = True) -> PooledTrans
         tx = decode_transaction(raw)
         return PooledTransaction(raw, tx)
     try:
-        outer = rlp.decode(raw[1:], strict=True)
-    except rlp.DecodingError as exc:
+        outer = rlp_decode(raw[1:])
+    except DecodeError as exc:
         raise DecodeError(f"malformed blob transaction RLP: {exc}", offset=1) from None
     if not isinstance(outer, list) or not outer or not isinstance(outer[0], list):
         decode_transaction(raw)  # raises for malformed input; a good one is merely missing its blobs
@@ -100,7 +99,7 @@ def decode_pooled_transaction(raw: bytes, *, verify: bool = True) -> PooledTrans
         cell_proofs = True
     else:
         raise DecodeError("unknown blob transaction wrapper", offset=1)
-    canonical = bytes([BLOB_TX_TYPE]) + rlp.encode(body)
+    canonical = bytes([BLOB_TX_TYPE]) + rlp_encode(body)
     tx = decode_transaction(canonical)
     if not all(isinstance(x, list) for x in (blobs, commitments, proofs)):
         raise DecodeError("blob sidecar fields must be lists", offset=1)

@@ -402,3 +402,17 @@ def test_cell_proof_wrapper_is_accepted_and_blob_proofs_are_computed():
     swapped = b"\x03" + rlp.encode([body, b"\x01", [encode_blob(b"other")], commitments, [bytes(48)] * 128])
     with pytest.raises(TxRejected, match="does not match its commitment"):
         L1Chain().submit(swapped)
+
+
+@pytest.mark.parametrize("body", [
+    b"",  # nothing after the type byte
+    b"\xf9\xff",  # a long list header, truncated
+    b"\xc3\x01\x02",  # list claims 3 bytes, holds 2
+    b"\xc2\x81\x01",  # a single byte below 0x80 written long: non-canonical
+    b"\xc1\x01\x00",  # trailing bytes after the list
+])
+def test_garbage_blob_transaction_network_form_is_one_decode_error(body):
+    from opfleet.errors import DecodeError
+
+    with pytest.raises(DecodeError, match="blob transaction"):
+        decode_pooled_transaction(b"\x03" + body)
