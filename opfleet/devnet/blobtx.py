@@ -14,15 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from opfleet.errors import DecodeError
+from opfleet.protocol import kzg
 from opfleet.protocol.blob import BLOB_SIZE
-from opfleet.protocol.kzg import (
-    BYTES_PER_COMMITMENT,
-    BYTES_PER_PROOF,
-    blob_to_commitment,
-    compute_blob_proof,
-    verify_blob_proof,
-    versioned_hash,
-)
 from opfleet.protocol.rlp_codec import rlp_decode, rlp_encode
 from opfleet.protocol.transactions import BLOB_TX_TYPE, Transaction, decode_transaction, encode_transaction
 
@@ -41,16 +34,18 @@ class BlobSidecar:
     @property
     def proof(self) -> bytes:
         """The EIP-4844 blob proof (computed on first use when the sender gave cell proofs)."""
-        if self._proof is None:
-            object.__setattr__(self, "_proof", compute_blob_proof(self.blob, self.commitment))
-        return self._proof  # type: ignore[return-value]
+        proof = self._proof
+        if proof is None:
+            proof = kzg.compute_blob_proof(self.blob, self.commitment)
+            object.__setattr__(self, "_proof", proof)
+        return proof
 
 
 def make_sidecar(blob: bytes, *, with_proof: bool = True) -> BlobSidecar:
     """Commit to ``blob`` (and prove it unless ``with_proof`` is false)."""
-    commitment = blob_to_commitment(blob)
-    proof = compute_blob_proof(blob, commitment) if with_proof else None
-    return BlobSidecar(bytes(blob), commitment, versioned_hash(commitment), proof)
+    commitment = kzg.blob_to_commitment(blob)
+    proof = kzg.compute_blob_proof(blob, commitment) if with_proof else None
+    return BlobSidecar(bytes(blob), commitment, kzg.versioned_hash(commitment), proof)
 
 
 def encode_pooled_blob_tx(tx: Transaction, sidecars: Sequence[BlobSidecar]) -> bytes:
@@ -113,18 +108,18 @@ def decode_pooled_transaction(raw: bytes, *, verify: bool = True) -> PooledTrans
     for i, (blob, commitment, wanted) in enumerate(zip(blobs, commitments, tx.blob_versioned_hashes)):
         if not isinstance(blob, bytes) or len(blob) != BLOB_SIZE:
             raise DecodeError(f"blob {i} is not {BLOB_SIZE} bytes", offset=1)
-        if not isinstance(commitment, bytes) or len(commitment) != BYTES_PER_COMMITMENT:
-            raise DecodeError(f"commitment {i} is not {BYTES_PER_COMMITMENT} bytes", offset=1)
+        if not isinstance(commitment, bytes) or len(commitment) != kzg.BYTES_PER_COMMITMENT:
+            raise DecodeError(f"commitment {i} is not {kzg.BYTES_PER_COMMITMENT} bytes", offset=1)
         proof = None if cell_proofs else proofs[i]
-        if proof is not None and (not isinstance(proof, bytes) or len(proof) != BYTES_PER_PROOF):
-            raise DecodeError(f"proof {i} is not {BYTES_PER_PROOF} bytes", offset=1)
-        if versioned_hash(commitment) != wanted:
+        if proof is not None and (not isinstance(proof, bytes) or len(proof) != kzg.BYTES_PER_PROOF):
+            raise DecodeError(f"proof {i} is not {kzg.BYTES_PER_PROOF} bytes", offset=1)
+        if kzg.versioned_hash(commitment) != wanted:
             raise DecodeError(f"commitment {i} does not match versioned hash {i}", offset=1)
         if verify:
             if cell_proofs:
-                if blob_to_commitment(blob) != commitment:
+                if kzg.blob_to_commitment(blob) != commitment:
                     raise DecodeError(f"blob {i} does not match its commitment", offset=1)
-            elif not verify_blob_proof(blob, commitment, proof):  # type: ignore[arg-type]
+            elif proof is None or not kzg.verify_blob_proof(blob, commitment, proof):
                 raise DecodeError(f"invalid KZG proof for blob {i}", offset=1)
         sidecars.append(BlobSidecar(blob, commitment, wanted, proof))
     return PooledTransaction(canonical, tx, tuple(sidecars))
