@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from opfleet.protocol.block import (
     Header,
@@ -100,7 +100,12 @@ class HeaderBlock(HeaderAccessors):
     hash: bytes
     transactions: tuple[Any, ...]
     state: WorldState = field(repr=False)
-    has_withdrawals: ClassVar[bool] = True
+
+    @property
+    def has_withdrawals(self) -> bool:
+        """A block carries a (here always empty) withdrawals list from Shanghai (L1) or Canyon (L2)
+        on: exactly when its header commits to one."""
+        return self.header.withdrawals_root is not None
 
     @property
     def id(self) -> BlockID:

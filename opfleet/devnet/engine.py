@@ -351,8 +351,6 @@ class L2Tx:
 class L2Block(HeaderBlock):
     """A block of the dev engine's chain (its transactions are :class:`L2Tx`)."""
 
-    has_withdrawals: bool = False  # type: ignore[misc]  # per block: from Canyon
-
     def block_value(self) -> int:
         base_fee = self.header.base_fee_per_gas or 0
         return sum(t.gas_used * (t.effective_gas_price - base_fee) for t in self.transactions if not t.is_deposit)
@@ -464,12 +462,16 @@ class _Builder:
             state.add_balance(dep.from_address, dep.mint)
         nonce = state.nonce(dep.from_address)
         state.increment_nonce(dep.from_address)
-        created = contract_address(dep.from_address, nonce) if dep.to is None else None
+        created: bytes | None = None
+        if dep.to is None:
+            created = recipient = contract_address(dep.from_address, nonce)
+        else:
+            recipient = dep.to
         status = 1
         if dep.value:
             if state.balance(dep.from_address) >= dep.value:
                 state.sub_balance(dep.from_address, dep.value)
-                state.add_balance(created or dep.to, dep.value)  # type: ignore[arg-type]
+                state.add_balance(recipient, dep.value)
             else:
                 status = 0
         if created is not None and status and state.get(created).is_empty:
@@ -589,8 +591,7 @@ class _Builder:
             base_fee_per_gas=self.base_fee,
             **_fork_header_fields(self.forks, self.ts, self.state, spec.parent_beacon_block_root or ZERO_HASH),
         )
-        return L2Block(header, header.hash(), tuple(self.included), self.state,
-                       has_withdrawals=header.withdrawals_root is not None)
+        return L2Block(header, header.hash(), tuple(self.included), self.state)
 
 
 def _fork_header_fields(forks: L2Forks, ts: int, state: WorldState, beacon_root: bytes) -> dict[str, Any]:
@@ -704,7 +705,7 @@ class DevEngine(ChainStore[L2Block], EthReadApi):
             base_fee_per_gas=config.genesis_base_fee,
             **_fork_header_fields(forks, ts, state, ZERO_HASH),
         )
-        return L2Block(header, header.hash(), (), state, has_withdrawals=header.withdrawals_root is not None)
+        return L2Block(header, header.hash(), (), state)
 
     def next_base_fee(self, parent: L2Block, timestamp: int) -> int:
         """Base fee of a child of ``parent`` at ``timestamp`` (EIP-1559 with OP's parameters)."""

@@ -290,14 +290,19 @@ class FleetMonitor:
             self._wake.set()
             self._wake = trio.Event()
 
+    def _wake_event(self) -> trio.Event:
+        """The event a kick sets; it exists once the engine runs (its loops are what wait on it)."""
+        if self._wake is None:
+            raise RuntimeError("the monitor engine is not running")
+        return self._wake
+
     async def _tick(self) -> None:
         """Sleep one interval, or until kicked (refresh, interval change, resume)."""
-        wake = self._wake
-        assert wake is not None
+        wake = self._wake_event()
         with trio.move_on_after(self.interval):
             await wake.wait()
         while self.paused:
-            await self._wake.wait()  # type: ignore[union-attr]
+            await self._wake_event().wait()
 
     async def _node_loop(self, spec: NodeSpec) -> None:
         while True:
@@ -314,7 +319,7 @@ class FleetMonitor:
                 await trio.sleep(min(_COALESCE, self.interval / 4))
             self._fresh = trio.Event()
             while self.paused:
-                await self._wake.wait()  # type: ignore[union-attr]
+                await self._wake_event().wait()
             self._publish()
 
     def _publish(self) -> FleetSnapshot:
@@ -498,7 +503,7 @@ class FleetMonitor:
         if code != 503:
             info.readiness = info.readiness or report
             return
-        reason = answer.get("reason") if report else None  # type: ignore[union-attr]
+        reason = answer.get("reason") if report and isinstance(answer, dict) else None
         reading.not_ready = _one_line(reason if isinstance(reason, str) and reason.strip()
                                       else "not ready: its /healthz answers 503")
 
@@ -751,7 +756,7 @@ class FleetMonitor:
 
 def _best_source(sources: tuple[str, ...], by_name: dict[str, _Reading]) -> _Reading | None:
     up = [by_name[s] for s in sources if s in by_name and by_name[s].status is not None]
-    return max(up, key=lambda r: r.status.safe_l2.number, default=None)  # type: ignore[union-attr]
+    return max(up, key=lambda r: r.status.safe_l2.number if r.status is not None else -1, default=None)
 
 
 async def _proxy_report(client: RollupNodeClient) -> ProxyState | None:

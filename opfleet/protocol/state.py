@@ -60,10 +60,11 @@ class Account:
     @property
     def storage_root(self) -> bytes:
         """Root of the account's storage trie (cached: the account is immutable)."""
-        if self._storage_root is None:
+        root = self._storage_root
+        if root is None:
             root = secure_trie_root(self.storage_items()) if self.storage else EMPTY_TRIE_ROOT
             object.__setattr__(self, "_storage_root", root)
-        return self._storage_root  # type: ignore[return-value]
+        return root
 
     def encode(self) -> bytes:
         """The state-trie value: ``rlp([nonce, balance, storageRoot, codeHash])``."""

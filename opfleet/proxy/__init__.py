@@ -15,7 +15,10 @@ TOML (:mod:`opfleet.config.proxyd`).
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
+import httpx
 import trio
 
 from opfleet.config.proxyd import ProxyConfig
@@ -33,9 +36,11 @@ __all__ = ["ConsensusPoller", "PollerStatistics", "Proxy", "ProxyMetrics", "Prox
 class Proxy:
     """The whole proxy: poller, RPC server and (optionally) a separate metrics server."""
 
-    def __init__(self, config: ProxyConfig, **poller_options: object):
+    def __init__(self, config: ProxyConfig, *, metrics: ProxyMetrics | None = None,
+                 clock: Callable[[], float] = time.time, transport: httpx.AsyncBaseTransport | None = None):
+        """``metrics``, ``clock`` and ``transport`` go to the :class:`ConsensusPoller` (tests inject them)."""
         self.config = config
-        self.poller = ConsensusPoller(config, **poller_options)  # type: ignore[arg-type]
+        self.poller = ConsensusPoller(config, metrics=metrics, clock=clock, transport=transport)
         self.server = ProxyServer(self.poller)
         self.rpc_port: int | None = None
         self.metrics_port: int | None = None

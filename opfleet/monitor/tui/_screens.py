@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -33,9 +34,10 @@ def _clock(ts: float) -> str:
 def heads_table(node: NodeSnapshot) -> Table:
     """Every head of the node's sync status: number, hash, time, L1 origin."""
     table = Table(box=None, pad_edge=False, expand=False, header_style="bold")
-    for label, justify in (("head", "left"), ("number", "right"), ("hash", "left"),
-                           ("time", "left"), ("L1 origin", "right")):
-        table.add_column(label, justify=justify)  # type: ignore[arg-type]
+    columns: tuple[tuple[str, JustifyMethod], ...] = (("head", "left"), ("number", "right"), ("hash", "left"),
+                                                     ("time", "left"), ("L1 origin", "right"))
+    for label, justify in columns:
+        table.add_column(label, justify=justify)
     if node.status is None:
         table.add_row(Text("no sync status", style="red"), "", "", "", "")
         return table
