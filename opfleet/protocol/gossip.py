@@ -261,14 +261,23 @@ def encode_payload(payload: Mapping[str, Any], version: BlockVersion) -> bytes:
     return b"".join(out)
 
 
+_U32 = struct.Struct("<I")  # SSZ uints and offsets are little-endian
+_U64 = struct.Struct("<Q")
+
+
 def decode_payload(data: bytes, version: BlockVersion) -> dict[str, Any]:
     """Engine API JSON from SSZ (``ExecutionPayload.UnmarshalSSZ``, with its offset checks)."""
     fixed = _FIXED[version]
     scope = len(data)
     if scope < fixed:
         raise GossipError(f"scope too small to decode execution payload: {scope}, version {version.name}")
-    u32 = lambda o: struct.unpack_from("<I", data, o)[0]  # noqa: E731
-    u64 = lambda o: struct.unpack_from("<Q", data, o)[0]  # noqa: E731
+
+    def u32(offset: int) -> int:
+        return int(_U32.unpack_from(data, offset)[0])
+
+    def u64(offset: int) -> int:
+        return int(_U64.unpack_from(data, offset)[0])
+
     p: dict[str, Any] = {
         "parentHash": hex_data(data[0:32]), "feeRecipient": hex_data(data[32:52]), "stateRoot": hex_data(data[52:84]),
         "receiptsRoot": hex_data(data[84:116]), "logsBloom": hex_data(data[116:372]), "prevRandao": hex_data(data[372:404]),
