@@ -18,7 +18,6 @@ squared, decaying to 1% over 50 epochs; a peer at or under the ban threshold (op
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
 from collections import deque
@@ -456,8 +455,3 @@ class GossipSub:
             del self._seen[msg_id]
         for key in [k for k, until in self._backoff.items() if until <= now]:
             del self._backoff[key]
-
-
-def score_decay(epochs: float, slots_per_epoch: int = 6) -> float:
-    """op-node ``ScoreDecay``: the per-slot factor that decays to 1% after ``epochs``."""
-    return math.pow(0.01, 1 / (epochs * slots_per_epoch))

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from opfleet.p2p.wire import WireError, b58decode, b58encode, pb_bytes, pb_fields, pb_varint, read_uvarint
+from opfleet.p2p.wire import WireError, b58encode, pb_bytes, pb_fields, pb_varint, read_uvarint
 
 KEY_TYPE_SECP256K1 = 2
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -58,10 +58,6 @@ def public_key_from_peer_id(peer_id: bytes) -> bytes | None:
 
 def peer_id_text(peer_id: bytes) -> str:
     return b58encode(peer_id)
-
-
-def parse_peer_id(text: str) -> bytes:
-    return b58decode(text)
 
 
 @dataclass(frozen=True)

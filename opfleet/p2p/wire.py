@@ -172,29 +172,6 @@ class Multiaddr:
         return out
 
 
-def decode_multiaddr(data: bytes) -> str:
-    """A binary multiaddr as text, for logs (unknown protocols end the decoding)."""
-    out, pos = [], 0
-    try:
-        while pos < len(data):
-            code, pos = read_uvarint(data, pos)
-            if code == _P_IP4:
-                out.append(f"/ip4/{ipaddress.IPv4Address(data[pos:pos + 4])}")
-                pos += 4
-            elif code == _P_IP6:
-                out.append(f"/ip6/{ipaddress.IPv6Address(data[pos:pos + 16])}")
-                pos += 16
-            elif code == _P_TCP:
-                out.append(f"/tcp/{int.from_bytes(data[pos:pos + 2], 'big')}")
-                pos += 2
-            else:
-                out.append(f"/<{code}>")
-                break
-    except (WireError, ValueError):
-        out.append("/<malformed>")
-    return "".join(out)
-
-
 # --- buffered reading over a trio stream -----------------------------------------------------------
 
 
