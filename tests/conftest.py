@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import io
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,3 +66,37 @@ def cli(tmp_path: Path):
         return Result(status, fake.stdout.getvalue(), fake.stderr.getvalue())
 
     return run
+
+
+class LogRecords(logging.Handler):
+    """The records one logger emitted during a test."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self, level: str, text: str = "") -> list[str]:
+        """The messages at ``level`` (``"WARNING"``, …) that contain ``text``."""
+        return [r.getMessage() for r in self.records if r.levelname == level and text in r.getMessage()]
+
+
+@pytest.fixture
+def log_records() -> Iterator[Callable[[str], LogRecords]]:
+    """``log_records("opfleet.source")`` collects that logger's records, at every level, until the
+    test ends. Not caplog: the CLI tests turn propagation off on "opfleet"."""
+    attached: list[tuple[logging.Logger, LogRecords]] = []
+
+    def attach(name: str) -> LogRecords:
+        logger, handler = logging.getLogger(name), LogRecords()
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        attached.append((logger, handler))
+        return handler
+
+    yield attach
+    for logger, handler in attached:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)

@@ -60,22 +60,9 @@ SYSTEM_CONFIG_KEYS = {
 }
 
 
-class Captured(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
-def warnings():
-    logger = logging.getLogger("opfleet.config")
-    handler = Captured()
-    logger.addHandler(handler)
-    yield handler.records
-    logger.removeHandler(handler)
+def warnings(log_records):
+    return log_records("opfleet.config").records
 
 
 def every_key() -> dict:

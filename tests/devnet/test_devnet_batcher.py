@@ -8,7 +8,6 @@ batches -> the same L2 transactions. Over calldata and blobs (ecotone/derivation
 
 from __future__ import annotations
 
-import logging
 import random
 
 import pytest
@@ -353,21 +352,9 @@ def test_batcher_config_validation():
                          batcher_key=BATCHER_KEY).data_availability == CALLDATA
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
-def devnet_log():
-    logger, handler = logging.getLogger("opfleet.devnet"), Records()
-    logger.addHandler(handler)  # not caplog: the CLI tests turn propagation off on "opfleet"
-    yield handler
-    logger.removeHandler(handler)
+def devnet_log(log_records):
+    return log_records("opfleet.devnet")
 
 
 async def test_batcher_stops_before_an_activation_block_with_user_transactions(nursery, devnet_log):

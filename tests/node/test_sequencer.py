@@ -9,7 +9,6 @@ verifier derives once the devnet Batcher has posted them (a SourceNode on a seco
 from __future__ import annotations
 
 import dataclasses
-import logging
 import sys
 from pathlib import Path
 
@@ -62,26 +61,9 @@ class Clock:
         return self.now
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def messages(self, level: str, text: str) -> list[str]:
-        return [r.getMessage() for r in self.records if r.levelname == level and text in r.getMessage()]
-
-
 @pytest.fixture
-def seq_log():
-    logger, handler = logging.getLogger("opfleet.sequencer"), Records()
-    logger.addHandler(handler)  # not caplog: the CLI tests turn propagation off on "opfleet"
-    logger.setLevel(logging.DEBUG)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(logging.NOTSET)
+def seq_log(log_records):
+    return log_records("opfleet.sequencer")
 
 
 async def wait_for(predicate, timeout: float = 10.0) -> None:

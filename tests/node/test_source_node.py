@@ -9,7 +9,6 @@ hash (derivation.md end to end), and its RPC must answer op-node's shapes
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -139,16 +138,7 @@ async def test_critical_error_stops_the_node_with_its_message(nursery):
             await SourceNode(source_config(net, ours, rollup_config=wrong, metrics_enabled=False)).run()
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-async def test_unreachable_engine_is_retried_with_one_warning(nursery):
+async def test_unreachable_engine_is_retried_with_one_warning(nursery, log_records):
     net = await start_devnet(nursery)
     await grow(net, 6)
     await post_batches(net, CALLDATA, 1)
@@ -157,17 +147,11 @@ async def test_unreachable_engine_is_retried_with_one_warning(nursery):
         await sock.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = source_config(net, ours, l2_url=dead, metrics_enabled=False)
-    logger, handler = logging.getLogger("opfleet.source"), Records()
-    logger.addHandler(handler)  # not caplog: the CLI tests turn propagation off on "opfleet"
-    logger.setLevel(logging.DEBUG)
-    try:
-        async with trio.open_nursery() as inner:
-            await inner.start(SourceNode(config).run)
-            await trio.sleep(0.5)
-            inner.cancel_scope.cancel()
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
+    handler = log_records("opfleet.source")
+    async with trio.open_nursery() as inner:
+        await inner.start(SourceNode(config).run)
+        await trio.sleep(0.5)
+        inner.cancel_scope.cancel()
     warnings = [r for r in handler.records if r.levelname == "WARNING" and "failing" in r.getMessage()]
     assert len(warnings) == 1 and "Derivation failing" in warnings[0].getMessage()
 
