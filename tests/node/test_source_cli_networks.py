@@ -58,19 +58,36 @@ def wait_for(predicate, lines: Lines, proc: subprocess.Popen, timeout: float) ->
     return lines.snapshot()
 
 
-@pytest.mark.parametrize("network", sorted(CHAIN_IDS))
-def test_source_on_a_built_in_network_waits_for_its_endpoints_then_ctrl_c_exits_130(tmp_path: Path, network):
+def start_source(tmp_path: Path, *flags: str, stdout=subprocess.PIPE) -> tuple[subprocess.Popen, Lines]:
+    """``opfleet source`` as an operator starts it, every endpoint a closed port, no OP_NODE_* or
+    OPFLEET_* variables of ours leaking in."""
     jwt = tmp_path / "jwt.hex"
     jwt.write_text(JWT)
-    argv = [sys.executable, "-m", "opfleet", "source", "--network", network,
+    argv = [sys.executable, "-m", "opfleet", "source", *flags,
             "--l1", closed_port_url(), "--l1.beacon", closed_port_url(), "--l2", closed_port_url(),
-            "--l2.jwt-secret", str(jwt), "--rpc.port", "0", "--l1.http-poll-interval", "50ms",
-            "--log.format", "logfmt", "--log.level", "debug"]
+            "--l2.jwt-secret", str(jwt), "--rpc.port", "0"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OP_NODE_", "OPFLEET_"))}
     env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path))
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            cwd=tmp_path)
-    stderr = Lines(proc.stderr)
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    return proc, Lines(proc.stderr)
+
+
+def interrupt(proc: subprocess.Popen) -> int:
+    """Ctrl-C, and the exit status."""
+    proc.send_signal(signal.SIGINT)
+    return proc.wait(timeout=30)
+
+
+def kill_if_running(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.mark.parametrize("network", sorted(CHAIN_IDS))
+def test_source_on_a_built_in_network_waits_for_its_endpoints_then_ctrl_c_exits_130(tmp_path: Path, network):
+    proc, stderr = start_source(tmp_path, "--network", network, "--l1.http-poll-interval", "50ms",
+                                "--log.format", "logfmt", "--log.level", "debug")
     try:
         def retried_twice(seen: list[str]) -> bool:
             # Both outages seen, and at least one retried twice after its warning.
@@ -81,12 +98,9 @@ def test_source_on_a_built_in_network_waits_for_its_endpoints_then_ctrl_c_exits_
         seen = wait_for(retried_twice, stderr, proc, timeout=30)
         assert proc.poll() is None, "\n".join(seen)
         assert retried_twice(seen), "\n".join(seen)
-        proc.send_signal(signal.SIGINT)
-        status = proc.wait(timeout=30)
+        status = interrupt(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        kill_if_running(proc)
     lines = stderr.join()
     out = proc.stdout.read() if proc.stdout else ""
     text = "\n".join(lines)
@@ -113,25 +127,14 @@ def test_rollup_config_file_with_an_unknown_key_starts_with_one_warning_naming_i
     obj["fusaka_time"] = 1764798551  # not an op-node key: L1 forks come from the L1's config
     rollup = tmp_path / "rollup.json"
     rollup.write_text(json.dumps(obj))
-    jwt = tmp_path / "jwt.hex"
-    jwt.write_text(JWT)
-    argv = [sys.executable, "-m", "opfleet", "source", "--rollup.config", str(rollup),
-            "--l1", closed_port_url(), "--l1.beacon", closed_port_url(), "--l2", closed_port_url(),
-            "--l2.jwt-secret", str(jwt), "--rpc.port", "0", "--log.format", "logfmt"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OP_NODE_", "OPFLEET_"))}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path))
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-                            cwd=tmp_path)
-    stderr = Lines(proc.stderr)
+    proc, stderr = start_source(tmp_path, "--rollup.config", str(rollup), "--log.format", "logfmt",
+                                stdout=subprocess.DEVNULL)
     try:
         seen = wait_for(lambda s: any("Source node started" in line for line in s), stderr, proc, timeout=30)
         assert proc.poll() is None, "\n".join(seen)
-        proc.send_signal(signal.SIGINT)
-        status = proc.wait(timeout=30)
+        status = interrupt(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        kill_if_running(proc)
     lines = stderr.join()
     assert status == 130, "\n".join(lines)
     unknown = [line for line in lines if "does not know" in line]
